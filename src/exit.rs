@@ -1,0 +1,16 @@
+//! Exit codes, documented in the README. One place, one match.
+
+/// Success; `status`: healthy.
+pub const OK: u8 = 0;
+/// A step failed.
+pub const FAILED: u8 = 1;
+/// Usage or configuration error (bad flag, bad stage file).
+pub const USAGE: u8 = 2;
+/// Cluster unreachable or unauthorised.
+pub const CLUSTER: u8 = 3;
+/// `status`: deployed but degraded.
+pub const DEGRADED: u8 = 4;
+/// `status`: not deployed.
+pub const NOT_DEPLOYED: u8 = 5;
+/// Interrupted (Ctrl-C).
+pub const INTERRUPTED: u8 = 130;

@@ -1,0 +1,228 @@
+//! The contract between the runner and the reporters: one serialisable event type.
+//!
+//! The terminal UI, the plain reporter and the JSON-lines run log are all reporters of these
+//! events; `democtl logs` deserialises them back. Events are named in the past tense.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// One thing that happened during a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunEvent {
+    /// Wall-clock time (RFC 3339, UTC).
+    pub at: String,
+    /// Time since the run started.
+    #[serde(with = "duration_ms")]
+    pub elapsed: Duration,
+    pub kind: RunEventKind,
+}
+
+/// What happened. Open-ended: readers must tolerate unknown variants in newer logs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum RunEventKind {
+    RunStarted(RunHeader),
+    StageStarted {
+        stage: String,
+        title: String,
+        steps: Vec<PlannedStep>,
+    },
+    StepStarted {
+        stage: String,
+        step: String,
+        title: String,
+        narration: Option<String>,
+        #[serde(with = "duration_ms_opt", default)]
+        timeout: Option<Duration>,
+    },
+    StepProgressed {
+        stage: String,
+        step: String,
+        message: String,
+    },
+    StepRetrying {
+        stage: String,
+        step: String,
+        attempt: u32,
+        max_attempts: u32,
+        #[serde(with = "duration_ms")]
+        delay: Duration,
+        error: ErrorReport,
+    },
+    ObjectApplied {
+        stage: String,
+        step: String,
+        object: ObjectRecord,
+    },
+    ValueDerived {
+        stage: String,
+        step: String,
+        key: String,
+        value: serde_json::Value,
+    },
+    OutputProduced {
+        stage: String,
+        step: String,
+        output: StepOutput,
+    },
+    Warned {
+        stage: String,
+        step: Option<String>,
+        message: String,
+    },
+    StepFinished {
+        stage: String,
+        step: String,
+        outcome: Outcome,
+        #[serde(with = "duration_ms")]
+        duration: Duration,
+    },
+    StageFinished {
+        stage: String,
+        outcome: Outcome,
+        #[serde(with = "duration_ms")]
+        duration: Duration,
+    },
+    RunInterrupted {
+        stage: Option<String>,
+        step: Option<String>,
+    },
+    RunFinished(RunSummary),
+}
+
+/// The first line of every run log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunHeader {
+    pub format_version: u32,
+    pub run_id: String,
+    pub democtl_version: String,
+    pub command_line: Vec<String>,
+    pub command: String,
+    pub cluster_server: Option<String>,
+    pub context: Option<String>,
+    pub user: Option<String>,
+}
+
+/// A step as planned, shown up front.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlannedStep {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
+    /// `run`, or why the step will not run (`skipped: --no-benchmarks`, `done in run X`).
+    pub disposition: String,
+}
+
+/// How a step, stage or run ended.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum Outcome {
+    Succeeded,
+    /// Finished, but something the presenter should know is not right (never shown as success).
+    Degraded { reason: String },
+    Failed { error: ErrorReport, resume_command: Option<String> },
+    Skipped { reason: String },
+    TimedOut { error: ErrorReport, resume_command: Option<String> },
+    Cancelled,
+}
+
+/// An error as reporters show it: the message, its cause chain, a hint and evidence.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ErrorReport {
+    pub message: String,
+    pub chain: Vec<String>,
+    pub hint: Option<String>,
+    /// Pod waiting reasons, Warning events, last log lines: what explains the failure.
+    pub evidence: Vec<String>,
+    pub transient: bool,
+}
+
+/// One object written to the cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ObjectRecord {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub uid: Option<String>,
+    /// `created`, `configured`, `unchanged`, `deleted`, `recreated`, `dry-run`, …
+    pub result: String,
+}
+
+/// Something a step produced for the presenter: a table (benchmark results) or key/value lines
+/// (endpoints). Reporters decide how to draw it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StepOutput {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The last line of every run log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunSummary {
+    pub outcome: Outcome,
+    pub steps: Vec<StepSummary>,
+    #[serde(with = "duration_ms")]
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StepSummary {
+    pub stage: String,
+    pub step: String,
+    pub title: String,
+    pub outcome: Outcome,
+    #[serde(with = "duration_ms")]
+    pub duration: Duration,
+}
+
+/// Consumes events. Reporters are called synchronously, in order, by the runner.
+pub trait Reporter: Send {
+    fn report(&mut self, event: &RunEvent) -> Result<(), ReportError>;
+    /// Called once at the end (flush files, clear spinners).
+    fn finish(&mut self) -> Result<(), ReportError> {
+        Ok(())
+    }
+}
+
+/// A reporter could not write (disk full, broken pipe).
+#[derive(Debug, thiserror::Error)]
+#[error("failed to write the {reporter} report")]
+pub struct ReportError {
+    pub reporter: &'static str,
+    #[source]
+    pub source: std::io::Error,
+}
+
+mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+mod duration_ms_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
