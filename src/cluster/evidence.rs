@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::client::Cluster;
 use super::object::{ObjectKey, str_at};
+use crate::readiness::{self, AssessContext};
 
 /// How many log lines to show.
 pub const LOG_LINES: i64 = 10;
@@ -153,20 +154,10 @@ pub async fn collect(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
         _ => return Vec::new(),
     };
     let related = Related::fetch(cluster, &obj).await;
-    let mut lines = Vec::new();
-    for pod in &related.pods {
-        lines.extend(pod_problems(pod));
-    }
-    let skip = related.events.len().saturating_sub(EVENTS);
-    for e in related.events.iter().skip(skip) {
-        lines.push(format!(
-            "event {} on {}/{}: {}",
-            str_at(e, "/reason").unwrap_or("Warning"),
-            str_at(e, "/involvedObject/kind").unwrap_or(""),
-            str_at(e, "/involvedObject/name").unwrap_or(""),
-            str_at(e, "/message").unwrap_or("").trim()
-        ));
-    }
+    let ctx = AssessContext::new(cluster.now())
+        .with_pods(&related.pods)
+        .with_events(&related.events);
+    let mut lines = readiness::evidence::lines(&obj, &ctx, EVENTS);
     if let (Some(ns), Some((pod, container))) =
         (key.namespace.as_deref(), log_target(&related.pods))
     {
@@ -184,66 +175,12 @@ pub async fn collect(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
             )
             .await
         {
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            for line in readiness::evidence::log_tail(&text, LOG_LINES as usize) {
                 lines.push(format!("log {pod}/{container}: {line}"));
             }
         }
     }
     lines
-}
-
-/// Problems of one pod, one line each.
-pub fn pod_problems(pod: &Value) -> Vec<String> {
-    let name = str_at(pod, "/metadata/name").unwrap_or("?");
-    let mut out = Vec::new();
-    if let Some(conds) = pod.pointer("/status/conditions").and_then(Value::as_array) {
-        for c in conds {
-            if str_at(c, "/type") == Some("PodScheduled") && str_at(c, "/status") == Some("False") {
-                out.push(format!(
-                    "pod {name}: {} — {}",
-                    str_at(c, "/reason").unwrap_or("not scheduled"),
-                    str_at(c, "/message").unwrap_or("")
-                ));
-            }
-        }
-    }
-    for list in ["initContainerStatuses", "containerStatuses"] {
-        let Some(statuses) = pod
-            .pointer(&format!("/status/{list}"))
-            .and_then(Value::as_array)
-        else {
-            continue;
-        };
-        for cs in statuses {
-            let cname = str_at(cs, "/name").unwrap_or("?");
-            if let Some(reason) = str_at(cs, "/state/waiting/reason")
-                && reason != "ContainerCreating"
-                && reason != "PodInitializing"
-            {
-                let msg = str_at(cs, "/state/waiting/message").unwrap_or("");
-                out.push(
-                    format!("pod {name}: container {cname} waiting: {reason} {msg}")
-                        .trim_end()
-                        .to_string(),
-                );
-            }
-            for state in ["state", "lastState"] {
-                if let Some(code) = cs
-                    .pointer(&format!("/{state}/terminated/exitCode"))
-                    .and_then(Value::as_i64)
-                    && code != 0
-                {
-                    let reason =
-                        str_at(cs, &format!("/{state}/terminated/reason")).unwrap_or("Error");
-                    out.push(format!(
-                        "pod {name}: container {cname} exited {code} ({reason})"
-                    ));
-                    break;
-                }
-            }
-        }
-    }
-    out
 }
 
 /// The pod and container whose log explains the most: a failed/crashing container first, then
@@ -314,7 +251,7 @@ mod tests {
     }
 
     #[test]
-    fn pod_problems_name_reasons() {
+    fn log_target_prefers_failed_containers() {
         let pod = json!({"metadata": {"name": "p"}, "status": {
         "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
             "message": "0/6 nodes are available: 6 Insufficient nvidia.com/gpu."}],
@@ -322,16 +259,6 @@ mod tests {
             {"name": "c", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}},
             {"name": "d", "state": {"running": {}}, "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}
         ]}});
-        let lines = pod_problems(&pod);
-        assert_eq!(
-            lines,
-            vec![
-                "pod p: Unschedulable — 0/6 nodes are available: 6 Insufficient nvidia.com/gpu."
-                    .to_string(),
-                "pod p: container c waiting: ImagePullBackOff Back-off pulling image".to_string(),
-                "pod p: container d exited 137 (OOMKilled)".to_string(),
-            ]
-        );
         assert_eq!(log_target(&[pod]), Some(("p".into(), "d".into())));
     }
 }

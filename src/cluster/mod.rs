@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod lease;
 pub mod object;
 pub mod operators;
+pub mod ready;
 pub mod state;
 pub mod wait;
 

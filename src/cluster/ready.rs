@@ -34,10 +34,10 @@ impl Cluster {
             return Ok(Vec::new());
         }
         let board = Board::new(keys);
-        let waits = keys
-            .iter()
-            .enumerate()
-            .map(|(i, key)| self.wait_one_ready(i, key, deadline, &board, progress).map_err(move |e| (i, e)));
+        let waits = keys.iter().enumerate().map(|(i, key)| {
+            self.wait_one_ready(i, key, deadline, &board, progress)
+                .map_err(move |e| (i, e))
+        });
         let result = futures::future::try_join_all(waits).await;
         match result {
             Ok(values) => Ok(values),
@@ -97,11 +97,15 @@ impl Cluster {
         loop {
             // Wake for: the next watch event, a grace period ending, a quiet period, the deadline.
             let quiet_at = last_change + QUIET_PERIOD;
-            let wake = [Some(deadline), recheck, (!shown_evidence).then_some(quiet_at)]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(deadline);
+            let wake = [
+                Some(deadline),
+                recheck,
+                (!shown_evidence).then_some(quiet_at),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(deadline);
             let event = tokio::time::timeout_at(wake, stream.next()).await;
             let now = Instant::now();
             match event {
@@ -115,7 +119,10 @@ impl Cluster {
                 }
                 Ok(Some(Err(_))) => continue,
                 Ok(None) => {
-                    return Err(ClusterError::Refused(format!("the watch of {} ended", key.describe())));
+                    return Err(ClusterError::Refused(format!(
+                        "the watch of {} ended",
+                        key.describe()
+                    )));
                 }
                 Err(_) if now >= deadline => {
                     let evidence = evidence::collect(self, key).await;
@@ -155,7 +162,9 @@ impl Cluster {
             let assessment = readiness::evaluate(obj, &ctx);
             recheck = assessment.recheck_at.map(|t| {
                 let secs = t.duration_since(self.now()).as_secs_f64().max(0.0);
-                Instant::now() + Duration::from_secs_f64(secs.min(3600.0)) + Duration::from_millis(50)
+                Instant::now()
+                    + Duration::from_secs_f64(secs.min(3600.0))
+                    + Duration::from_millis(50)
             });
             let status = assessment.status;
             board.set(index, status.clone());
@@ -194,7 +203,10 @@ struct Board {
 impl Board {
     fn new(keys: &[ObjectKey]) -> Self {
         Board {
-            names: keys.iter().map(|k| format!("{}/{}", k.kind, k.name)).collect(),
+            names: keys
+                .iter()
+                .map(|k| format!("{}/{}", k.kind, k.name))
+                .collect(),
             statuses: Mutex::new(BTreeMap::new()),
         }
     }
@@ -224,7 +236,12 @@ impl Board {
                 Some(s) if s.is_current() => m
                     .iter()
                     .find(|(_, s)| !s.is_current())
-                    .map(|(j, s)| (self.names.get(*j).cloned().unwrap_or_default(), s.to_string()))
+                    .map(|(j, s)| {
+                        (
+                            self.names.get(*j).cloned().unwrap_or_default(),
+                            s.to_string(),
+                        )
+                    })
                     .unwrap_or((name, status)),
                 _ => (name, status),
             };
@@ -232,4 +249,3 @@ impl Board {
         }
     }
 }
-
