@@ -15,6 +15,7 @@
 
 pub mod evidence;
 mod generic;
+pub mod related;
 mod rules;
 
 #[cfg(test)]
@@ -265,7 +266,26 @@ fn compute(obj: &Value, ev: &Eval<'_, '_>) -> Status {
     if let Some(status) = rules::assess_kind(&gk, obj, ev) {
         return status;
     }
-    generic::fallback(obj, &gk, ev)
+    rules::pod::with_pods(generic::fallback(obj, &gk, ev), ev)
+}
+
+/// The status of a set of objects (kstatus `AggregateStatus`, with Current as the desired
+/// state): any Failed → the first Failed; else any not Current → the first of those (Terminating
+/// and NotFound included, since the set is not ready); else Current. An empty set is Current.
+pub fn aggregate<'s>(statuses: impl IntoIterator<Item = &'s Status>) -> Status {
+    let mut first_pending: Option<&Status> = None;
+    for status in statuses {
+        match status {
+            Status::Failed { .. } => return status.clone(),
+            Status::Current { .. } => {}
+            other => {
+                first_pending.get_or_insert(other);
+            }
+        }
+    }
+    first_pending
+        .cloned()
+        .unwrap_or(Status::Current { reason: None })
 }
 
 /// Group and kind of an object; the API version is ignored (as in kstatus).
@@ -376,6 +396,18 @@ mod tests {
             ],
             &ctx,
         );
+    }
+
+    #[test]
+    fn aggregate_prefers_failures_then_pending() {
+        let cur = Status::current("ok");
+        let wait = Status::in_progress("Ready: 0/1");
+        let fail = Status::failed("boom");
+        assert_eq!(aggregate([]), Status::Current { reason: None });
+        assert_eq!(aggregate([&cur, &cur]), Status::Current { reason: None });
+        assert_eq!(aggregate([&cur, &wait, &Status::NotFound]), wait);
+        assert_eq!(aggregate([&wait, &fail, &cur]), fail);
+        assert_eq!(aggregate([&Status::NotFound, &wait]), Status::NotFound);
     }
 
     #[test]
