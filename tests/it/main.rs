@@ -1,3 +1,6 @@
-//! The single integration-test binary: one module per area.
+//! The one integration-test binary: one module per area.
 
+mod reporters;
+mod runner;
 mod sim_api;
+mod stage_files;
