@@ -15,6 +15,7 @@ pub mod resources;
 pub mod selector;
 pub mod server;
 pub mod store;
+pub mod tls;
 
 pub use clock::SimClock;
 pub use config::{FaultConfig, FaultKinds, PermissionRule, ServerConfig};

@@ -1,5 +1,6 @@
 //! The one integration-test binary: one module per area.
 
+mod kubectl;
 mod reporters;
 mod runner;
 mod sim_api;
