@@ -1,3 +1,7 @@
 //! The one integration-test binary: one module per area.
 
 mod kustomize_conformance;
+mod reporters;
+mod runner;
+mod sim_api;
+mod stage_files;
