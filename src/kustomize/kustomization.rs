@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::RenderError;
-use super::resource::{invalid, parse_yaml_stream};
+use super::resource::{invalid, parse_yaml_plain};
 
 /// File names kustomize recognises, in its order.
 pub(crate) const FILE_NAMES: [&str; 3] =
@@ -247,7 +247,7 @@ pub(crate) fn load(dir: &Path) -> Result<Loaded, RenderError> {
         path: file.clone(),
         source,
     })?;
-    let mut docs = parse_yaml_stream(&text, &file)?;
+    let mut docs = parse_yaml_plain(&text, &file)?;
     let doc = match docs.len() {
         0 => Value::Object(Default::default()),
         1 => docs.remove(0),

@@ -305,9 +305,93 @@ pub(crate) fn scalar_string(v: &Value) -> String {
     }
 }
 
-/// Parses a YAML stream (YAML 1.1 octals, as kubectl) into JSON values; empty documents are
-/// skipped.
+/// Parses a manifest YAML stream as kustomize reads it (see [`parse_yaml_plain`]), including
+/// go-yaml v3's folded-scalar quirk (see [`go_yaml_folded`]).
 pub(crate) fn parse_yaml_stream(text: &str, path: &Path) -> Result<Vec<Value>, RenderError> {
+    let docs = parse_yaml_plain(text, path)?;
+    let folded = folded_scalars(text);
+    if folded.is_empty() {
+        return Ok(docs);
+    }
+    Ok(docs
+        .into_iter()
+        .map(|d| rewrite_folded(d, &folded))
+        .collect())
+}
+
+/// Contents of the folded (`>`) block scalars of `text` that go-yaml would re-emit
+/// differently.
+fn folded_scalars(text: &str) -> Vec<String> {
+    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+    let mut out = Vec::new();
+    for ev in Parser::new_from_str(text) {
+        let Ok((ev, _)) = ev else { break };
+        if let Event::Scalar(v, ScalarStyle::Folded, ..) = ev {
+            let fixed = go_yaml_folded(&v);
+            if fixed != v {
+                out.push(v.into_owned());
+            }
+        }
+    }
+    out
+}
+
+fn rewrite_folded(v: Value, folded: &[String]) -> Value {
+    match v {
+        Value::String(s) if folded.contains(&s) => Value::String(go_yaml_folded(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(|x| rewrite_folded(x, folded)).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| (k, rewrite_folded(x, folded)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// What a folded scalar becomes after kustomize's internal YAML round trip: go-yaml v3's
+/// folded-scalar emitter adds a line break before a more-indented line that follows a normal
+/// line (`yaml_emitter_write_folded_scalar` checks the start of the value instead of the next
+/// line), so `"a\n  b"` reads back as `"a\n\n  b"`.
+pub(crate) fn go_yaml_folded(s: &str) -> String {
+    let starts_blank = s.trim_start_matches('\n').starts_with([' ', '\t'])
+        || s.trim_start_matches('\n').is_empty();
+    if starts_blank {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let (mut breaks, mut leading_spaces) = (true, true);
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\n' {
+            if !breaks && !leading_spaces {
+                let mut j = i;
+                while j < chars.len() && chars[j] == '\n' {
+                    j += 1;
+                }
+                if j < chars.len() && matches!(chars[j], ' ' | '\t') {
+                    out.push('\n');
+                }
+            }
+            out.push('\n');
+            breaks = true;
+        } else {
+            if breaks {
+                leading_spaces = matches!(c, ' ' | '\t');
+            }
+            out.push(c);
+            breaks = false;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Parses a YAML stream as kustomize's go-yaml v3 does (`0644` octal, only `true`/`false`
+/// booleans, integral floats as integers); empty documents are skipped.
+pub(crate) fn parse_yaml_plain(text: &str, path: &Path) -> Result<Vec<Value>, RenderError> {
     // kustomize reads YAML with go-yaml v3: only `true`/`false` are booleans, `0644` is
     // octal, and numbers pass through float64 (`1e3` prints as `1000`).
     let opts = serde_saphyr::options! { legacy_octal_numbers: true, strict_booleans: true };
@@ -411,5 +495,22 @@ fn normalize_numbers(v: Value) -> Value {
                 .collect(),
         ),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_yaml_folded_quirk() {
+        // Observed with kubectl kustomize v5.5.0.
+        assert_eq!(
+            go_yaml_folded("line one\n  more indented\nnormal again\n  more"),
+            "line one\n\n  more indented\nnormal again\n\n  more"
+        );
+        assert_eq!(go_yaml_folded("x\n\n  y\n"), "x\n\n\n  y\n");
+        assert_eq!(go_yaml_folded(" starts blank\n  x"), " starts blank\n  x");
+        assert_eq!(go_yaml_folded("a\nb"), "a\nb");
     }
 }
