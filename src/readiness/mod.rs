@@ -9,12 +9,20 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Status {
     /// Reconciled and ready.
-    Current { reason: Option<String> },
+    Current {
+        reason: Option<String>,
+    },
     /// Still converging; the reason says on what.
-    InProgress { reason: String },
+    InProgress {
+        reason: String,
+    },
     /// Will not converge without a change (Job Failed, ImagePullBackOff past its grace).
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
     /// Has a deletionTimestamp.
-    Terminating { reason: Option<String> },
+    Terminating {
+        reason: Option<String>,
+    },
     NotFound,
 }

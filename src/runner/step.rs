@@ -34,7 +34,10 @@ pub enum StepMessage {
     ObjectApplied(ObjectRecord),
     /// A value derived from the cluster (ISVC URL, infrastructure name), recorded in the run log
     /// and the stage state so later steps and stages can use it.
-    ValueDerived { key: String, value: serde_json::Value },
+    ValueDerived {
+        key: String,
+        value: serde_json::Value,
+    },
     Output(StepOutput),
     Warning(String),
 }
@@ -109,7 +112,8 @@ impl StepCtx {
 
     /// Time left before the deadline (None = no deadline).
     pub fn remaining(&self) -> Option<Duration> {
-        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
     }
 
     fn send(&self, message: StepMessage) {
