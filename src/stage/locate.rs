@@ -132,7 +132,9 @@ impl PathIndex {
         if let Some(e) = self.entries.iter().find(|e| e.key == pos || e.value == pos) {
             return Some(&e.path);
         }
-        self.entries.iter().rfind(|e| e.key <= pos)
+        self.entries
+            .iter()
+            .rfind(|e| e.key <= pos)
             .map(|e| e.path.as_str())
     }
 }
