@@ -302,8 +302,10 @@ pub async fn apply(
             tier_label(tier),
             batch.len()
         ));
-        let results: Vec<Result<AppliedObject, ClusterError>> = futures::stream::iter(batch.iter())
-            .map(|item| run.apply_one(item))
+        // Futures collected first (no closure inside the stream): keeps `apply` provably
+        // `Send` for callers that box it (steps).
+        let futures: Vec<_> = batch.iter().map(|item| run.apply_one(item)).collect();
+        let results: Vec<Result<AppliedObject, ClusterError>> = futures::stream::iter(futures)
             .buffer_unordered(opts.concurrency.max(1))
             .collect()
             .await;
