@@ -15,6 +15,8 @@ pub mod object;
 pub mod operators;
 pub mod ready;
 pub mod state;
+pub mod status;
+pub mod teardown;
 pub mod wait;
 
 pub use apply::{ApplyOptions, ApplyReport, apply};

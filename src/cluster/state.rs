@@ -318,6 +318,58 @@ pub async fn save(cluster: &Cluster, state: &StageState) -> Result<(), ClusterEr
     apply_cm(cluster, &state.stage, FIELD_MANAGER, data).await
 }
 
+/// A run starts (or resumes) a stage: status in-progress under `run_id`. Completed steps and
+/// derived values of earlier runs are kept, so the runner can resume after them.
+pub async fn stage_started(
+    cluster: &Cluster,
+    stage: &str,
+    run_id: &str,
+    user: Option<String>,
+) -> Result<StageState, ClusterError> {
+    let previous = load(cluster, stage).await?;
+    let mut st = StageState::start(stage, run_id, user);
+    if let Some(prev) = previous {
+        st.completed_steps = prev.completed_steps;
+        st.values = prev.values;
+    }
+    save(cluster, &st).await?;
+    Ok(st)
+}
+
+/// A step finished: add it to the completed steps and store all derived values.
+pub async fn step_completed(
+    cluster: &Cluster,
+    stage: &str,
+    step: &str,
+    values: &BTreeMap<String, Value>,
+) -> Result<(), ClusterError> {
+    let Some(mut st) = load(cluster, stage).await? else {
+        return Err(ClusterError::Refused(format!(
+            "stage `{stage}` has no state record; the run did not start it"
+        )));
+    };
+    if !st.completed_steps.iter().any(|s| s == step) {
+        st.completed_steps.push(step.to_string());
+    }
+    st.values
+        .extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    save(cluster, &st).await
+}
+
+/// The stage ended: record its status and finish time.
+pub async fn stage_finished(
+    cluster: &Cluster,
+    stage: &str,
+    status: StageStatus,
+) -> Result<(), ClusterError> {
+    let Some(mut st) = load(cluster, stage).await? else {
+        return Ok(());
+    };
+    st.status = status;
+    st.finished_at = Some(jiff::Timestamp::now().to_string());
+    save(cluster, &st).await
+}
+
 /// Adds objects to the stage's inventory (same key = replaced, so uids stay current).
 pub async fn add_inventory(
     cluster: &Cluster,

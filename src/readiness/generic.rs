@@ -343,6 +343,22 @@ mod tests {
         check(&[(cases[0].0, cases[0].1, Want::Current(""))], &ctx);
     }
 
+    // kstatus util_test.go TestGetIntField / TestGetStringField.
+    #[test]
+    fn field_accessors_match_kstatus() {
+        let obj = super::super::testutil::obj(
+            "f1:\n  f2:\n    i32: 32\n    i64: 64\n    float: 64.02\n    big: 9007199254740993\n    text: '7'\nride: dragon\n",
+        );
+        assert_eq!(int_or(&obj, "/f1/f2/i32", -1), 32);
+        assert_eq!(int_or(&obj, "/f1/f2/wrongname", -1), -1);
+        assert_eq!(int_or(&obj, "/f1/f2/i64", -1), 64);
+        assert_eq!(int_or(&obj, "/f1/f2/float", -1), -1);
+        assert_eq!(int_or(&obj, "/f1/f2/text", -1), -1);
+        assert_eq!(int_or(&obj, "/f1/f2/big", -1), 9007199254740993);
+        assert_eq!(str_at(&obj, "/ride").unwrap_or("horse"), "dragon");
+        assert_eq!(str_at(&obj, "/destination").unwrap_or("north"), "north");
+    }
+
     #[test]
     fn condition_accessors() {
         let obj = super::super::testutil::obj(

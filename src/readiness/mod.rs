@@ -15,6 +15,7 @@
 
 pub mod evidence;
 mod generic;
+pub mod related;
 mod rules;
 
 #[cfg(test)]
@@ -265,7 +266,26 @@ fn compute(obj: &Value, ev: &Eval<'_, '_>) -> Status {
     if let Some(status) = rules::assess_kind(&gk, obj, ev) {
         return status;
     }
-    generic::fallback(obj, &gk, ev)
+    rules::pod::with_pods(generic::fallback(obj, &gk, ev), ev)
+}
+
+/// The status of a set of objects (kstatus `AggregateStatus`, with Current as the desired
+/// state): any Failed → the first Failed; else any not Current → the first of those (Terminating
+/// and NotFound included, since the set is not ready); else Current. An empty set is Current.
+pub fn aggregate<'s>(statuses: impl IntoIterator<Item = &'s Status>) -> Status {
+    let mut first_pending: Option<&Status> = None;
+    for status in statuses {
+        match status {
+            Status::Failed { .. } => return status.clone(),
+            Status::Current { .. } => {}
+            other => {
+                first_pending.get_or_insert(other);
+            }
+        }
+    }
+    first_pending
+        .cloned()
+        .unwrap_or(Status::Current { reason: None })
 }
 
 /// Group and kind of an object; the API version is ignored (as in kstatus).
@@ -376,6 +396,69 @@ mod tests {
             ],
             &ctx,
         );
+    }
+
+    const KINDS: &[(&str, &str)] = &[
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
+        ("apps/v1", "DaemonSet"),
+        ("apps/v1", "ReplicaSet"),
+        ("v1", "Pod"),
+        ("batch/v1", "Job"),
+        ("v1", "PersistentVolumeClaim"),
+        ("v1", "Service"),
+        ("v1", "Namespace"),
+        ("v1", "Node"),
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+        ("example.com/v1", "Thing"),
+        ("serving.kserve.io/v1beta1", "InferenceService"),
+        ("route.openshift.io/v1", "Route"),
+        ("operators.coreos.com/v1alpha1", "Subscription"),
+        ("kubeflow.org/v1", "Notebook"),
+        ("machine.openshift.io/v1beta1", "MachineSet"),
+        ("tekton.dev/v1", "PipelineRun"),
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        /// Objects come from the network: no shape of `spec`/`status`/pods may panic.
+        #[test]
+        fn assess_never_panics(
+            kind in 0..KINDS.len(),
+            spec in testutil::arb_json(),
+            status in testutil::arb_json(),
+            pod_status in testutil::arb_json(),
+        ) {
+            let (api_version, kind) = KINDS[kind];
+            let obj = serde_json::json!({
+                "apiVersion": api_version, "kind": kind,
+                "metadata": {"name": "x", "generation": 1, "creationTimestamp": "2026-01-01T00:09:59Z"},
+                "spec": spec, "status": status,
+            });
+            let pods = vec![serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "status": pod_status})];
+            let events = vec![pod_status_event(&pods[0])];
+            let ctx = ctx_at().with_pods(&pods).with_events(&events);
+            let _ = evaluate(&obj, &ctx);
+            let _ = evidence::lines(&obj, &ctx, 3);
+            let _ = related::pod_selector(&obj);
+        }
+    }
+
+    fn pod_status_event(pod: &Value) -> Value {
+        serde_json::json!({"type": "Warning", "reason": pod.pointer("/status/reason"), "message": pod.pointer("/status/message"),
+            "involvedObject": {"kind": "Pod", "name": "p"}, "count": pod.pointer("/status/replicas")})
+    }
+
+    #[test]
+    fn aggregate_prefers_failures_then_pending() {
+        let cur = Status::current("ok");
+        let wait = Status::in_progress("Ready: 0/1");
+        let fail = Status::failed("boom");
+        assert_eq!(aggregate([]), Status::Current { reason: None });
+        assert_eq!(aggregate([&cur, &cur]), Status::Current { reason: None });
+        assert_eq!(aggregate([&cur, &wait, &Status::NotFound]), wait);
+        assert_eq!(aggregate([&wait, &fail, &cur]), fail);
+        assert_eq!(aggregate([&Status::NotFound, &wait]), Status::NotFound);
     }
 
     #[test]

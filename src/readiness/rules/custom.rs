@@ -11,6 +11,7 @@ use super::super::generic::{
     Condition, condition, conditions, conditions_in, first_other_false, int_at, is_stale, str_at,
 };
 use super::super::{Eval, GroupKind, Status, timestamp_at};
+use super::pod::with_pods;
 
 /// What a step concludes from what it saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +165,9 @@ pub struct CustomRule {
     pub steps: &'static [Step],
     /// A field quoted in the Current reason (an InferenceService's URL, a Route's host).
     pub summary: Option<(&'static str, &'static str)>,
+    /// The label the operator puts on the kind's pods, valued with the object's name
+    /// (`serving.kserve.io/inferenceservice=<name>`); see `related::pod_selector`.
+    pub pods_label: Option<&'static str>,
 }
 
 const POD_FAILURES: &[&str] = &[
@@ -196,6 +200,7 @@ pub static RULES: &[CustomRule] = &[
             }),
         ],
         summary: Some(("/status/url", "url")),
+        pods_label: Some("serving.kserve.io/inferenceservice"),
     },
     CustomRule {
         group: "datasciencecluster.opendatahub.io",
@@ -206,6 +211,7 @@ pub static RULES: &[CustomRule] = &[
             ..Field::of("/status/phase", "phase")
         })],
         summary: None,
+        pods_label: None,
     },
     CustomRule {
         group: "dscinitialization.opendatahub.io",
@@ -216,6 +222,7 @@ pub static RULES: &[CustomRule] = &[
             ..Field::of("/status/phase", "phase")
         })],
         summary: None,
+        pods_label: None,
     },
     CustomRule {
         group: "nvidia.com",
@@ -227,6 +234,7 @@ pub static RULES: &[CustomRule] = &[
             ..Field::of("/status/state", "state")
         })],
         summary: None,
+        pods_label: None,
     },
     CustomRule {
         group: "operators.coreos.com",
@@ -254,6 +262,7 @@ pub static RULES: &[CustomRule] = &[
             }),
         ],
         summary: Some(("/status/installedCSV", "installed")),
+        pods_label: None,
     },
     CustomRule {
         group: "operators.coreos.com",
@@ -267,6 +276,7 @@ pub static RULES: &[CustomRule] = &[
             ..Field::of("/status/phase", "phase")
         })],
         summary: None,
+        pods_label: None,
     },
     CustomRule {
         group: "machine.openshift.io",
@@ -278,6 +288,7 @@ pub static RULES: &[CustomRule] = &[
             ..Field::of("/status/phase", "phase")
         })],
         summary: Some(("/status/nodeRef/name", "node")),
+        pods_label: None,
     },
     CustomRule {
         group: "machine.openshift.io",
@@ -303,6 +314,7 @@ pub static RULES: &[CustomRule] = &[
             }),
         ],
         summary: None,
+        pods_label: None,
     },
     CustomRule {
         group: "machineconfiguration.openshift.io",
@@ -325,6 +337,7 @@ pub static RULES: &[CustomRule] = &[
             Step::Condition(Cond::gate("Updated")),
         ],
         summary: None,
+        pods_label: None,
     },
     CustomRule {
         group: "llamastack.io",
@@ -335,6 +348,7 @@ pub static RULES: &[CustomRule] = &[
             ..Field::of("/status/phase", "phase")
         })],
         summary: None,
+        pods_label: Some("llamastack.io/distribution"),
     },
     CustomRule {
         group: "kubeflow.org",
@@ -355,6 +369,7 @@ pub static RULES: &[CustomRule] = &[
             }),
         ],
         summary: None,
+        pods_label: Some("notebook-name"),
     },
     CustomRule {
         group: "tekton.dev",
@@ -364,6 +379,7 @@ pub static RULES: &[CustomRule] = &[
             ..Cond::ready("Succeeded")
         })],
         summary: None,
+        pods_label: Some("tekton.dev/pipelineRun"),
     },
     CustomRule {
         group: "tekton.dev",
@@ -373,6 +389,7 @@ pub static RULES: &[CustomRule] = &[
             ..Cond::ready("Succeeded")
         })],
         summary: None,
+        pods_label: Some("tekton.dev/taskRun"),
     },
     CustomRule {
         group: "trustyai.opendatahub.io",
@@ -394,6 +411,7 @@ pub static RULES: &[CustomRule] = &[
             }),
         ],
         summary: None,
+        pods_label: None,
     },
     CustomRule {
         group: "route.openshift.io",
@@ -404,6 +422,7 @@ pub static RULES: &[CustomRule] = &[
             ..Cond::ready("Admitted")
         })],
         summary: Some(("/spec/host", "host")),
+        pods_label: None,
     },
     CustomRule {
         group: "modelregistry.opendatahub.io",
@@ -416,6 +435,7 @@ pub static RULES: &[CustomRule] = &[
             Step::Condition(Cond::ready("Available")),
         ],
         summary: None,
+        pods_label: None,
     },
     CustomRule {
         group: "serving.knative.dev",
@@ -425,6 +445,7 @@ pub static RULES: &[CustomRule] = &[
             ..Cond::ready("Ready")
         })],
         summary: Some(("/status/url", "url")),
+        pods_label: Some("serving.knative.dev/service"),
     },
 ];
 
@@ -437,8 +458,13 @@ pub(crate) fn lookup(gk: &GroupKind) -> Option<&'static CustomRule> {
     rule_for(&gk.group, &gk.kind)
 }
 
-/// Evaluate a rule against an object.
+/// Evaluate a rule against an object; an InProgress verdict is combined with the pods the
+/// caller passed (pod failures past their grace fail the object).
 pub(crate) fn apply(rule: &CustomRule, obj: &Value, ev: &Eval<'_, '_>) -> Status {
+    with_pods(apply_steps(rule, obj, ev), ev)
+}
+
+fn apply_steps(rule: &CustomRule, obj: &Value, ev: &Eval<'_, '_>) -> Status {
     for step in rule.steps {
         let (act, text, since) = match step {
             Step::Condition(c) => condition_step(c, obj),

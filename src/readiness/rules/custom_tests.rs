@@ -426,3 +426,30 @@ fn table_is_well_formed() {
         assert!(decides, "{}/{} never decides", rule.group, rule.kind);
     }
 }
+
+#[test]
+fn pods_fail_or_explain_custom_kinds() {
+    use super::super::super::testutil::{now, obj, objs};
+    use super::super::super::{AssessContext, assess};
+    let isvc = obj(
+        "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: mistral}\nstatus:\n  conditions:\n  - {type: Ready, status: 'False', reason: PredictorNotReady}\n",
+    );
+    let crashing = objs(
+        "- apiVersion: v1\n  kind: Pod\n  metadata: {name: mistral-predictor-5d8-x2x, creationTimestamp: '2026-01-01T00:00:00Z'}\n  spec: {containers: [{name: kserve-container}, {name: queue-proxy}]}\n  status:\n    phase: Running\n    containerStatuses:\n    - name: kserve-container\n      ready: false\n      lastState: {terminated: {reason: Error, exitCode: 1}}\n      state: {waiting: {reason: CrashLoopBackOff, message: back-off 5m0s restarting failed container}}\n",
+    );
+    let ctx = AssessContext::new(now()).with_pods(&crashing);
+    assert_eq!(
+        assess(&isvc, &ctx).to_string(),
+        "Failed: Ready: PredictorNotReady; pod mistral-predictor-5d8-x2x: container kserve-container: CrashLoopBackOff: back-off 5m0s restarting failed container (last exit: Error, code 1)"
+    );
+    // An unknown CR with a Ready condition gets the same treatment.
+    let other = obj(
+        "apiVersion: example.com/v1\nkind: Thing\nmetadata: {name: t}\nstatus: {conditions: [{type: Ready, status: 'False'}]}\n",
+    );
+    assert!(assess(&other, &ctx).is_failed());
+    // A ready object ignores its pods.
+    let ready = obj(
+        "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: mistral}\nstatus:\n  url: http://x\n  conditions: [{type: Ready, status: 'True'}]\n",
+    );
+    assert!(assess(&ready, &ctx).is_current());
+}
