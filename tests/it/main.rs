@@ -2,4 +2,5 @@
 
 mod reporters;
 mod runner;
+mod sim_api;
 mod stage_files;
