@@ -4,4 +4,5 @@ mod cli;
 mod harness;
 mod reporters;
 mod runner;
+mod sim_api;
 mod stage_files;
