@@ -398,6 +398,57 @@ mod tests {
         );
     }
 
+    const KINDS: &[(&str, &str)] = &[
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
+        ("apps/v1", "DaemonSet"),
+        ("apps/v1", "ReplicaSet"),
+        ("v1", "Pod"),
+        ("batch/v1", "Job"),
+        ("v1", "PersistentVolumeClaim"),
+        ("v1", "Service"),
+        ("v1", "Namespace"),
+        ("v1", "Node"),
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+        ("example.com/v1", "Thing"),
+        ("serving.kserve.io/v1beta1", "InferenceService"),
+        ("route.openshift.io/v1", "Route"),
+        ("operators.coreos.com/v1alpha1", "Subscription"),
+        ("kubeflow.org/v1", "Notebook"),
+        ("machine.openshift.io/v1beta1", "MachineSet"),
+        ("tekton.dev/v1", "PipelineRun"),
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        /// Objects come from the network: no shape of `spec`/`status`/pods may panic.
+        #[test]
+        fn assess_never_panics(
+            kind in 0..KINDS.len(),
+            spec in testutil::arb_json(),
+            status in testutil::arb_json(),
+            pod_status in testutil::arb_json(),
+        ) {
+            let (api_version, kind) = KINDS[kind];
+            let obj = serde_json::json!({
+                "apiVersion": api_version, "kind": kind,
+                "metadata": {"name": "x", "generation": 1, "creationTimestamp": "2026-01-01T00:09:59Z"},
+                "spec": spec, "status": status,
+            });
+            let pods = vec![serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "status": pod_status})];
+            let events = vec![pod_status_event(&pods[0])];
+            let ctx = ctx_at().with_pods(&pods).with_events(&events);
+            let _ = evaluate(&obj, &ctx);
+            let _ = evidence::lines(&obj, &ctx, 3);
+            let _ = related::pod_selector(&obj);
+        }
+    }
+
+    fn pod_status_event(pod: &Value) -> Value {
+        serde_json::json!({"type": "Warning", "reason": pod.pointer("/status/reason"), "message": pod.pointer("/status/message"),
+            "involvedObject": {"kind": "Pod", "name": "p"}, "count": pod.pointer("/status/replicas")})
+    }
+
     #[test]
     fn aggregate_prefers_failures_then_pending() {
         let cur = Status::current("ok");

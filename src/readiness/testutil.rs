@@ -61,3 +61,58 @@ pub(crate) fn check(cases: &[(&str, &str, Want)], ctx: &AssessContext<'_>) {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// Arbitrary JSON, biased towards the shapes status fields have (strings like "True", small
+/// integers, timestamps, nested objects and lists).
+pub(crate) fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-3i64..5).prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        prop_oneof![
+            Just("True"),
+            Just("False"),
+            Just("Unknown"),
+            Just("Ready"),
+            Just("Running"),
+            Just("Pending"),
+            Just("Failed"),
+            Just("CrashLoopBackOff"),
+            Just(""),
+            Just("2026-01-01T00:00:00Z"),
+            Just("not a time"),
+            Just("LoadBalancer"),
+        ]
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        let keys = prop_oneof![
+            Just("type"),
+            Just("status"),
+            Just("reason"),
+            Just("message"),
+            Just("phase"),
+            Just("state"),
+            Just("conditions"),
+            Just("replicas"),
+            Just("readyReplicas"),
+            Just("containerStatuses"),
+            Just("initContainerStatuses"),
+            Just("waiting"),
+            Just("lastState"),
+            Just("terminated"),
+            Just("ingress"),
+            Just("url"),
+            Just("lastTransitionTime"),
+            Just("observedGeneration"),
+            Just("name"),
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(keys.prop_map(str::to_string), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}

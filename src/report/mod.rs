@@ -2,9 +2,51 @@
 //! JSON-lines run log, combined by [`Fanout`]. The only place besides `app` that writes to the
 //! terminal. Imports nothing from democtl but `runner::event`.
 
+pub mod jsonl;
+pub mod plain;
 pub mod render;
+pub mod replay;
+pub mod tty;
 
 use std::io::IsTerminal;
+
+use crate::runner::event::{ReportError, Reporter, RunEvent};
+
+/// Several reporters as one: every event goes to each; the first failure is returned after all
+/// have had the event.
+#[derive(Default)]
+pub struct Fanout(pub Vec<Box<dyn Reporter>>);
+
+impl Reporter for Fanout {
+    fn report(&mut self, event: &RunEvent) -> Result<(), ReportError> {
+        let mut first = None;
+        for reporter in &mut self.0 {
+            if let Err(e) = reporter.report(event) {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        let mut first = None;
+        for reporter in &mut self.0 {
+            if let Err(e) = reporter.finish() {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+}
+
+/// The terminal reporter for this mode: spinners, plain lines, or quiet.
+pub fn terminal(output: &Output) -> Box<dyn Reporter> {
+    match output.mode {
+        Mode::Tty => Box::new(tty::TtyReporter::stderr(output.color)),
+        Mode::Plain => Box::new(plain::PlainReporter::new(std::io::stderr(), false)),
+        Mode::Quiet => Box::new(plain::PlainReporter::new(std::io::stderr(), true)),
+    }
+}
 
 /// How the terminal is used, decided once per process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

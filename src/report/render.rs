@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::runner::event::{ErrorReport, Outcome};
+use crate::runner::event::{ErrorReport, Outcome, RunHeader, RunSummary};
 
 /// `350ms`, `4.2s`, `1m 05s`, `1h 02m`.
 pub fn duration(d: Duration) -> String {
@@ -52,6 +52,117 @@ pub fn outcome_word(outcome: &Outcome) -> &'static str {
         Outcome::Skipped { .. } => "skipped",
         Outcome::TimedOut { .. } => "timed out",
         Outcome::Cancelled => "cancelled",
+    }
+}
+
+/// The symbol of an outcome: ✓ ✗ ○ !
+pub fn outcome_symbol(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Succeeded => "✓",
+        Outcome::Degraded { .. } => "!",
+        Outcome::Failed { .. } | Outcome::TimedOut { .. } | Outcome::Cancelled => "✗",
+        Outcome::Skipped { .. } => "○",
+    }
+}
+
+/// `Wait for model downloads (1m 05s)`, `… skipped: --no-benchmarks`, `… degraded: reason`.
+pub fn step_result(title: &str, outcome: &Outcome, took: Duration) -> String {
+    match outcome {
+        Outcome::Succeeded => format!("{title} ({})", duration(took)),
+        Outcome::Degraded { reason } => format!("{title} ({}) degraded: {reason}", duration(took)),
+        Outcome::Failed { .. } => format!("{title} failed after {}", duration(took)),
+        Outcome::TimedOut { .. } => format!("{title} timed out after {}", duration(took)),
+        Outcome::Cancelled => format!("{title} interrupted after {}", duration(took)),
+        Outcome::Skipped { reason } => format!("{title} skipped: {reason}"),
+    }
+}
+
+/// The error and resume command of a failed outcome.
+pub fn failure(outcome: &Outcome) -> Option<(&ErrorReport, Option<&str>)> {
+    match outcome {
+        Outcome::Failed {
+            error,
+            resume_command,
+        }
+        | Outcome::TimedOut {
+            error,
+            resume_command,
+        } => Some((error, resume_command.as_deref())),
+        _ => None,
+    }
+}
+
+/// The banner: who runs what where.
+pub fn banner(header: &RunHeader) -> Vec<String> {
+    let mut lines = vec![format!(
+        "democtl {} · {}",
+        header.democtl_version,
+        header.command_line.join(" ")
+    )];
+    let mut target = Vec::new();
+    if let Some(server) = &header.cluster_server {
+        target.push(format!("cluster {server}"));
+    }
+    if let Some(context) = &header.context {
+        target.push(format!("context {context}"));
+    }
+    if let Some(user) = &header.user {
+        target.push(format!("user {user}"));
+    }
+    if !target.is_empty() {
+        lines.push(target.join(" · "));
+    }
+    lines
+}
+
+/// The summary table (stage, step, result, duration) and the closing line.
+pub fn summary(summary: &RunSummary) -> Vec<String> {
+    let rows: Vec<Vec<String>> = summary
+        .steps
+        .iter()
+        .map(|s| {
+            let took = if matches!(s.outcome, Outcome::Skipped { .. }) {
+                String::new()
+            } else {
+                duration(s.duration)
+            };
+            vec![
+                s.stage.clone(),
+                s.step.clone(),
+                outcome_word(&s.outcome).to_owned(),
+                took,
+            ]
+        })
+        .collect();
+    let mut lines = Vec::new();
+    if !rows.is_empty() {
+        lines = table(
+            &[
+                "STAGE".into(),
+                "STEP".into(),
+                "RESULT".into(),
+                "TIME".into(),
+            ],
+            &rows,
+        );
+    }
+    lines.push(closing_line(summary));
+    if let Some((_, Some(resume))) = failure(&summary.outcome) {
+        lines.push(format!("to resume: {resume}"));
+    }
+    lines
+}
+
+/// `deployed in 3m 02s`, `failed after …`.
+pub fn closing_line(summary: &RunSummary) -> String {
+    let took = duration(summary.duration);
+    match &summary.outcome {
+        Outcome::Succeeded => format!("done in {took}"),
+        Outcome::Degraded { reason } => format!("done in {took}, degraded: {reason}"),
+        Outcome::Failed { .. } => format!("failed after {took}"),
+        Outcome::TimedOut { .. } => format!("timed out after {took}"),
+        Outcome::Cancelled => format!("interrupted after {took}"),
+        Outcome::Skipped { reason } => format!("nothing ran: {reason}"),
     }
 }
 

@@ -7,9 +7,11 @@ pub mod event;
 pub mod plan;
 pub mod retry;
 pub mod run;
+pub mod sensitive;
 pub mod state;
 pub mod step;
 
 pub use plan::{Disposition, PlannedStage, PlannedStepRun, RetryPolicy, RunPlan};
 pub use run::{ResumeCommand, RunConfig, RunResult, run};
+pub use sensitive::Sensitive;
 pub use state::{NoState, StateError, StateStore};

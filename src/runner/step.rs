@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{ObjectRecord, StepOutput};
+pub use super::sensitive::Sensitive;
 
 /// One executable step. Implementations live in `crate::steps`; the runner only sees this trait.
 pub trait Step: Send + Sync {

@@ -1,4 +1,8 @@
 //! The one integration-test binary: one module per area.
 
+mod cli;
+mod harness;
+mod reporters;
 mod runner;
+mod sim_api;
 mod stage_files;

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What a fake step does on each attempt.
 #[derive(Clone)]
-enum Act {
+pub(crate) enum Act {
     Succeed,
     /// Fails transiently this many times, then succeeds.
     Flaky {
@@ -32,7 +32,7 @@ enum Act {
     Hang,
 }
 
-struct Fake {
+pub(crate) struct Fake {
     act: Act,
     attempts: Arc<AtomicU32>,
 }
@@ -70,7 +70,7 @@ impl Step for Fake {
     }
 }
 
-fn step(id: &str, act: Act) -> (PlannedStepRun, Arc<AtomicU32>) {
+pub(crate) fn step(id: &str, act: Act) -> (PlannedStepRun, Arc<AtomicU32>) {
     let attempts = Arc::new(AtomicU32::new(0));
     let planned = PlannedStepRun {
         id: id.into(),
@@ -94,8 +94,8 @@ fn step(id: &str, act: Act) -> (PlannedStepRun, Arc<AtomicU32>) {
 }
 
 #[derive(Clone, Default)]
-struct Recorder {
-    events: Arc<Mutex<Vec<RunEvent>>>,
+pub(crate) struct Recorder {
+    pub(crate) events: Arc<Mutex<Vec<RunEvent>>>,
     fail_after: Option<usize>,
 }
 
@@ -171,7 +171,7 @@ fn word(outcome: &Outcome) -> &'static str {
 }
 
 #[derive(Default)]
-struct MemoryState {
+pub(crate) struct MemoryState {
     calls: Mutex<Vec<String>>,
 }
 
@@ -214,7 +214,7 @@ impl StateStore for MemoryState {
     }
 }
 
-fn config() -> RunConfig {
+pub(crate) fn config() -> RunConfig {
     RunConfig {
         header: RunHeader {
             format_version: 1,

@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 
-use super::super::generic::{conditions, int_at, int_or};
-use super::super::{Eval, Status};
+use super::super::generic::{conditions, int_at, int_or, name_of, str_at};
+use super::super::{Eval, Status, timestamp_at};
 use super::pod::pods_rollup;
 
 /// The status of one Job.
@@ -60,8 +60,34 @@ pub(crate) fn job(obj: &Value, ev: &Eval<'_, '_>) -> Status {
         Some(Status::InProgress { reason }) => {
             Status::in_progress(format!("{}; {reason}", own.reason().unwrap_or_default()))
         }
-        _ => own,
+        _ => match last_failed_pod(ev) {
+            // Retrying after failures: say why the last attempt failed.
+            Some(why) => Status::in_progress(format!(
+                "{}; last failure: {why}",
+                own.reason().unwrap_or_default()
+            )),
+            None => own,
+        },
     }
+}
+
+/// "pod x: container c exited with code 1 (Error)" for the newest failed pod of the Job.
+fn last_failed_pod(ev: &Eval<'_, '_>) -> Option<String> {
+    let pod = ev
+        .ctx
+        .pods
+        .iter()
+        .filter(|p| str_at(p, "/status/phase") == Some("Failed"))
+        .max_by_key(|p| timestamp_at(p, "/metadata/creationTimestamp"))?;
+    let reason = match super::pod::pod(pod, ev) {
+        Status::Failed { reason } => reason,
+        other => other.to_string(),
+    };
+    let reason = reason
+        .strip_prefix("Pod failed: ")
+        .unwrap_or(&reason)
+        .to_string();
+    Some(format!("pod {}: {reason}", name_of(pod)))
 }
 
 #[cfg(test)]
@@ -157,6 +183,15 @@ mod tests {
         assert_eq!(
             assess(&running, &ctx).to_string(),
             "InProgress: Job in progress: succeeded 0/1, active 1; pod bench-1: Unschedulable: 0/6 nodes are available: 6 Insufficient nvidia.com/gpu."
+        );
+        // Between retries: the newest failed pod says why.
+        let retried = objs(
+            "- {apiVersion: v1, kind: Pod, metadata: {name: dl-a, creationTimestamp: '2026-01-01T00:01:00Z'}, status: {phase: Failed, containerStatuses: [{name: dl, state: {terminated: {exitCode: 1, reason: Error}}}]}}\n- {apiVersion: v1, kind: Pod, metadata: {name: dl-b, creationTimestamp: '2026-01-01T00:02:00Z'}, status: {phase: Failed, containerStatuses: [{name: dl, state: {terminated: {exitCode: 3, reason: Error}}}]}}\n- {apiVersion: v1, kind: Pod, metadata: {name: dl-c, creationTimestamp: '2026-01-01T00:03:00Z'}, status: {phase: Running, conditions: [{type: Ready, status: 'True'}]}}\n",
+        );
+        let ctx = AssessContext::new(now()).with_pods(&retried);
+        assert_eq!(
+            assess(&running, &ctx).to_string(),
+            "InProgress: Job in progress: succeeded 0/1, active 1; last failure: pod dl-b: container dl exited with code 3 (Error)"
         );
         // A completed Job ignores its pods.
         let done = obj(

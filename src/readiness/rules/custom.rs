@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::super::generic::{
-    Condition, condition, conditions, conditions_in, first_other_false, int_at, is_stale, str_at,
+    Condition, condition, conditions, conditions_in, first_problem, int_at, is_stale, str_at,
 };
 use super::super::{Eval, GroupKind, Status, timestamp_at};
 use super::pod::with_pods;
@@ -551,7 +551,7 @@ fn condition_step(c: &Cond, obj: &Value) -> StepResult {
         _ => format!("{}: {}", c.type_, cond.explain("")),
     };
     if !cond.is_true()
-        && let Some(other) = first_other_false(&all, c.type_)
+        && let Some(other) = first_problem(&all, c.type_)
         && !text.contains(&other)
     {
         text.push_str(&format!(" ({other})"));
@@ -582,17 +582,12 @@ fn field_step(f: &Field, obj: &Value) -> StepResult {
         text.push_str(&format!(": {m}"));
     } else if act != Act::Current {
         // Phase-style CRs explain themselves in their conditions.
-        if let Some(why) = conditions(obj).iter().find(|c| c.is_false() || is_error(c)) {
-            text.push_str(&format!(" ({}: {})", why.type_, why.explain(why.status)));
+        if let Some(why) = first_problem(&conditions(obj), "") {
+            text.push_str(&format!(" ({why})"));
         }
     }
     let since = f.since.and_then(|p| timestamp_at(obj, p));
     (act, text, since)
-}
-
-/// An error-flag condition that is True (`Degraded`, `Error`, `*Failed`).
-fn is_error(c: &Condition<'_>) -> bool {
-    c.is_true() && (c.type_ == "Degraded" || c.type_ == "Error" || c.type_.ends_with("Failed"))
 }
 
 fn count_step(c: &Count, obj: &Value) -> StepResult {

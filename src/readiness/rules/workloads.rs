@@ -15,7 +15,8 @@ pub(crate) fn deployment(obj: &Value, ev: &Eval<'_, '_>) -> Status {
     // progressing (the API server defaults the field to 600, so normally it is set).
     let mut progressing = obj.pointer("/spec/progressDeadlineSeconds").is_none();
     let mut available = false;
-    for c in conditions(obj) {
+    let conds = conditions(obj);
+    for c in &conds {
         match c.type_ {
             "Progressing" => {
                 if c.reason == Some("ProgressDeadlineExceeded") {
@@ -55,6 +56,23 @@ pub(crate) fn deployment(obj: &Value, ev: &Eval<'_, '_>) -> Status {
     } else {
         return Status::current(format!("Deployment is available. Replicas: {replicas}"));
     };
+    // The ReplicaSet cannot create pods (SCC or quota denial): nothing pod-level to show, and
+    // only the progress deadline (10 min) would end the wait; fail after the flapping grace.
+    if let Some(c) = conds
+        .iter()
+        .find(|c| c.type_ == "ReplicaFailure" && c.is_true())
+    {
+        let text = format!(
+            "{}; ReplicaFailure: {}",
+            own.reason().unwrap_or_default(),
+            c.explain("cannot create pods")
+        );
+        return if ev.grace_over(c.last_transition, ev.ctx.grace.flapping_failure) {
+            Status::failed(text)
+        } else {
+            Status::in_progress(text)
+        };
+    }
     with_pods(own, ev)
 }
 
@@ -250,6 +268,34 @@ mod tests {
         let owned: Vec<(&str, &str, Want)> =
             cases.iter().map(|(n, y, w)| (*n, y.as_str(), *w)).collect();
         check(&owned, &ctx_at());
+    }
+
+    #[test]
+    fn deployment_replica_failure() {
+        let yaml = |since: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d}}\nspec: {{replicas: 1, progressDeadlineSeconds: 600}}\nstatus:\n  conditions:\n  - {{type: Progressing, status: 'True', reason: NewReplicaSetCreated}}\n  - {{type: ReplicaFailure, status: 'True', reason: FailedCreate, message: 'pods \"d-5f-\" is forbidden: unable to validate against any security context constraint', lastTransitionTime: '{since}'}}\n"
+            )
+        };
+        let old = yaml("2026-01-01T00:00:00Z");
+        let fresh = yaml("2026-01-01T00:09:30Z");
+        check(
+            &[
+                (
+                    "denied for long",
+                    old.as_str(),
+                    Want::Failed(
+                        "Replicas: 0/1; ReplicaFailure: FailedCreate: pods \"d-5f-\" is forbidden",
+                    ),
+                ),
+                (
+                    "denied just now",
+                    fresh.as_str(),
+                    Want::InProgress("ReplicaFailure: FailedCreate"),
+                ),
+            ],
+            &ctx_at(),
+        );
     }
 
     #[test]
