@@ -1,5 +1,7 @@
 //! The one integration-test binary: one module per area.
 
+mod cli;
+mod harness;
 mod reporters;
 mod runner;
 mod sim_api;
