@@ -302,10 +302,10 @@ pub async fn apply(
             tier_label(tier),
             batch.len()
         ));
-        // Futures collected first (no closure inside the stream): keeps `apply` provably
-        // `Send` for callers that box it (steps).
-        let futures: Vec<_> = batch.iter().map(|item| run.apply_one(item)).collect();
-        let results: Vec<Result<AppliedObject, ClusterError>> = futures::stream::iter(futures)
+        // Futures collected first: a lazily mapped stream held across the await trips rustc's
+        // higher-ranked Send check in callers.
+        let futs: Vec<_> = batch.iter().map(|item| run.apply_one(item)).collect();
+        let results: Vec<Result<AppliedObject, ClusterError>> = futures::stream::iter(futs)
             .buffer_unordered(opts.concurrency.max(1))
             .collect()
             .await;
