@@ -2,7 +2,9 @@
 //! The only layer that prompts, reads `.env` or the environment for secrets, and decides
 //! exit codes. One file per command.
 
+pub mod env_file;
 mod error;
+mod logs;
 mod validate;
 
 use std::io::Write;
@@ -109,6 +111,7 @@ pub fn main() -> ExitCode {
 async fn dispatch(command: Command, ctx: &Ctx) -> Result<u8, AppError> {
     match command {
         Command::Validate => validate::run(ctx).await,
+        Command::Logs(args) => logs::run(ctx, args).await,
         other => Err(AppError::usage(
             format!("`{}` is not available in this build yet", other.name()),
             None,

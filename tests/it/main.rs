@@ -1,5 +1,8 @@
 //! The one integration-test binary: one module per area.
 
+mod cli;
+mod cluster;
+mod harness;
 mod kustomize_conformance;
 mod reporters;
 mod runner;
