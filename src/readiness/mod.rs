@@ -12,6 +12,11 @@
 //! 5. a `Ready` condition (True → Current, otherwise InProgress);
 //! 6. no status at all → InProgress for a short grace after creation, then Current;
 //!    anything else → Current.
+//!
+//! An object that is not ready yet is then combined with its pods (`AssessContext::pods`): a
+//! pod failing past its grace fails the object, otherwise the first pod's waiting reason is
+//! appended. `evidence` turns pods/events/logs into lines for people; `related` tells the caller
+//! which pods to list.
 
 pub mod evidence;
 mod generic;
@@ -420,7 +425,7 @@ mod tests {
     ];
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
         /// Objects come from the network: no shape of `spec`/`status`/pods may panic.
         #[test]
         fn assess_never_panics(

@@ -43,11 +43,17 @@ pub enum CondSource {
 /// A condition step: the act for each status of condition `type_`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cond {
+    /// Where the conditions are.
     pub source: CondSource,
+    /// The condition type (`Ready`, `Succeeded`, `Degraded`).
     pub type_: &'static str,
+    /// Act when the condition is True.
     pub on_true: Act,
+    /// Act when it is False.
     pub on_false: Act,
+    /// Act when it is Unknown (or any other value).
     pub on_unknown: Act,
+    /// Act when the object has no such condition.
     pub on_absent: Act,
 }
 
@@ -129,8 +135,11 @@ impl Field {
 /// uses `want_default`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Count {
+    /// JSON pointer to the count reached (`/status/readyReplicas`).
     pub have: &'static str,
+    /// JSON pointer to the count wanted (`/spec/replicas`); `None` = always `want_default`.
     pub want: Option<&'static str>,
+    /// The wanted count when `want` is missing.
     pub want_default: i64,
     /// "ready replicas" → "ready replicas 1/2".
     pub label: &'static str,
@@ -139,18 +148,26 @@ pub struct Count {
 /// A presence step: the act when the field is there (non-empty) and when it is not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Present {
+    /// JSON pointer to the field.
     pub pointer: &'static str,
+    /// What to call it in reasons ("URL", "error").
     pub label: &'static str,
+    /// Act when the field is set (not null, not "").
     pub present: Act,
+    /// Act when it is not.
     pub absent: Act,
 }
 
 /// One check of a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    /// Look at a condition.
     Condition(Cond),
+    /// Look at a string field.
     Field(Field),
+    /// Compare two counters.
     Count(Count),
+    /// Check that a field is set.
     Present(Present),
 }
 
