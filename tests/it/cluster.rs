@@ -239,7 +239,7 @@ async fn conflicts_are_reported_then_taken_over() {
     let ours = cm("default", "settings", json!({"mode": "demo"}));
     let report = apply(
         &cluster,
-        &[ours.clone()],
+        std::slice::from_ref(&ours),
         &ApplyOptions::new("stage1"),
         &lines.sink(),
     )
