@@ -4,6 +4,7 @@ mod cli;
 mod cluster;
 mod harness;
 mod kustomize_conformance;
+mod logs;
 mod reporters;
 mod runner;
 mod sim_api;
