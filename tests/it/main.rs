@@ -1,6 +1,7 @@
 //! The one integration-test binary: one module per area.
 
 mod cli;
+mod cluster;
 mod harness;
 mod reporters;
 mod runner;
