@@ -3,6 +3,7 @@
 mod cli;
 mod cluster;
 mod harness;
+mod kustomize_conformance;
 mod reporters;
 mod runner;
 mod sim_api;
