@@ -35,7 +35,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use rules::custom::{
-    Act, Cond, CondSource, Count, CustomRule, Field, Present, RULES, Step, rule_for,
+    Act, CONFIGURATION_KINDS, Cond, CondSource, Count, CustomRule, Field, Present, RULES, Step,
+    is_configuration_kind, rule_for,
 };
 pub use rules::storage::{DEFAULT_CLASS_ANNOTATION, SELECTED_NODE_ANNOTATION, binding_mode};
 
