@@ -139,9 +139,9 @@ pub(crate) fn pod(obj: &Value, ev: &Eval<'_, '_>) -> Status {
             || stuck
                 .restarts
                 .is_none_or(|n| n >= i64::from(ev.ctx.grace.crash_restarts));
-        return if restarted_enough
-            && ev.grace_over(unready_since(obj, &conds), ev.ctx.grace.pod_failure)
-        {
+        // Evaluated first so that a running grace always schedules its re-check.
+        let grace_over = ev.grace_over(unready_since(obj, &conds), ev.ctx.grace.pod_failure);
+        return if restarted_enough && grace_over {
             Status::failed(text)
         } else {
             Status::in_progress(text)
