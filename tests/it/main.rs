@@ -4,6 +4,7 @@ mod cli;
 mod cluster;
 mod harness;
 mod kustomize_conformance;
+mod kustomize_props;
 mod reporters;
 mod runner;
 mod sim_api;
