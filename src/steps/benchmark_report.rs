@@ -142,7 +142,8 @@ pub fn rows(model: &str, report: &Value) -> Result<Vec<BenchmarkRow>, ReportErro
         .map(|b| {
             let metrics = b.get("metrics").unwrap_or(b);
             let metric = |long: &str, short: &str| metrics.get(long).or_else(|| metrics.get(short));
-            let (ttft_p50_ms, ttft_p95_ms) = percentiles(metric("time_to_first_token_ms", "ttft_ms"));
+            let (ttft_p50_ms, ttft_p95_ms) =
+                percentiles(metric("time_to_first_token_ms", "ttft_ms"));
             let (itl_p50_ms, itl_p95_ms) = percentiles(metric("inter_token_latency_ms", "itl_ms"));
             BenchmarkRow {
                 model: model.to_string(),

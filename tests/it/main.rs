@@ -2,9 +2,11 @@
 
 mod cli;
 mod cluster;
+mod e2e_gitops;
 mod harness;
 mod kustomize_conformance;
 mod kustomize_props;
+mod logs;
 mod reporters;
 mod runner;
 mod sim_api;
