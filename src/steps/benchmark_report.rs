@@ -6,6 +6,8 @@
 //! `{"benchmarks": [{"args": {"strategy": {"type_": "concurrent", "streams": 5}},
 //!   "metrics": {"time_to_first_token_ms": {"successful": {"median": …, "percentiles": {"p95": …}}},
 //!   "inter_token_latency_ms": …, "output_tokens_per_second": …, "requests_per_second": …}}]}`.
+//! Without the markers, the last log line that is a JSON object with `benchmarks` is used, and
+//! a flat form (`{"concurrency", "ttft_ms": {"p50", "p95"}, "itl_ms", …}`) is read as well.
 //! One row per benchmark: concurrency, TTFT p50/p95, ITL p50/p95, output tokens/s, requests/s.
 
 use serde::Serialize;
@@ -66,7 +68,15 @@ pub fn extract(log: &str) -> Result<Value, ReportError> {
         }
     }
     if !seen {
-        return Err(ReportError::Missing);
+        // Without markers: the last line that is a JSON document with `benchmarks`.
+        return log
+            .lines()
+            .rev()
+            .map(str::trim)
+            .filter(|l| l.starts_with('{'))
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v.get("benchmarks").is_some())
+            .ok_or(ReportError::Missing);
     }
     serde_json::from_str(&text).map_err(|e| ReportError::NotJson {
         detail: e.to_string(),
@@ -131,8 +141,10 @@ pub fn rows(model: &str, report: &Value) -> Result<Vec<BenchmarkRow>, ReportErro
         .iter()
         .map(|b| {
             let metrics = b.get("metrics").unwrap_or(b);
-            let (ttft_p50_ms, ttft_p95_ms) = percentiles(metrics.get("time_to_first_token_ms"));
-            let (itl_p50_ms, itl_p95_ms) = percentiles(metrics.get("inter_token_latency_ms"));
+            let metric = |long: &str, short: &str| metrics.get(long).or_else(|| metrics.get(short));
+            let (ttft_p50_ms, ttft_p95_ms) =
+                percentiles(metric("time_to_first_token_ms", "ttft_ms"));
+            let (itl_p50_ms, itl_p95_ms) = percentiles(metric("inter_token_latency_ms", "itl_ms"));
             BenchmarkRow {
                 model: model.to_string(),
                 load: load_of(b),
@@ -267,8 +279,8 @@ mod tests {
     #[test]
     fn rows_accept_a_flat_document_and_rate_strategies() {
         let doc = json!({"benchmarks": [
-            {"concurrency": 5, "time_to_first_token_ms": {"p50": 100.0, "p95": 150.0},
-             "inter_token_latency_ms": {"p50": 20.0, "p95": 25.0},
+            {"concurrency": 5, "ttft_ms": {"p50": 100.0, "p95": 150.0},
+             "itl_ms": {"p50": 20.0, "p95": 25.0},
              "output_tokens_per_second": 300.0, "requests_per_second": 2.0},
             {"args": {"strategy": {"type_": "constant", "rate": 2.5}}, "metrics": {}},
             {"args": {"strategy": {"type_": "synchronous"}}, "metrics": {}}]});

@@ -122,8 +122,10 @@ pub fn pod_blocked(pod: &Value) -> Option<String> {
 static PERCENT: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(\d{1,3}(?:\.\d+)?)\s?%").ok());
 static COUNT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\b(\d+)\s?/\s?(\d+)\b").ok());
+static SHARD: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(\d+)-of-(\d+)").ok());
 
-/// Progress from the last log lines: `42%`, `7/12`, or the last non-empty line (shortened).
+/// Progress from the last log lines: `42%`, `7/12`, `file 3/10 50%` (sharded weights), or the
+/// last non-empty line (shortened).
 pub fn progress_from_log(log: &str) -> Option<String> {
     let lines: Vec<&str> = log
         .lines()
@@ -137,6 +139,13 @@ pub fn progress_from_log(log: &str) -> Option<String> {
             && let Some(p) = m.get(1)
             && p.as_str().parse::<f64>().is_ok_and(|v| v <= 100.0)
         {
+            if let Some(re) = SHARD.as_ref()
+                && let Some(m) = re.captures(line)
+                && let (Some(a), Some(b)) = (m.get(1), m.get(2))
+                && let (Ok(a), Ok(b)) = (a.as_str().parse::<u64>(), b.as_str().parse::<u64>())
+            {
+                return Some(format!("file {a}/{b} {}%", p.as_str()));
+            }
             return Some(format!("{}%", p.as_str()));
         }
         if let Some(re) = COUNT.as_ref()

@@ -11,6 +11,7 @@
 //! BuildError>`; everything that can be checked before the run (objects named in the stage's
 //! render, parameters that fit) is checked there, so a bad stage fails before step 1.
 
+pub mod apply;
 pub mod benchmark;
 pub mod benchmark_report;
 pub mod gpu_machinesets;
@@ -18,12 +19,15 @@ pub mod gpu_state;
 pub mod job_run;
 pub mod job_state;
 pub mod machineset;
+pub mod patch;
+pub mod prereq;
 pub mod run_job;
 pub mod secret;
 pub mod selection;
 pub mod summary;
 pub mod wait_gpu;
 pub mod wait_jobs;
+pub mod wait_ready;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -109,8 +113,6 @@ pub enum BuildError {
         kind: &'static str,
         what: String,
     },
-    #[error("step kind `{kind}` (step `{step}`) is not available in this build")]
-    Unavailable { step: String, kind: &'static str },
 }
 
 impl BuildError {
@@ -124,7 +126,6 @@ impl BuildError {
                     .into(),
             ),
             BuildError::Invalid { .. } => None,
-            BuildError::Unavailable { .. } => None,
         }
     }
 }
@@ -132,10 +133,6 @@ impl BuildError {
 /// Builds the executable step for `spec`.
 pub fn build(spec: &StepSpec, env: &StepEnv) -> Result<Box<dyn Step>, BuildError> {
     let mismatch = || BuildError::ParamsMismatch {
-        step: spec.id.clone(),
-        kind: spec.kind.as_str(),
-    };
-    let unavailable = || BuildError::Unavailable {
         step: spec.id.clone(),
         kind: spec.kind.as_str(),
     };
@@ -149,11 +146,10 @@ pub fn build(spec: &StepSpec, env: &StepEnv) -> Result<Box<dyn Step>, BuildError
         (StepKind::Benchmark, StepParams::Benchmark(p)) => benchmark::build(spec, p, env),
         (StepKind::Secret, StepParams::Secret(p)) => secret::build(spec, p, env),
         (StepKind::Summary, StepParams::Summary(p)) => summary::build(spec, p, env),
-        // Written by the cluster engineer (apply.rs, wait_ready.rs, prereq.rs, patch.rs).
-        (StepKind::Prereq, StepParams::Prereq(_))
-        | (StepKind::Apply, StepParams::Apply(_))
-        | (StepKind::WaitReady, StepParams::WaitReady(_))
-        | (StepKind::Patch, StepParams::Patch(_)) => Err(unavailable()),
+        (StepKind::Prereq, StepParams::Prereq(p)) => prereq::build(spec, p, env),
+        (StepKind::Apply, StepParams::Apply(p)) => apply::build(spec, p, env),
+        (StepKind::WaitReady, StepParams::WaitReady(p)) => wait_ready::build(spec, p, env),
+        (StepKind::Patch, StepParams::Patch(p)) => patch::build(spec, p, env),
         _ => Err(mismatch()),
     }
 }

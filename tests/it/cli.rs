@@ -122,7 +122,7 @@ fn project_dir_points_anywhere() {
     run.expect_code(0);
     assert_eq!(
         run.stdout,
-        "ok  stages/stage1.yaml  Sovereign AI (2 steps)\n"
+        "ok  stages/stage1.yaml  Sovereign AI (2 steps, 0 objects)\n"
     );
 }
 

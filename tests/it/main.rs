@@ -2,7 +2,10 @@
 
 mod cli;
 mod cluster;
+mod e2e_gitops;
 mod harness;
+mod kustomize_conformance;
+mod logs;
 mod reporters;
 mod runner;
 mod sim_api;

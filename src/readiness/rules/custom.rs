@@ -466,6 +466,30 @@ pub static RULES: &[CustomRule] = &[
     },
 ];
 
+/// Custom kinds that only hold configuration and never get a status from a controller: Current
+/// at once, without the no-status grace (waiting 15 s on every Tekton Task would be noticeable).
+pub static CONFIGURATION_KINDS: &[(&str, &str)] = &[
+    ("tekton.dev", "Task"),
+    ("tekton.dev", "Pipeline"),
+    ("tekton.dev", "ClusterTask"),
+    ("serving.kserve.io", "ServingRuntime"),
+    ("serving.kserve.io", "ClusterServingRuntime"),
+    ("machineconfiguration.openshift.io", "MachineConfig"),
+    ("monitoring.coreos.com", "ServiceMonitor"),
+    ("monitoring.coreos.com", "PodMonitor"),
+    ("monitoring.coreos.com", "PrometheusRule"),
+    ("console.openshift.io", "ConsoleLink"),
+    ("console.openshift.io", "ConsoleNotification"),
+    ("template.openshift.io", "Template"),
+];
+
+/// Whether a custom kind is configuration only (see [`CONFIGURATION_KINDS`]).
+pub fn is_configuration_kind(group: &str, kind: &str) -> bool {
+    CONFIGURATION_KINDS
+        .iter()
+        .any(|(g, k)| *g == group && *k == kind)
+}
+
 /// The rule for a group/kind, if one is shipped.
 pub fn rule_for(group: &str, kind: &str) -> Option<&'static CustomRule> {
     RULES.iter().find(|r| r.group == group && r.kind == kind)
