@@ -33,9 +33,11 @@ pub enum EmbeddedError {
     },
     /// The scenario could not be loaded.
     #[error("failed to load the simulator scenario")]
-    Scenario(#[source] ScenarioError),
+    Scenario(#[source] Box<ScenarioError>),
     /// The persisted cluster was seeded from another scenario than the one asked for.
-    #[error("the simulated cluster in `{dir}` was created from scenario `{recorded}`, not `{requested}`")]
+    #[error(
+        "the simulated cluster in `{dir}` was created from scenario `{recorded}`, not `{requested}`"
+    )]
     ScenarioMismatch {
         /// The state directory.
         dir: PathBuf,
@@ -118,7 +120,7 @@ impl Embedded {
             (Some(r), _) => r.clone(),
             (None, asked) => asked.unwrap_or("healthy").to_string(),
         };
-        let loaded = Scenario::resolve(&name).map_err(EmbeddedError::Scenario)?;
+        let loaded = Scenario::resolve(&name).map_err(|e| EmbeddedError::Scenario(Box::new(e)))?;
         let mut config = loaded.server_config();
         config.clock = SimClock::new(speed);
         config.state_file = Some(state_dir.join(STATE_FILE));
@@ -127,12 +129,18 @@ impl Embedded {
             // seed through an unrestricted server on the same state file first.
             let mut admin = config.clone();
             admin.denied.clear();
-            let server = SimServer::start(admin).await.map_err(EmbeddedError::Server)?;
+            let server = SimServer::start(admin)
+                .await
+                .map_err(EmbeddedError::Server)?;
             let client = server.client().map_err(EmbeddedError::Server)?;
-            world::seed(client, &loaded).await.map_err(EmbeddedError::Seed)?;
+            world::seed(client, &loaded)
+                .await
+                .map_err(EmbeddedError::Seed)?;
             server.shutdown().await.map_err(EmbeddedError::Server)?;
         }
-        let server = SimServer::start(config).await.map_err(EmbeddedError::Server)?;
+        let server = SimServer::start(config)
+            .await
+            .map_err(EmbeddedError::Server)?;
         let client = server.client().map_err(EmbeddedError::Server)?;
         let kubeconfig = state_dir.join(KUBECONFIG_FILE);
         server

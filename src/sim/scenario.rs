@@ -17,11 +17,23 @@ use serde::{Deserialize, Serialize};
 /// The shipped scenarios, by name, embedded with `include_str!`.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("healthy", include_str!("scenarios/healthy.yaml")),
-    ("model-download-fails", include_str!("scenarios/model-download-fails.yaml")),
-    ("gpu-never-arrives", include_str!("scenarios/gpu-never-arrives.yaml")),
-    ("image-pull-backoff", include_str!("scenarios/image-pull-backoff.yaml")),
+    (
+        "model-download-fails",
+        include_str!("scenarios/model-download-fails.yaml"),
+    ),
+    (
+        "gpu-never-arrives",
+        include_str!("scenarios/gpu-never-arrives.yaml"),
+    ),
+    (
+        "image-pull-backoff",
+        include_str!("scenarios/image-pull-backoff.yaml"),
+    ),
     ("flaky-api", include_str!("scenarios/flaky-api.yaml")),
-    ("missing-gpu-operator", include_str!("scenarios/missing-gpu-operator.yaml")),
+    (
+        "missing-gpu-operator",
+        include_str!("scenarios/missing-gpu-operator.yaml"),
+    ),
     ("rbac-denied", include_str!("scenarios/rbac-denied.yaml")),
     ("not-aws", include_str!("scenarios/not-aws.yaml")),
 ];
@@ -51,7 +63,7 @@ pub enum ScenarioError {
         origin: String,
         /// The YAML error, with line and column.
         #[source]
-        source: serde_saphyr::Error,
+        source: Box<serde_saphyr::Error>,
     },
     /// The scenario, overlaid on the one it extends, does not match the scenario format.
     #[error("invalid scenario `{origin}`")]
@@ -409,12 +421,13 @@ pub struct ApiKnobs {
 impl Scenario {
     /// A shipped scenario by name.
     pub fn builtin(name: &str) -> Result<Scenario, ScenarioError> {
-        let (_, text) = BUILTIN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .ok_or_else(|| ScenarioError::Unknown {
-                name: name.to_string(),
-            })?;
+        let (_, text) =
+            BUILTIN
+                .iter()
+                .find(|(n, _)| *n == name)
+                .ok_or_else(|| ScenarioError::Unknown {
+                    name: name.to_string(),
+                })?;
         Scenario::parse(text, name)
     }
 
@@ -445,24 +458,25 @@ impl Scenario {
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let parse_err = |source| ScenarioError::Parse {
             origin: origin.to_string(),
-            source,
+            source: Box::new(source),
         };
         let raw: serde_json::Value = serde_saphyr::from_str(text).map_err(parse_err)?;
         let scenario: Scenario = match raw.get("extends").and_then(|v| v.as_str()) {
             // Without `extends` parse the text itself so errors carry line and column.
             None => serde_saphyr::from_str(text).map_err(parse_err)?,
             Some(base_name) => {
-                let (_, base_text) = BUILTIN
-                    .iter()
-                    .find(|(n, _)| *n == base_name)
-                    .ok_or_else(|| ScenarioError::Invalid {
-                        origin: origin.to_string(),
-                        field: "extends".to_string(),
-                        problem: format!(
-                            "names no shipped scenario (shipped: {})",
-                            builtin_names().join(", ")
-                        ),
-                    })?;
+                let (_, base_text) =
+                    BUILTIN
+                        .iter()
+                        .find(|(n, _)| *n == base_name)
+                        .ok_or_else(|| ScenarioError::Invalid {
+                            origin: origin.to_string(),
+                            field: "extends".to_string(),
+                            problem: format!(
+                                "names no shipped scenario (shipped: {})",
+                                builtin_names().join(", ")
+                            ),
+                        })?;
                 let mut merged: serde_json::Value =
                     serde_saphyr::from_str(base_text).map_err(parse_err)?;
                 json_merge(&mut merged, &raw);
@@ -482,7 +496,14 @@ impl Scenario {
             field: field.to_string(),
             problem: problem.to_string(),
         };
-        if self.cluster.storage_classes.iter().filter(|s| s.default).count() > 1 {
+        if self
+            .cluster
+            .storage_classes
+            .iter()
+            .filter(|s| s.default)
+            .count()
+            > 1
+        {
             return Err(invalid(
                 "cluster.storage_classes",
                 "has more than one default StorageClass",
@@ -545,7 +566,10 @@ impl Scenario {
             }
         }
         if self.api.fault_rate > 0.0 && self.api.faults.is_empty() {
-            return Err(invalid("api.faults", "must list faults when fault_rate > 0"));
+            return Err(invalid(
+                "api.faults",
+                "must list faults when fault_rate > 0",
+            ));
         }
         Ok(())
     }
@@ -635,9 +659,15 @@ mod tests {
     #[test]
     fn extends_overlays_the_base() {
         let s = Scenario::builtin("gpu-never-arrives").unwrap();
-        assert_eq!(s.failures.gpus_never_arrive, vec!["g6.12xlarge".to_string()]);
+        assert_eq!(
+            s.failures.gpus_never_arrive,
+            vec!["g6.12xlarge".to_string()]
+        );
         assert_eq!(s.cluster.machine_sets.len(), 3);
-        let s = Scenario::parse("name: x\nextends: healthy\nfailures: {gpu_never: [a]}\n", "x.yaml");
+        let s = Scenario::parse(
+            "name: x\nextends: healthy\nfailures: {gpu_never: [a]}\n",
+            "x.yaml",
+        );
         let err = s.unwrap_err();
         let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
         assert!(chain.contains("gpu_never"), "{chain}");
@@ -661,8 +691,20 @@ mod tests {
         assert_eq!(c.kubernetes_version, "v1.32.7");
         let c = Scenario::builtin("rbac-denied").unwrap().server_config();
         assert_eq!(c.user, "developer");
-        assert!(c.denied[0].matches("create", "machine.openshift.io", "machinesets", None, Some("openshift-machine-api")));
-        assert!(!c.denied[0].matches("get", "machine.openshift.io", "machinesets", None, Some("openshift-machine-api")));
+        assert!(c.denied[0].matches(
+            "create",
+            "machine.openshift.io",
+            "machinesets",
+            None,
+            Some("openshift-machine-api")
+        ));
+        assert!(!c.denied[0].matches(
+            "get",
+            "machine.openshift.io",
+            "machinesets",
+            None,
+            Some("openshift-machine-api")
+        ));
     }
 
     #[test]

@@ -95,19 +95,46 @@ kinds! {
 pub mod written {
     use super::Kind;
     /// Namespace.
-    pub const NAMESPACE: Kind = Kind { group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false };
+    pub const NAMESPACE: Kind = Kind {
+        group: "",
+        version: "v1",
+        kind: "Namespace",
+        plural: "namespaces",
+        namespaced: false,
+    };
     /// Service.
-    pub const SERVICE: Kind = Kind { group: "", version: "v1", kind: "Service", plural: "services", namespaced: true };
+    pub const SERVICE: Kind = Kind {
+        group: "",
+        version: "v1",
+        kind: "Service",
+        plural: "services",
+        namespaced: true,
+    };
     /// CustomResourceDefinition.
-    pub const CRD: Kind = Kind { group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition", plural: "customresourcedefinitions", namespaced: false };
+    pub const CRD: Kind = Kind {
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        kind: "CustomResourceDefinition",
+        plural: "customresourcedefinitions",
+        namespaced: false,
+    };
     /// InstallPlan.
-    pub const INSTALL_PLAN: Kind = Kind { group: "operators.coreos.com", version: "v1alpha1", kind: "InstallPlan", plural: "installplans", namespaced: true };
+    pub const INSTALL_PLAN: Kind = Kind {
+        group: "operators.coreos.com",
+        version: "v1alpha1",
+        kind: "InstallPlan",
+        plural: "installplans",
+        namespaced: true,
+    };
 }
+
+/// One kind's objects by `namespace/name`.
+pub type Objects = BTreeMap<String, Value>;
 
 /// The local caches of every watched kind.
 #[derive(Clone, Default)]
 pub struct Caches {
-    inner: Arc<RwLock<BTreeMap<Kind, Arc<BTreeMap<String, Value>>>>>,
+    inner: Arc<RwLock<BTreeMap<Kind, Arc<Objects>>>>,
     synced: Arc<RwLock<std::collections::BTreeSet<Kind>>>,
 }
 

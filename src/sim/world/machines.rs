@@ -50,8 +50,16 @@ async fn machine_sets(ctx: &Ctx, wake: &mut Wake) {
             .values()
             .filter(|m| obj::namespace(m) == ns && obj::is_owned_by(m, obj::uid(ms)))
             .collect();
-        owned.sort_by_key(|m| m["metadata"]["creationTimestamp"].as_str().unwrap_or_default());
-        let live: Vec<&Value> = owned.iter().copied().filter(|m| !obj::is_deleting(m)).collect();
+        owned.sort_by_key(|m| {
+            m["metadata"]["creationTimestamp"]
+                .as_str()
+                .unwrap_or_default()
+        });
+        let live: Vec<&Value> = owned
+            .iter()
+            .copied()
+            .filter(|m| !obj::is_deleting(m))
+            .collect();
         if live.len() < want {
             // Deterministic names: the i-th attempt always gets the same name.
             let mut i = 0usize;
@@ -104,7 +112,10 @@ async fn machine_sets(ctx: &Ctx, wake: &mut Wake) {
                 let uid = owner["uid"].as_str().unwrap_or_default();
                 let alive = sets.values().any(|s| obj::uid(s) == uid);
                 if !alive && !obj::is_deleting(m) {
-                    ctx.note(ctx.delete(MACHINE, obj::namespace(m), obj::name(m)).await, wake);
+                    ctx.note(
+                        ctx.delete(MACHINE, obj::namespace(m), obj::name(m)).await,
+                        wake,
+                    );
                 }
             }
         }
@@ -167,7 +178,9 @@ async fn machines(ctx: &Ctx, wake: &mut Wake) {
         let phase = m["status"]["phase"].as_str().unwrap_or_default();
         let since = m["status"]["lastUpdated"].as_str();
         let pv = provider_value(m, false);
-        let zone = pv["placement"]["availabilityZone"].as_str().unwrap_or_default();
+        let zone = pv["placement"]["availabilityZone"]
+            .as_str()
+            .unwrap_or_default();
         let region = pv["placement"]["region"].as_str().unwrap_or_default();
         let instance_type = pv["instanceType"].as_str().unwrap_or("m6i.xlarge");
         let now = ctx.now_s();
@@ -183,7 +196,12 @@ async fn machines(ctx: &Ctx, wake: &mut Wake) {
                 }
                 let finalizers: Vec<Value> = m["metadata"]["finalizers"]
                     .as_array()
-                    .map(|f| f.iter().filter(|f| *f != MACHINE_FINALIZER).cloned().collect())
+                    .map(|f| {
+                        f.iter()
+                            .filter(|f| *f != MACHINE_FINALIZER)
+                            .cloned()
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let patch = json!({"metadata": {"finalizers": finalizers}});
                 ctx.note(ctx.patch(MACHINE, m, patch).await, wake);
@@ -227,7 +245,17 @@ async fn machines(ctx: &Ctx, wake: &mut Wake) {
                 ctx.note(ctx.patch_status(MACHINE, m, status).await, wake);
             }
             "Provisioned" if ctx.due(since, delays.machine_running, wake) => {
-                let node = node_object(ctx.scenario.as_ref(), m, &dns, &ip, instance_type, zone, region, false, &now);
+                let node = node_object(
+                    ctx.scenario.as_ref(),
+                    m,
+                    &dns,
+                    &ip,
+                    instance_type,
+                    zone,
+                    region,
+                    false,
+                    &now,
+                );
                 ctx.note(ctx.create(NODE, node).await, wake);
                 let uid = ctx
                     .caches
@@ -249,8 +277,12 @@ async fn machines(ctx: &Ctx, wake: &mut Wake) {
             }
             "Running" => {
                 // The kubelet side: the node turns Ready after `node_ready`.
-                let Some(node_name) = m["status"]["nodeRef"]["name"].as_str() else { continue };
-                let Some(node) = ctx.caches.get(NODE, "", node_name) else { continue };
+                let Some(node_name) = m["status"]["nodeRef"]["name"].as_str() else {
+                    continue;
+                };
+                let Some(node) = ctx.caches.get(NODE, "", node_name) else {
+                    continue;
+                };
                 if !obj::condition_true(&node, "Ready") {
                     let registered = node["metadata"]["creationTimestamp"].as_str();
                     if ctx.due(registered, delays.node_ready, wake) {
@@ -263,12 +295,20 @@ async fn machines(ctx: &Ctx, wake: &mut Wake) {
                                     .collect()
                             })
                             .unwrap_or_default();
-                        ctx.note(ctx.patch(NODE, &node, json!({"spec": {"taints": taints}})).await, wake);
+                        ctx.note(
+                            ctx.patch(NODE, &node, json!({"spec": {"taints": taints}}))
+                                .await,
+                            wake,
+                        );
                         let status = json!({"conditions": node_conditions(true, &now)});
                         ctx.note(ctx.patch_status(NODE, &node, status).await, wake);
                     }
                 }
-                if m["status"]["nodeRef"]["uid"].as_str().unwrap_or_default().is_empty() {
+                if m["status"]["nodeRef"]["uid"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty()
+                {
                     let status = json!({"nodeRef": {"uid": obj::uid(&node)}});
                     ctx.note(ctx.patch_status(MACHINE, m, status).await, wake);
                 }
@@ -285,14 +325,38 @@ pub(super) fn node_conditions(ready: bool, now: &str) -> Value {
                "lastHeartbeatTime": now, "lastTransitionTime": now})
     };
     json!([
-        c("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-        c("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        c("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        c(
+            "MemoryPressure",
+            "False",
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available"
+        ),
+        c(
+            "DiskPressure",
+            "False",
+            "KubeletHasNoDiskPressure",
+            "kubelet has no disk pressure"
+        ),
+        c(
+            "PIDPressure",
+            "False",
+            "KubeletHasSufficientPID",
+            "kubelet has sufficient PID available"
+        ),
         if ready {
-            c("Ready", "True", "KubeletReady", "kubelet is posting ready status")
+            c(
+                "Ready",
+                "True",
+                "KubeletReady",
+                "kubelet is posting ready status",
+            )
         } else {
-            c("Ready", "False", "KubeletNotReady",
-              "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: no CNI configuration file in /etc/kubernetes/cni/net.d/. Has your network provider started?")
+            c(
+                "Ready",
+                "False",
+                "KubeletNotReady",
+                "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: no CNI configuration file in /etc/kubernetes/cni/net.d/. Has your network provider started?",
+            )
         },
     ])
 }
@@ -342,7 +406,10 @@ pub(super) fn node_object(
             labels[k] = v.clone();
         }
     }
-    let mut taints: Vec<Value> = machine["spec"]["taints"].as_array().cloned().unwrap_or_default();
+    let mut taints: Vec<Value> = machine["spec"]["taints"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if role == "master" {
         taints.push(json!({"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}));
     }
@@ -372,8 +439,11 @@ pub(super) fn node_object(
         "volumes.kubernetes.io/controller-managed-attach-detach": "true",
     });
     if !machine.is_null() {
-        annotations["machine.openshift.io/machine"] =
-            json!(format!("{}/{}", obj::namespace(machine), obj::name(machine)));
+        annotations["machine.openshift.io/machine"] = json!(format!(
+            "{}/{}",
+            obj::namespace(machine),
+            obj::name(machine)
+        ));
     }
     let mut spec = json!({"taints": taints});
     if let Some(pid) = machine["spec"]["providerID"].as_str() {
@@ -424,11 +494,13 @@ fn uuid_like(seed: &str) -> String {
 fn gpu_blocked(scenario: &Scenario, node: &Value) -> bool {
     let it = obj::label(node, "node.kubernetes.io/instance-type").unwrap_or_default();
     let machine = obj::annotation(node, "machine.openshift.io/machine").unwrap_or_default();
-    scenario
-        .failures
-        .gpus_never_arrive
-        .iter()
-        .any(|f| f == it || machine.split('/').nth(1).is_some_and(|m| m.starts_with(f.as_str())))
+    scenario.failures.gpus_never_arrive.iter().any(|f| {
+        f == it
+            || machine
+                .split('/')
+                .nth(1)
+                .is_some_and(|m| m.starts_with(f.as_str()))
+    })
 }
 
 async fn gpus(ctx: &Ctx, wake: &mut Wake) {
@@ -458,7 +530,11 @@ async fn gpus(ctx: &Ctx, wake: &mut Wake) {
             labels["nvidia.com/gpu.deploy.driver"] = json!("true");
             labels["nvidia.com/gpu.deploy.device-plugin"] = json!("true");
             labels["nvidia.com/cuda.driver.major"] = json!("570");
-            ctx.note(ctx.patch(NODE, node, json!({"metadata": {"labels": labels}})).await, wake);
+            ctx.note(
+                ctx.patch(NODE, node, json!({"metadata": {"labels": labels}}))
+                    .await,
+                wake,
+            );
             let n = shape.gpus.to_string();
             let status = json!({
                 "capacity": {"nvidia.com/gpu": n},
@@ -466,7 +542,11 @@ async fn gpus(ctx: &Ctx, wake: &mut Wake) {
             });
             ctx.note(ctx.patch_status(NODE, node, status).await, wake);
         } else if labels.as_object().is_some_and(|l| !l.is_empty()) {
-            ctx.note(ctx.patch(NODE, node, json!({"metadata": {"labels": labels}})).await, wake);
+            ctx.note(
+                ctx.patch(NODE, node, json!({"metadata": {"labels": labels}}))
+                    .await,
+                wake,
+            );
         }
     }
 }
@@ -493,7 +573,8 @@ async fn pools(ctx: &Ctx, wake: &mut Wake) {
             // Spec or membership changed: start a rollout (Updating) now.
             (false, 0)
         } else if updating {
-            let since = obj::condition(pool, "Updating").and_then(|c| c["lastTransitionTime"].as_str());
+            let since =
+                obj::condition(pool, "Updating").and_then(|c| c["lastTransitionTime"].as_str());
             let due = count == 0 || ctx.due(since, ctx.scenario.delays.machine_config_pool, wake);
             (due, if due { count } else { 0 })
         } else {
@@ -507,7 +588,12 @@ async fn pools(ctx: &Ctx, wake: &mut Wake) {
                 cond("RenderDegraded", false, "", ""),
                 cond("NodeDegraded", false, "", ""),
                 cond("Degraded", false, "", ""),
-                cond("Updated", true, "", &format!("All nodes are updated with {rendered}")),
+                cond(
+                    "Updated",
+                    true,
+                    "",
+                    &format!("All nodes are updated with {rendered}")
+                ),
                 cond("Updating", false, "", ""),
             ])
         } else {
@@ -516,7 +602,12 @@ async fn pools(ctx: &Ctx, wake: &mut Wake) {
                 cond("NodeDegraded", false, "", ""),
                 cond("Degraded", false, "", ""),
                 cond("Updated", false, "", ""),
-                cond("Updating", true, "", &format!("All nodes are updating to {rendered}")),
+                cond(
+                    "Updating",
+                    true,
+                    "",
+                    &format!("All nodes are updating to {rendered}")
+                ),
             ])
         };
         let status = json!({

@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -134,7 +134,9 @@ impl Ctx {
             return true;
         };
         let at = start
-            .checked_add(SignedDuration::from_secs(i64::try_from(delay).unwrap_or(i64::MAX / 4)))
+            .checked_add(SignedDuration::from_secs(
+                i64::try_from(delay).unwrap_or(i64::MAX / 4),
+            ))
             .unwrap_or(start);
         if self.clock.now() >= at {
             true
@@ -153,7 +155,9 @@ impl Ctx {
 
     /// Simulated seconds → a `Timestamp` after `since`.
     pub fn after(since: &str, secs: u64) -> Option<Timestamp> {
-        parse_rfc3339(since)?.checked_add(SignedDuration::from_secs(secs as i64)).ok()
+        parse_rfc3339(since)?
+            .checked_add(SignedDuration::from_secs(secs as i64))
+            .ok()
     }
 
     fn api(&self, kind: Kind, namespace: &str) -> Api<DynamicObject> {
@@ -174,7 +178,11 @@ impl Ctx {
         let Ok(dynamic) = serde_json::from_value::<DynamicObject>(obj) else {
             return Ok(());
         };
-        match self.api(kind, &ns).create(&PostParams::default(), &dynamic).await {
+        match self
+            .api(kind, &ns)
+            .create(&PostParams::default(), &dynamic)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
             Err(source) => Err(WorldError::Api {
@@ -207,7 +215,11 @@ impl Ctx {
             Ok(d) => d,
             Err(_) => return Ok(()),
         };
-        match self.api(kind, &ns).create(&PostParams::default(), &dynamic).await {
+        match self
+            .api(kind, &ns)
+            .create(&PostParams::default(), &dynamic)
+            .await
+        {
             Ok(created) => {
                 // Kinds with a status subresource ignore status on create; write it separately.
                 if let Some(status) = obj.get("status").filter(|s| !s.is_null()) {
@@ -291,8 +303,16 @@ impl Ctx {
     }
 
     /// Deletes an object at once (grace period 0), as the kubelet does once containers stopped.
-    pub async fn delete_now(&self, kind: Kind, namespace: &str, name: &str) -> Result<(), WorldError> {
-        let params = DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::background() };
+    pub async fn delete_now(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), WorldError> {
+        let params = DeleteParams {
+            grace_period_seconds: Some(0),
+            ..DeleteParams::background()
+        };
         match self.api(kind, namespace).delete(name, &params).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),

@@ -228,8 +228,14 @@ mod tests {
     #[test]
     fn selector_matching() {
         let labels = json!({"app": "x", "tier": "web"});
-        assert!(selector_matches(&json!({"matchLabels": {"app": "x"}}), &labels));
-        assert!(!selector_matches(&json!({"matchLabels": {"app": "y"}}), &labels));
+        assert!(selector_matches(
+            &json!({"matchLabels": {"app": "x"}}),
+            &labels
+        ));
+        assert!(!selector_matches(
+            &json!({"matchLabels": {"app": "y"}}),
+            &labels
+        ));
         assert!(selector_matches(
             &json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]}),
             &labels
@@ -250,7 +256,10 @@ mod tests {
     #[test]
     fn merge_change_detection() {
         let cur = json!({"status": {"phase": "Running", "x": [1]}});
-        assert!(!merge_changes(&cur, &json!({"status": {"phase": "Running"}})));
+        assert!(!merge_changes(
+            &cur,
+            &json!({"status": {"phase": "Running"}})
+        ));
         assert!(merge_changes(&cur, &json!({"status": {"phase": "Failed"}})));
         assert!(merge_changes(&cur, &json!({"status": {"y": 1}})));
         assert!(!merge_changes(&cur, &json!({"status": {"y": null}})));

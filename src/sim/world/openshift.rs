@@ -32,7 +32,11 @@ async fn routes(ctx: &Ctx, wake: &mut Wake) {
             .map(str::to_string)
             .unwrap_or_else(|| default_host(obj::name(route), obj::namespace(route), &domain));
         if route["spec"]["host"].as_str() != Some(host.as_str()) {
-            ctx.note(ctx.patch(ROUTE, route, json!({"spec": {"host": host}})).await, wake);
+            ctx.note(
+                ctx.patch(ROUTE, route, json!({"spec": {"host": host}}))
+                    .await,
+                wake,
+            );
         }
         let admitted_at = route["status"]["ingress"][0]["conditions"][0]["lastTransitionTime"]
             .as_str()
@@ -81,9 +85,15 @@ pub(super) fn csv_object(pkg: &catalog::Package, namespace: &str, version: &str)
 /// CSV status for a phase (`Installing` or `Succeeded`).
 pub(super) fn csv_status(phase: &str, now: &str) -> Value {
     let (reason, message) = if phase == "Succeeded" {
-        ("InstallSucceeded", "install strategy completed with no errors")
+        (
+            "InstallSucceeded",
+            "install strategy completed with no errors",
+        )
     } else {
-        ("InstallWaiting", "installing: waiting for deployment to become ready")
+        (
+            "InstallWaiting",
+            "installing: waiting for deployment to become ready",
+        )
     };
     json!({
         "phase": phase,
@@ -120,7 +130,10 @@ async fn subscriptions(ctx: &Ctx, wake: &mut Wake) {
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| pkg.csv_name(pkg.version));
-        let version = csv_name.rsplit_once(".v").map_or(pkg.version, |(_, v)| v).to_string();
+        let version = csv_name
+            .rsplit_once(".v")
+            .map_or(pkg.version, |(_, v)| v)
+            .to_string();
         let plan_name = format!("install-{}", obj::suffix(&format!("{ns}/{csv_name}")));
         let plan = json!({
             "metadata": {"name": plan_name, "namespace": ns,
@@ -171,13 +184,21 @@ async fn csvs(ctx: &Ctx, wake: &mut Wake) {
         let since = csv["metadata"]["creationTimestamp"].as_str();
         if !ctx.due(since, ctx.scenario.delays.operator_install, wake) {
             if csv["status"]["phase"].is_null() {
-                ctx.note(ctx.patch_status(CSV, csv, csv_status("Installing", &now)).await, wake);
+                ctx.note(
+                    ctx.patch_status(CSV, csv, csv_status("Installing", &now))
+                        .await,
+                    wake,
+                );
             }
             continue;
         }
         for crd in pkg.crds {
             ctx.note(ctx.create(written::CRD, crd.to_object()).await, wake);
         }
-        ctx.note(ctx.patch_status(CSV, csv, csv_status("Succeeded", &now)).await, wake);
+        ctx.note(
+            ctx.patch_status(CSV, csv, csv_status("Succeeded", &now))
+                .await,
+            wake,
+        );
     }
 }

@@ -66,7 +66,10 @@ impl Behaviour {
 }
 
 fn containers(pod: &Value) -> Vec<&Value> {
-    pod["spec"]["containers"].as_array().map(|c| c.iter().collect()).unwrap_or_default()
+    pod["spec"]["containers"]
+        .as_array()
+        .map(|c| c.iter().collect())
+        .unwrap_or_default()
 }
 
 pub(super) async fn reconcile(ctx: &Ctx, wake: &mut Wake) {
@@ -74,9 +77,13 @@ pub(super) async fn reconcile(ctx: &Ctx, wake: &mut Wake) {
     for pod in pods.values() {
         if obj::is_deleting(pod) {
             // The kubelet has stopped the containers: remove the pod for good.
-            let no_finalizers = pod["metadata"]["finalizers"].as_array().is_none_or(|f| f.is_empty());
+            let no_finalizers = pod["metadata"]["finalizers"]
+                .as_array()
+                .is_none_or(|f| f.is_empty());
             if no_finalizers {
-                let r = ctx.delete_now(POD, obj::namespace(pod), obj::name(pod)).await;
+                let r = ctx
+                    .delete_now(POD, obj::namespace(pod), obj::name(pod))
+                    .await;
                 ctx.note(r, wake);
             }
             continue;
@@ -85,7 +92,11 @@ pub(super) async fn reconcile(ctx: &Ctx, wake: &mut Wake) {
         if phase == "Succeeded" || phase == "Failed" {
             continue;
         }
-        if pod["spec"]["nodeName"].as_str().unwrap_or_default().is_empty() {
+        if pod["spec"]["nodeName"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+        {
             schedule(ctx, pod, &pods, wake).await;
         } else {
             kubelet(ctx, pod, wake).await;
@@ -102,9 +113,10 @@ fn tolerates(pod: &Value, taint: &Value) -> bool {
     }
     pod["spec"]["tolerations"].as_array().is_some_and(|ts| {
         ts.iter().any(|t| {
-            let key_ok = t["key"].is_null() && t["operator"] == "Exists"
-                || t["key"] == taint["key"];
-            let value_ok = t["operator"] == "Exists" || t["value"] == taint["value"]
+            let key_ok =
+                t["key"].is_null() && t["operator"] == "Exists" || t["key"] == taint["key"];
+            let value_ok = t["operator"] == "Exists"
+                || t["value"] == taint["value"]
                 || (t["value"].is_null() && taint["value"].is_null());
             let effect_ok = t["effect"].is_null() || t["effect"] == taint["effect"];
             key_ok && value_ok && effect_ok
@@ -113,8 +125,8 @@ fn tolerates(pod: &Value, taint: &Value) -> bool {
 }
 
 fn affinity_matches(pod: &Value, labels: &Value) -> bool {
-    let terms = &pod["spec"]["affinity"]["nodeAffinity"]
-        ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"];
+    let terms = &pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        ["nodeSelectorTerms"];
     match terms.as_array() {
         None => true,
         Some(terms) => terms.iter().any(|t| {
@@ -129,7 +141,12 @@ fn affinity_matches(pod: &Value, labels: &Value) -> bool {
 fn gpus_used(pods: &std::collections::BTreeMap<String, Value>, node: &str) -> u64 {
     pods.values()
         .filter(|p| p["spec"]["nodeName"].as_str() == Some(node))
-        .filter(|p| !matches!(p["status"]["phase"].as_str(), Some("Succeeded") | Some("Failed")))
+        .filter(|p| {
+            !matches!(
+                p["status"]["phase"].as_str(),
+                Some("Succeeded") | Some("Failed")
+            )
+        })
         .map(|p| obj::pod_gpus(&p["spec"]))
         .sum()
 }
@@ -165,11 +182,16 @@ async fn schedule(
                 volume_problem = Some(format!("persistentvolumeclaim \"{claim}\" not found"));
             }
             Some(pvc) if pvc["status"]["phase"] != "Bound" => {
-                let sc_name = pvc["spec"]["storageClassName"].as_str().unwrap_or_default();
-                let sc = ctx.caches.get(STORAGE_CLASS, "", sc_name);
-                let wffc = sc.as_ref().is_some_and(|s| s["volumeBindingMode"] == "WaitForFirstConsumer");
+                let sc = match pvc["spec"]["storageClassName"].as_str() {
+                    Some(n) => ctx.caches.get(STORAGE_CLASS, "", n),
+                    None => super::storage::default_class(ctx),
+                };
+                let wffc = sc
+                    .as_ref()
+                    .is_some_and(|s| s["volumeBindingMode"] == "WaitForFirstConsumer");
                 if !wffc {
-                    volume_problem = Some("pod has unbound immediate PersistentVolumeClaims".to_string());
+                    volume_problem =
+                        Some("pod has unbound immediate PersistentVolumeClaims".to_string());
                 }
             }
             Some(pvc) => {
@@ -209,7 +231,10 @@ async fn schedule(
                 alloc < gpus_used(pods, node_name) + gpus
             } {
                 Some("Insufficient nvidia.com/gpu".to_string())
-            } else if zones.iter().any(|z| labels["topology.kubernetes.io/zone"].as_str() != Some(z)) {
+            } else if zones
+                .iter()
+                .any(|z| labels["topology.kubernetes.io/zone"].as_str() != Some(z))
+            {
                 Some("node(s) had volume node affinity conflict".to_string())
             } else {
                 None
@@ -264,8 +289,12 @@ async fn schedule(
 fn qos_class(pod: &Value) -> &'static str {
     let cs = containers(pod);
     let any = cs.iter().any(|c| {
-        c["resources"]["requests"].as_object().is_some_and(|r| !r.is_empty())
-            || c["resources"]["limits"].as_object().is_some_and(|r| !r.is_empty())
+        c["resources"]["requests"]
+            .as_object()
+            .is_some_and(|r| !r.is_empty())
+            || c["resources"]["limits"]
+                .as_object()
+                .is_some_and(|r| !r.is_empty())
     });
     if any { "Burstable" } else { "BestEffort" }
 }
@@ -281,7 +310,9 @@ enum Stage {
 }
 
 fn pod_conditions(pod: &Value, now: &str, stage: Stage) -> Value {
-    let c = |t: &str, s: bool, reason: &str, msg: &str| obj::make_condition(pod, t, s, reason, msg, now);
+    let c = |t: &str, s: bool, reason: &str, msg: &str| {
+        obj::make_condition(pod, t, s, reason, msg, now)
+    };
     let names: Vec<&str> = containers(pod)
         .iter()
         .filter_map(|c| c["name"].as_str())
@@ -299,8 +330,22 @@ fn pod_conditions(pod: &Value, now: &str, stage: Stage) -> Value {
         _ => ("ContainersNotReady", not_ready.as_str()),
     };
     json!([
-        c("PodReadyToStartContainers", started || stage == Stage::Completed, "", ""),
-        c("Initialized", true, if stage == Stage::Completed { "PodCompleted" } else { "" }, ""),
+        c(
+            "PodReadyToStartContainers",
+            started || stage == Stage::Completed,
+            "",
+            ""
+        ),
+        c(
+            "Initialized",
+            true,
+            if stage == Stage::Completed {
+                "PodCompleted"
+            } else {
+                ""
+            },
+            ""
+        ),
         c("Ready", ready, ready_reason, ready_msg),
         c("ContainersReady", ready, ready_reason, ready_msg),
         c("PodScheduled", true, "", ""),
@@ -314,7 +359,10 @@ struct Waiting {
 
 impl Waiting {
     fn reason(reason: &str, message: &str) -> Waiting {
-        Waiting { reason: reason.into(), message: message.into() }
+        Waiting {
+            reason: reason.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -347,7 +395,10 @@ fn image_id(image: &str) -> String {
         Some((r, tag)) if !tag.contains('/') => r,
         _ => repo,
     };
-    format!("{repo}@sha256:{}", obj::hash_chars(image, 64).replace(|c: char| !c.is_ascii_hexdigit(), "a"))
+    format!(
+        "{repo}@sha256:{}",
+        obj::hash_chars(image, 64).replace(|c: char| !c.is_ascii_hexdigit(), "a")
+    )
 }
 
 fn running_statuses(pod: &Value, started_at: &str, ready: bool) -> Value {
@@ -376,7 +427,10 @@ fn terminated_statuses(pod: &Value, started_at: &str, now: &str, exit_code: i64)
         .iter()
         .map(|c| {
             let image = c["image"].as_str().unwrap_or_default();
-            let cid = format!("cri-o://{}", obj::hash_chars(&format!("{}/{}", obj::uid(pod), c["name"]), 64));
+            let cid = format!(
+                "cri-o://{}",
+                obj::hash_chars(&format!("{}/{}", obj::uid(pod), c["name"]), 64)
+            );
             json!({
                 "name": c["name"],
                 "image": image,
@@ -401,7 +455,12 @@ fn terminated_statuses(pod: &Value, started_at: &str, now: &str, exit_code: i64)
 
 fn pod_ip(pod: &Value) -> String {
     let n = obj::hash_num(obj::uid(pod), 1 << 16);
-    format!("10.{}.{}.{}", 128 + (n >> 14) % 4, (n >> 6) % 250, 2 + (n % 64) * 3)
+    format!(
+        "10.{}.{}.{}",
+        128 + (n >> 14) % 4,
+        (n >> 6) % 250,
+        2 + (n % 64) * 3
+    )
 }
 
 fn bad_image(ctx: &Ctx, pod: &Value) -> Option<String> {
@@ -462,11 +521,16 @@ async fn kubelet(ctx: &Ctx, pod: &Value, wake: &mut Wake) {
             };
             let back_off = ctx.due(scheduled_at.as_deref(), delays.image_pull * 2, wake);
             let waiting = if back_off {
-                Waiting::reason("ImagePullBackOff", &format!("Back-off pulling image \"{image}\""))
+                Waiting::reason(
+                    "ImagePullBackOff",
+                    &format!("Back-off pulling image \"{image}\""),
+                )
             } else {
                 Waiting::reason(
                     "ErrImagePull",
-                    &format!("initializing source docker://{image}: reading manifest {tag} in {repo}: manifest unknown"),
+                    &format!(
+                        "initializing source docker://{image}: reading manifest {tag} in {repo}: manifest unknown"
+                    ),
                 )
             };
             let status = json!({
@@ -501,10 +565,11 @@ async fn kubelet(ctx: &Ctx, pod: &Value, wake: &mut Wake) {
         ctx.note(ctx.patch_status(POD, pod, status).await, wake);
         return;
     }
-    if let Some(next) = out.next_change {
-        if let Some(at) = Ctx::after(&started_at, next) {
-            wake.at(at);
-        }
+    if let Some(at) = out
+        .next_change
+        .and_then(|next| Ctx::after(&started_at, next))
+    {
+        wake.at(at);
     }
     if behaviour == Behaviour::Serve {
         serve(ctx, pod, &started_at, wake).await;
@@ -520,7 +585,11 @@ async fn serve(ctx: &Ctx, pod: &Value, started_at: &str, wake: &mut Wake) {
         if let Some(at) = Ctx::after(started_at, (restarts + 1) * 30) {
             wake.at(at);
         }
-        let name = containers(pod).first().and_then(|c| c["name"].as_str()).unwrap_or("kserve-container").to_string();
+        let name = containers(pod)
+            .first()
+            .and_then(|c| c["name"].as_str())
+            .unwrap_or("kserve-container")
+            .to_string();
         let statuses: Vec<Value> = containers(pod)
             .iter()
             .map(|c| {
@@ -559,7 +628,11 @@ async fn serve(ctx: &Ctx, pod: &Value, started_at: &str, wake: &mut Wake) {
     let since = pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
         .as_str()
         .map_or_else(|| now.clone(), str::to_string);
-    let delay = if is_predictor { delays.model_load } else { delays.pod_ready };
+    let delay = if is_predictor {
+        delays.model_load
+    } else {
+        delays.pod_ready
+    };
     let ready = ctx.due(Some(&since), delay, wake);
     let status = json!({
         "conditions": pod_conditions(pod, &now, if ready { Stage::Ready } else { Stage::Started }),
@@ -585,7 +658,10 @@ pub(super) fn download_blocker(ctx: &Ctx, ns: &str, pvc: &str) -> Option<String>
     ctx.caches.list(JOB).values().find_map(|job| {
         let writes = job["spec"]["template"]["spec"]["volumes"]
             .as_array()
-            .is_some_and(|vs| vs.iter().any(|v| v["persistentVolumeClaim"]["claimName"] == pvc));
+            .is_some_and(|vs| {
+                vs.iter()
+                    .any(|v| v["persistentVolumeClaim"]["claimName"] == pvc)
+            });
         (obj::namespace(job) == ns && writes && !obj::condition_true(job, "Complete"))
             .then(|| format!("model download Job `{}` has not completed", obj::name(job)))
     })
@@ -611,7 +687,11 @@ fn env_and_args(pod: &Value) -> String {
             }
         }
         for e in c["env"].as_array().into_iter().flatten() {
-            s.push_str(&format!("{}={}\n", e["name"].as_str().unwrap_or_default(), e["value"].as_str().unwrap_or_default()));
+            s.push_str(&format!(
+                "{}={}\n",
+                e["name"].as_str().unwrap_or_default(),
+                e["value"].as_str().unwrap_or_default()
+            ));
         }
     }
     s
@@ -621,14 +701,20 @@ fn env_and_args(pod: &Value) -> String {
 fn model_id(pod: &Value) -> Option<String> {
     let text = env_and_args(pod);
     let re = regex::Regex::new(r#"(?:repo_id\s*=\s*["']|(?:MODEL[A-Z_]*|REPO_ID|HF_REPO)=)([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)"#).ok()?;
-    re.captures(&text).and_then(|c| c.get(1)).map(|m| m.as_str().to_string())
+    re.captures(&text)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
 }
 
 fn benchmark_target(pod: &Value) -> String {
     let text = env_and_args(pod);
     regex::Regex::new(r#"(https?://[^\s"']+)"#)
         .ok()
-        .and_then(|re| re.captures(&text).and_then(|c| c.get(1)).map(|m| m.as_str().to_string()))
+        .and_then(|re| {
+            re.captures(&text)
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_string())
+        })
         .unwrap_or_else(|| "http://localhost:8080/v1".to_string())
 }
 
@@ -651,18 +737,29 @@ fn log_lines(ctx: &Ctx, pod: &Value, behaviour: Behaviour, elapsed: u64) -> LogO
             }
         }
         Behaviour::Serve => {
-            let image = containers(pod).first().and_then(|c| c["image"].as_str()).unwrap_or_default().to_string();
-            let lines = if image.contains("vllm") || obj::label(pod, "serving.kserve.io/inferenceservice").is_some() {
+            let image = containers(pod)
+                .first()
+                .and_then(|c| c["image"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let lines = if image.contains("vllm")
+                || obj::label(pod, "serving.kserve.io/inferenceservice").is_some()
+            {
                 vec![
                     "INFO Starting vLLM server".to_string(),
                     "INFO Loading model weights from /mnt/models".to_string(),
                     "INFO Started server process".to_string(),
-                    "INFO Uvicorn running on http://0.0.0.0:8080 (Press CTRL+C to quit)".to_string(),
+                    "INFO Uvicorn running on http://0.0.0.0:8080 (Press CTRL+C to quit)"
+                        .to_string(),
                 ]
             } else {
                 vec![format!("Started container from {image}")]
             };
-            LogOutput { lines, exit_code: None, next_change: None }
+            LogOutput {
+                lines,
+                exit_code: None,
+                next_change: None,
+            }
         }
     }
 }
@@ -670,7 +767,9 @@ fn log_lines(ctx: &Ctx, pod: &Value, behaviour: Behaviour, elapsed: u64) -> LogO
 const DOWNLOAD_FILES: u64 = 10;
 
 fn download_log(ctx: &Ctx, pod: &Value, elapsed: u64, duration: u64) -> LogOutput {
-    let job = obj::label(pod, "job-name").unwrap_or(obj::name(pod)).to_string();
+    let job = obj::label(pod, "job-name")
+        .unwrap_or(obj::name(pod))
+        .to_string();
     let model = model_id(pod).unwrap_or_else(|| job.trim_start_matches("download-").to_string());
     let failure = ctx.scenario.failures.model_downloads.iter().find(|f| {
         job.contains(f.job.as_str()) && f.exclude.as_ref().is_none_or(|x| !job.contains(x.as_str()))
@@ -689,33 +788,55 @@ fn download_log(ctx: &Ctx, pod: &Value, elapsed: u64, duration: u64) -> LogOutpu
     while p <= shown {
         let file = ((p - 1) / (100 / DOWNLOAD_FILES)) + 1;
         let file_pct = (p - (file - 1) * (100 / DOWNLOAD_FILES)) * DOWNLOAD_FILES;
-        lines.push(format!("Downloading model-{file:05}-of-{DOWNLOAD_FILES:05}.safetensors: {file_pct}%"));
+        lines.push(format!(
+            "Downloading model-{file:05}-of-{DOWNLOAD_FILES:05}.safetensors: {file_pct}%"
+        ));
         p += 5;
     }
-    if let (Some(f), Some(at)) = (failure, fail_at) {
-        if percent >= at {
-            lines.push(f.message.clone());
-            lines.push(format!("ERROR: download of {model} failed"));
-            return LogOutput { lines, exit_code: Some(1), next_change: None };
-        }
+    if let (Some(f), Some(at)) = (failure, fail_at)
+        && percent >= at
+    {
+        lines.push(f.message.clone());
+        lines.push(format!("ERROR: download of {model} failed"));
+        return LogOutput {
+            lines,
+            exit_code: Some(1),
+            next_change: None,
+        };
     }
     if percent >= 100 {
-        lines.push(format!("Download complete: {model} ({DOWNLOAD_FILES} safetensors files)"));
-        return LogOutput { lines, exit_code: Some(0), next_change: None };
+        lines.push(format!(
+            "Download complete: {model} ({DOWNLOAD_FILES} safetensors files)"
+        ));
+        return LogOutput {
+            lines,
+            exit_code: Some(0),
+            next_change: None,
+        };
     }
-    LogOutput { lines, exit_code: None, next_change: Some((elapsed / step + 1) * step) }
+    LogOutput {
+        lines,
+        exit_code: None,
+        next_change: Some((elapsed / step + 1) * step),
+    }
 }
 
 const CONCURRENCIES: &[u64] = &[1, 5, 10, 25];
 
 fn benchmark_log(pod: &Value, elapsed: u64, duration: u64) -> LogOutput {
     let target = benchmark_target(pod);
-    let job = obj::label(pod, "job-name").unwrap_or(obj::name(pod)).to_string();
+    let job = obj::label(pod, "job-name")
+        .unwrap_or(obj::name(pod))
+        .to_string();
     let quantized = job.contains("quant") || target.contains("quant");
     let mut lines = vec![
         "GuideLLM 0.3.0".to_string(),
         format!("Target: {target}"),
-        format!("Profile: concurrent, rates {:?}, max seconds {}", CONCURRENCIES, duration / CONCURRENCIES.len() as u64),
+        format!(
+            "Profile: concurrent, rates {:?}, max seconds {}",
+            CONCURRENCIES,
+            duration / CONCURRENCIES.len() as u64
+        ),
     ];
     let per = duration.div_ceil(CONCURRENCIES.len() as u64).max(1);
     let done = (elapsed / per).min(CONCURRENCIES.len() as u64) as usize;
@@ -732,7 +853,9 @@ fn benchmark_log(pod: &Value, elapsed: u64, duration: u64) -> LogOutput {
         let rps = ((tokens / 256.0) * 100.0).round() / 100.0;
         let requests = (rps * per as f64).round() as u64;
         if i < done {
-            lines.push(format!("Benchmark concurrency={c}: {requests} requests, 0 errors, {tokens} output tokens/s"));
+            lines.push(format!(
+                "Benchmark concurrency={c}: {requests} requests, 0 errors, {tokens} output tokens/s"
+            ));
         }
         results.push(json!({
             "concurrency": c,
@@ -748,9 +871,17 @@ fn benchmark_log(pod: &Value, elapsed: u64, duration: u64) -> LogOutput {
         lines.push("Benchmark results saved to /results/benchmarks.json".to_string());
         let doc = json!({"guidellm_version": "0.3.0", "target": target, "benchmarks": results});
         lines.push(doc.to_string());
-        return LogOutput { lines, exit_code: Some(0), next_change: None };
+        return LogOutput {
+            lines,
+            exit_code: Some(0),
+            next_change: None,
+        };
     }
-    LogOutput { lines, exit_code: None, next_change: Some((done as u64 + 1) * per) }
+    LogOutput {
+        lines,
+        exit_code: None,
+        next_change: Some((done as u64 + 1) * per),
+    }
 }
 
 #[cfg(test)]
@@ -775,7 +906,10 @@ mod tests {
     #[test]
     fn model_id_from_env_or_script() {
         let pod = json!({"spec": {"containers": [{"env": [{"name": "MODEL_ID", "value": "RedHatAI/Mistral-Small-24B-Instruct-2501-quantized.w4a16"}]}]}});
-        assert_eq!(model_id(&pod).as_deref(), Some("RedHatAI/Mistral-Small-24B-Instruct-2501-quantized.w4a16"));
+        assert_eq!(
+            model_id(&pod).as_deref(),
+            Some("RedHatAI/Mistral-Small-24B-Instruct-2501-quantized.w4a16")
+        );
         let pod = json!({"spec": {"containers": [{"args": ["python -c 'snapshot_download(repo_id=\"mistralai/M\", local_dir=x)'"]}]}});
         assert_eq!(model_id(&pod).as_deref(), Some("mistralai/M"));
     }
@@ -785,8 +919,12 @@ mod tests {
         let pod = json!({"metadata": {"name": "b", "labels": {"job-name": "guidellm-benchmark-quantized"}}, "spec": {"containers": []}});
         let out = benchmark_log(&pod, 1000, 240);
         assert_eq!(out.exit_code, Some(0));
-        let last: Value = serde_json::from_str(out.lines.last().map(String::as_str).unwrap_or("")).unwrap_or_default();
+        let last: Value = serde_json::from_str(out.lines.last().map(String::as_str).unwrap_or(""))
+            .unwrap_or_default();
         assert_eq!(last["benchmarks"].as_array().map(Vec::len), Some(4));
-        assert!(last["benchmarks"][0]["ttft_ms"]["p95"].as_f64() > last["benchmarks"][0]["ttft_ms"]["p50"].as_f64());
+        assert!(
+            last["benchmarks"][0]["ttft_ms"]["p95"].as_f64()
+                > last["benchmarks"][0]["ttft_ms"]["p50"].as_f64()
+        );
     }
 }

@@ -30,22 +30,31 @@ pub(super) async fn reconcile(ctx: &Ctx, wake: &mut Wake) {
 }
 
 /// The DSC status for the given per-component conditions (as the seed and the controller write it).
-pub(super) fn dsc_status(components: &Value, conditions: Vec<Value>, generation: i64, now: &str) -> Value {
+pub(super) fn dsc_status(
+    components: &Value,
+    conditions: Vec<Value>,
+    generation: i64,
+    now: &str,
+) -> Value {
     let all_ready = conditions
         .iter()
         .all(|c| c["status"] == "True" || c["reason"] == "Removed");
     let mut installed = serde_json::Map::new();
     let mut comp_status = serde_json::Map::new();
     for c in COMPONENTS {
-        let state = components[c.key]["managementState"].as_str().unwrap_or("Removed");
+        let state = components[c.key]["managementState"]
+            .as_str()
+            .unwrap_or("Removed");
         installed.insert(c.key.to_string(), json!(state == "Managed"));
         comp_status.insert(c.key.to_string(), json!({"managementState": state}));
     }
     let mut conds = conditions;
-    conds.push(json!({"type": "Ready", "status": if all_ready { "True" } else { "False" },
+    conds.push(
+        json!({"type": "Ready", "status": if all_ready { "True" } else { "False" },
         "reason": if all_ready { "Ready" } else { "NotReady" },
         "message": if all_ready { "Ready" } else { "Some components are not ready" },
-        "lastTransitionTime": now}));
+        "lastTransitionTime": now}),
+    );
     conds.push(json!({"type": "ProvisioningSucceeded", "status": "True", "reason": "DSCReconcileCompleted",
         "message": "DataScienceCluster resource reconciled successfully", "lastTransitionTime": now}));
     json!({
@@ -70,12 +79,22 @@ async fn datascience_clusters(ctx: &Ctx, wake: &mut Wake) {
             let managed = components[comp.key]["managementState"] == "Managed";
             let current = obj::condition(dsc, comp.condition);
             let c = if !managed {
-                obj::make_condition(dsc, comp.condition, false, "Removed",
-                    "Component ManagementState is set to Removed", &now)
+                obj::make_condition(
+                    dsc,
+                    comp.condition,
+                    false,
+                    "Removed",
+                    "Component ManagementState is set to Removed",
+                    &now,
+                )
             } else if current.is_some_and(|c| c["status"] == "True") {
                 obj::make_condition(dsc, comp.condition, true, "Ready", "", &now)
             } else if let Some(c) = current.filter(|c| c["reason"] == "Reconciling") {
-                if ctx.due(c["lastTransitionTime"].as_str(), ctx.scenario.delays.dsc_component, wake) {
+                if ctx.due(
+                    c["lastTransitionTime"].as_str(),
+                    ctx.scenario.delays.dsc_component,
+                    wake,
+                ) {
                     enable_component(ctx, comp, wake).await;
                     obj::make_condition(dsc, comp.condition, true, "Ready", "", &now)
                 } else {
@@ -91,9 +110,18 @@ async fn datascience_clusters(ctx: &Ctx, wake: &mut Wake) {
         // Keep the transition time of Ready when it did not flip.
         let mut status = status;
         if let Some(conds) = status["conditions"].as_array_mut() {
-            for c in conds.iter_mut().filter(|c| c["type"] == "Ready" || c["type"] == "ProvisioningSucceeded") {
-                let kept = obj::make_condition(dsc, c["type"].as_str().unwrap_or_default(), c["status"] == "True",
-                    c["reason"].as_str().unwrap_or_default(), c["message"].as_str().unwrap_or_default(), &now);
+            for c in conds
+                .iter_mut()
+                .filter(|c| c["type"] == "Ready" || c["type"] == "ProvisioningSucceeded")
+            {
+                let kept = obj::make_condition(
+                    dsc,
+                    c["type"].as_str().unwrap_or_default(),
+                    c["status"] == "True",
+                    c["reason"].as_str().unwrap_or_default(),
+                    c["message"].as_str().unwrap_or_default(),
+                    &now,
+                );
                 *c = kept;
             }
         }
@@ -113,7 +141,13 @@ pub(super) async fn enable_component(ctx: &Ctx, comp: &catalog::Component, wake:
     }
 }
 
-fn deployment_for(owner: &Value, name: &str, labels: Value, pod_spec: Value, replicas: u64) -> Value {
+fn deployment_for(
+    owner: &Value,
+    name: &str,
+    labels: Value,
+    pod_spec: Value,
+    replicas: u64,
+) -> Value {
     json!({
         "metadata": {"name": name, "namespace": obj::namespace(owner), "labels": labels.clone(),
                      "ownerReferences": [obj::controller_ref(owner)]},
@@ -153,7 +187,9 @@ fn deployment_available(ctx: &Ctx, ns: &str, name: &str) -> bool {
 /// Why the pods selected by `label=value` in `ns` are not ready: (reason, message).
 fn pod_problem(ctx: &Ctx, ns: &str, label: &str, value: &str) -> Option<(String, String)> {
     let pods = ctx.caches.list(POD);
-    let pod = pods.values().find(|p| obj::namespace(p) == ns && obj::label(p, label) == Some(value))?;
+    let pod = pods
+        .values()
+        .find(|p| obj::namespace(p) == ns && obj::label(p, label) == Some(value))?;
     if let Some(c) = obj::condition(pod, "PodScheduled").filter(|c| c["status"] == "False") {
         return Some((
             c["reason"].as_str().unwrap_or("Unschedulable").to_string(),
@@ -161,12 +197,16 @@ fn pod_problem(ctx: &Ctx, ns: &str, label: &str, value: &str) -> Option<(String,
         ));
     }
     let waiting = &pod["status"]["containerStatuses"][0]["state"]["waiting"];
-    if let Some(reason) = waiting["reason"].as_str().filter(|r| *r != "ContainerCreating") {
+    if let Some(reason) = waiting["reason"]
+        .as_str()
+        .filter(|r| *r != "ContainerCreating")
+    {
         let mut message = waiting["message"].as_str().unwrap_or_default().to_string();
-        if reason == "CrashLoopBackOff" {
-            if let Some(line) = obj::annotation(pod, super::LOG_ANNOTATION).and_then(|l| l.lines().find(|l| l.starts_with("ERROR"))) {
-                message = line.trim_start_matches("ERROR ").to_string();
-            }
+        if reason == "CrashLoopBackOff"
+            && let Some(line) = obj::annotation(pod, super::LOG_ANNOTATION)
+                .and_then(|l| l.lines().find(|l| l.starts_with("ERROR")))
+        {
+            message = line.trim_start_matches("ERROR ").to_string();
         }
         return Some((reason.to_string(), message));
     }
@@ -186,14 +226,23 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
         let runtime_name = model["runtime"].as_str().map(str::to_string).or_else(|| {
             // Pick a runtime in the namespace supporting the model format.
             let format = model["modelFormat"]["name"].as_str()?;
-            ctx.caches.list(SERVING_RUNTIME).values().find(|r| {
-                obj::namespace(r) == ns
-                    && r["spec"]["supportedModelFormats"].as_array().is_some_and(|fs| fs.iter().any(|f| f["name"] == format))
-            }).map(|r| obj::name(r).to_string())
+            ctx.caches
+                .list(SERVING_RUNTIME)
+                .values()
+                .find(|r| {
+                    obj::namespace(r) == ns
+                        && r["spec"]["supportedModelFormats"]
+                            .as_array()
+                            .is_some_and(|fs| fs.iter().any(|f| f["name"] == format))
+                })
+                .map(|r| obj::name(r).to_string())
         });
-        let runtime = runtime_name.as_deref().and_then(|r| ctx.caches.get(SERVING_RUNTIME, ns, r));
+        let runtime = runtime_name
+            .as_deref()
+            .and_then(|r| ctx.caches.get(SERVING_RUNTIME, ns, r));
         let predictor_name = format!("{name}-predictor");
-        let raw = obj::annotation(isvc, "serving.kserve.io/deploymentMode") == Some("RawDeployment");
+        let raw =
+            obj::annotation(isvc, "serving.kserve.io/deploymentMode") == Some("RawDeployment");
         let url = if raw {
             format!("http://{predictor_name}.{ns}.svc.cluster.local")
         } else {
@@ -211,16 +260,25 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
             Some(rt) => {
                 let dep = predictor_deployment(isvc, rt, &predictor_name);
                 ctx.note(ctx.create(DEPLOYMENT, dep).await, wake);
-                let svc = service_for(isvc, &predictor_name,
+                let svc = service_for(
+                    isvc,
+                    &predictor_name,
                     json!({"serving.kserve.io/inferenceservice": name}),
-                    json!([{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]));
+                    json!([{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]),
+                );
                 ctx.note(ctx.create(written::SERVICE, svc).await, wake);
                 if deployment_available(ctx, ns, &predictor_name) {
                     None
                 } else {
-                    Some(pod_problem(ctx, ns, "serving.kserve.io/inferenceservice", name).unwrap_or_else(|| {
-                        ("PredictorNotReady".to_string(), "predictor is starting: loading the model".to_string())
-                    }))
+                    Some(
+                        pod_problem(ctx, ns, "serving.kserve.io/inferenceservice", name)
+                            .unwrap_or_else(|| {
+                                (
+                                    "PredictorNotReady".to_string(),
+                                    "predictor is starting: loading the model".to_string(),
+                                )
+                            }),
+                    )
                 }
             }
         };
@@ -253,7 +311,8 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
         } else {
             status["url"] = Value::Null;
             status["address"] = Value::Null;
-            status["modelStatus"]["lastFailureInfo"] = json!({"reason": reason, "message": message});
+            status["modelStatus"]["lastFailureInfo"] =
+                json!({"reason": reason, "message": message});
         }
         ctx.note(ctx.patch_status(ISVC, isvc, status).await, wake);
     }
@@ -263,9 +322,14 @@ fn predictor_deployment(isvc: &Value, runtime: &Value, name: &str) -> Value {
     let isvc_name = obj::name(isvc);
     let predictor = &isvc["spec"]["predictor"];
     let model = &predictor["model"];
-    let mut containers: Vec<Value> = runtime["spec"]["containers"].as_array().cloned().unwrap_or_default();
+    let mut containers: Vec<Value> = runtime["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if containers.is_empty() {
-        containers.push(json!({"name": "kserve-container", "image": "quay.io/modh/vllm:rhoai-2.22-cuda"}));
+        containers.push(
+            json!({"name": "kserve-container", "image": "quay.io/modh/vllm:rhoai-2.22-cuda"}),
+        );
     }
     let first = &mut containers[0];
     first["name"] = json!("kserve-container");
@@ -276,14 +340,22 @@ fn predictor_deployment(isvc: &Value, runtime: &Value, name: &str) -> Value {
     }
     let mut spec = json!({"containers": containers});
     let mut volumes = Vec::new();
-    if let Some(pvc) = model["storageUri"].as_str().and_then(|u| u.strip_prefix("pvc://")) {
+    if let Some(pvc) = model["storageUri"]
+        .as_str()
+        .and_then(|u| u.strip_prefix("pvc://"))
+    {
         let claim = pvc.split('/').next().unwrap_or_default();
         volumes.push(json!({"name": "kserve-pvc-source", "persistentVolumeClaim": {"claimName": claim, "readOnly": true}}));
     }
     if !volumes.is_empty() {
         spec["volumes"] = json!(volumes);
     }
-    for field in ["tolerations", "nodeSelector", "affinity", "serviceAccountName"] {
+    for field in [
+        "tolerations",
+        "nodeSelector",
+        "affinity",
+        "serviceAccountName",
+    ] {
         if !predictor[field].is_null() {
             spec[field] = predictor[field].clone();
         }
@@ -323,18 +395,34 @@ async fn model_registries(ctx: &Ctx, wake: &mut Wake) {
         }
         let now = ctx.now_s();
         let (ns, name) = (obj::namespace(mr), obj::name(mr));
-        let labels = json!({"app": name, "component": "model-registry", "app.kubernetes.io/name": name});
+        let labels =
+            json!({"app": name, "component": "model-registry", "app.kubernetes.io/name": name});
         let pod = json!({"containers": [
             {"name": "rest-container", "image": "registry.redhat.io/rhoai/odh-model-registry-rhel9:v2.22",
              "ports": [{"name": "http-api", "containerPort": 8080}]},
             {"name": "grpc-container", "image": "registry.redhat.io/rhoai/odh-mlmd-grpc-server-rhel9:v2.22",
              "ports": [{"name": "grpc-api", "containerPort": 9090}]},
         ]});
-        ctx.note(ctx.create(DEPLOYMENT, deployment_for(mr, name, labels.clone(), pod, 1)).await, wake);
+        ctx.note(
+            ctx.create(DEPLOYMENT, deployment_for(mr, name, labels.clone(), pod, 1))
+                .await,
+            wake,
+        );
         let ports = json!([{"name": "grpc-api", "port": 9090, "targetPort": 9090},
                            {"name": "http-api", "port": 8080, "targetPort": 8080}]);
-        ctx.note(ctx.create(written::SERVICE, service_for(mr, name, labels, ports)).await, wake);
-        ctx.note(ctx.create(ROUTE, route_for(mr, &format!("{name}-https"), name, "http-api")).await, wake);
+        ctx.note(
+            ctx.create(written::SERVICE, service_for(mr, name, labels, ports))
+                .await,
+            wake,
+        );
+        ctx.note(
+            ctx.create(
+                ROUTE,
+                route_for(mr, &format!("{name}-https"), name, "http-api"),
+            )
+            .await,
+            wake,
+        );
         let ready = deployment_available(ctx, ns, name);
         let host = default_host(&format!("{name}-https"), ns, &domain);
         let status = json!({
@@ -363,8 +451,14 @@ async fn llama_stacks(ctx: &Ctx, wake: &mut Wake) {
         let image = server["distribution"]["image"]
             .as_str()
             .map(str::to_string)
-            .unwrap_or_else(|| format!("quay.io/opendatahub/llama-stack:{}", server["distribution"]["name"].as_str().unwrap_or("rh-dev")));
-        let mut container = json!({"name": "llama-stack", "image": image, "ports": [{"containerPort": port}]});
+            .unwrap_or_else(|| {
+                format!(
+                    "quay.io/opendatahub/llama-stack:{}",
+                    server["distribution"]["name"].as_str().unwrap_or("rh-dev")
+                )
+            });
+        let mut container =
+            json!({"name": "llama-stack", "image": image, "ports": [{"containerPort": port}]});
         for field in ["env", "resources"] {
             if !server["containerSpec"][field].is_null() {
                 container[field] = server["containerSpec"][field].clone();
@@ -372,9 +466,34 @@ async fn llama_stacks(ctx: &Ctx, wake: &mut Wake) {
         }
         let labels = json!({"app": "llama-stack", "app.kubernetes.io/instance": name});
         let replicas = lsd["spec"]["replicas"].as_u64().unwrap_or(1);
-        ctx.note(ctx.create(DEPLOYMENT, deployment_for(lsd, name, labels.clone(), json!({"containers": [container]}), replicas)).await, wake);
+        ctx.note(
+            ctx.create(
+                DEPLOYMENT,
+                deployment_for(
+                    lsd,
+                    name,
+                    labels.clone(),
+                    json!({"containers": [container]}),
+                    replicas,
+                ),
+            )
+            .await,
+            wake,
+        );
         let svc = format!("{name}-service");
-        ctx.note(ctx.create(written::SERVICE, service_for(lsd, &svc, labels, json!([{"name": "http", "port": port, "targetPort": port}]))).await, wake);
+        ctx.note(
+            ctx.create(
+                written::SERVICE,
+                service_for(
+                    lsd,
+                    &svc,
+                    labels,
+                    json!([{"name": "http", "port": port, "targetPort": port}]),
+                ),
+            )
+            .await,
+            wake,
+        );
         let ready = deployment_available(ctx, ns, name);
         let status = json!({
             "phase": if ready { "Ready" } else { "Initializing" },
@@ -405,12 +524,33 @@ async fn notebooks(ctx: &Ctx, wake: &mut Wake) {
             "spec": {"replicas": 1, "serviceName": "", "selector": {"matchLabels": labels.clone()}, "template": template},
         });
         ctx.note(ctx.create(STATEFUL_SET, sts).await, wake);
-        ctx.note(ctx.create(written::SERVICE, service_for(nb, name, json!({"statefulset": name}),
-            json!([{"name": "http-notebook", "port": 80, "targetPort": 8888}]))).await, wake);
-        ctx.note(ctx.create(ROUTE, route_for(nb, name, name, "http-notebook")).await, wake);
-        let ready = ctx.caches.get(STATEFUL_SET, ns, name).and_then(|s| s["status"]["readyReplicas"].as_u64()).unwrap_or(0);
+        ctx.note(
+            ctx.create(
+                written::SERVICE,
+                service_for(
+                    nb,
+                    name,
+                    json!({"statefulset": name}),
+                    json!([{"name": "http-notebook", "port": 80, "targetPort": 8888}]),
+                ),
+            )
+            .await,
+            wake,
+        );
+        ctx.note(
+            ctx.create(ROUTE, route_for(nb, name, name, "http-notebook"))
+                .await,
+            wake,
+        );
+        let ready = ctx
+            .caches
+            .get(STATEFUL_SET, ns, name)
+            .and_then(|s| s["status"]["readyReplicas"].as_u64())
+            .unwrap_or(0);
         let pod = ctx.caches.get(POD, ns, &format!("{name}-0"));
-        let state = pod.as_ref().map_or(json!({}), |p| p["status"]["containerStatuses"][0]["state"].clone());
+        let state = pod.as_ref().map_or(json!({}), |p| {
+            p["status"]["containerStatuses"][0]["state"].clone()
+        });
         let status = json!({
             "readyReplicas": ready,
             "containerState": state,
@@ -422,24 +562,51 @@ async fn notebooks(ctx: &Ctx, wake: &mut Wake) {
 
 async fn pipeline_runs(ctx: &Ctx, wake: &mut Wake) {
     for pr in ctx.caches.list(PIPELINE_RUN).values() {
-        if obj::is_deleting(pr) || obj::condition(pr, "Succeeded").is_some_and(|c| c["status"] != "Unknown") {
+        if obj::is_deleting(pr)
+            || obj::condition(pr, "Succeeded").is_some_and(|c| c["status"] != "Unknown")
+        {
             continue;
         }
         let now = ctx.now_s();
-        let tasks = pr["spec"]["pipelineSpec"]["tasks"].as_array().map_or(3, Vec::len);
-        let start = pr["status"]["startTime"].as_str().map(str::to_string).unwrap_or_else(|| now.clone());
-        let cancelled = pr["spec"]["status"].as_str().is_some_and(|s| s.starts_with("Cancelled"));
+        let tasks = pr["spec"]["pipelineSpec"]["tasks"]
+            .as_array()
+            .map_or(3, Vec::len);
+        let start = pr["status"]["startTime"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| now.clone());
+        let cancelled = pr["spec"]["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Cancelled"));
         let (status_s, reason, message, done) = if cancelled {
-            ("False", "Cancelled", format!("PipelineRun \"{}\" was cancelled", obj::name(pr)), true)
+            (
+                "False",
+                "Cancelled",
+                format!("PipelineRun \"{}\" was cancelled", obj::name(pr)),
+                true,
+            )
         } else if ctx.due(Some(&start), ctx.scenario.delays.pipeline_run, wake) {
-            ("True", "Succeeded", format!("Tasks Completed: {tasks} (Failed: 0, Cancelled 0), Skipped: 0"), true)
+            (
+                "True",
+                "Succeeded",
+                format!("Tasks Completed: {tasks} (Failed: 0, Cancelled 0), Skipped: 0"),
+                true,
+            )
         } else {
             let per = ctx.scenario.delays.pipeline_run / tasks.max(1) as u64;
             let finished = (ctx.elapsed(Some(&start)) / per.max(1)).min(tasks as u64);
             if let Some(at) = Ctx::after(&start, (finished + 1) * per.max(1)) {
                 wake.at(at);
             }
-            ("Unknown", "Running", format!("Tasks Completed: {finished} (Failed: 0, Cancelled 0), Incomplete: {}, Skipped: 0", tasks as u64 - finished), false)
+            (
+                "Unknown",
+                "Running",
+                format!(
+                    "Tasks Completed: {finished} (Failed: 0, Cancelled 0), Incomplete: {}, Skipped: 0",
+                    tasks as u64 - finished
+                ),
+                false,
+            )
         };
         let mut status = json!({
             "startTime": start,
@@ -449,7 +616,8 @@ async fn pipeline_runs(ctx: &Ctx, wake: &mut Wake) {
         if done {
             status["completionTime"] = json!(now);
         }
-        let unchanged = obj::condition(pr, "Succeeded").is_some_and(|c| c["message"] == message.as_str());
+        let unchanged =
+            obj::condition(pr, "Succeeded").is_some_and(|c| c["message"] == message.as_str());
         if !unchanged {
             ctx.note(ctx.patch_status(PIPELINE_RUN, pr, status).await, wake);
         }
@@ -466,12 +634,18 @@ async fn lm_eval_jobs(ctx: &Ctx, wake: &mut Wake) {
         let total = ctx.scenario.delays.lm_eval;
         let tasks: Vec<String> = job["spec"]["taskList"]["taskNames"]
             .as_array()
-            .map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|t| {
+                t.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_else(|| vec!["arc_easy".to_string()]);
         let status = if ctx.due(created, total, wake) {
             let mut results = serde_json::Map::new();
             for t in &tasks {
-                let acc = 0.6 + obj::hash_num(&format!("{}/{t}", obj::name(job)), 300) as f64 / 1000.0;
+                let acc =
+                    0.6 + obj::hash_num(&format!("{}/{t}", obj::name(job)), 300) as f64 / 1000.0;
                 results.insert(t.clone(), json!({"alias": t, "acc,none": (acc * 10000.0).round() / 10000.0,
                     "acc_stderr,none": 0.0121, "acc_norm,none": ((acc - 0.02) * 10000.0).round() / 10000.0}));
             }

@@ -26,14 +26,50 @@ use super::{Ctx, MACHINE_FINALIZER, WorldError, obj};
 use crate::sim::clock::{SimClock, rfc3339};
 use crate::sim::scenario::{MachineSetSpec, Scenario};
 
-const fn kind(group: &'static str, version: &'static str, k: &'static str, plural: &'static str, namespaced: bool) -> Kind {
-    Kind { group, version, kind: k, plural, namespaced }
+const fn kind(
+    group: &'static str,
+    version: &'static str,
+    k: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+) -> Kind {
+    Kind {
+        group,
+        version,
+        kind: k,
+        plural,
+        namespaced,
+    }
 }
 
-const INFRASTRUCTURE: Kind = kind("config.openshift.io", "v1", "Infrastructure", "infrastructures", false);
-const CLUSTER_VERSION: Kind = kind("config.openshift.io", "v1", "ClusterVersion", "clusterversions", false);
-const OPERATOR_GROUP: Kind = kind("operators.coreos.com", "v1", "OperatorGroup", "operatorgroups", true);
-const DSCI: Kind = kind("dscinitialization.opendatahub.io", "v1", "DSCInitialization", "dscinitializations", false);
+const INFRASTRUCTURE: Kind = kind(
+    "config.openshift.io",
+    "v1",
+    "Infrastructure",
+    "infrastructures",
+    false,
+);
+const CLUSTER_VERSION: Kind = kind(
+    "config.openshift.io",
+    "v1",
+    "ClusterVersion",
+    "clusterversions",
+    false,
+);
+const OPERATOR_GROUP: Kind = kind(
+    "operators.coreos.com",
+    "v1",
+    "OperatorGroup",
+    "operatorgroups",
+    true,
+);
+const DSCI: Kind = kind(
+    "dscinitialization.opendatahub.io",
+    "v1",
+    "DSCInitialization",
+    "dscinitializations",
+    false,
+);
 const SECRET: Kind = kind("", "v1", "Secret", "secrets", true);
 const CONFIG_MAP: Kind = kind("", "v1", "ConfigMap", "configmaps", true);
 
@@ -115,7 +151,8 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
         let name = crd.name();
         let deadline = tokio::time::Instant::now() + wait_for;
         loop {
-            let established = await_condition(crd_api.clone(), &name, conditions::is_crd_established());
+            let established =
+                await_condition(crd_api.clone(), &name, conditions::is_crd_established());
             match tokio::time::timeout_at(deadline, established).await {
                 Ok(Ok(_)) => break,
                 // A watch broken by an injected fault: watch again.
@@ -127,8 +164,14 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
 
     // Namespaces.
     let mut namespaces = vec![
-        "openshift-machine-api", "openshift-config", "openshift-config-managed", "openshift-ingress",
-        "openshift-console", "openshift-marketplace", "openshift-operators", "openshift-monitoring",
+        "openshift-machine-api",
+        "openshift-config",
+        "openshift-config-managed",
+        "openshift-ingress",
+        "openshift-console",
+        "openshift-marketplace",
+        "openshift-operators",
+        "openshift-monitoring",
         "openshift-operator-lifecycle-manager",
     ];
     for op in &c.operators {
@@ -137,7 +180,12 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
         }
     }
     if rhoai {
-        namespaces.extend(["redhat-ods-applications", "redhat-ods-monitoring", "rhods-notebooks", "istio-system"]);
+        namespaces.extend([
+            "redhat-ods-applications",
+            "redhat-ods-monitoring",
+            "rhods-notebooks",
+            "istio-system",
+        ]);
         if c.dsc_components.get("modelregistry").map(String::as_str) == Some("Managed") {
             namespaces.push("rhoai-model-registries");
         }
@@ -153,23 +201,36 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
     } else {
         json!({"type": c.platform})
     };
-    put(&ctx, INFRASTRUCTURE, json!({
-        "metadata": {"name": "cluster"},
-        "spec": {"cloudConfig": {"name": ""}, "platformSpec": {"type": c.platform}},
-        "status": {
-            "infrastructureName": c.infrastructure_name,
-            "platform": c.platform,
-            "platformStatus": platform_status,
-            "apiServerURL": format!("https://api.{}:6443", c.base_domain),
-            "apiServerInternalURI": format!("https://api-int.{}:6443", c.base_domain),
-            "etcdDiscoveryDomain": "",
-            "controlPlaneTopology": "HighlyAvailable",
-            "infrastructureTopology": "HighlyAvailable",
-            "cpuPartitioning": "None",
-        },
-    })).await?;
-    let minor = c.openshift_version.split('.').take(2).collect::<Vec<_>>().join(".");
-    let image = format!("quay.io/openshift-release-dev/ocp-release@sha256:{}", obj::hash_chars(&c.openshift_version, 64));
+    put(
+        &ctx,
+        INFRASTRUCTURE,
+        json!({
+            "metadata": {"name": "cluster"},
+            "spec": {"cloudConfig": {"name": ""}, "platformSpec": {"type": c.platform}},
+            "status": {
+                "infrastructureName": c.infrastructure_name,
+                "platform": c.platform,
+                "platformStatus": platform_status,
+                "apiServerURL": format!("https://api.{}:6443", c.base_domain),
+                "apiServerInternalURI": format!("https://api-int.{}:6443", c.base_domain),
+                "etcdDiscoveryDomain": "",
+                "controlPlaneTopology": "HighlyAvailable",
+                "infrastructureTopology": "HighlyAvailable",
+                "cpuPartitioning": "None",
+            },
+        }),
+    )
+    .await?;
+    let minor = c
+        .openshift_version
+        .split('.')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(".");
+    let image = format!(
+        "quay.io/openshift-release-dev/ocp-release@sha256:{}",
+        obj::hash_chars(&c.openshift_version, 64)
+    );
     put(&ctx, CLUSTER_VERSION, json!({
         "metadata": {"name": "version"},
         "spec": {"clusterID": uuid_for(&c.infrastructure_name), "channel": format!("stable-{minor}")},
@@ -195,11 +256,16 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
         "spec": {"domain": domain, "loadBalancer": {"platform": {"type": if c.is_aws() { "AWS" } else { "" }}}},
         "status": {"defaultPlacement": "Workers"},
     })).await?;
-    put(&ctx, SECRET, json!({
-        "metadata": {"name": "pull-secret", "namespace": "openshift-config"},
-        "type": "kubernetes.io/dockerconfigjson",
-        "data": {".dockerconfigjson": "eyJhdXRocyI6e319"},
-    })).await?;
+    put(
+        &ctx,
+        SECRET,
+        json!({
+            "metadata": {"name": "pull-secret", "namespace": "openshift-config"},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": "eyJhdXRocyI6e319"},
+        }),
+    )
+    .await?;
     put(&ctx, ROUTE, json!({
         "metadata": {"name": "console", "namespace": "openshift-console"},
         "spec": {"host": format!("console-openshift-console.{domain}"), "to": {"kind": "Service", "name": "console"},
@@ -217,7 +283,8 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
             "parameters": if sc.provisioner == "ebs.csi.aws.com" { json!({"type": if sc.name.starts_with("gp2") { "gp2" } else { "gp3" }, "encrypted": "true"}) } else { json!({}) },
         });
         if sc.default {
-            obj["metadata"]["annotations"] = json!({"storageclass.kubernetes.io/is-default-class": "true"});
+            obj["metadata"]["annotations"] =
+                json!({"storageclass.kubernetes.io/is-default-class": "true"});
         }
         put(&ctx, STORAGE_CLASS, obj).await?;
     }
@@ -228,8 +295,14 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
         let count = if role == "master" {
             c.control_plane.count as usize
         } else {
-            c.machine_sets.iter().map(|m| m.replicas as usize).sum::<usize>()
-                + c.static_nodes.iter().map(|s| s.count as usize).sum::<usize>()
+            c.machine_sets
+                .iter()
+                .map(|m| m.replicas as usize)
+                .sum::<usize>()
+                + c.static_nodes
+                    .iter()
+                    .map(|s| s.count as usize)
+                    .sum::<usize>()
         };
         put(&ctx, MCP, json!({
             "metadata": {"name": role, "labels": {format!("pools.operator.machineconfiguration.openshift.io/{role}"): ""}},
@@ -255,7 +328,10 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
 
     // Nodes: control plane, worker MachineSets, static workers.
     for i in 0..c.control_plane.count {
-        let zone = c.machine_sets.get(i as usize % c.machine_sets.len().max(1)).map(|m| m.zone.clone());
+        let zone = c
+            .machine_sets
+            .get(i as usize % c.machine_sets.len().max(1))
+            .map(|m| m.zone.clone());
         if c.is_aws() {
             let ms = MachineSetSpec {
                 zone: zone.unwrap_or_else(|| format!("{}a", c.region)),
@@ -264,13 +340,24 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
             };
             let name = format!("{}-master-{i}", c.infrastructure_name);
             let mut machine = machine_object(scenario, &ms, "master", &name, None);
-            machine["metadata"]["labels"]["machine.openshift.io/cluster-api-machine-role"] = json!("master");
+            machine["metadata"]["labels"]["machine.openshift.io/cluster-api-machine-role"] =
+                json!("master");
             seed_machine(&ctx, machine, &ms, &now).await?;
         } else {
             let name = format!("master-{i}");
             let (ip, _, _) = identity("", &name);
             let role = json!({"metadata": {"labels": {"machine.openshift.io/cluster-api-machine-role": "master"}}});
-            let node = node_object(scenario, &role, &name, &ip, &c.control_plane.instance_type, "", "", true, &now);
+            let node = node_object(
+                scenario,
+                &role,
+                &name,
+                &ip,
+                &c.control_plane.instance_type,
+                "",
+                "",
+                true,
+                &now,
+            );
             put(&ctx, NODE, node).await?;
         }
     }
@@ -278,9 +365,13 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
         let ms_name = format!("{}-worker-{}", c.infrastructure_name, ms.zone);
         let set = machine_set_object(scenario, ms, &ms_name);
         put(&ctx, MACHINE_SET, set).await?;
-        let created = Some(retrying(|| ctx.get(MACHINE_SET, "openshift-machine-api", &ms_name)).await?);
+        let created =
+            Some(retrying(|| ctx.get(MACHINE_SET, "openshift-machine-api", &ms_name)).await?);
         for r in 0..ms.replicas {
-            let name = format!("{ms_name}-{}", obj::suffix(&format!("openshift-machine-api/{ms_name}/{r}")));
+            let name = format!(
+                "{ms_name}-{}",
+                obj::suffix(&format!("openshift-machine-api/{ms_name}/{r}"))
+            );
             let machine = machine_object(scenario, ms, "worker", &name, created.as_ref());
             seed_machine(&ctx, machine, ms, &now).await?;
         }
@@ -294,21 +385,41 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
         for i in 0..s.count {
             let name = format!("{}-{i}", s.name_prefix);
             let (ip, _, _) = identity("", &name);
-            let node = node_object(scenario, &Value::Null, &name, &ip, &s.instance_type, "", "", true, &now);
+            let node = node_object(
+                scenario,
+                &Value::Null,
+                &name,
+                &ip,
+                &s.instance_type,
+                "",
+                "",
+                true,
+                &now,
+            );
             put(&ctx, NODE, node).await?;
         }
     }
 
     // Operators.
     for op in &c.operators {
-        let Some(pkg) = catalog::package(&op.package) else { continue };
-        let version = op.version.clone().unwrap_or_else(|| pkg.version.to_string());
+        let Some(pkg) = catalog::package(&op.package) else {
+            continue;
+        };
+        let version = op
+            .version
+            .clone()
+            .unwrap_or_else(|| pkg.version.to_string());
         if pkg.namespace != "openshift-operators" {
-            put(&ctx, OPERATOR_GROUP, json!({
-                "metadata": {"name": pkg.namespace, "namespace": pkg.namespace},
-                "spec": {"upgradeStrategy": "Default"},
-                "status": {"lastUpdated": now, "namespaces": [""]},
-            })).await?;
+            put(
+                &ctx,
+                OPERATOR_GROUP,
+                json!({
+                    "metadata": {"name": pkg.namespace, "namespace": pkg.namespace},
+                    "spec": {"upgradeStrategy": "Default"},
+                    "status": {"lastUpdated": now, "namespaces": [""]},
+                }),
+            )
+            .await?;
         }
         let csv_name = pkg.csv_name(&version);
         put(&ctx, SUBSCRIPTION, json!({
@@ -359,7 +470,10 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
         let mut components = serde_json::Map::new();
         let mut conditions = Vec::new();
         for comp in COMPONENTS {
-            let state = c.dsc_components.get(comp.key).map_or("Removed", String::as_str);
+            let state = c
+                .dsc_components
+                .get(comp.key)
+                .map_or("Removed", String::as_str);
             let mut spec = json!({"managementState": state});
             match comp.key {
                 "kserve" => {
@@ -410,7 +524,14 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
 fn uuid_for(seed: &str) -> String {
     let a = obj::hash_num(seed, u64::MAX);
     let b = obj::hash_num(&format!("{seed}/b"), u64::MAX);
-    format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff, b >> 52, b & 0xffff_ffff_ffff)
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        b >> 52,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 /// An AWS providerSpec like the installer writes for workers.
@@ -479,7 +600,13 @@ fn instance_mem_mb(instance_type: &str) -> u64 {
     u64::from(catalog::instance_shape(instance_type).memory_gib) * 1024
 }
 
-fn machine_object(scenario: &Scenario, ms: &MachineSetSpec, role: &str, name: &str, set: Option<&Value>) -> Value {
+fn machine_object(
+    scenario: &Scenario,
+    ms: &MachineSetSpec,
+    role: &str,
+    name: &str,
+    set: Option<&Value>,
+) -> Value {
     let infra = &scenario.cluster.infrastructure_name;
     let mut labels = json!({
         "machine.openshift.io/cluster-api-cluster": infra,
@@ -506,7 +633,12 @@ fn machine_object(scenario: &Scenario, ms: &MachineSetSpec, role: &str, name: &s
     })
 }
 
-async fn seed_machine(ctx: &Ctx, mut machine: Value, ms: &MachineSetSpec, now: &str) -> Result<(), WorldError> {
+async fn seed_machine(
+    ctx: &Ctx,
+    mut machine: Value,
+    ms: &MachineSetSpec,
+    now: &str,
+) -> Result<(), WorldError> {
     let region = &ctx.scenario.cluster.region;
     let name = obj::name(&machine).to_string();
     let (ip, dns, instance) = identity(region, &format!("openshift-machine-api/{name}"));
@@ -528,7 +660,17 @@ async fn seed_machine(ctx: &Ctx, mut machine: Value, ms: &MachineSetSpec, now: &
             {"type": "Terminable", "status": "True", "lastTransitionTime": now},
         ],
     });
-    let node = node_object(&ctx.scenario, &machine, &dns, &ip, &ms.instance_type, &ms.zone, region, true, now);
+    let node = node_object(
+        &ctx.scenario,
+        &machine,
+        &dns,
+        &ip,
+        &ms.instance_type,
+        &ms.zone,
+        region,
+        true,
+        now,
+    );
     put(ctx, MACHINE, machine).await?;
     put(ctx, NODE, node).await
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::informer::{NODE, POD, PV, PVC, STORAGE_CLASS};
 use super::{Ctx, Wake, obj};
 
-fn default_class(ctx: &Ctx) -> Option<Value> {
+pub(super) fn default_class(ctx: &Ctx) -> Option<Value> {
     ctx.caches
         .list(STORAGE_CLASS)
         .values()
@@ -29,35 +29,62 @@ pub(super) async fn reconcile(ctx: &Ctx, wake: &mut Wake) {
             None => default_class(ctx),
         };
         let Some(class) = class else {
-            ctx.note(ctx.patch_status(PVC, pvc, json!({"phase": "Pending"})).await, wake);
+            ctx.note(
+                ctx.patch_status(PVC, pvc, json!({"phase": "Pending"}))
+                    .await,
+                wake,
+            );
             continue;
         };
         let wffc = class["volumeBindingMode"] == "WaitForFirstConsumer";
         let consumer = pods.values().find(|p| {
             obj::namespace(p) == ns
-                && !p["spec"]["nodeName"].as_str().unwrap_or_default().is_empty()
+                && !p["spec"]["nodeName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty()
                 && p["spec"]["volumes"].as_array().is_some_and(|vs| {
-                    vs.iter().any(|v| v["persistentVolumeClaim"]["claimName"] == name)
+                    vs.iter()
+                        .any(|v| v["persistentVolumeClaim"]["claimName"] == name)
                 })
         });
-        let node = consumer.and_then(|p| ctx.caches.get(NODE, "", p["spec"]["nodeName"].as_str().unwrap_or_default()));
+        let node = consumer.and_then(|p| {
+            ctx.caches
+                .get(NODE, "", p["spec"]["nodeName"].as_str().unwrap_or_default())
+        });
         if wffc && node.is_none() {
-            ctx.note(ctx.patch_status(PVC, pvc, json!({"phase": "Pending"})).await, wake);
+            ctx.note(
+                ctx.patch_status(PVC, pvc, json!({"phase": "Pending"}))
+                    .await,
+                wake,
+            );
             continue;
         }
         // The provisioning clock starts when binding may begin: first sight, or the consumer's scheduling.
         let since = match consumer {
-            Some(p) => obj::condition(p, "PodScheduled").and_then(|c| c["lastTransitionTime"].as_str()).map(str::to_string),
-            None => pvc["metadata"]["creationTimestamp"].as_str().map(str::to_string),
+            Some(p) => obj::condition(p, "PodScheduled")
+                .and_then(|c| c["lastTransitionTime"].as_str())
+                .map(str::to_string),
+            None => pvc["metadata"]["creationTimestamp"]
+                .as_str()
+                .map(str::to_string),
         };
-        if !ctx.due(since.as_deref(), ctx.scenario.delays.volume_provisioning, wake) {
+        if !ctx.due(
+            since.as_deref(),
+            ctx.scenario.delays.volume_provisioning,
+            wake,
+        ) {
             continue;
         }
         let zone = node
             .as_ref()
             .and_then(|n| obj::label(n, "topology.kubernetes.io/zone").map(str::to_string))
             .or_else(|| {
-                ctx.scenario.cluster.machine_sets.first().map(|m| m.zone.clone())
+                ctx.scenario
+                    .cluster
+                    .machine_sets
+                    .first()
+                    .map(|m| m.zone.clone())
             })
             .unwrap_or_default();
         let pv_name = format!("pvc-{}", obj::uid(pvc));
@@ -101,7 +128,8 @@ pub(super) async fn reconcile(ctx: &Ctx, wake: &mut Wake) {
         if let Some(n) = &node {
             annotations["volume.kubernetes.io/selected-node"] = json!(obj::name(n));
         }
-        let mut patch = json!({"metadata": {"annotations": annotations}, "spec": {"volumeName": pv_name}});
+        let mut patch =
+            json!({"metadata": {"annotations": annotations}, "spec": {"volumeName": pv_name}});
         if pvc["spec"]["storageClassName"].is_null() {
             patch["spec"]["storageClassName"] = json!(obj::name(&class));
         }

@@ -22,7 +22,9 @@ pub(super) async fn reconcile(ctx: &Ctx, wake: &mut Wake) {
 
 fn owned<'a>(pods: &'a BTreeMap<String, Value>, owner: &Value) -> Vec<&'a Value> {
     pods.values()
-        .filter(|p| obj::namespace(p) == obj::namespace(owner) && obj::is_owned_by(p, obj::uid(owner)))
+        .filter(|p| {
+            obj::namespace(p) == obj::namespace(owner) && obj::is_owned_by(p, obj::uid(owner))
+        })
         .collect()
 }
 
@@ -90,27 +92,51 @@ async fn deployments(ctx: &Ctx, wake: &mut Wake) {
                 "spec": {"replicas": want, "selector": selector, "template": tpl},
             });
             ctx.note(ctx.create(REPLICA_SET, rs).await, wake);
-        } else if let Some(rs) = current {
-            if rs["spec"]["replicas"].as_u64() != Some(want) {
-                ctx.note(ctx.patch(REPLICA_SET, rs, json!({"spec": {"replicas": want}})).await, wake);
-            }
+        } else if let Some(rs) = current
+            && rs["spec"]["replicas"].as_u64() != Some(want)
+        {
+            ctx.note(
+                ctx.patch(REPLICA_SET, rs, json!({"spec": {"replicas": want}}))
+                    .await,
+                wake,
+            );
         }
         // Old ReplicaSets are scaled down once the new one is fully available (Recreate-ish).
-        let new_available = current.map_or(0, |r| r["status"]["availableReplicas"].as_u64().unwrap_or(0));
+        let new_available = current.map_or(0, |r| {
+            r["status"]["availableReplicas"].as_u64().unwrap_or(0)
+        });
         for old in mine.iter().filter(|r| obj::name(r) != rs_name) {
             if (new_available >= want || d["spec"]["strategy"]["type"] == "Recreate")
                 && old["spec"]["replicas"].as_u64() != Some(0)
             {
-                ctx.note(ctx.patch(REPLICA_SET, old, json!({"spec": {"replicas": 0}})).await, wake);
+                ctx.note(
+                    ctx.patch(REPLICA_SET, old, json!({"spec": {"replicas": 0}}))
+                        .await,
+                    wake,
+                );
             }
         }
-        let sum = |f: &str| mine.iter().map(|r| r["status"][f].as_u64().unwrap_or(0)).sum::<u64>();
-        let (replicas, ready, available) = (sum("replicas"), sum("readyReplicas"), sum("availableReplicas"));
+        let sum = |f: &str| {
+            mine.iter()
+                .map(|r| r["status"][f].as_u64().unwrap_or(0))
+                .sum::<u64>()
+        };
+        let (replicas, ready, available) = (
+            sum("replicas"),
+            sum("readyReplicas"),
+            sum("availableReplicas"),
+        );
         let updated = current.map_or(0, |r| r["status"]["replicas"].as_u64().unwrap_or(0));
         let complete = current.is_some() && new_available >= want && replicas == want;
         let progressing = if complete {
-            obj::make_condition(d, "Progressing", true, "NewReplicaSetAvailable",
-                &format!("ReplicaSet \"{rs_name}\" has successfully progressed."), &now)
+            obj::make_condition(
+                d,
+                "Progressing",
+                true,
+                "NewReplicaSetAvailable",
+                &format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
+                &now,
+            )
         } else {
             let last = obj::condition(d, "Progressing");
             let deadline = d["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600);
@@ -119,12 +145,26 @@ async fn deployments(ctx: &Ctx, wake: &mut Wake) {
                 .and_then(|c| c["lastTransitionTime"].as_str())
                 .map(str::to_string);
             if since.is_some() && ctx.due(since.as_deref(), deadline, wake) {
-                obj::make_condition(d, "Progressing", false, "ProgressDeadlineExceeded",
-                    &format!("ReplicaSet \"{rs_name}\" has timed out progressing."), &now)
+                obj::make_condition(
+                    d,
+                    "Progressing",
+                    false,
+                    "ProgressDeadlineExceeded",
+                    &format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
+                    &now,
+                )
             } else {
-                let mut c = obj::make_condition(d, "Progressing", true, "ReplicaSetUpdated",
-                    &format!("ReplicaSet \"{rs_name}\" is progressing."), &now);
-                if last.is_some_and(|l| l["status"] == "True" && l["reason"] == "NewReplicaSetAvailable") {
+                let mut c = obj::make_condition(
+                    d,
+                    "Progressing",
+                    true,
+                    "ReplicaSetUpdated",
+                    &format!("ReplicaSet \"{rs_name}\" is progressing."),
+                    &now,
+                );
+                if last.is_some_and(|l| {
+                    l["status"] == "True" && l["reason"] == "NewReplicaSetAvailable"
+                }) {
                     c["lastTransitionTime"] = json!(now);
                 }
                 c
@@ -132,9 +172,23 @@ async fn deployments(ctx: &Ctx, wake: &mut Wake) {
         };
         let min_available = available >= want;
         let available_c = if min_available {
-            obj::make_condition(d, "Available", true, "MinimumReplicasAvailable", "Deployment has minimum availability.", &now)
+            obj::make_condition(
+                d,
+                "Available",
+                true,
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+                &now,
+            )
         } else {
-            obj::make_condition(d, "Available", false, "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", &now)
+            obj::make_condition(
+                d,
+                "Available",
+                false,
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+                &now,
+            )
         };
         let mut conditions = vec![available_c, progressing];
         for c in &mut conditions {
@@ -163,17 +217,29 @@ async fn replica_sets(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wake
             continue;
         }
         let want = rs["spec"]["replicas"].as_u64().unwrap_or(1) as usize;
-        let mine: Vec<&Value> = owned(pods, rs).into_iter().filter(|p| !obj::is_deleting(p)).collect();
+        let mine: Vec<&Value> = owned(pods, rs)
+            .into_iter()
+            .filter(|p| !obj::is_deleting(p))
+            .collect();
         let alive: Vec<&Value> = mine
             .iter()
             .copied()
-            .filter(|p| !matches!(p["status"]["phase"].as_str(), Some("Failed") | Some("Succeeded")))
+            .filter(|p| {
+                !matches!(
+                    p["status"]["phase"].as_str(),
+                    Some("Failed") | Some("Succeeded")
+                )
+            })
             .collect();
         if alive.len() < want {
             let mut created = alive.len();
             let mut i = 0usize;
             while created < want && i < want + mine.len() + 8 {
-                let name = format!("{}-{}", obj::name(rs), obj::suffix(&format!("{}/{i}", obj::uid(rs))));
+                let name = format!(
+                    "{}-{}",
+                    obj::name(rs),
+                    obj::suffix(&format!("{}/{i}", obj::uid(rs)))
+                );
                 i += 1;
                 if mine.iter().any(|p| obj::name(p) == name) {
                     continue;
@@ -206,7 +272,10 @@ async fn stateful_sets(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wak
         }
         let (ns, name) = (obj::namespace(sts), obj::name(sts));
         let want = sts["spec"]["replicas"].as_u64().unwrap_or(1) as usize;
-        let revision = format!("{name}-{}", obj::hash_chars(&sts["spec"]["template"].to_string(), 10));
+        let revision = format!(
+            "{name}-{}",
+            obj::hash_chars(&sts["spec"]["template"].to_string(), 10)
+        );
         let mine: Vec<&Value> = owned(pods, sts);
         // OrderedReady: create ordinal i only when 0..i are Ready.
         for i in 0..want {
@@ -215,7 +284,11 @@ async fn stateful_sets(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wak
                 Some(p) if is_ready(p) => continue,
                 Some(_) => break,
                 None => {
-                    for tpl in sts["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
+                    for tpl in sts["spec"]["volumeClaimTemplates"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
                         let claim = format!("{}-{pod_name}", obj::name(tpl));
                         let pvc = json!({
                             "metadata": {"name": claim, "namespace": ns,
@@ -225,8 +298,15 @@ async fn stateful_sets(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wak
                         ctx.note(ctx.create(PVC, pvc).await, wake);
                     }
                     let mut tpl = sts["spec"]["template"].clone();
-                    let mut volumes = tpl["spec"]["volumes"].as_array().cloned().unwrap_or_default();
-                    for t in sts["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
+                    let mut volumes = tpl["spec"]["volumes"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    for t in sts["spec"]["volumeClaimTemplates"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
                         let tname = obj::name(t);
                         volumes.push(json!({"name": tname,
                             "persistentVolumeClaim": {"claimName": format!("{tname}-{pod_name}")}}));
@@ -296,15 +376,30 @@ async fn jobs(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wake) {
         }
         let name = obj::name(job);
         let mine = owned(pods, job);
-        let succeeded = mine.iter().filter(|p| p["status"]["phase"] == "Succeeded").count() as u64;
-        let failed = mine.iter().filter(|p| p["status"]["phase"] == "Failed").count() as u64;
+        let succeeded = mine
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Succeeded")
+            .count() as u64;
+        let failed = mine
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Failed")
+            .count() as u64;
         let active: Vec<&&Value> = mine
             .iter()
-            .filter(|p| !obj::is_deleting(p) && !matches!(p["status"]["phase"].as_str(), Some("Succeeded") | Some("Failed")))
+            .filter(|p| {
+                !obj::is_deleting(p)
+                    && !matches!(
+                        p["status"]["phase"].as_str(),
+                        Some("Succeeded") | Some("Failed")
+                    )
+            })
             .collect();
         let completions = job["spec"]["completions"].as_u64().unwrap_or(1);
         let backoff_limit = job["spec"]["backoffLimit"].as_u64().unwrap_or(6);
-        let start = job["status"]["startTime"].as_str().map(str::to_string).unwrap_or_else(|| now.clone());
+        let start = job["status"]["startTime"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| now.clone());
         let ready = active.iter().filter(|p| is_ready(p)).count();
         let mut status = json!({
             "startTime": start,
@@ -320,15 +415,43 @@ async fn jobs(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wake) {
             status["ready"] = json!(0);
             status["completionTime"] = json!(now);
             status["conditions"] = json!([
-                obj::make_condition(job, "SuccessCriteriaMet", true, "CompletionsReached", "Reached expected number of succeeded pods", &now),
-                obj::make_condition(job, "Complete", true, "CompletionsReached", "Reached expected number of succeeded pods", &now),
+                obj::make_condition(
+                    job,
+                    "SuccessCriteriaMet",
+                    true,
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                    &now
+                ),
+                obj::make_condition(
+                    job,
+                    "Complete",
+                    true,
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                    &now
+                ),
             ]);
         } else if failed > backoff_limit {
             status["active"] = json!(0);
             status["ready"] = json!(0);
             status["conditions"] = json!([
-                obj::make_condition(job, "FailureTarget", true, "BackoffLimitExceeded", "Job has reached the specified backoff limit", &now),
-                obj::make_condition(job, "Failed", true, "BackoffLimitExceeded", "Job has reached the specified backoff limit", &now),
+                obj::make_condition(
+                    job,
+                    "FailureTarget",
+                    true,
+                    "BackoffLimitExceeded",
+                    "Job has reached the specified backoff limit",
+                    &now
+                ),
+                obj::make_condition(
+                    job,
+                    "Failed",
+                    true,
+                    "BackoffLimitExceeded",
+                    "Job has reached the specified backoff limit",
+                    &now
+                ),
             ]);
             for p in &active {
                 ctx.note(ctx.delete(POD, obj::namespace(p), obj::name(p)).await, wake);
@@ -337,13 +460,20 @@ async fn jobs(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wake) {
             // Start the next attempt, after the failure back-off.
             let last_finish = mine
                 .iter()
-                .filter_map(|p| p["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"].as_str())
+                .filter_map(|p| {
+                    p["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"]
+                        .as_str()
+                })
                 .max()
                 .map(str::to_string);
-            let may_start = failed == 0 || ctx.due(last_finish.as_deref(), retry_backoff(failed), wake);
+            let may_start =
+                failed == 0 || ctx.due(last_finish.as_deref(), retry_backoff(failed), wake);
             if may_start {
                 let attempt = succeeded + failed;
-                let pod_name = format!("{name}-{}", obj::suffix(&format!("{}/{attempt}", obj::uid(job))));
+                let pod_name = format!(
+                    "{name}-{}",
+                    obj::suffix(&format!("{}/{attempt}", obj::uid(job)))
+                );
                 let uid = obj::uid(job);
                 let labels = json!({
                     "batch.kubernetes.io/controller-uid": uid,
