@@ -984,7 +984,18 @@ async fn image_pull_backoff_keeps_the_pod_pending_and_the_deployment_unavailable
         p["status"]["containerStatuses"][0]["state"]["waiting"]["message"],
         "Back-off pulling image \"docker.io/milvusdb/milvus:v2.5.4\""
     );
-    let d = w.get(&deploy, Some(NS), "milvus").await;
+    let d = w
+        .wait(&deploy, Some(NS), "milvus", |d| {
+            cond(d, "Progressing").is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded")
+        })
+        .await;
+    assert!(cond_is(&d, "Progressing", "False"));
+    assert!(
+        cond(&d, "Progressing").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("\" has timed out progressing.")
+    );
     assert!(cond_is(&d, "Available", "False"));
     assert_eq!(
         cond(&d, "Available").unwrap()["reason"],
@@ -1508,4 +1519,52 @@ async fn embedded_cluster_persists_and_resumes_a_half_finished_job() {
         Ok(_) => panic!("expected a scenario mismatch"),
     }
     sim.shutdown().await.unwrap();
+}
+
+/// The global resourceVersion (one counter for every write).
+async fn resource_version(w: &World) -> u64 {
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(w.client.clone());
+    let list = api
+        .list_metadata(&kube::api::ListParams::default().limit(1))
+        .await
+        .unwrap();
+    list.metadata.resource_version.unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn converged_world_does_not_keep_rewriting_objects() {
+    let mut s = Scenario::builtin("healthy").unwrap();
+    s.delays.job = 3000; // 1.5 s of real time at SPEED: long enough to expose a write loop
+    let w = World::start(s).await;
+    namespace(&w).await;
+    let subs = crd_ar(
+        "operators.coreos.com",
+        "v1alpha1",
+        "Subscription",
+        "subscriptions",
+    );
+    w.create(&subs, Some(NS), json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
+        "metadata": {"name": "grafana-operator", "namespace": NS},
+        "spec": {"channel": "v5", "name": "grafana-operator", "source": "community-operators", "sourceNamespace": "openshift-marketplace"}})).await;
+    w.wait(&subs, Some(NS), "grafana-operator", |s| {
+        s["status"]["state"] == "AtLatestKnown"
+    })
+    .await;
+    let deploy = ar::<k8s_openapi::api::apps::v1::Deployment>();
+    w.create(&deploy, Some(NS), json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": NS},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}})).await;
+    w.wait(&deploy, Some(NS), "web", |d| {
+        cond_is(d, "Available", "True")
+    })
+    .await;
+    let before = resource_version(&w).await;
+    let jobs = ar::<k8s_openapi::api::batch::v1::Job>();
+    w.create(&jobs, Some(NS), json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "clock", "namespace": NS},
+        "spec": {"template": {"metadata": {"labels": {"democtl.io/sim-behaviour": "run"}}, "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}})).await;
+    w.wait(&jobs, Some(NS), "clock", |j| cond_is(j, "Complete", "True"))
+        .await;
+    let writes = resource_version(&w).await - before;
+    // Job + pod creation, scheduling, start, log, completion: a few dozen writes, not thousands.
+    assert!(writes < 60, "{writes} writes while one Job ran");
 }

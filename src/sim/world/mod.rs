@@ -46,6 +46,9 @@ pub const LOG_ANNOTATION: &str = "sim.democtl.io/log";
 /// from the Job/pod name and images (see `pods::Behaviour::of`).
 pub const BEHAVIOUR_LABEL: &str = "democtl.io/sim-behaviour";
 
+/// Annotation on operator-made objects: hash of the desired object they were made from.
+const DESIRED_HASH: &str = "sim.democtl.io/desired-hash";
+
 /// Finalizer the simulated machine controller puts on Machines (as the real one does).
 pub const MACHINE_FINALIZER: &str = "machine.machine.openshift.io";
 
@@ -234,6 +237,26 @@ impl Ctx {
                 object: object_name(kind, &ns, &name),
                 source,
             }),
+        }
+    }
+
+    /// Creates `obj` owned by an operator, or — when the existing object was made from a different
+    /// desired state (annotation `sim.democtl.io/desired-hash`) — merge-patches its spec to `obj`'s,
+    /// so edits of the owner (an InferenceService's resources, a LlamaStack's env) roll out.
+    pub async fn ensure(&self, kind: Kind, mut obj: Value) -> Result<(), WorldError> {
+        let hash = obj::hash_chars(&obj.to_string(), 16);
+        obj["metadata"]["annotations"][DESIRED_HASH] = json!(hash);
+        let current = self.caches.get(kind, obj::namespace(&obj), obj::name(&obj));
+        match current {
+            Some(cur) if obj::annotation(&cur, DESIRED_HASH) != Some(hash.as_str()) => {
+                let patch = json!({
+                    "metadata": {"annotations": {DESIRED_HASH: hash}},
+                    "spec": obj["spec"].clone(),
+                });
+                self.patch(kind, &cur, patch).await
+            }
+            Some(_) => Ok(()),
+            None => self.create(kind, obj).await,
         }
     }
 

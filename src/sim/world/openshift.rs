@@ -120,9 +120,10 @@ async fn subscriptions(ctx: &Ctx, wake: &mut Wake) {
                 obj::name(sub)
             );
             let status = json!({
-                "lastUpdated": now,
+                "lastUpdated": sub["status"]["lastUpdated"],
                 "conditions": [obj::make_condition(sub, "ResolutionFailed", true, "ConstraintsNotSatisfiable", &msg, &now)],
             });
+            let status = touched(sub, status, &now);
             ctx.note(ctx.patch_status(SUBSCRIPTION, sub, status).await, wake);
             continue;
         };
@@ -159,13 +160,26 @@ async fn subscriptions(ctx: &Ctx, wake: &mut Wake) {
                                "name": plan_name, "namespace": ns},
             "installplan": {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "InstallPlan", "name": plan_name},
             "installPlanGeneration": 1,
-            "lastUpdated": now,
+            "lastUpdated": sub["status"]["lastUpdated"],
             "catalogHealth": [{"catalogSourceRef": {"name": sub["spec"]["source"], "namespace": sub["spec"]["sourceNamespace"]},
-                               "healthy": true, "lastUpdated": now}],
+                               "healthy": true, "lastUpdated": sub["status"]["lastUpdated"]}],
             "conditions": [obj::make_condition(sub, "CatalogSourcesUnhealthy", false, "AllCatalogSourcesHealthy", "all available catalogsources are healthy", &now)],
         });
+        let status = touched(sub, status, &now);
         ctx.note(ctx.patch_status(SUBSCRIPTION, sub, status).await, wake);
     }
+}
+
+/// Sets `lastUpdated` (and the catalog health's) to `now` only when something else changes, so an
+/// unchanged Subscription is not rewritten every simulated second.
+fn touched(sub: &Value, mut status: Value, now: &str) -> Value {
+    if obj::merge_changes(sub, &json!({ "status": status })) {
+        status["lastUpdated"] = json!(now);
+        if let Some(h) = status["catalogHealth"].get_mut(0) {
+            h["lastUpdated"] = json!(now);
+        }
+    }
+    status
 }
 
 async fn csvs(ctx: &Ctx, wake: &mut Wake) {

@@ -582,9 +582,15 @@ async fn serve(ctx: &Ctx, pod: &Value, started_at: &str, wake: &mut Wake) {
     if let Some(blocker) = model_missing(ctx, pod) {
         // vLLM exits when the weights are missing; the kubelet restarts it with back-off.
         let restarts = (ctx.elapsed(Some(started_at)) / 30).min(20);
-        if let Some(at) = Ctx::after(started_at, (restarts + 1) * 30) {
+        if restarts < 20
+            && let Some(at) = Ctx::after(started_at, (restarts + 1) * 30)
+        {
             wake.at(at);
         }
+        // Stable per restart, so the status only changes when the restart count does.
+        let finished = Ctx::after(started_at, restarts * 30 + 5)
+            .map(crate::sim::clock::rfc3339)
+            .unwrap_or_else(|| now.clone());
         let name = containers(pod)
             .first()
             .and_then(|c| c["name"].as_str())
@@ -606,7 +612,7 @@ async fn serve(ctx: &Ctx, pod: &Value, started_at: &str, wake: &mut Wake) {
                             obj::name(pod), obj::namespace(pod), obj::uid(pod)),
                     }},
                     "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
-                        "startedAt": started_at, "finishedAt": now}},
+                        "startedAt": started_at, "finishedAt": finished}},
                 })
             })
             .collect();

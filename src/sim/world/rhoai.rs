@@ -259,7 +259,7 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
             )),
             Some(rt) => {
                 let dep = predictor_deployment(isvc, rt, &predictor_name);
-                ctx.note(ctx.create(DEPLOYMENT, dep).await, wake);
+                ctx.note(ctx.ensure(DEPLOYMENT, dep).await, wake);
                 let svc = service_for(
                     isvc,
                     &predictor_name,
@@ -404,7 +404,7 @@ async fn model_registries(ctx: &Ctx, wake: &mut Wake) {
              "ports": [{"name": "grpc-api", "containerPort": 9090}]},
         ]});
         ctx.note(
-            ctx.create(DEPLOYMENT, deployment_for(mr, name, labels.clone(), pod, 1))
+            ctx.ensure(DEPLOYMENT, deployment_for(mr, name, labels.clone(), pod, 1))
                 .await,
             wake,
         );
@@ -467,7 +467,7 @@ async fn llama_stacks(ctx: &Ctx, wake: &mut Wake) {
         let labels = json!({"app": "llama-stack", "app.kubernetes.io/instance": name});
         let replicas = lsd["spec"]["replicas"].as_u64().unwrap_or(1);
         ctx.note(
-            ctx.create(
+            ctx.ensure(
                 DEPLOYMENT,
                 deployment_for(
                     lsd,
@@ -523,7 +523,7 @@ async fn notebooks(ctx: &Ctx, wake: &mut Wake) {
             "metadata": {"name": name, "namespace": ns, "ownerReferences": [obj::controller_ref(nb)]},
             "spec": {"replicas": 1, "serviceName": "", "selector": {"matchLabels": labels.clone()}, "template": template},
         });
-        ctx.note(ctx.create(STATEFUL_SET, sts).await, wake);
+        ctx.note(ctx.ensure(STATEFUL_SET, sts).await, wake);
         ctx.note(
             ctx.create(
                 written::SERVICE,
