@@ -1568,3 +1568,61 @@ async fn converged_world_does_not_keep_rewriting_objects() {
     // Job + pod creation, scheduling, start, log, completion: a few dozen writes, not thousands.
     assert!(writes < 60, "{writes} writes while one Job ran");
 }
+
+#[tokio::test]
+async fn scheduling_failures_and_job_outcomes_are_recorded_as_events() {
+    let w = World::named("model-download-fails").await;
+    namespace(&w).await;
+    w.create(
+        &ar::<Pod>(),
+        Some(NS),
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "vllm", "namespace": NS},
+        "spec": {"containers": [{"name": "vllm", "image": "quay.io/modh/vllm:rhoai-2.22-cuda",
+            "resources": {"limits": {"nvidia.com/gpu": "4"}}}]}}),
+    )
+    .await;
+    w.create(
+        &ar::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(),
+        Some(NS),
+        pvc("full"),
+    )
+    .await;
+    let jobs = ar::<k8s_openapi::api::batch::v1::Job>();
+    w.create(
+        &jobs,
+        Some(NS),
+        download_job("download-mistral-24b", "full", 0),
+    )
+    .await;
+    let events = w
+        .wait_all(
+            &ar::<k8s_openapi::api::core::v1::Event>(),
+            Some(NS),
+            "events",
+            |m| {
+                m.values().any(|e| e["reason"] == "FailedScheduling")
+                    && m.values().any(|e| e["reason"] == "BackoffLimitExceeded")
+            },
+        )
+        .await;
+    let sched = events
+        .values()
+        .find(|e| e["reason"] == "FailedScheduling")
+        .unwrap();
+    assert_eq!(sched["type"], "Warning");
+    assert_eq!(sched["involvedObject"]["name"], "vllm");
+    assert!(
+        sched["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("0/6 nodes are available: 3 Insufficient nvidia.com/gpu")
+    );
+    let failed = events
+        .values()
+        .find(|e| e["reason"] == "BackoffLimitExceeded")
+        .unwrap();
+    assert_eq!(failed["involvedObject"]["kind"], "Job");
+    assert_eq!(failed["source"]["component"], "job-controller");
+    assert!(events.values().any(|e| e["reason"] == "SuccessfulCreate"
+        && e["involvedObject"]["name"] == "download-mistral-24b"));
+}

@@ -118,6 +118,14 @@ pub mod written {
         plural: "customresourcedefinitions",
         namespaced: false,
     };
+    /// Event.
+    pub const EVENT: Kind = Kind {
+        group: "",
+        version: "v1",
+        kind: "Event",
+        plural: "events",
+        namespaced: true,
+    };
     /// InstallPlan.
     pub const INSTALL_PLAN: Kind = Kind {
         group: "operators.coreos.com",

@@ -362,6 +362,47 @@ impl Ctx {
         .await
     }
 
+    /// Records an Event about `involved` (what `oc describe` shows). The name is derived from the
+    /// object, reason and message, so the same event is created once.
+    pub async fn event(
+        &self,
+        involved: &Value,
+        type_: &str,
+        reason: &str,
+        message: &str,
+        component: &str,
+    ) -> Result<(), WorldError> {
+        let ns = match obj::namespace(involved) {
+            "" => "default",
+            ns => ns,
+        };
+        let now = self.now_s();
+        let name = format!(
+            "{}.{}",
+            obj::name(involved),
+            obj::hash_chars(&format!("{}/{reason}/{message}", obj::uid(involved)), 16)
+        );
+        let event = json!({
+            "metadata": {"name": name, "namespace": ns},
+            "involvedObject": {
+                "apiVersion": involved["apiVersion"],
+                "kind": involved["kind"],
+                "name": obj::name(involved),
+                "namespace": obj::namespace(involved),
+                "uid": obj::uid(involved),
+            },
+            "type": type_,
+            "reason": reason,
+            "message": message,
+            "source": {"component": component},
+            "reportingComponent": component,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        });
+        self.create_only(informer::written::EVENT, event).await
+    }
+
     /// Records a failed write and schedules a retry.
     pub fn note(&self, result: Result<(), WorldError>, wake: &mut Wake) {
         if let Err(e) = result {

@@ -253,6 +253,16 @@ async fn schedule(
         let node_name = obj::name(node);
         let patch = json!({"spec": {"nodeName": node_name}});
         ctx.note(ctx.patch(POD, pod, patch).await, wake);
+        let msg = format!(
+            "Successfully assigned {}/{} to {node_name}",
+            obj::namespace(pod),
+            obj::name(pod)
+        );
+        ctx.note(
+            ctx.event(pod, "Normal", "Scheduled", &msg, "default-scheduler")
+                .await,
+            wake,
+        );
         let host_ip = node["status"]["addresses"][0]["address"].clone();
         let status = json!({
             "phase": "Pending",
@@ -283,6 +293,16 @@ async fn schedule(
         "qosClass": qos_class(pod),
         "conditions": [obj::make_condition(pod, "PodScheduled", false, "Unschedulable", &message, &now)],
     });
+    if obj::merge_changes(pod, &json!({ "status": status })) {
+        let e = ctx.event(
+            pod,
+            "Warning",
+            "FailedScheduling",
+            &message,
+            "default-scheduler",
+        );
+        ctx.note(e.await, wake);
+    }
     ctx.note(ctx.patch_status(POD, pod, status).await, wake);
 }
 
@@ -533,6 +553,25 @@ async fn kubelet(ctx: &Ctx, pod: &Value, wake: &mut Wake) {
                     ),
                 )
             };
+            let (reason, message) = if back_off {
+                ("BackOff", waiting.message.clone())
+            } else {
+                (
+                    "Failed",
+                    format!("Failed to pull image \"{image}\": {}", waiting.message),
+                )
+            };
+            ctx.note(
+                ctx.event(
+                    pod,
+                    if back_off { "Normal" } else { "Warning" },
+                    reason,
+                    &message,
+                    "kubelet",
+                )
+                .await,
+                wake,
+            );
             let status = json!({
                 "containerStatuses": container_statuses(pod, &waiting, &now),
                 "conditions": pod_conditions(pod, &now, Stage::Scheduled),

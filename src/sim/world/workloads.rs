@@ -432,6 +432,17 @@ async fn jobs(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wake) {
                     &now
                 ),
             ]);
+            ctx.note(
+                ctx.event(
+                    job,
+                    "Normal",
+                    "Completed",
+                    "Job completed",
+                    "job-controller",
+                )
+                .await,
+                wake,
+            );
         } else if failed > backoff_limit {
             status["active"] = json!(0);
             status["ready"] = json!(0);
@@ -456,6 +467,14 @@ async fn jobs(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wake) {
             for p in &active {
                 ctx.note(ctx.delete(POD, obj::namespace(p), obj::name(p)).await, wake);
             }
+            let e = ctx.event(
+                job,
+                "Warning",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+                "job-controller",
+            );
+            ctx.note(e.await, wake);
         } else if active.is_empty() {
             // Start the next attempt, after the failure back-off.
             let last_finish = mine
@@ -487,6 +506,9 @@ async fn jobs(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wake) {
                     pod["spec"]["restartPolicy"] = json!("Never");
                 }
                 ctx.note(ctx.create(POD, pod).await, wake);
+                let msg = format!("Created pod: {pod_name}");
+                let e = ctx.event(job, "Normal", "SuccessfulCreate", &msg, "job-controller");
+                ctx.note(e.await, wake);
                 status["active"] = json!(1);
             }
         }
