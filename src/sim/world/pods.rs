@@ -55,7 +55,10 @@ impl Behaviour {
             text.push_str(c["image"].as_str().unwrap_or_default());
         }
         let text = text.to_ascii_lowercase();
-        if text.contains("guidellm") || text.contains("benchmark") {
+        let name = obj::label(pod, "job-name").unwrap_or(obj::name(pod)).to_ascii_lowercase();
+        // `copy-benchmark-results` is a copy job, not a benchmark.
+        let benchmark_name = name.contains("benchmark") && !name.contains("result");
+        if text.contains("guidellm") || benchmark_name {
             Behaviour::Benchmark
         } else if text.contains("download") || text.contains("huggingface") {
             Behaviour::ModelDownload
@@ -941,6 +944,9 @@ mod tests {
         let pod = json!({"metadata": {"name": "x", "labels": {"job-name": "guidellm-benchmark-full"}},
             "spec": {"restartPolicy": "Never", "containers": [{"name": "d", "image": "quay.io/x/y:1"}]}});
         assert_eq!(Behaviour::of(&pod), Behaviour::Benchmark);
+        let pod = json!({"metadata": {"name": "x", "labels": {"job-name": "copy-benchmark-results"}},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "registry.access.redhat.com/ubi9/ubi-minimal"}]}});
+        assert_eq!(Behaviour::of(&pod), Behaviour::Run);
         let pod = json!({"metadata": {"name": "x", "labels": {"democtl.io/sim-behaviour": "run"}},
             "spec": {"containers": []}});
         assert_eq!(Behaviour::of(&pod), Behaviour::Run);
