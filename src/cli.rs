@@ -1,8 +1,392 @@
-//! clap types only: no I/O, no logic.
+//! clap types only: no I/O, no logic beyond turning the stage files' switches into flags.
+//!
+//! Parsing happens in two stages (ripgrep's LowArgs → HiArgs): this file holds what the user
+//! typed; `crate::app` resolves it together with the stage files into a plan.
 
-use clap::Parser;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-/// Deploy the Private AI demo on OpenShift AI.
+use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+/// Deploy the Private AI demo on OpenShift AI, or rehearse it on a simulated cluster.
 #[derive(Debug, Parser)]
-#[command(name = "democtl", version)]
-pub struct Cli {}
+#[command(name = "democtl", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts (before or after the command name).
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The project folder (holding `stages/` and `gitops/`); default: found from the current
+    /// directory upward.
+    #[arg(long, global = true, value_name = "DIR", env = "DEMOCTL_PROJECT_DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config; `oc login` tokens work).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Run against the embedded simulated cluster (state kept under `<project>/.democtl/sim/`).
+    #[arg(long, global = true)]
+    pub sim: bool,
+    /// Speed factor of simulated time (`--sim-speed 60`: a simulated minute per second).
+    #[arg(long, global = true, value_name = "FACTOR", default_value_t = 1.0)]
+    pub sim_speed: f64,
+    /// Scenario of the embedded simulated cluster (used when its state is first created).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub sim_scenario: Option<String>,
+    /// Where run logs go (default: `<project>/logs`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// No colours (also when NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Never prompt: take defaults, fail when a value is missing.
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// More detail: one line per event instead of spinners, and diagnostics (`-vv`).
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors and the final result.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Deploy a stage (and every earlier stage that is not deployed and healthy).
+    Deploy(DeployArgs),
+    /// Show the steps a deploy would run, what each applies and waits for, expected durations.
+    Plan(PlanArgs),
+    /// Show what is deployed and how healthy it is (exit 0 healthy, 4 degraded, 5 not deployed).
+    Status(StatusArgs),
+    /// Remove a stage and every later stage, newest first (or everything with `--all`).
+    Teardown(TeardownArgs),
+    /// List run logs, or summarise one.
+    Logs(LogsArgs),
+    /// Check every stage file and render every overlay, offline.
+    Validate,
+    /// Print the objects of an overlay directory or a stage, like `kustomize build`.
+    Render(RenderArgs),
+    /// The simulated cluster on its own.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+impl Command {
+    /// The command's name, as used in run-log file names.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Deploy(_) => "deploy",
+            Command::Plan(_) => "plan",
+            Command::Status(_) => "status",
+            Command::Teardown(_) => "teardown",
+            Command::Logs(_) => "logs",
+            Command::Validate => "validate",
+            Command::Render(_) => "render",
+            Command::Sim(_) => "sim",
+        }
+    }
+}
+
+/// `democtl deploy <stage>`.
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// Stage to deploy: `stage1`, `1` or its slug (`sovereign-ai`).
+    pub stage: String,
+    /// Start at this step (earlier steps of the stage are skipped).
+    #[arg(long, value_name = "STEP", conflicts_with = "only")]
+    pub from: Option<String>,
+    /// Run only this step.
+    #[arg(long, value_name = "STEP")]
+    pub only: Option<String>,
+    /// Server-side dry run: nothing changes; shows what would.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Skip the steps the last unfinished run of this stage completed.
+    #[arg(long, conflicts_with_all = ["from", "only"])]
+    pub resume: bool,
+    /// Set a feature switch: `--set-switch benchmarks=false` (same as `--no-benchmarks`).
+    #[arg(long, value_name = "NAME=BOOL", value_parser = parse_switch)]
+    pub set_switch: Vec<(String, bool)>,
+    /// Switches given as `--<name>` / `--no-<name>` (filled from the matches; see [`with_switches`]).
+    #[arg(skip)]
+    pub switches: BTreeMap<String, bool>,
+}
+
+/// `democtl plan <stage>`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Stage to plan: `stage1`, `1` or its slug.
+    pub stage: String,
+    /// Start at this step.
+    #[arg(long, value_name = "STEP", conflicts_with = "only")]
+    pub from: Option<String>,
+    /// Only this step.
+    #[arg(long, value_name = "STEP")]
+    pub only: Option<String>,
+    /// Set a feature switch: `--set-switch benchmarks=false`.
+    #[arg(long, value_name = "NAME=BOOL", value_parser = parse_switch)]
+    pub set_switch: Vec<(String, bool)>,
+    #[arg(skip)]
+    pub switches: BTreeMap<String, bool>,
+}
+
+/// `democtl status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Refresh in place until Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+/// Output formats of `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Yaml,
+}
+
+/// `democtl teardown`.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["stage", "all"])))]
+pub struct TeardownArgs {
+    /// Remove this stage and every later one: `3`, `stage3` or its slug.
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// Remove every stage.
+    #[arg(long)]
+    pub all: bool,
+    /// Show what would be removed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Remove stuck finalizers after the timeout.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `democtl logs`.
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// A run: its file name, a unique prefix of it, or its run id.
+    #[arg(conflicts_with = "last")]
+    pub run: Option<String>,
+    /// The most recent run.
+    #[arg(long)]
+    pub last: bool,
+}
+
+/// `democtl render`.
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// A kustomization directory, or a stage (`stage1`, `1`, slug) to render its overlay.
+    pub target: String,
+}
+
+/// `democtl sim …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SimCommand {
+    /// Run the simulated cluster in the foreground (for kubectl and oc) until Ctrl-C.
+    Serve(SimServeArgs),
+    /// Play the simulated controllers against another API server (`--kubeconfig FILE`).
+    Controllers(SimControllersArgs),
+    /// Forget the embedded simulated cluster's state (`<project>/.democtl/sim/`).
+    Reset,
+}
+
+/// `democtl sim serve`.
+#[derive(Debug, Clone, Args)]
+pub struct SimServeArgs {
+    /// Write a kubeconfig for the server here.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig_out: PathBuf,
+    /// Scenario (built-in name or file).
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+}
+
+/// `democtl sim controllers`.
+#[derive(Debug, Clone, Args)]
+pub struct SimControllersArgs {
+    /// Scenario (built-in name or file).
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+}
+
+/// Parses `name=true|false` for `--set-switch`.
+fn parse_switch(text: &str) -> Result<(String, bool), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected `NAME=true` or `NAME=false`, got `{text}`"))?;
+    let value = match value {
+        "true" | "on" | "yes" | "1" => true,
+        "false" | "off" | "no" | "0" => false,
+        other => {
+            return Err(format!(
+                "expected `true` or `false` after `=`, got `{other}`"
+            ));
+        }
+    };
+    Ok((name.to_owned(), value))
+}
+
+/// A switch the stage files declare, as a flag pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchFlag {
+    pub name: String,
+    pub default: bool,
+    pub description: String,
+}
+
+/// Adds `--<name>` / `--no-<name>` to `deploy` and `plan` for each switch the stage files declare.
+pub fn with_switches(mut command: clap::Command, switches: &[SwitchFlag]) -> clap::Command {
+    for sub in ["deploy", "plan"] {
+        command = command.mut_subcommand(sub, |mut sub| {
+            for switch in switches {
+                // A switch whose name clashes with a built-in flag cannot be offered as a flag;
+                // `validate` reports it, and `--set-switch` still works.
+                if sub
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(switch.name.as_str()))
+                {
+                    continue;
+                }
+                let default = if switch.default { "on" } else { "off" };
+                sub = sub
+                    .arg(
+                        clap::Arg::new(switch_id(&switch.name))
+                            .long(switch.name.clone())
+                            .action(ArgAction::SetTrue)
+                            .help(format!("{} (default: {default})", switch.description))
+                            .help_heading("Switches"),
+                    )
+                    .arg(
+                        clap::Arg::new(no_switch_id(&switch.name))
+                            .long(format!("no-{}", switch.name))
+                            .action(ArgAction::SetTrue)
+                            .conflicts_with(switch_id(&switch.name))
+                            .hide(true),
+                    );
+            }
+            sub
+        });
+    }
+    command
+}
+
+/// Reads the switch flags back from the matches of `deploy`/`plan`.
+pub fn switches_from(
+    matches: &clap::ArgMatches,
+    switches: &[SwitchFlag],
+) -> BTreeMap<String, bool> {
+    let mut out = BTreeMap::new();
+    for switch in switches {
+        let on = matches
+            .try_get_one::<bool>(&switch_id(&switch.name))
+            .ok()
+            .flatten()
+            .copied();
+        let off = matches
+            .try_get_one::<bool>(&no_switch_id(&switch.name))
+            .ok()
+            .flatten()
+            .copied();
+        if on == Some(true) {
+            out.insert(switch.name.clone(), true);
+        } else if off == Some(true) {
+            out.insert(switch.name.clone(), false);
+        }
+    }
+    out
+}
+
+fn switch_id(name: &str) -> String {
+    format!("switch:{name}")
+}
+
+fn no_switch_id(name: &str) -> String {
+    format!("switch:no-{name}")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let switches = [SwitchFlag {
+            name: "benchmarks".into(),
+            default: true,
+            description: "Run the GuideLLM benchmarks".into(),
+        }];
+        let matches = with_switches(Cli::command(), &switches).try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        if let Command::Deploy(deploy) = &mut cli.command {
+            let sub = matches.subcommand_matches("deploy").unwrap();
+            deploy.switches = switches_from(sub, &switches);
+        }
+        Ok(cli)
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn deploy_switches_become_flags() {
+        let cli = parse(&["democtl", "deploy", "1", "--no-benchmarks"]).unwrap();
+        let Command::Deploy(deploy) = cli.command else {
+            panic!("not deploy")
+        };
+        assert_eq!(deploy.switches.get("benchmarks"), Some(&false));
+        let cli = parse(&[
+            "democtl",
+            "deploy",
+            "1",
+            "--benchmarks",
+            "--set-switch",
+            "x=off",
+        ])
+        .unwrap();
+        let Command::Deploy(deploy) = cli.command else {
+            panic!("not deploy")
+        };
+        assert_eq!(deploy.switches.get("benchmarks"), Some(&true));
+        assert_eq!(deploy.set_switch, vec![("x".to_owned(), false)]);
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let cli = parse(&["democtl", "status", "--sim", "-o", "json", "-q"]).unwrap();
+        assert!(cli.global.sim && cli.global.quiet);
+    }
+
+    #[test]
+    fn teardown_needs_stage_or_all() {
+        assert!(parse(&["democtl", "teardown"]).is_err());
+        assert!(parse(&["democtl", "teardown", "--stage", "2", "--all"]).is_err());
+        assert!(parse(&["democtl", "teardown", "--all", "--dry-run"]).is_ok());
+    }
+
+    #[test]
+    fn set_switch_rejects_bad_values() {
+        let err = parse(&["democtl", "deploy", "1", "--set-switch", "x=maybe"]).unwrap_err();
+        assert!(
+            err.to_string().contains("expected `true` or `false`"),
+            "{err}"
+        );
+    }
+}

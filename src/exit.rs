@@ -1,5 +1,7 @@
 //! Exit codes, documented in the README. One place, one match.
 
+use crate::app::AppError;
+
 /// Success; `status`: healthy.
 pub const OK: u8 = 0;
 /// A step failed.
@@ -14,3 +16,20 @@ pub const DEGRADED: u8 = 4;
 pub const NOT_DEPLOYED: u8 = 5;
 /// Interrupted (Ctrl-C).
 pub const INTERRUPTED: u8 = 130;
+
+impl AppError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AppError::Project(_)
+            | AppError::Stages(_)
+            | AppError::UnknownStage(_)
+            | AppError::UnknownStep(_)
+            | AppError::Usage { .. }
+            | AppError::Io { .. } => USAGE,
+            AppError::RunFailed | AppError::Report(_) | AppError::Invalid(_) => FAILED,
+            AppError::Interrupted => INTERRUPTED,
+            AppError::Other { code, .. } => *code,
+        }
+    }
+}

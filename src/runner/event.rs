@@ -120,10 +120,20 @@ pub struct PlannedStep {
 pub enum Outcome {
     Succeeded,
     /// Finished, but something the presenter should know is not right (never shown as success).
-    Degraded { reason: String },
-    Failed { error: ErrorReport, resume_command: Option<String> },
-    Skipped { reason: String },
-    TimedOut { error: ErrorReport, resume_command: Option<String> },
+    Degraded {
+        reason: String,
+    },
+    Failed {
+        error: ErrorReport,
+        resume_command: Option<String>,
+    },
+    Skipped {
+        reason: String,
+    },
+    TimedOut {
+        error: ErrorReport,
+        resume_command: Option<String>,
+    },
     Cancelled,
 }
 
@@ -222,7 +232,9 @@ mod duration_ms_opt {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }

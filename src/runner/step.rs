@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{ObjectRecord, StepOutput};
+pub use super::sensitive::Sensitive;
 
 /// One executable step. Implementations live in `crate::steps`; the runner only sees this trait.
 pub trait Step: Send + Sync {
@@ -34,7 +35,10 @@ pub enum StepMessage {
     ObjectApplied(ObjectRecord),
     /// A value derived from the cluster (ISVC URL, infrastructure name), recorded in the run log
     /// and the stage state so later steps and stages can use it.
-    ValueDerived { key: String, value: serde_json::Value },
+    ValueDerived {
+        key: String,
+        value: serde_json::Value,
+    },
     Output(StepOutput),
     Warning(String),
 }
@@ -109,7 +113,8 @@ impl StepCtx {
 
     /// Time left before the deadline (None = no deadline).
     pub fn remaining(&self) -> Option<Duration> {
-        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
     }
 
     fn send(&self, message: StepMessage) {

@@ -1,2 +1,22 @@
 //! The simulated Kubernetes/OpenShift API server (real HTTP on 127.0.0.1) and its world model
 //! (controllers that use the API like real ones). Imports nothing from democtl but `crate::merge`.
+//!
+//! Start one with [`SimServer::start`] and a [`ServerConfig`]; talk to it with
+//! [`SimServer::client`] (kube-rs) or a kubeconfig from [`SimServer::write_kubeconfig`].
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod faults;
+pub mod managed;
+pub mod persist;
+pub mod resources;
+pub mod selector;
+pub mod server;
+pub mod store;
+
+pub use clock::SimClock;
+pub use config::{FaultConfig, FaultKinds, PermissionRule, ServerConfig};
+pub use error::SimError;
+pub use server::SimServer;

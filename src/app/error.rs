@@ -1,0 +1,97 @@
+//! `AppError`: everything that can end a command early. Exit codes: `crate::exit`.
+
+use std::path::PathBuf;
+
+use crate::project::ProjectError;
+use crate::runner::event::ReportError;
+use crate::stage::{LoadError, UnknownStage, UnknownStep};
+
+/// Why a command did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No project found.
+    #[error(transparent)]
+    Project(ProjectError),
+    /// Stage files that do not load or validate (every problem is listed).
+    #[error(transparent)]
+    Stages(LoadError),
+    /// `validate` found problems (same content as `Stages`, but the check itself failed: exit 1).
+    #[error(transparent)]
+    Invalid(LoadError),
+    /// A stage name that names no stage.
+    #[error(transparent)]
+    UnknownStage(UnknownStage),
+    /// A step id (`--from`, `--only`) the stage does not have.
+    #[error(transparent)]
+    UnknownStep(UnknownStep),
+    /// A bad combination of arguments or values.
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    /// A file or folder democtl needs could not be read or written.
+    #[error("cannot access `{}`", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The run failed; the reporters have shown why.
+    #[error("the run failed")]
+    RunFailed,
+    /// Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
+    /// A reporter could not write (not a broken pipe: that ends the process quietly).
+    #[error(transparent)]
+    Report(ReportError),
+    /// Something else, with its context (`anyhow` chain).
+    #[error("{message}")]
+    Other {
+        message: String,
+        hint: Option<String>,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        /// Exit code to use (see `crate::exit`).
+        code: u8,
+    },
+}
+
+impl AppError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AppError::Project(e) => e.hint(),
+            AppError::Stages(e) | AppError::Invalid(e) => e.hint(),
+            AppError::UnknownStage(e) => Some(e.hint.clone()),
+            AppError::UnknownStep(e) => Some(e.hint.clone()),
+            AppError::Usage { hint, .. } | AppError::Other { hint, .. } => hint.clone(),
+            AppError::Io { .. }
+            | AppError::RunFailed
+            | AppError::Interrupted
+            | AppError::Report(_) => None,
+        }
+    }
+
+    /// Whether the message still has to be printed (a failed run was already reported).
+    pub fn needs_message(&self) -> bool {
+        !matches!(self, AppError::RunFailed | AppError::Interrupted)
+    }
+
+    /// A usage error.
+    pub fn usage(message: impl Into<String>, hint: Option<String>) -> Self {
+        AppError::Usage {
+            message: message.into(),
+            hint,
+        }
+    }
+
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        AppError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Evidence for "why is it not ready": the object's pods (waiting reasons, scheduler messages,
+//! failed containers), recent Warning events, and the last log lines of the relevant container.
+//! Read-only; failures to collect evidence are swallowed (evidence is best effort).
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, LogParams};
+use serde_json::Value;
+
+use super::client::Cluster;
+use super::object::{ObjectKey, str_at};
+use crate::readiness::{self, AssessContext};
+
+/// How many log lines to show.
+pub const LOG_LINES: i64 = 10;
+/// How many Warning events to show.
+pub const EVENTS: usize = 5;
+
+/// Objects related to one waited-on object, passed to `readiness::evaluate`.
+#[derive(Debug, Clone, Default)]
+pub struct Related {
+    pub pods: Vec<Value>,
+    pub events: Vec<Value>,
+    pub storage_classes: Vec<Value>,
+}
+
+impl Related {
+    /// Fetches the pods (by the object's selector), their and the object's Warning events, and
+    /// StorageClasses for PVCs.
+    pub async fn fetch(cluster: &Cluster, obj: &Value) -> Related {
+        let Some(key) = ObjectKey::from_value(obj) else {
+            return Related::default();
+        };
+        let mut related = Related::default();
+        if key.kind == "PersistentVolumeClaim" {
+            related.storage_classes =
+                list(cluster, "storage.k8s.io/v1", "StorageClass", None, None).await;
+        }
+        if let (Some(selector), Some(ns)) = (pod_selector(obj), key.namespace.as_deref()) {
+            related.pods = list(cluster, "v1", "Pod", Some(ns), Some(&selector)).await;
+        }
+        if let Some(ns) = key.namespace.as_deref() {
+            let mut names: Vec<String> = vec![key.name.clone()];
+            names.extend(
+                related
+                    .pods
+                    .iter()
+                    .filter_map(|p| str_at(p, "/metadata/name").map(str::to_string)),
+            );
+            related.events = warning_events(cluster, ns, &names).await;
+        }
+        related
+    }
+}
+
+/// True when readiness of this object depends on its pods, events or storage classes.
+pub fn needs_pods(obj: &Value) -> bool {
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    kind == "PersistentVolumeClaim" || pod_selector(obj).is_some()
+}
+
+/// A label selector for the object's pods, if it has any.
+pub fn pod_selector(obj: &Value) -> Option<String> {
+    let kind = obj.get("kind").and_then(Value::as_str)?;
+    let name = str_at(obj, "/metadata/name")?;
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "Job" => Some(format!("job-name={name}")),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => {
+            let labels = obj.pointer("/spec/selector/matchLabels")?.as_object()?;
+            let parts: Vec<String> = labels
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(","))
+        }
+        "InferenceService" if api_version.starts_with("serving.kserve.io/") => {
+            Some(format!("serving.kserve.io/inferenceservice={name}"))
+        }
+        "Notebook" => Some(format!("notebook-name={name}")),
+        "LlamaStackDistribution" => Some(format!("app.kubernetes.io/instance={name}")),
+        _ => None,
+    }
+}
+
+async fn list(
+    cluster: &Cluster,
+    api_version: &str,
+    kind: &str,
+    namespace: Option<&str>,
+    selector: Option<&str>,
+) -> Vec<Value> {
+    let Ok(Some(r)) = cluster.resolve(api_version, kind).await else {
+        return Vec::new();
+    };
+    let api = cluster.api(&r.resource, if r.namespaced { namespace } else { None });
+    let mut lp = ListParams::default();
+    if let Some(s) = selector {
+        lp = lp.labels(s);
+    }
+    let what = || format!("`{kind}`");
+    match cluster.call("list", what, api.list(&lp)).await {
+        Ok(list) => list
+            .items
+            .into_iter()
+            .filter_map(|o| serde_json::to_value(&o).ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+async fn warning_events(cluster: &Cluster, ns: &str, names: &[String]) -> Vec<Value> {
+    let Ok(Some(r)) = cluster.resolve("v1", "Event").await else {
+        return Vec::new();
+    };
+    let api = cluster.api(&r.resource, Some(ns));
+    let lp = ListParams::default().fields("type=Warning");
+    let Ok(list) = cluster
+        .call("list", || format!("`Event` in `{ns}`"), api.list(&lp))
+        .await
+    else {
+        return Vec::new();
+    };
+    let mut events: Vec<Value> = list
+        .items
+        .into_iter()
+        .filter_map(|o| serde_json::to_value(&o).ok())
+        .filter(|e| {
+            str_at(e, "/type").is_none_or(|t| t == "Warning")
+                && str_at(e, "/involvedObject/name").is_some_and(|n| names.iter().any(|x| x == n))
+        })
+        .collect();
+    events.sort_by(|a, b| event_time(a).cmp(event_time(b)));
+    events
+}
+
+fn event_time(e: &Value) -> &str {
+    str_at(e, "/lastTimestamp")
+        .or_else(|| str_at(e, "/eventTime"))
+        .or_else(|| str_at(e, "/metadata/creationTimestamp"))
+        .unwrap_or("")
+}
+
+/// Human evidence lines for one object: pod problems, Warning events, last log lines.
+pub async fn collect(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
+    let Ok(Some(r)) = cluster.resolve(&key.api_version, &key.kind).await else {
+        return Vec::new();
+    };
+    let api = cluster.api(&r.resource, key.namespace.as_deref());
+    let obj = match cluster
+        .call("get", || key.describe(), api.get_opt(&key.name))
+        .await
+    {
+        Ok(Some(o)) => serde_json::to_value(&o).unwrap_or(Value::Null),
+        _ => return Vec::new(),
+    };
+    let related = Related::fetch(cluster, &obj).await;
+    let ctx = AssessContext::new(cluster.now())
+        .with_pods(&related.pods)
+        .with_events(&related.events);
+    let mut lines = readiness::evidence::lines(&obj, &ctx, EVENTS);
+    if let (Some(ns), Some((pod, container))) =
+        (key.namespace.as_deref(), log_target(&related.pods))
+    {
+        let pods: Api<Pod> = Api::namespaced(cluster.client().clone(), ns);
+        let lp = LogParams {
+            container: Some(container.clone()),
+            tail_lines: Some(LOG_LINES),
+            ..LogParams::default()
+        };
+        if let Ok(text) = cluster
+            .call(
+                "read logs of",
+                || format!("`Pod/{pod}` in `{ns}`"),
+                pods.logs(&pod, &lp),
+            )
+            .await
+        {
+            for line in readiness::evidence::log_tail(&text, LOG_LINES as usize) {
+                lines.push(format!("log {pod}/{container}: {line}"));
+            }
+        }
+    }
+    lines
+}
+
+/// The pod and container whose log explains the most: a failed/crashing container first, then
+/// the newest pod's first container that ran.
+fn log_target(pods: &[Value]) -> Option<(String, String)> {
+    let mut best: Option<(u8, &str, String, String)> = None;
+    for pod in pods {
+        let name = str_at(pod, "/metadata/name")?.to_string();
+        let created = str_at(pod, "/metadata/creationTimestamp").unwrap_or("");
+        for list in ["initContainerStatuses", "containerStatuses"] {
+            let Some(statuses) = pod
+                .pointer(&format!("/status/{list}"))
+                .and_then(Value::as_array)
+            else {
+                continue;
+            };
+            for cs in statuses {
+                let cname = str_at(cs, "/name").unwrap_or("").to_string();
+                let failed = cs
+                    .pointer("/state/terminated/exitCode")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|c| c != 0)
+                    || cs
+                        .pointer("/lastState/terminated/exitCode")
+                        .and_then(Value::as_i64)
+                        .is_some_and(|c| c != 0)
+                    || str_at(cs, "/state/waiting/reason") == Some("CrashLoopBackOff");
+                let ran = cs.pointer("/state/running").is_some()
+                    || cs.pointer("/state/terminated").is_some();
+                let score = if failed {
+                    2
+                } else if ran {
+                    1
+                } else {
+                    0
+                };
+                if score == 0 {
+                    continue;
+                }
+                let better = match &best {
+                    None => true,
+                    Some((s, c, _, _)) => score > *s || (score == *s && created > *c),
+                };
+                if better {
+                    best = Some((score, created, name.clone(), cname));
+                }
+            }
+        }
+    }
+    best.map(|(_, _, p, c)| (p, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn selectors_per_kind() {
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+            "spec": {"selector": {"matchLabels": {"app": "x", "tier": "web"}}}});
+        assert_eq!(pod_selector(&d).as_deref(), Some("app=x,tier=web"));
+        let j = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "dl"}});
+        assert_eq!(pod_selector(&j).as_deref(), Some("job-name=dl"));
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        assert_eq!(pod_selector(&cm), None);
+        assert!(!needs_pods(&cm));
+    }
+
+    #[test]
+    fn log_target_prefers_failed_containers() {
+        let pod = json!({"metadata": {"name": "p"}, "status": {
+        "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": "0/6 nodes are available: 6 Insufficient nvidia.com/gpu."}],
+        "containerStatuses": [
+            {"name": "c", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}},
+            {"name": "d", "state": {"running": {}}, "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}
+        ]}});
+        assert_eq!(log_target(&[pod]), Some(("p".into(), "d".into())));
+    }
+}

@@ -1,0 +1,644 @@
+//! `teardown --stage N`: converge the cluster to stage N-1.
+//!
+//! Deletes what stage N's inventory (state record + ApplySet members) owns and stage N-1 does
+//! not declare, in reverse tiers (custom resources → workloads → operators → config →
+//! namespaces/cluster roles → CRDs), restores objects stage N patched, and waits for deletion
+//! with progress. Safety rules:
+//! - never delete an object without democtl's `managed-by` label, of another stage, or whose uid
+//!   changed since democtl applied it;
+//! - never delete a Namespace that still holds objects a lower stage declares;
+//! - a kind that is not served (CRD gone) means there is nothing to delete;
+//! - stuck finalizers are named (Namespace `NamespaceContentRemaining` /
+//!   `NamespaceFinalizersRemaining`); they are removed only with `force`.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PropagationPolicy};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::apply::{Tier, tier_of};
+use super::client::Cluster;
+use super::error::ClusterError;
+use super::inventory::{self, LABEL_PART_OF, LABEL_STAGE, NAMESPACE};
+use super::object::{ObjectKey, condition, label, str_at};
+use super::state::{self, PatchedObject};
+use super::wait::{Progress, WaitError, WaitOutcome, Waited};
+use crate::readiness::Status;
+
+/// How to tear a stage down.
+#[derive(Debug, Clone)]
+pub struct TeardownOptions {
+    /// The stage to remove (`stage3`).
+    pub stage: String,
+    /// Objects the stage below still declares (its render) and so must stay.
+    pub keep: Vec<ObjectKey>,
+    /// Remove stuck finalizers after the timeout instead of failing.
+    pub force: bool,
+    /// Bound on the whole teardown.
+    pub timeout: Duration,
+    /// Deletes issued at once.
+    pub concurrency: usize,
+}
+
+impl TeardownOptions {
+    pub fn new(stage: impl Into<String>) -> Self {
+        TeardownOptions {
+            stage: stage.into(),
+            keep: Vec::new(),
+            force: false,
+            timeout: Duration::from_secs(600),
+            concurrency: 8,
+        }
+    }
+}
+
+/// One object teardown will delete.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedDelete {
+    pub key: ObjectKey,
+    pub uid: Option<String>,
+    /// Order group (deleted in reverse apply order).
+    pub phase: usize,
+}
+
+/// One object teardown leaves alone, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub key: ObjectKey,
+    pub reason: String,
+}
+
+/// What teardown will do (the `--dry-run` output).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TeardownPlan {
+    pub stage: String,
+    pub delete: Vec<PlannedDelete>,
+    pub skipped: Vec<Skipped>,
+    /// Objects the stage patched, restored to their previous values.
+    pub restore: Vec<PatchedObject>,
+}
+
+/// What teardown did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TeardownReport {
+    pub deleted: Vec<ObjectKey>,
+    pub restored: Vec<ObjectKey>,
+    /// Objects whose finalizers were removed (`force`).
+    pub finalizers_removed: Vec<ObjectKey>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Deletion phase: custom resources first, CRDs last.
+fn phase_of(key: &ObjectKey) -> usize {
+    match tier_of(key) {
+        Tier::CustomResources => 0,
+        Tier::Workloads => 1,
+        Tier::Operators => 2,
+        Tier::Config => 3,
+        Tier::Foundation if key.kind == "CustomResourceDefinition" => 5,
+        Tier::Foundation => 4,
+    }
+}
+
+/// Builds the plan: inventory and ApplySet members of the stage, minus what must stay.
+pub async fn plan(cluster: &Cluster, opts: &TeardownOptions) -> Result<TeardownPlan, ClusterError> {
+    let state = state::load(cluster, &opts.stage).await?;
+    let mut candidates: BTreeMap<ObjectKey, Option<String>> = BTreeMap::new();
+    let mut restore = Vec::new();
+    if let Some(st) = &state {
+        for e in &st.inventory {
+            candidates.insert(e.key.clone(), e.uid.clone());
+        }
+        restore = st.patched.clone();
+    }
+    for key in applyset_members(cluster, &opts.stage).await? {
+        candidates.entry(key).or_insert(None);
+    }
+    let keep: HashSet<&ObjectKey> = opts.keep.iter().collect();
+    let keep_namespaces: BTreeSet<&str> = opts
+        .keep
+        .iter()
+        .filter_map(|k| k.namespace.as_deref())
+        .collect();
+    let mut plan = TeardownPlan {
+        stage: opts.stage.clone(),
+        restore,
+        ..TeardownPlan::default()
+    };
+    let checks = futures::stream::iter(candidates)
+        .map(|(key, uid)| async move {
+            let verdict = check(cluster, &key, uid.as_deref(), &opts.stage).await;
+            (key, verdict)
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    for (key, verdict) in checks {
+        let skip = |reason: &str| Skipped {
+            key: key.clone(),
+            reason: reason.to_string(),
+        };
+        if keep.contains(&key) {
+            plan.skipped.push(skip("declared by the stage below"));
+            continue;
+        }
+        if key.kind == "Namespace"
+            && key.group().is_empty()
+            && keep_namespaces.contains(key.name.as_str())
+        {
+            plan.skipped.push(skip("holds objects of the stage below"));
+            continue;
+        }
+        if key.kind == "Namespace" && key.name == NAMESPACE {
+            plan.skipped.push(skip("democtl's own namespace"));
+            continue;
+        }
+        match verdict? {
+            Verdict::Delete(uid) => plan.delete.push(PlannedDelete {
+                phase: phase_of(&key),
+                key,
+                uid,
+            }),
+            Verdict::Gone => {}
+            Verdict::Skip(reason) => plan.skipped.push(skip(&reason)),
+        }
+    }
+    plan.delete
+        .sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    plan.skipped.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(plan)
+}
+
+enum Verdict {
+    Delete(Option<String>),
+    Gone,
+    Skip(String),
+}
+
+async fn check(
+    cluster: &Cluster,
+    key: &ObjectKey,
+    uid: Option<&str>,
+    stage: &str,
+) -> Result<Verdict, ClusterError> {
+    // CRD gone = nothing of that kind left to delete.
+    let Some(r) = cluster.resolve(&key.api_version, &key.kind).await? else {
+        return Ok(Verdict::Gone);
+    };
+    let api = cluster.api(
+        &r.resource,
+        if r.namespaced {
+            key.namespace.as_deref()
+        } else {
+            None
+        },
+    );
+    let Some(live) = cluster
+        .call("get", || key.describe(), api.get_opt(&key.name))
+        .await?
+    else {
+        return Ok(Verdict::Gone);
+    };
+    let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+    if !inventory::is_owned(&live) {
+        return Ok(Verdict::Skip("not managed by democtl".into()));
+    }
+    if let Some(other) = label(&live, LABEL_STAGE)
+        && other != stage
+    {
+        return Ok(Verdict::Skip(format!("belongs to stage `{other}`")));
+    }
+    let live_uid = str_at(&live, "/metadata/uid").map(str::to_string);
+    if let (Some(want), Some(have)) = (uid, live_uid.as_deref())
+        && want != have
+    {
+        return Ok(Verdict::Skip(
+            "replaced since democtl applied it (uid changed)".into(),
+        ));
+    }
+    Ok(Verdict::Delete(live_uid))
+}
+
+/// Members of the stage's ApplySet: for each group-kind the parent lists, objects labelled
+/// `part-of` the set (in the parent's namespaces, or cluster-wide for cluster-scoped kinds).
+async fn applyset_members(cluster: &Cluster, stage: &str) -> Result<Vec<ObjectKey>, ClusterError> {
+    let parent = ObjectKey::new(
+        "v1",
+        "Secret",
+        Some(NAMESPACE),
+        inventory::parent_name(stage),
+    );
+    let Some(r) = cluster.resolve("v1", "Secret").await? else {
+        return Ok(Vec::new());
+    };
+    let api = cluster.api(&r.resource, Some(NAMESPACE));
+    let Some(p) = cluster
+        .call("get", || parent.describe(), api.get_opt(&parent.name))
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let p = serde_json::to_value(&p).unwrap_or(Value::Null);
+    let ann = |a: &str| {
+        p.pointer("/metadata/annotations")
+            .and_then(|m| m.get(a))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let group_kinds = ann(inventory::ANNOTATION_GROUP_KINDS);
+    let mut namespaces = ann(inventory::ANNOTATION_NAMESPACES);
+    namespaces.push(NAMESPACE.to_string());
+    let selector = format!("{LABEL_PART_OF}={}", inventory::stage_applyset_id(stage));
+    let mut out = Vec::new();
+    for gk in group_kinds {
+        let (kind, group) = gk.split_once('.').unwrap_or((gk.as_str(), ""));
+        let Some(resolved) = resolve_group_kind(cluster, group, kind).await? else {
+            continue;
+        };
+        let scopes: Vec<Option<&str>> = if resolved.namespaced {
+            namespaces.iter().map(|n| Some(n.as_str())).collect()
+        } else {
+            vec![None]
+        };
+        for ns in scopes {
+            let api = cluster.api(&resolved.resource, ns);
+            let lp = ListParams::default().labels(&selector);
+            let list = match cluster
+                .call("list", || format!("`{gk}`"), api.list(&lp))
+                .await
+            {
+                Ok(l) => l,
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            };
+            for o in list.items {
+                let v = serde_json::to_value(&o).unwrap_or(Value::Null);
+                if let Some(mut k) = ObjectKey::from_value(&v) {
+                    if k.api_version.is_empty() {
+                        k.api_version = resolved.resource.api_version.clone();
+                    }
+                    out.push(k);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Resolves a group-kind without a version: tries the versions democtl deploys.
+async fn resolve_group_kind(
+    cluster: &Cluster,
+    group: &str,
+    kind: &str,
+) -> Result<Option<super::discovery::Resolved>, ClusterError> {
+    const VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha1", "v1beta2", "v2", "v1alpha2"];
+    for v in VERSIONS {
+        let av = if group.is_empty() {
+            v.to_string()
+        } else {
+            format!("{group}/{v}")
+        };
+        if let Some(r) = cluster.resolve(&av, kind).await? {
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
+}
+
+/// Carries out a plan: deletes phase by phase, waiting for each phase to be gone, then restores
+/// patched objects and removes the stage's records.
+pub async fn execute(
+    cluster: &Cluster,
+    plan: &TeardownPlan,
+    opts: &TeardownOptions,
+    progress: Progress<'_>,
+) -> Result<TeardownReport, ClusterError> {
+    let deadline = Instant::now() + opts.timeout;
+    let mut report = TeardownReport {
+        skipped: plan.skipped.clone(),
+        ..TeardownReport::default()
+    };
+    let phases: BTreeSet<usize> = plan.delete.iter().map(|d| d.phase).collect();
+    for phase in phases {
+        let batch: Vec<&PlannedDelete> = plan.delete.iter().filter(|d| d.phase == phase).collect();
+        progress(format!(
+            "deleting {} objects ({})",
+            batch.len(),
+            phase_label(phase)
+        ));
+        let results: Vec<Result<(), ClusterError>> = futures::stream::iter(batch.iter())
+            .map(|d| delete_one(cluster, d))
+            .buffer_unordered(opts.concurrency.max(1))
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
+        wait_gone(cluster, &batch, deadline, opts.force, progress, &mut report).await?;
+        report.deleted.extend(batch.iter().map(|d| d.key.clone()));
+    }
+    for p in &plan.restore {
+        restore(cluster, p, progress).await?;
+        report.restored.push(p.target.clone());
+    }
+    // The stage is gone: drop its records (its inventory would otherwise name deleted objects).
+    delete_parent(cluster, &opts.stage).await?;
+    state::delete(cluster, &opts.stage).await?;
+    Ok(report)
+}
+
+fn phase_label(phase: usize) -> &'static str {
+    match phase {
+        0 => "custom resources",
+        1 => "workloads and services",
+        2 => "operator subscriptions",
+        3 => "config, accounts and claims",
+        4 => "namespaces and cluster roles",
+        _ => "CRDs",
+    }
+}
+
+async fn delete_one(cluster: &Cluster, d: &PlannedDelete) -> Result<(), ClusterError> {
+    let Some(r) = cluster.resolve(&d.key.api_version, &d.key.kind).await? else {
+        return Ok(());
+    };
+    let api = cluster.api(
+        &r.resource,
+        if r.namespaced {
+            d.key.namespace.as_deref()
+        } else {
+            None
+        },
+    );
+    let dp = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Background),
+        preconditions: d.uid.clone().map(|uid| kube::api::Preconditions {
+            uid: Some(uid),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    match cluster
+        .call("delete", || d.key.describe(), api.delete(&d.key.name, &dp))
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Gone already, or replaced (uid precondition): not ours to delete.
+        Err(e) if e.is_not_found() || e.is_conflict() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Waits for a phase's objects to disappear. At the deadline: with `force`, strips finalizers
+/// and waits a little more; otherwise fails naming every stuck object and finalizer.
+async fn wait_gone(
+    cluster: &Cluster,
+    batch: &[&PlannedDelete],
+    deadline: Instant,
+    force: bool,
+    progress: Progress<'_>,
+    report: &mut TeardownReport,
+) -> Result<(), ClusterError> {
+    let waits = batch
+        .iter()
+        .map(|d| cluster.wait_deleted(&d.key, d.uid.as_deref(), deadline, progress));
+    let results = futures::future::join_all(waits).await;
+    let mut stuck = Vec::new();
+    for (d, r) in batch.iter().zip(results) {
+        match r {
+            Ok(()) => {}
+            Err(ClusterError::Wait(_)) => stuck.push(*d),
+            Err(e) => return Err(e),
+        }
+    }
+    if stuck.is_empty() {
+        return Ok(());
+    }
+    let mut evidence = Vec::new();
+    for d in &stuck {
+        evidence.extend(stuck_reasons(cluster, &d.key).await);
+    }
+    if !force {
+        return Err(ClusterError::Wait(Box::new(WaitError {
+            outcome: WaitOutcome::TimedOut,
+            objects: stuck
+                .iter()
+                .map(|d| Waited {
+                    object: format!("{}/{}", d.key.kind, d.key.name),
+                    namespace: d.key.namespace.clone(),
+                    status: Status::Terminating {
+                        reason: Some("still terminating (finalizers)".into()),
+                    },
+                })
+                .collect(),
+            evidence,
+        })));
+    }
+    for d in &stuck {
+        progress(format!(
+            "removing finalizers of {} (--force)",
+            d.key.describe()
+        ));
+        remove_finalizers(cluster, &d.key).await?;
+        report.finalizers_removed.push(d.key.clone());
+    }
+    let grace = Instant::now() + Duration::from_secs(30);
+    for d in &stuck {
+        cluster
+            .wait_deleted(&d.key, d.uid.as_deref(), grace, progress)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Why an object is still there: its finalizers; for a Namespace, its content/finalizer
+/// conditions.
+pub async fn stuck_reasons(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
+    let Ok(Some(r)) = cluster.resolve(&key.api_version, &key.kind).await else {
+        return Vec::new();
+    };
+    let api = cluster.api(
+        &r.resource,
+        if r.namespaced {
+            key.namespace.as_deref()
+        } else {
+            None
+        },
+    );
+    let Ok(Some(live)) = cluster
+        .call("get", || key.describe(), api.get_opt(&key.name))
+        .await
+    else {
+        return Vec::new();
+    };
+    let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+    stuck_lines(key, &live)
+}
+
+fn stuck_lines(key: &ObjectKey, live: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let finalizers: Vec<&str> = live
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !finalizers.is_empty() {
+        out.push(format!(
+            "{} waits on finalizers: {}",
+            key.describe(),
+            finalizers.join(", ")
+        ));
+    }
+    for c in [
+        "NamespaceContentRemaining",
+        "NamespaceFinalizersRemaining",
+        "NamespaceDeletionContentFailure",
+    ] {
+        if let Some(cond) = condition(live, c)
+            && cond.get("status").and_then(Value::as_str) == Some("True")
+        {
+            out.push(format!(
+                "{}: {c}: {}",
+                key.describe(),
+                cond.get("message").and_then(Value::as_str).unwrap_or("")
+            ));
+        }
+    }
+    out
+}
+
+async fn remove_finalizers(cluster: &Cluster, key: &ObjectKey) -> Result<(), ClusterError> {
+    let Some(r) = cluster.resolve(&key.api_version, &key.kind).await? else {
+        return Ok(());
+    };
+    let api = cluster.api(
+        &r.resource,
+        if r.namespaced {
+            key.namespace.as_deref()
+        } else {
+            None
+        },
+    );
+    let patch = json!({"metadata": {"finalizers": null}});
+    match cluster
+        .call(
+            "remove finalizers of",
+            || key.describe(),
+            api.patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch)),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn restore(
+    cluster: &Cluster,
+    p: &PatchedObject,
+    progress: Progress<'_>,
+) -> Result<(), ClusterError> {
+    let Some(r) = cluster
+        .resolve(&p.target.api_version, &p.target.kind)
+        .await?
+    else {
+        return Ok(());
+    };
+    let api = cluster.api(
+        &r.resource,
+        if r.namespaced {
+            p.target.namespace.as_deref()
+        } else {
+            None
+        },
+    );
+    progress(format!("restoring {}", p.target.describe()));
+    match cluster
+        .call(
+            "restore",
+            || p.target.describe(),
+            api.patch(
+                &p.target.name,
+                &PatchParams::default(),
+                &Patch::Merge(&p.restore),
+            ),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn delete_parent(cluster: &Cluster, stage: &str) -> Result<(), ClusterError> {
+    let key = ObjectKey::new(
+        "v1",
+        "Secret",
+        Some(NAMESPACE),
+        inventory::parent_name(stage),
+    );
+    let Some(r) = cluster.resolve("v1", "Secret").await? else {
+        return Ok(());
+    };
+    let api = cluster.api(&r.resource, Some(NAMESPACE));
+    match cluster
+        .call(
+            "delete",
+            || key.describe(),
+            api.delete(&key.name, &DeleteParams::default()),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reverse_tier_phases() {
+        let cr = ObjectKey::new(
+            "serving.kserve.io/v1beta1",
+            "InferenceService",
+            Some("d"),
+            "m",
+        );
+        let dep = ObjectKey::new("apps/v1", "Deployment", Some("d"), "x");
+        let ns = ObjectKey::new("v1", "Namespace", None, "d");
+        let crd = ObjectKey::new(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            "x.y",
+        );
+        assert!(phase_of(&cr) < phase_of(&dep));
+        assert!(phase_of(&dep) < phase_of(&ns));
+        assert!(phase_of(&ns) < phase_of(&crd));
+    }
+
+    #[test]
+    fn stuck_namespaces_name_their_conditions() {
+        let ns = ObjectKey::new("v1", "Namespace", None, "demo");
+        let live = serde_json::json!({"metadata": {"name": "demo", "finalizers": ["kubernetes"]},
+        "status": {"phase": "Terminating", "conditions": [
+            {"type": "NamespaceContentRemaining", "status": "True", "message": "Some resources are remaining: inferenceservices.serving.kserve.io has 1 resource instances"},
+            {"type": "NamespaceFinalizersRemaining", "status": "True", "message": "Some content in the namespace has finalizers remaining: inferenceservice.finalizers in 1 resource instances"}
+        ]}});
+        let lines = stuck_lines(&ns, &live);
+        assert_eq!(lines[0], "`Namespace/demo` waits on finalizers: kubernetes");
+        assert!(lines[1].contains("NamespaceContentRemaining: Some resources are remaining"));
+        assert!(lines[2].contains("inferenceservice.finalizers"));
+    }
+}

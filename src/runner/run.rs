@@ -1,0 +1,513 @@
+//! The sequential loop: one step at a time, `select!` over the step, its progress messages, its
+//! deadline and cancellation (Ctrl-C), everything turned into `RunEvent`s for the reporter.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::event::{
+    ErrorReport, Outcome, PlannedStep, ReportError, Reporter, RunEvent, RunEventKind, RunHeader,
+    RunSummary, StepSummary,
+};
+use super::plan::{Disposition, PlannedStage, PlannedStepRun, RunPlan};
+use super::retry::Backoff;
+use super::state::StateStore;
+use super::step::{StepCtx, StepDone, StepError, StepMessage};
+
+/// Formats the command that resumes a run at a step: `(stage, step) → command line`.
+pub type ResumeCommand = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+
+/// How to run.
+pub struct RunConfig {
+    /// The run log's first line.
+    pub header: RunHeader,
+    /// Server-side dry run: steps must not change the cluster.
+    pub dry_run: bool,
+    /// Values recorded by earlier runs (`stage1.isvc.mistral.url`, …).
+    pub values: BTreeMap<String, serde_json::Value>,
+    pub resume_command: Option<ResumeCommand>,
+    /// Reproducible retry jitter (tests).
+    pub jitter_seed: Option<u64>,
+}
+
+/// How the run ended.
+#[derive(Debug)]
+pub struct RunResult {
+    pub summary: RunSummary,
+    /// Ctrl-C (or the caller's cancellation) stopped the run.
+    pub interrupted: bool,
+    /// The first reporter failure (the run was cancelled because of it).
+    pub report_error: Option<ReportError>,
+    /// Values derived during the run and before it.
+    pub values: BTreeMap<String, serde_json::Value>,
+}
+
+/// Runs the plan. Cancelling `cancel` (the app does on Ctrl-C) stops the current step cleanly:
+/// its future is dropped, it is reported as cancelled, and the rest are skipped.
+pub async fn run(
+    plan: RunPlan,
+    config: RunConfig,
+    reporter: &mut dyn Reporter,
+    state: &dyn StateStore,
+    cancel: CancellationToken,
+) -> RunResult {
+    let run_id = config.header.run_id.clone();
+    let mut runner = Runner {
+        reporter,
+        started: Instant::now(),
+        report_error: None,
+        cancel,
+        values: Arc::new(Mutex::new(config.values.clone())),
+        config,
+        summary: Vec::new(),
+        aborted: None,
+    };
+    runner.emit(RunEventKind::RunStarted(runner.config.header.clone()));
+    for stage in &plan.stages {
+        runner.run_stage(stage, &run_id, state).await;
+    }
+    let interrupted = matches!(runner.aborted, Some(Abort::Cancelled));
+    let outcome = runner.run_outcome();
+    let summary = RunSummary {
+        outcome,
+        steps: runner.summary.clone(),
+        duration: runner.started.elapsed(),
+    };
+    if interrupted {
+        let (stage, step) = runner
+            .summary
+            .iter()
+            .find(|s| s.outcome == Outcome::Cancelled)
+            .map(|s| (Some(s.stage.clone()), Some(s.step.clone())))
+            .unwrap_or_default();
+        runner.emit(RunEventKind::RunInterrupted { stage, step });
+    }
+    runner.emit(RunEventKind::RunFinished(summary.clone()));
+    if let Err(e) = runner.reporter.finish() {
+        runner.report_error.get_or_insert(e);
+    }
+    let values = runner.values.lock().map(|v| v.clone()).unwrap_or_default();
+    RunResult {
+        summary,
+        interrupted,
+        report_error: runner.report_error,
+        values,
+    }
+}
+
+/// Why the rest of the run is skipped.
+#[derive(Debug, Clone, PartialEq)]
+enum Abort {
+    Failed(Outcome),
+    Cancelled,
+}
+
+struct Runner<'r> {
+    reporter: &'r mut dyn Reporter,
+    started: Instant,
+    report_error: Option<ReportError>,
+    cancel: CancellationToken,
+    values: Arc<Mutex<BTreeMap<String, serde_json::Value>>>,
+    config: RunConfig,
+    summary: Vec<StepSummary>,
+    aborted: Option<Abort>,
+}
+
+impl Runner<'_> {
+    fn emit(&mut self, kind: RunEventKind) {
+        let event = RunEvent {
+            at: jiff::Timestamp::now().to_string(),
+            elapsed: self.started.elapsed(),
+            kind,
+        };
+        if let Err(e) = self.reporter.report(&event)
+            && self.report_error.is_none()
+        {
+            // Like nextest: a reporter that cannot write cancels the run, reporting continues.
+            self.report_error = Some(e);
+            self.cancel.cancel();
+        }
+    }
+
+    async fn run_stage(&mut self, stage: &PlannedStage, run_id: &str, state: &dyn StateStore) {
+        let started = Instant::now();
+        let steps = stage
+            .steps
+            .iter()
+            .map(|s| PlannedStep {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                kind: s.kind.clone(),
+                disposition: s.disposition.describe(),
+            })
+            .collect();
+        self.emit(RunEventKind::StageStarted {
+            stage: stage.id.clone(),
+            title: stage.title.clone(),
+            steps,
+        });
+        let runs_anything = stage
+            .steps
+            .iter()
+            .any(|s| s.disposition == Disposition::Run);
+        let mut recording = self.aborted.is_none() && runs_anything && !self.config.dry_run;
+        if recording && let Err(e) = state.stage_started(&stage.id, run_id).await {
+            self.warn_state(&stage.id, &e);
+            recording = false;
+        }
+        let mut degraded = Vec::new();
+        let mut stage_failure = None;
+        for planned in &stage.steps {
+            let (outcome, duration) = match (&self.aborted, &planned.disposition, &planned.step) {
+                (Some(_), _, _) => (
+                    Outcome::Skipped {
+                        reason: self.skip_reason(),
+                    },
+                    Duration::ZERO,
+                ),
+                (None, Disposition::Skip(reason), _) => (
+                    Outcome::Skipped {
+                        reason: reason.clone(),
+                    },
+                    Duration::ZERO,
+                ),
+                (None, Disposition::Run, None) => (
+                    Outcome::Skipped {
+                        reason: "nothing to run".to_owned(),
+                    },
+                    Duration::ZERO,
+                ),
+                (None, Disposition::Run, Some(_)) => self.run_step(&stage.id, planned).await,
+            };
+            match &outcome {
+                Outcome::Succeeded | Outcome::Degraded { .. } => {
+                    if let Outcome::Degraded { .. } = outcome {
+                        degraded.push(planned.id.clone());
+                    }
+                    if recording {
+                        let values = self.values.lock().map(|v| v.clone()).unwrap_or_default();
+                        if let Err(e) = state.step_completed(&stage.id, &planned.id, &values).await
+                        {
+                            self.warn_state(&stage.id, &e);
+                        }
+                    }
+                }
+                Outcome::Failed { .. } | Outcome::TimedOut { .. } => {
+                    if self.aborted.is_none() {
+                        self.aborted = Some(Abort::Failed(outcome.clone()));
+                        stage_failure = Some(outcome.clone());
+                    }
+                }
+                Outcome::Cancelled => {
+                    self.aborted = Some(Abort::Cancelled);
+                    stage_failure = Some(Outcome::Cancelled);
+                }
+                Outcome::Skipped { .. } => {}
+            }
+            self.summary.push(StepSummary {
+                stage: stage.id.clone(),
+                step: planned.id.clone(),
+                title: planned.title.clone(),
+                outcome: outcome.clone(),
+                duration,
+            });
+            self.emit(RunEventKind::StepFinished {
+                stage: stage.id.clone(),
+                step: planned.id.clone(),
+                outcome,
+                duration,
+            });
+        }
+        let outcome = match stage_failure {
+            Some(failure) => failure,
+            None if !runs_anything || (self.aborted.is_some() && !recording) => Outcome::Skipped {
+                reason: if runs_anything {
+                    self.skip_reason()
+                } else {
+                    "no step to run".into()
+                },
+            },
+            None if !degraded.is_empty() => Outcome::Degraded {
+                reason: degraded_reason(&degraded),
+            },
+            None => Outcome::Succeeded,
+        };
+        if recording {
+            // Bounded: after Ctrl-C the cluster may be what hangs.
+            let record = tokio::time::timeout(
+                Duration::from_secs(10),
+                state.stage_finished(&stage.id, &outcome),
+            );
+            match record.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => self.warn_state(&stage.id, &e),
+                Err(_) => self.emit(RunEventKind::Warned {
+                    stage: stage.id.clone(),
+                    step: None,
+                    message: "recording the stage state timed out".into(),
+                }),
+            }
+        }
+        self.emit(RunEventKind::StageFinished {
+            stage: stage.id.clone(),
+            outcome,
+            duration: started.elapsed(),
+        });
+    }
+
+    fn warn_state(&mut self, stage: &str, error: &super::state::StateError) {
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        self.emit(RunEventKind::Warned {
+            stage: stage.to_owned(),
+            step: None,
+            message,
+        });
+    }
+
+    fn skip_reason(&self) -> String {
+        match &self.aborted {
+            Some(Abort::Cancelled) => "interrupted".to_owned(),
+            _ => "an earlier step failed".to_owned(),
+        }
+    }
+
+    fn run_outcome(&self) -> Outcome {
+        match &self.aborted {
+            Some(Abort::Failed(outcome)) => outcome.clone(),
+            Some(Abort::Cancelled) => Outcome::Cancelled,
+            None => {
+                let degraded: Vec<String> = self
+                    .summary
+                    .iter()
+                    .filter(|s| matches!(s.outcome, Outcome::Degraded { .. }))
+                    .map(|s| s.step.clone())
+                    .collect();
+                if degraded.is_empty() {
+                    Outcome::Succeeded
+                } else {
+                    Outcome::Degraded {
+                        reason: degraded_reason(&degraded),
+                    }
+                }
+            }
+        }
+    }
+
+    fn resume(&self, stage: &str, step: &str) -> Option<String> {
+        self.config.resume_command.as_ref().map(|f| f(stage, step))
+    }
+
+    /// Runs one step with retries, its deadline and cancellation.
+    async fn run_step(&mut self, stage: &str, planned: &PlannedStepRun) -> (Outcome, Duration) {
+        let started = Instant::now();
+        let Some(step) = planned.step.as_deref() else {
+            return (
+                Outcome::Skipped {
+                    reason: "nothing to run".into(),
+                },
+                Duration::ZERO,
+            );
+        };
+        self.emit(RunEventKind::StepStarted {
+            stage: stage.to_owned(),
+            step: planned.id.clone(),
+            title: planned.title.clone(),
+            narration: planned.narration.clone(),
+            timeout: planned.timeout,
+        });
+        let deadline = planned.timeout.map(|t| started + t);
+        let mut backoff = Backoff::new(&planned.retry, self.config.jitter_seed);
+        let mut attempt = 1u32;
+        let outcome = loop {
+            let (sender, mut receiver) = mpsc::unbounded_channel();
+            let step_cancel = self.cancel.child_token();
+            let ctx = StepCtx::new(
+                stage,
+                planned.id.clone(),
+                sender,
+                step_cancel.clone(),
+                deadline,
+                self.values.clone(),
+                self.config.dry_run,
+            );
+            let mut future = step.run(&ctx);
+            let ended = loop {
+                tokio::select! {
+                    biased;
+                    () = self.cancel.cancelled() => break Ended::Cancelled,
+                    () = sleep_until(deadline) => break Ended::TimedOut,
+                    Some(message) = receiver.recv() => self.forward(stage, &planned.id, message),
+                    result = &mut future => break Ended::Done(result),
+                }
+            };
+            step_cancel.cancel();
+            drop(future);
+            drop(ctx);
+            while let Ok(message) = receiver.try_recv() {
+                self.forward(stage, &planned.id, message);
+            }
+            match ended {
+                Ended::Done(Ok(StepDone::Succeeded)) => break Outcome::Succeeded,
+                Ended::Done(Ok(StepDone::Degraded(reason))) => break Outcome::Degraded { reason },
+                Ended::Cancelled => break Outcome::Cancelled,
+                Ended::TimedOut => break self.timed_out(stage, planned, None),
+                Ended::Done(Err(error)) => {
+                    let report = error_report(&error);
+                    let delay = if error.transient {
+                        backoff.next(error.retry_after)
+                    } else {
+                        None
+                    };
+                    let Some(delay) = delay else {
+                        break self.failed(stage, planned, report);
+                    };
+                    if deadline.is_some_and(|d| Instant::now() + delay >= d) {
+                        break self.timed_out(stage, planned, Some(report));
+                    }
+                    attempt += 1;
+                    self.emit(RunEventKind::StepRetrying {
+                        stage: stage.to_owned(),
+                        step: planned.id.clone(),
+                        attempt,
+                        max_attempts: planned.retry.attempts,
+                        delay,
+                        error: report,
+                    });
+                    tokio::select! {
+                        () = self.cancel.cancelled() => break Outcome::Cancelled,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        };
+        (outcome, started.elapsed())
+    }
+
+    fn failed(&self, stage: &str, planned: &PlannedStepRun, error: ErrorReport) -> Outcome {
+        if planned.optional {
+            return Outcome::Degraded {
+                reason: format!("optional step failed: {}", error.message),
+            };
+        }
+        Outcome::Failed {
+            error,
+            resume_command: self.resume(stage, &planned.id),
+        }
+    }
+
+    fn timed_out(
+        &self,
+        stage: &str,
+        planned: &PlannedStepRun,
+        last: Option<ErrorReport>,
+    ) -> Outcome {
+        let timeout = planned.timeout.unwrap_or_default();
+        let mut error = ErrorReport {
+            message: format!(
+                "step `{}` did not finish within {}",
+                planned.id,
+                humantime::format_duration(timeout)
+            ),
+            hint: Some("the step's `timeout` is set in the stage file".into()),
+            ..ErrorReport::default()
+        };
+        if let Some(last) = last {
+            error.chain.push(format!("last error: {}", last.message));
+            error.chain.extend(last.chain);
+            error.evidence = last.evidence;
+            if let Some(hint) = last.hint {
+                error.hint = Some(hint);
+            }
+        }
+        if planned.optional {
+            return Outcome::Degraded {
+                reason: format!("optional step timed out: {}", error.message),
+            };
+        }
+        Outcome::TimedOut {
+            error,
+            resume_command: self.resume(stage, &planned.id),
+        }
+    }
+
+    fn forward(&mut self, stage: &str, step: &str, message: StepMessage) {
+        let (stage, step) = (stage.to_owned(), step.to_owned());
+        let kind = match message {
+            StepMessage::Progress(message) => RunEventKind::StepProgressed {
+                stage,
+                step,
+                message,
+            },
+            StepMessage::ObjectApplied(object) => RunEventKind::ObjectApplied {
+                stage,
+                step,
+                object,
+            },
+            StepMessage::ValueDerived { key, value } => RunEventKind::ValueDerived {
+                stage,
+                step,
+                key,
+                value,
+            },
+            StepMessage::Output(output) => RunEventKind::OutputProduced {
+                stage,
+                step,
+                output,
+            },
+            StepMessage::Warning(message) => RunEventKind::Warned {
+                stage,
+                step: Some(step),
+                message,
+            },
+        };
+        self.emit(kind);
+    }
+}
+
+enum Ended {
+    Done(Result<StepDone, StepError>),
+    Cancelled,
+    TimedOut,
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn degraded_reason(steps: &[String]) -> String {
+    let names: Vec<String> = steps.iter().map(|s| format!("`{s}`")).collect();
+    if steps.len() == 1 {
+        format!("step {} degraded", names.join(", "))
+    } else {
+        format!("steps {} degraded", names.join(", "))
+    }
+}
+
+/// A step error as reporters show it: message, cause chain, hint, evidence.
+pub fn error_report(error: &StepError) -> ErrorReport {
+    let mut chain = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    ErrorReport {
+        message: error.message.clone(),
+        chain,
+        hint: error.hint.clone(),
+        evidence: error.evidence.clone(),
+        transient: error.transient,
+    }
+}

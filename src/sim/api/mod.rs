@@ -1,0 +1,184 @@
+//! The resource API: one parsed `Request` per call under `/api/v1/...` or `/apis/{g}/{v}/...`,
+//! dispatched by verb to reads, writes, patches, watches, logs and reviews. Everything here
+//! speaks kube-apiserver's wire format; routing, auth and faults live in `server.rs`.
+
+pub mod delete;
+pub mod discovery;
+pub mod log;
+pub mod patch;
+pub mod read;
+pub mod review;
+pub mod validate;
+pub mod watch;
+pub mod write;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use serde_json::Value;
+
+use super::error::ApiError;
+use super::resources::KindInfo;
+use super::server::Shared;
+use super::store::GroupResource;
+
+/// One resource request.
+#[derive(Debug)]
+pub struct Request {
+    /// HTTP method.
+    pub method: Method,
+    /// The served kind (the requested version).
+    pub kind: Arc<KindInfo>,
+    /// Storage key.
+    pub gr: GroupResource,
+    /// Namespace from the path.
+    pub namespace: Option<String>,
+    /// Object name from the path.
+    pub name: Option<String>,
+    /// Subresource (`status`, `log`, `scale`).
+    pub sub: Option<String>,
+    /// Query parameters.
+    pub query: HashMap<String, String>,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// `Accept`.
+    pub accept: String,
+    /// `User-Agent`.
+    pub user_agent: String,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Request {
+    /// The Kubernetes verb of this request (as RBAC names it).
+    pub fn verb(&self) -> &'static str {
+        let watch = self.flag("watch");
+        match (&self.method, self.name.is_some()) {
+            (&Method::GET, _) if watch => "watch",
+            (&Method::GET, true) => "get",
+            (&Method::GET, false) => "list",
+            (&Method::POST, _) => "create",
+            (&Method::PUT, _) => "update",
+            (&Method::PATCH, _) => "patch",
+            (&Method::DELETE, true) => "delete",
+            (&Method::DELETE, false) => "deletecollection",
+            _ => "unknown",
+        }
+    }
+
+    /// A boolean query parameter (`true`/`1`).
+    pub fn flag(&self, key: &str) -> bool {
+        self.query.get(key).is_some_and(|v| v == "true" || v == "1")
+    }
+
+    /// `dryRun=All` on a write.
+    pub fn dry_run(&self) -> Result<bool, ApiError> {
+        match self.query.get("dryRun").map(String::as_str) {
+            None | Some("") => Ok(false),
+            Some("All") => Ok(true),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "Invalid dry run value: {other:?}; supported values: [\"All\"]"
+            ))),
+        }
+    }
+
+    /// The field manager: the `fieldManager` parameter, else the User-Agent's product name (as
+    /// kube-apiserver derives it).
+    pub fn field_manager(&self) -> String {
+        match self.query.get("fieldManager") {
+            Some(m) if !m.is_empty() => m.clone(),
+            _ => self
+                .user_agent
+                .split('/')
+                .next()
+                .filter(|s| !s.is_empty())
+                .unwrap_or("unknown")
+                .chars()
+                .take(128)
+                .collect(),
+        }
+    }
+
+    /// Namespace or `""`.
+    pub fn ns(&self) -> &str {
+        self.namespace.as_deref().unwrap_or("")
+    }
+
+    /// The parsed JSON (or YAML) body.
+    pub fn body_json(&self) -> Result<Value, ApiError> {
+        parse_body(&self.body, &self.content_type)
+    }
+}
+
+/// Parses a request body as JSON, or YAML when the content type says so.
+pub fn parse_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
+    if content_type.contains("yaml") {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ApiError::bad_request("the request body is not valid UTF-8"))?;
+        let opts = serde_saphyr::options! { legacy_octal_numbers: true };
+        serde_saphyr::from_str_with_options::<Value>(text, opts)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+        })
+    }
+}
+
+/// A JSON response.
+pub fn json_response(code: u16, v: &Value) -> Response {
+    let mut resp = Response::new(Body::from(v.to_string()));
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// Sets `apiVersion`/`kind` of an object to the requested version (storage is version-agnostic,
+/// like a CRD with conversion strategy `None`).
+pub fn for_version(kind: &KindInfo, obj: &Value) -> Value {
+    let mut o = obj.clone();
+    if let Some(m) = o.as_object_mut() {
+        m.insert("apiVersion".into(), Value::String(kind.api_version()));
+        m.insert("kind".into(), Value::String(kind.kind.clone()));
+    }
+    o
+}
+
+/// Serves one resource request.
+pub async fn dispatch(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> {
+    let verb = req.verb();
+    let sub = req.sub.as_deref();
+    if !allowed_verb(&req.kind, verb, sub) {
+        return Err(ApiError::method_not_allowed());
+    }
+    match (verb, sub) {
+        ("get", Some("log")) => log::serve(shared, req).await,
+        ("get", Some("scale")) => write::get_scale(&shared, &req),
+        ("update", Some("scale")) | ("patch", Some("scale")) => write::set_scale(&shared, &req),
+        ("get", _) => read::get(&shared, &req),
+        ("list", _) => read::list(&shared, &req),
+        ("watch", _) => watch::serve(shared, req),
+        ("create", _) => write::create(&shared, &req),
+        ("update", _) => write::update(&shared, &req),
+        ("patch", _) => patch::patch(&shared, &req),
+        ("delete", _) => write::delete(&shared, &req),
+        ("deletecollection", _) => write::delete_collection(&shared, &req),
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+fn allowed_verb(kind: &KindInfo, verb: &str, sub: Option<&str>) -> bool {
+    match sub {
+        None => kind.has_verb(verb),
+        Some("status") => kind.status && matches!(verb, "get" | "update" | "patch"),
+        Some("scale") => kind.scale.is_some() && matches!(verb, "get" | "update" | "patch"),
+        Some("log") => kind.log && verb == "get",
+        Some(_) => false,
+    }
+}

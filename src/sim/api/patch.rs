@@ -1,0 +1,213 @@
+//! PATCH: JSON merge patch (RFC 7386), JSON patch (RFC 6902, json-patch crate), strategic merge
+//! patch (JSON merge semantics until `crate::merge` provides the strategic one) and server-side
+//! apply (`application/apply-patch+yaml`: fieldManager, force, managedFields, conflicts, create
+//! on apply). Main-resource patches never change status and vice versa.
+
+use serde_json::{Value, json};
+
+use super::write::{Part, check_type, commit_update, create_in, main_scope};
+use super::{Request, for_version, json_response};
+use crate::sim::error::{ApiError, Cause};
+use crate::sim::managed::{self, Scope, Writer};
+use crate::sim::server::Shared;
+
+/// The patch flavours kube-apiserver accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PatchType {
+    Merge,
+    Json,
+    Strategic,
+    Apply,
+}
+
+fn patch_type(content_type: &str) -> Result<PatchType, ApiError> {
+    let base = content_type.split(';').next().unwrap_or("").trim();
+    match base {
+        "application/merge-patch+json" => Ok(PatchType::Merge),
+        "application/json-patch+json" => Ok(PatchType::Json),
+        "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
+        "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(PatchType::Apply),
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+/// PATCH one object (or its status).
+pub fn patch(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
+    let ptype = patch_type(&req.content_type)?;
+    let dry = req.dry_run()?;
+    let name = req.name.as_deref().unwrap_or("").to_string();
+    let part = if req.sub.as_deref() == Some("status") {
+        Part::Status
+    } else {
+        Part::Main
+    };
+    if ptype == PatchType::Apply {
+        return apply(shared, req, &name, part, dry);
+    }
+    if req.query.contains_key("force") {
+        return Err(ApiError::bad_request(
+            "force is not allowed for patch types other than apply",
+        ));
+    }
+    let body = req.body_json()?;
+    let mut st = shared.store.lock();
+    let old = st
+        .get(&req.gr, req.ns(), &name)
+        .ok_or_else(|| ApiError::not_found(&req.kind.group, &req.kind.plural, &name))?;
+    let mut doc = for_version(&req.kind, &old);
+    match ptype {
+        PatchType::Merge | PatchType::Strategic => {
+            if !body.is_object() {
+                return Err(ApiError::bad_request("the patch is not a JSON object"));
+            }
+            if ptype == PatchType::Strategic {
+                doc = strategic(&req.kind, &doc, &body)?;
+            } else {
+                json_patch::merge(&mut doc, &body);
+            }
+        }
+        PatchType::Json => {
+            let ops: json_patch::Patch = serde_json::from_value(body)
+                .map_err(|e| ApiError::bad_request(format!("the JSON patch is not valid: {e}")))?;
+            json_patch::patch(&mut doc, &ops).map_err(|e| {
+                let mut err = ApiError::invalid(&req.kind.kind, &req.kind.group, &name, vec![]);
+                err.message =
+                    format!("the server rejected our request due to an error in our request: {e}");
+                err
+            })?;
+        }
+        PatchType::Apply => {}
+    }
+    let doc = check_type(&req.kind, doc)?;
+    // A resourceVersion in the patch is an optimistic-concurrency precondition.
+    let rv = doc
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let old_rv = old
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !rv.is_empty() && rv != old_rv {
+        return Err(ApiError::conflict(
+            &req.kind.group,
+            &req.kind.plural,
+            &name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        ));
+    }
+    let manager = req.field_manager();
+    let obj = commit_update(
+        &mut st, shared, &req.kind, &old, doc, part, &manager, false, dry,
+    )?;
+    Ok(json_response(200, &for_version(&req.kind, &obj)))
+}
+
+/// Strategic merge patch. Until `crate::merge` provides strategic semantics this applies JSON
+/// merge semantics (what kube-apiserver does for custom resources).
+fn strategic(
+    _kind: &crate::sim::resources::KindInfo,
+    doc: &Value,
+    patch: &Value,
+) -> Result<Value, ApiError> {
+    let mut out = doc.clone();
+    json_patch::merge(&mut out, patch);
+    Ok(out)
+}
+
+/// Server-side apply.
+fn apply(
+    shared: &Shared,
+    req: &Request,
+    name: &str,
+    part: Part,
+    dry: bool,
+) -> Result<axum::response::Response, ApiError> {
+    let manager = match req.query.get("fieldManager") {
+        Some(m) if !m.is_empty() => m.clone(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "PATCH, field manager must be set for apply patches",
+            ));
+        }
+    };
+    let force = req.flag("force");
+    let applied = check_type(&req.kind, super::parse_body(&req.body, "yaml")?)?;
+    let body_name = applied
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if body_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    if let Some(m) = applied.pointer("/metadata/managedFields")
+        && !m.is_null()
+    {
+        return Err(ApiError::invalid(
+            &req.kind.kind,
+            &req.kind.group,
+            name,
+            vec![Cause {
+                reason: "FieldValueForbidden".into(),
+                message: "Forbidden: cannot set managedFields in an apply configuration".into(),
+                field: "metadata.managedFields".into(),
+            }],
+        ));
+    }
+    let now = shared.config.clock.now_rfc3339();
+    let api_version = req.kind.api_version();
+    let w = Writer {
+        manager: &manager,
+        api_version: &api_version,
+        time: &now,
+        subresource: (part == Part::Status).then_some("status"),
+    };
+    let scope = if part == Part::Status {
+        Scope::Status
+    } else {
+        main_scope(&req.kind)
+    };
+    let mut st = shared.store.lock();
+    let old = st.get(&req.gr, req.ns(), name);
+    match old {
+        None => {
+            if part == Part::Status {
+                return Err(ApiError::not_found(&req.kind.group, &req.kind.plural, name));
+            }
+            let mut base = json!({"apiVersion": api_version, "kind": req.kind.kind, "metadata": {"name": name}});
+            if req.kind.namespaced {
+                base["metadata"]["namespace"] = json!(req.ns());
+            }
+            let merged = managed::apply(&req.kind, None, base, &applied, &w, force, scope)?;
+            let obj = create_in(
+                &mut st,
+                shared,
+                &req.kind,
+                req.ns(),
+                merged,
+                &manager,
+                true,
+                dry,
+            )?;
+            Ok(json_response(201, &for_version(&req.kind, &obj)))
+        }
+        Some(old) => {
+            let live = for_version(&req.kind, &old);
+            let merged = managed::apply(
+                &req.kind,
+                Some(&live),
+                live.clone(),
+                &applied,
+                &w,
+                force,
+                scope,
+            )?;
+            let obj = commit_update(
+                &mut st, shared, &req.kind, &old, merged, part, &manager, true, dry,
+            )?;
+            Ok(json_response(200, &for_version(&req.kind, &obj)))
+        }
+    }
+}

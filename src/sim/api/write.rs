@@ -1,0 +1,596 @@
+//! Writes that store whole objects: create (generateName, AlreadyExists, namespace checks,
+//! defaults), update (resourceVersion precondition, status-subresource semantics), the `scale`
+//! subresource, and the commit path shared with patches (identity preserved, generation bumped on
+//! spec changes, managedFields tracked, no-op writes not stored, finalized objects removed).
+
+use rand::Rng;
+use serde_json::{Value, json};
+
+use super::delete::{finalize_if_done, settle};
+use super::{Request, for_version, json_response, review, validate};
+use crate::sim::error::{ApiError, Cause};
+use crate::sim::managed::{self, Scope, Writer};
+use crate::sim::resources::KindInfo;
+use crate::sim::server::Shared;
+use crate::sim::store::{GroupResource, Obj, State};
+
+pub use super::delete::{delete, delete_collection};
+
+/// Checks `apiVersion`/`kind` of a body against the request (missing ones are filled in).
+pub fn check_type(kind: &KindInfo, mut body: Value) -> Result<Value, ApiError> {
+    let Some(map) = body.as_object_mut() else {
+        return Err(ApiError::bad_request(
+            "the body of the request is not a JSON object",
+        ));
+    };
+    match map.get("kind").and_then(Value::as_str) {
+        None | Some("") => {
+            map.insert("kind".into(), Value::String(kind.kind.clone()));
+        }
+        Some(k) if k != kind.kind => {
+            return Err(ApiError::bad_request(format!(
+                "the kind of the provided object ({k}) does not match the kind of the request ({})",
+                kind.kind
+            )));
+        }
+        Some(_) => {}
+    }
+    let want = kind.api_version();
+    match map.get("apiVersion").and_then(Value::as_str) {
+        None | Some("") => {
+            map.insert("apiVersion".into(), Value::String(want));
+        }
+        Some(v) if v != want => {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({v}) does not match the expected API version ({want})"
+            )));
+        }
+        Some(_) => {}
+    }
+    if !map.get("metadata").is_some_and(Value::is_object) {
+        map.insert("metadata".into(), json!({}));
+    }
+    Ok(body)
+}
+
+fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
+    obj.pointer(&format!("/metadata/{key}"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn set_meta(obj: &mut Value, key: &str, v: Value) {
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        if v.is_null() {
+            m.remove(key);
+        } else {
+            m.insert(key.into(), v);
+        }
+    }
+}
+
+fn generated_suffix() -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut rng = rand::rng();
+    (0..5)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Server-set defaults of a new object (namespace phase, pod phase, CRD status).
+fn defaults(kind: &KindInfo, obj: &mut Value) {
+    if kind.status {
+        // kube-apiserver resets status on create for kinds with a status subresource.
+        if let Some(m) = obj.as_object_mut() {
+            m.remove("status");
+        }
+    }
+    match (kind.group.as_str(), kind.plural.as_str()) {
+        ("", "namespaces") => {
+            let name = meta_str(obj, "name").to_string();
+            obj["spec"] = json!({"finalizers": ["kubernetes"]});
+            obj["status"] = json!({"phase": "Active"});
+            if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                let labels = m.entry("labels").or_insert_with(|| json!({}));
+                if let Some(l) = labels.as_object_mut() {
+                    l.insert("kubernetes.io/metadata.name".into(), json!(name));
+                }
+            }
+        }
+        ("", "pods") => obj["status"] = json!({"phase": "Pending"}),
+        ("apiextensions.k8s.io", _) => {
+            let stored: Vec<Value> = obj
+                .pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .map(|vs| {
+                    vs.iter()
+                        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+                        .filter_map(|v| v.get("name").cloned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            obj["status"] = json!({
+                "acceptedNames": {"kind": "", "plural": ""},
+                "conditions": [],
+                "storedVersions": stored,
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Creates an object in the store (all checks, defaults and metadata). `managed` = the
+/// managedFields are already computed (server-side apply); otherwise an Update entry is recorded.
+#[allow(clippy::too_many_arguments)]
+pub fn create_in(
+    st: &mut State,
+    shared: &Shared,
+    kind: &KindInfo,
+    ns: &str,
+    mut obj: Value,
+    manager: &str,
+    managed_done: bool,
+    dry: bool,
+) -> Result<Value, ApiError> {
+    validate::decode(kind, &obj)?;
+    let body_ns = meta_str(&obj, "namespace").to_string();
+    if kind.namespaced {
+        if !body_ns.is_empty() && body_ns != ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        set_meta(&mut obj, "namespace", json!(ns));
+    } else {
+        set_meta(&mut obj, "namespace", Value::Null);
+    }
+    let mut name = meta_str(&obj, "name").to_string();
+    let generate = meta_str(&obj, "generateName").to_string();
+    if name.is_empty() && !generate.is_empty() {
+        name = format!("{generate}{}", generated_suffix());
+        set_meta(&mut obj, "name", json!(name));
+    }
+    let mut causes = validate::name_causes(kind, &name);
+    causes.extend(validate::spec_causes(kind, &obj));
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(&kind.kind, &kind.group, &name, causes));
+    }
+    if kind.namespaced {
+        let nsobj = st
+            .get(&GroupResource::new("", "namespaces"), "", ns)
+            .ok_or_else(|| ApiError::not_found("", "namespaces", ns))?;
+        if nsobj.pointer("/metadata/deletionTimestamp").is_some() {
+            let msg = format!(
+                "unable to create new content in namespace {ns} because it is being terminated"
+            );
+            let mut e = ApiError::forbidden_reason(&kind.group, &kind.plural, &name, &msg);
+            e.details = Some(Box::new(
+                json!({"name": name, "group": kind.group, "kind": kind.plural,
+                "causes": [{"reason": "NamespaceTerminating", "message": msg, "field": "metadata.namespace"}]}),
+            ));
+            return Err(e);
+        }
+    }
+    let gr = GroupResource::new(&kind.group, &kind.plural);
+    if st.get(&gr, ns, &name).is_some() {
+        return Err(ApiError::already_exists(&kind.group, &kind.plural, &name));
+    }
+    defaults(kind, &mut obj);
+    let now = shared.config.clock.now_rfc3339();
+    for k in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    ] {
+        set_meta(&mut obj, k, Value::Null);
+    }
+    set_meta(&mut obj, "uid", json!(uuid::Uuid::new_v4().to_string()));
+    set_meta(&mut obj, "creationTimestamp", json!(now));
+    set_meta(
+        &mut obj,
+        "generation",
+        if kind.has_generation() {
+            json!(1)
+        } else {
+            Value::Null
+        },
+    );
+    if !managed_done {
+        set_meta(&mut obj, "managedFields", Value::Null);
+        let w = Writer {
+            manager,
+            api_version: &kind.api_version(),
+            time: &now,
+            subresource: None,
+        };
+        managed::track_update(kind, None, &mut obj, &w, main_scope(kind));
+    }
+    if dry {
+        return Ok(obj);
+    }
+    let stored = st.put(&gr, ns, &name, obj);
+    if kind.plural == "customresourcedefinitions" {
+        shared.schedule_establish(&name);
+    }
+    Ok((*stored).clone())
+}
+
+/// The managed-fields scope of main-resource writes of a kind.
+pub fn main_scope(kind: &KindInfo) -> Scope {
+    Scope::Main {
+        exclude_status: kind.status,
+    }
+}
+
+/// POST: create (or a review, for the review kinds).
+pub fn create(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
+    let body = check_type(&req.kind, req.body_json()?)?;
+    if matches!(
+        req.kind.group.as_str(),
+        "authorization.k8s.io" | "authentication.k8s.io"
+    ) {
+        return review::create(shared, req, body);
+    }
+    let dry = req.dry_run()?;
+    let manager = req.field_manager();
+    let mut st = shared.store.lock();
+    let obj = create_in(
+        &mut st,
+        shared,
+        &req.kind,
+        req.ns(),
+        body,
+        &manager,
+        false,
+        dry,
+    )?;
+    Ok(json_response(201, &for_version(&req.kind, &obj)))
+}
+
+fn spec_part(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        for k in ["metadata", "status", "apiVersion", "kind"] {
+            m.remove(k);
+        }
+    }
+    v
+}
+
+fn finalizers(v: &Value) -> Vec<String> {
+    v.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Which part of an object a write may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The main resource (status kept for kinds with a status subresource).
+    Main,
+    /// The status subresource (only status changes).
+    Status,
+}
+
+/// Stores a changed version of `old` (update, patch, apply): keeps identity and system metadata,
+/// applies status-subresource semantics, bumps generation on spec changes, records managed fields
+/// (unless `managed_done`), skips no-op writes, and removes an object whose last finalizer went
+/// away while it was being deleted. Returns the resulting object.
+#[allow(clippy::too_many_arguments)]
+pub fn commit_update(
+    st: &mut State,
+    shared: &Shared,
+    kind: &KindInfo,
+    old: &Obj,
+    mut new: Value,
+    part: Part,
+    manager: &str,
+    managed_done: bool,
+    dry: bool,
+) -> Result<Value, ApiError> {
+    validate::decode(kind, &new)?;
+    let ns = meta_str(old, "namespace").to_string();
+    let name = meta_str(old, "name").to_string();
+    if part == Part::Status {
+        let mut merged = (**old).clone();
+        merged["status"] = new.get("status").cloned().unwrap_or(Value::Null);
+        if merged["status"].is_null()
+            && let Some(m) = merged.as_object_mut()
+        {
+            m.remove("status");
+        }
+        if managed_done {
+            merged["metadata"]["managedFields"] = new
+                .pointer("/metadata/managedFields")
+                .cloned()
+                .unwrap_or(Value::Null);
+        }
+        new = merged;
+    } else if kind.status {
+        match old.get("status") {
+            Some(s) => new["status"] = s.clone(),
+            None => {
+                if let Some(m) = new.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+        }
+    }
+    if !new.get("metadata").is_some_and(Value::is_object) {
+        new["metadata"] = json!({});
+    }
+    for k in [
+        "name",
+        "namespace",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "resourceVersion",
+    ] {
+        set_meta(
+            &mut new,
+            k,
+            old.pointer(&format!("/metadata/{k}"))
+                .cloned()
+                .unwrap_or(Value::Null),
+        );
+    }
+    if old.pointer("/metadata/deletionTimestamp").is_some() {
+        let before = finalizers(old);
+        let added: Vec<String> = finalizers(&new)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
+        if !added.is_empty() {
+            return Err(ApiError::invalid(
+                &kind.kind,
+                &kind.group,
+                &name,
+                vec![Cause {
+                    reason: "FieldValueForbidden".into(),
+                    message: format!(
+                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                    ),
+                    field: "metadata.finalizers".into(),
+                }],
+            ));
+        }
+    }
+    let causes = validate::spec_causes(kind, &new);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(&kind.kind, &kind.group, &name, causes));
+    }
+    if kind.has_generation() && spec_part(old) != spec_part(&new) {
+        let g = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        set_meta(&mut new, "generation", json!(g + 1));
+    }
+    if !managed_done {
+        let now = shared.config.clock.now_rfc3339();
+        let w = Writer {
+            manager,
+            api_version: &kind.api_version(),
+            time: &now,
+            subresource: (part == Part::Status).then_some("status"),
+        };
+        let scope = if part == Part::Status {
+            Scope::Status
+        } else {
+            main_scope(kind)
+        };
+        managed::track_update(kind, Some(old), &mut new, &w, scope);
+    }
+    let unchanged = {
+        let mut a = (**old).clone();
+        let mut b = new.clone();
+        a["apiVersion"] = Value::Null;
+        b["apiVersion"] = Value::Null;
+        strip_times(&mut a);
+        strip_times(&mut b);
+        a == b
+    };
+    if unchanged {
+        return Ok((**old).clone());
+    }
+    if dry {
+        return Ok(new);
+    }
+    let gr = GroupResource::new(&kind.group, &kind.plural);
+    let stored = st.put(&gr, &ns, &name, new);
+    if kind.plural == "customresourcedefinitions" && st.registry.is_crd_served(&name) {
+        st.registry.serve_crd(&name, &stored);
+    }
+    let result = (*stored).clone();
+    if finalize_if_done(st, &gr, &ns, &name) {
+        settle(st, &shared.config.clock.now_rfc3339());
+    }
+    Ok(result)
+}
+
+/// Managed-field timestamps do not make a write a change.
+fn strip_times(v: &mut Value) {
+    if let Some(list) = v
+        .pointer_mut("/metadata/managedFields")
+        .and_then(Value::as_array_mut)
+    {
+        for e in list {
+            if let Some(m) = e.as_object_mut() {
+                m.remove("time");
+            }
+        }
+    }
+}
+
+/// PUT: replace an object (or its status).
+pub fn update(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
+    let body = check_type(&req.kind, req.body_json()?)?;
+    let dry = req.dry_run()?;
+    let name = req.name.as_deref().unwrap_or("");
+    let body_name = meta_str(&body, "name");
+    if body_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let mut st = shared.store.lock();
+    let old = st
+        .get(&req.gr, req.ns(), name)
+        .ok_or_else(|| ApiError::not_found(&req.kind.group, &req.kind.plural, name))?;
+    let rv = meta_str(&body, "resourceVersion");
+    if rv.is_empty() && req.kind.custom {
+        return Err(ApiError::invalid(
+            &req.kind.kind,
+            &req.kind.group,
+            name,
+            vec![Cause {
+                reason: "FieldValueInvalid".into(),
+                message: "Invalid value: 0x0: must be specified for an update".into(),
+                field: "metadata.resourceVersion".into(),
+            }],
+        ));
+    }
+    if !rv.is_empty() && rv != meta_str(&old, "resourceVersion") {
+        return Err(ApiError::conflict(
+            &req.kind.group,
+            &req.kind.plural,
+            name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        ));
+    }
+    let part = if req.sub.as_deref() == Some("status") {
+        Part::Status
+    } else {
+        Part::Main
+    };
+    let mut body = body;
+    // Clients cannot rewrite ownership through an update body; keep the server's record.
+    set_meta(
+        &mut body,
+        "managedFields",
+        old.pointer("/metadata/managedFields")
+            .cloned()
+            .unwrap_or(Value::Null),
+    );
+    let manager = req.field_manager();
+    let obj = commit_update(
+        &mut st, shared, &req.kind, &old, body, part, &manager, false, dry,
+    )?;
+    Ok(json_response(200, &for_version(&req.kind, &obj)))
+}
+
+fn dot_pointer(path: &str) -> String {
+    format!("/{}", path.trim_start_matches('.').replace('.', "/"))
+}
+
+fn scale_of(kind: &KindInfo, obj: &Value) -> Value {
+    let (spec, status, selector) = kind.scale.clone().unwrap_or_default();
+    let get = |p: &str| obj.pointer(&dot_pointer(p)).cloned();
+    let mut sel = selector.as_deref().and_then(get).unwrap_or(json!(""));
+    if let Some(labels) = sel.get("matchLabels").and_then(Value::as_object) {
+        let parts: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+            .collect();
+        sel = json!(parts.join(","));
+    }
+    let mut meta = json!({});
+    for k in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
+        if let Some(v) = obj.pointer(&format!("/metadata/{k}")) {
+            meta[k] = v.clone();
+        }
+    }
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": meta,
+        "spec": {"replicas": get(&spec).unwrap_or(json!(0))},
+        "status": {"replicas": get(&status).unwrap_or(json!(0)), "selector": sel},
+    })
+}
+
+/// GET `.../scale`.
+pub fn get_scale(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
+    let name = req.name.as_deref().unwrap_or("");
+    let obj = shared
+        .store
+        .lock()
+        .get(&req.gr, req.ns(), name)
+        .ok_or_else(|| ApiError::not_found(&req.kind.group, &req.kind.plural, name))?;
+    Ok(json_response(200, &scale_of(&req.kind, &obj)))
+}
+
+/// PUT or PATCH (merge) `.../scale`: sets the replicas of the scaled object.
+pub fn set_scale(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
+    let name = req.name.as_deref().unwrap_or("");
+    let dry = req.dry_run()?;
+    let body = req.body_json()?;
+    let mut st = shared.store.lock();
+    let old = st
+        .get(&req.gr, req.ns(), name)
+        .ok_or_else(|| ApiError::not_found(&req.kind.group, &req.kind.plural, name))?;
+    let mut scale = scale_of(&req.kind, &old);
+    if req.method == axum::http::Method::PATCH {
+        json_patch::merge(&mut scale, &body);
+    } else {
+        scale = body;
+    }
+    let replicas = scale
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Scale",
+                "autoscaling",
+                name,
+                vec![Cause {
+                    reason: "FieldValueRequired".into(),
+                    message: "Required value".into(),
+                    field: "spec.replicas".into(),
+                }],
+            )
+        })?;
+    let (spec_path, _, _) = req.kind.scale.clone().unwrap_or_default();
+    let mut new = (*old).clone();
+    let mut patch = json!({});
+    let segs: Vec<&str> = spec_path.trim_start_matches('.').split('.').collect();
+    let mut cur = &mut patch;
+    for (i, s) in segs.iter().enumerate() {
+        cur[*s] = if i + 1 == segs.len() {
+            json!(replicas)
+        } else {
+            json!({})
+        };
+        cur = &mut cur[*s];
+    }
+    json_patch::merge(&mut new, &patch);
+    let manager = req.field_manager();
+    let obj = commit_update(
+        &mut st,
+        shared,
+        &req.kind,
+        &old,
+        new,
+        Part::Main,
+        &manager,
+        false,
+        dry,
+    )?;
+    Ok(json_response(200, &scale_of(&req.kind, &obj)))
+}
