@@ -3,4 +3,5 @@
 mod reporters;
 mod runner;
 mod sim_api;
+mod sim_world;
 mod stage_files;
