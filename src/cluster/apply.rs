@@ -302,8 +302,10 @@ pub async fn apply(
             tier_label(tier),
             batch.len()
         ));
-        let results: Vec<Result<AppliedObject, ClusterError>> = futures::stream::iter(batch.iter())
-            .map(|item| run.apply_one(item))
+        // Futures collected first: a lazily mapped stream held across the await trips rustc's
+        // higher-ranked Send check in callers.
+        let futs: Vec<_> = batch.iter().map(|item| run.apply_one(item)).collect();
+        let results: Vec<Result<AppliedObject, ClusterError>> = futures::stream::iter(futs)
             .buffer_unordered(opts.concurrency.max(1))
             .collect()
             .await;

@@ -1,5 +1,11 @@
 //! The one integration-test binary: one module per area.
 
+mod cli;
+mod cluster;
+mod e2e_gitops;
+mod harness;
+mod kustomize_conformance;
+mod logs;
 mod reporters;
 mod runner;
 mod sim_api;
