@@ -55,7 +55,9 @@ impl Behaviour {
             text.push_str(c["image"].as_str().unwrap_or_default());
         }
         let text = text.to_ascii_lowercase();
-        let name = obj::label(pod, "job-name").unwrap_or(obj::name(pod)).to_ascii_lowercase();
+        let name = obj::label(pod, "job-name")
+            .unwrap_or(obj::name(pod))
+            .to_ascii_lowercase();
         // `copy-benchmark-results` is a copy job, not a benchmark.
         let benchmark_name = name.contains("benchmark") && !name.contains("result");
         if text.contains("guidellm") || benchmark_name {
