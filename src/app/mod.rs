@@ -6,12 +6,14 @@ mod deploy;
 pub mod env_file;
 mod error;
 mod logs;
+mod plan;
 mod render;
 pub mod secrets;
 mod session;
 mod state;
 mod status;
 mod target;
+mod teardown;
 mod validate;
 
 use std::io::Write;
@@ -120,6 +122,8 @@ async fn dispatch(command: Command, ctx: &Ctx) -> Result<u8, AppError> {
         Command::Validate => validate::run(ctx).await,
         Command::Logs(args) => logs::run(ctx, args).await,
         Command::Deploy(args) => deploy::run(ctx, args).await,
+        Command::Plan(args) => plan::run(ctx, args).await,
+        Command::Teardown(args) => teardown::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::Render(args) => render::run(ctx, args).await,
         other => Err(AppError::usage(

@@ -500,7 +500,11 @@ pub fn error_report(error: &StepError) -> ErrorReport {
     let mut chain = Vec::new();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        chain.push(cause.to_string());
+        let text = cause.to_string();
+        // Wrappers that repeat their source's message add nothing.
+        if chain.last() != Some(&text) && text != error.message {
+            chain.push(text);
+        }
         source = cause.source();
     }
     ErrorReport {

@@ -243,3 +243,226 @@ fn an_unreachable_cluster_exits_three() {
     let run = demo.run(&["--kubeconfig", "kubeconfig", "status"]);
     run.expect_code(3);
 }
+
+const APP: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+  namespace: demo
+  labels:
+    democtl.io/component: app
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: app}
+  template:
+    metadata:
+      labels: {app: app}
+    spec:
+      containers:
+        - name: app
+          image: registry.example/app:1
+";
+
+/// `STAGE` plus a Deployment nobody makes ready (no controllers run): its wait times out.
+pub(crate) async fn failing() -> (Demo, SimServer, String) {
+    let (demo, server, kubeconfig) = simulated().await;
+    let stage = STAGE.replace(
+        "  - id: extras\n",
+        "  - id: app\n    kind: apply\n    title: Apply the app\n    with: { components: [app] }\n  - id: wait-app\n    kind: wait-ready\n    title: Wait for the app\n    timeout: 2s\n    with: { components: [app] }\n  - id: extras\n",
+    );
+    let demo = demo
+        .file("stages/stage1.yaml", &stage)
+        .file(
+            "gitops/overlays/stage1/kustomization.yaml",
+            &format!("{KUSTOMIZATION}  - app.yaml\n"),
+        )
+        .file("gitops/overlays/stage1/app.yaml", APP);
+    (demo, server, kubeconfig)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_step_prints_the_resume_command_and_resume_skips_completed_steps() {
+    let (demo, server, kubeconfig) = failing().await;
+    let run = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ]);
+    run.expect_code(1);
+    let resume = format!(
+        "to resume: democtl --kubeconfig {kubeconfig} deploy stage1 --from wait-app --no-extras"
+    );
+    assert!(run.stderr.contains(&resume), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("caused by: timed out waiting for `Deployment/app` in `demo`"),
+        "{}",
+        run.stderr
+    );
+    let events = demo.last_events();
+    assert_eq!(
+        finished(&events),
+        [
+            ("settings".to_owned(), "ok"),
+            ("settings-ready".to_owned(), "ok"),
+            ("app".to_owned(), "ok"),
+            ("wait-app".to_owned(), "failed"),
+            ("extras".to_owned(), "skipped"),
+        ]
+    );
+    // `--resume` skips what the failed run completed, from the state recorded in the cluster.
+    let run = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+        "--resume",
+    ]);
+    run.expect_code(1);
+    let events = demo.last_events();
+    let planned: Vec<(String, String)> = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            RunEventKind::StageStarted { steps, .. } => Some(
+                steps
+                    .iter()
+                    .map(|s| (s.id.clone(), s.disposition.clone()))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        planned,
+        [
+            (
+                "settings".to_owned(),
+                "skipped: done in an earlier run (--resume)".to_owned()
+            ),
+            (
+                "settings-ready".to_owned(),
+                "skipped: done in an earlier run (--resume)".to_owned()
+            ),
+            (
+                "app".to_owned(),
+                "skipped: done in an earlier run (--resume)".to_owned()
+            ),
+            ("wait-app".to_owned(), "run".to_owned()),
+            ("extras".to_owned(), "skipped: --no-extras".to_owned()),
+        ]
+    );
+    // `logs --last` tells the same story from the log.
+    let logs = demo.run(&["logs", "--last"]);
+    logs.expect_code(0);
+    assert!(
+        logs.stdout.contains("stage1/wait-app: failed"),
+        "{}",
+        logs.stdout
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_lease_stops_a_second_run_and_names_its_holder() {
+    let (demo, server, kubeconfig) = simulated().await;
+    let cluster = democtl::cluster::Cluster::from_client(server.client().unwrap(), server.url());
+    demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1"])
+        .expect_code(0);
+    let guard = democtl::cluster::lease::acquire(&cluster, "alice@laptop pid 42", "deploy stage2")
+        .await
+        .unwrap();
+    let run = demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("alice@laptop pid 42"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("wait for the other run to finish"),
+        "{}",
+        run.stderr
+    );
+    let run = demo.run(&["--kubeconfig", &kubeconfig, "teardown", "--all", "--yes"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("alice@laptop pid 42"), "{}", run.stderr);
+    // A dry run takes no lock.
+    demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1", "--dry-run"])
+        .expect_code(0);
+    guard.release().await.unwrap();
+    demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1"])
+        .expect_code(0);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teardown_asks_shows_and_removes() {
+    let (demo, server, kubeconfig) = simulated().await;
+    demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1"])
+        .expect_code(0);
+    let status = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+    status.expect_code(0);
+    assert!(status.stdout.contains("healthy"), "{}", status.stdout);
+    let dry = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "teardown",
+        "--stage",
+        "1",
+        "--dry-run",
+    ]);
+    dry.expect_code(0);
+    assert!(
+        dry.stdout.contains("delete   ConfigMap/demo/settings"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("delete   ConfigMap/demo/extras"),
+        "{}",
+        dry.stdout
+    );
+    let unconfirmed = demo.run(&["--kubeconfig", &kubeconfig, "teardown", "--all"]);
+    unconfirmed.expect_code(2);
+    assert!(
+        unconfirmed
+            .stderr
+            .contains("error: teardown needs confirmation"),
+        "{}",
+        unconfirmed.stderr
+    );
+    demo.run(&["--kubeconfig", &kubeconfig, "teardown", "--all", "--yes"])
+        .expect_code(0);
+    let status = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+    status.expect_code(5);
+    let again = demo.run(&["--kubeconfig", &kubeconfig, "teardown", "--all", "--yes"]);
+    again.expect_code(0);
+    assert!(
+        again.stdout.contains("nothing to remove"),
+        "{}",
+        again.stdout
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_shows_steps_and_switches_offline() {
+    let (demo, server, _) = simulated().await;
+    server.shutdown().await.unwrap();
+    let run = demo.run(&["plan", "1", "--no-extras"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "\
+plan: deploy stage1 · Basics (expected 1m)
+switches: extras=off
+
+▸ stage1 · Basics — 3 objects, expected 1m
+  #  STEP            KIND        TIMEOUT  RUNS                  WHAT
+  1  settings        apply       -        run                   2 objects of settings
+  2  settings-ready  wait-ready  30s      run                   ready: 2 objects of settings
+  3  extras          apply       -        skipped: --no-extras  1 object of extras
+"
+    );
+}
