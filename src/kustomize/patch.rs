@@ -397,13 +397,18 @@ fn apply_patch_entry(
                     let mut p = docs[0].clone();
                     let r = &res[i];
                     if let Some(o) = p.as_object_mut() {
-                        o.insert("apiVersion".into(), Value::String(r.api_version().into()));
-                        o.insert("kind".into(), Value::String(r.kind().into()));
+                        // With allowKindChange / allowNameChange the patch's own kind / name win.
+                        if !opts.allow_kind_change || o.get("kind").is_none() {
+                            o.insert("apiVersion".into(), Value::String(r.api_version().into()));
+                            o.insert("kind".into(), Value::String(r.kind().into()));
+                        }
                         let md = o
                             .entry("metadata")
                             .or_insert_with(|| Value::Object(Default::default()));
                         if let Some(md) = md.as_object_mut() {
-                            md.insert("name".into(), Value::String(r.name().into()));
+                            if !opts.allow_name_change || md.get("name").is_none() {
+                                md.insert("name".into(), Value::String(r.name().into()));
+                            }
                             if r.namespace().is_empty() {
                                 md.remove("namespace");
                             } else {

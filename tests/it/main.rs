@@ -5,6 +5,7 @@ mod cluster;
 mod e2e_gitops;
 mod harness;
 mod kustomize_conformance;
+mod kustomize_props;
 mod logs;
 mod reporters;
 mod runner;

@@ -382,10 +382,14 @@ impl Ctx<'_> {
                         let by_org: Vec<&Resource> = self
                             .res
                             .iter()
-                            .filter(|r| r.org_id().namespace == ns)
+                            .filter(|r| r.org_id().effective_namespace() == ns)
                             .collect();
+                        // Grouped by effective namespace: an unset namespace counts as `default`.
                         if by_org.is_empty() {
-                            self.res.iter().filter(|r| r.namespace() == ns).collect()
+                            self.res
+                                .iter()
+                                .filter(|r| r.cur_id().effective_namespace() == ns)
+                                .collect()
                         } else {
                             by_org
                         }
