@@ -818,3 +818,42 @@ async fn a_rejected_token_is_unauthorised_exit_3() {
     assert_eq!(ok.user, "kube:admin");
     assert_eq!(ok.server, server.url());
 }
+
+#[tokio::test]
+async fn objects_that_existed_before_democtl_are_configured_but_never_owned() {
+    let (_server, cluster) = sim().await;
+    create(
+        &cluster,
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "platform", "namespace": "default"}, "data": {"x": "1"}}),
+    )
+    .await;
+    let report = apply(
+        &cluster,
+        &[cm("default", "platform", json!({"x": "2"}))],
+        &ApplyOptions::new("stage1"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert!(report.objects[0].adopted);
+    assert_eq!(report.objects[0].result, ApplyResult::Configured);
+    let live = get(
+        &cluster,
+        &key("v1", "ConfigMap", Some("default"), "platform"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(live["data"]["x"], "2");
+    assert!(
+        live["metadata"]["labels"]
+            .get("app.kubernetes.io/managed-by")
+            .is_none(),
+        "{live}"
+    );
+    let plan = teardown::plan(&cluster, &TeardownOptions::new("stage1"))
+        .await
+        .unwrap();
+    assert!(plan.delete.is_empty(), "{:?}", plan.delete);
+    assert_eq!(plan.skipped[0].reason, "not managed by democtl");
+}
