@@ -25,22 +25,7 @@ const OVERLAY: &str = "gitops/overlays/stage3";
 const ROUNDS: usize = 3;
 
 fn render(project: &Path) -> Vec<Value> {
-    let out = Command::new("kubectl")
-        .arg("kustomize")
-        .arg(project.join(OVERLAY))
-        .output()
-        .expect("kubectl kustomize");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    serde_saphyr::from_multiple::<Value>(&text)
-        .unwrap()
-        .into_iter()
-        .filter(|v| v.is_object())
-        .collect()
+    democtl::kustomize::build(&project.join(OVERLAY)).expect("render the stage-3 overlay")
 }
 
 /// Permissive CRDs for every custom kind of the render that the bare server does not serve.

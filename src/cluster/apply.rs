@@ -518,6 +518,14 @@ impl Run<'_> {
         let adopted = live.as_ref().is_some_and(|l| !inventory::is_owned(l));
         if adopted {
             inventory::unlabel_object(&mut obj);
+        } else if let Some(owner) = live
+            .as_ref()
+            .and_then(|l| super::object::label(l, inventory::LABEL_STAGE))
+            .filter(|owner| *owner < self.opts.stage.as_str())
+        {
+            // Stages build on each other: the lowest stage that applies an object owns it, so
+            // tearing down a higher stage never leaks or removes a lower stage's object.
+            inventory::label_object(&mut obj, owner, self.opts.applyset);
         }
         let mut params = PatchParams::apply(FIELD_MANAGER);
         if self.opts.dry_run {
