@@ -29,6 +29,7 @@ impl AppError {
             | AppError::Io { .. } => USAGE,
             AppError::RunFailed | AppError::Report(_) | AppError::Invalid(_) => FAILED,
             AppError::Interrupted => INTERRUPTED,
+            AppError::Cluster(e) => e.exit_code(),
             AppError::Other { code, .. } => *code,
         }
     }

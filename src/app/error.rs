@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::cluster::ClusterError;
 use crate::project::ProjectError;
 use crate::runner::event::ReportError;
 use crate::stage::{LoadError, UnknownStage, UnknownStep};
@@ -24,6 +25,9 @@ pub enum AppError {
     /// A step id (`--from`, `--only`) the stage does not have.
     #[error(transparent)]
     UnknownStep(UnknownStep),
+    /// The cluster could not be reached, refused us, or failed a request.
+    #[error(transparent)]
+    Cluster(ClusterError),
     /// A bad combination of arguments or values.
     #[error("{message}")]
     Usage {
@@ -64,6 +68,7 @@ impl AppError {
         match self {
             AppError::Project(e) => e.hint(),
             AppError::Stages(e) | AppError::Invalid(e) => e.hint(),
+            AppError::Cluster(e) => e.hint(),
             AppError::UnknownStage(e) => Some(e.hint.clone()),
             AppError::UnknownStep(e) => Some(e.hint.clone()),
             AppError::Usage { hint, .. } | AppError::Other { hint, .. } => hint.clone(),

@@ -2,7 +2,18 @@
 //! The only layer that prompts, reads `.env` or the environment for secrets, and decides
 //! exit codes. One file per command.
 
+mod deploy;
+pub mod env_file;
 mod error;
+mod logs;
+mod plan;
+mod render;
+pub mod secrets;
+mod session;
+mod state;
+mod status;
+mod target;
+mod teardown;
 mod validate;
 
 use std::io::Write;
@@ -15,7 +26,7 @@ pub use error::AppError;
 
 use crate::cli::{self, Cli, Command, SwitchFlag};
 use crate::project::Project;
-use crate::report::{Mode, Output, render};
+use crate::report::{Mode, Output};
 use crate::runner::event::ErrorReport;
 use crate::stage::StageSet;
 
@@ -70,6 +81,12 @@ pub fn main() -> ExitCode {
         _ => {}
     }
     let output = Output::detect(cli.global.no_color, cli.global.quiet, cli.global.verbose);
+    if cli.global.verbose >= 2 {
+        // `-vv`: diagnostics (kube's HTTP requests, democtl's debug events) on stderr.
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,democtl=debug,kube=debug"));
+        let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).try_init();
+    }
     let ctx = Ctx {
         global: cli.global.clone(),
         cwd,
@@ -109,6 +126,12 @@ pub fn main() -> ExitCode {
 async fn dispatch(command: Command, ctx: &Ctx) -> Result<u8, AppError> {
     match command {
         Command::Validate => validate::run(ctx).await,
+        Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Deploy(args) => deploy::run(ctx, args).await,
+        Command::Plan(args) => plan::run(ctx, args).await,
+        Command::Teardown(args) => teardown::run(ctx, args).await,
+        Command::Status(args) => status::run(ctx, args).await,
+        Command::Render(args) => render::run(ctx, args).await,
         other => Err(AppError::usage(
             format!("`{}` is not available in this build yet", other.name()),
             None,
@@ -189,7 +212,7 @@ pub fn error_report(error: &AppError) -> ErrorReport {
 /// Prints a top-level error to stderr (`-q` too: errors are always shown).
 pub fn print_error(error: &AppError, output: &Output) {
     let report = error_report(error);
-    let lines = render::error_lines(&report, "  ");
+    let lines = crate::report::render::error_lines(&report, "  ");
     let mut stderr = std::io::stderr().lock();
     for (i, line) in lines.iter().enumerate() {
         let line = if i == 0 && output.color {
@@ -219,6 +242,11 @@ pub fn print_stdout(text: &str) -> Result<(), AppError> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         Err(e) => Err(AppError::io("<stdout>", e)),
     }
+}
+
+/// Writes human notes to stderr; a closed stderr is not worth failing for.
+pub fn print_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Whether human chatter (not results) should be shown.

@@ -1,22 +1,63 @@
-//! `democtl validate`: every stage file, every overlay, offline. Exit 0 when all is well.
+//! `democtl validate`: every stage file and every overlay, offline. Exit 0 when all is well,
+//! 1 with every problem listed.
 
-use super::{AppError, Ctx, print_stdout};
+use super::{AppError, Ctx, print_stdout, render};
+use crate::stage::{LoadError, Problem, StageSet};
 
-/// Loads and checks every stage file and lists every problem at once.
+/// Loads and checks every stage file, renders every overlay, checks the components the steps
+/// name, and lists every problem at once.
 pub async fn run(ctx: &Ctx) -> Result<u8, AppError> {
     let project = ctx.project()?;
-    let stages = crate::stage::StageSet::load(project.root()).map_err(AppError::Invalid)?;
-    if super::chatty(&ctx.output) {
-        let mut text = String::new();
-        for s in stages.stages() {
-            text.push_str(&format!(
-                "ok  {}  {} ({} steps)\n",
-                s.file.display(),
-                s.stage.title,
-                s.stage.steps.len()
-            ));
+    let (stages, mut problems) = StageSet::load_all(project.root());
+    let mut lines = Vec::new();
+    for s in stages.stages() {
+        let overlay = project.root().join(&s.stage.overlay);
+        if !overlay.is_dir() {
+            continue; // Already a problem of the stage file.
         }
-        print_stdout(&text)?;
+        match render::dir_objects(&overlay) {
+            Ok(objects) => {
+                let provided = render::components(&objects);
+                problems.extend(stages.check_components(s, &provided));
+                lines.push(format!(
+                    "ok  {}  {} ({} steps, {} objects)\n",
+                    s.file.display(),
+                    s.stage.title,
+                    s.stage.steps.len(),
+                    objects.len()
+                ));
+            }
+            Err(e) => {
+                let report = super::error_report(&e);
+                let mut message = report.message;
+                for cause in report.chain {
+                    message.push_str(&format!(": {cause}"));
+                }
+                problems.push(s.problem("overlay", message, report.hint));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Invalid(LoadError {
+            problems: dedup(problems),
+        }));
+    }
+    if super::chatty(&ctx.output) {
+        print_stdout(&lines.concat())?;
     }
     Ok(crate::exit::OK)
+}
+
+fn dedup(mut problems: Vec<Problem>) -> Vec<Problem> {
+    let mut seen = Vec::new();
+    problems.retain(|p| {
+        let key = p.to_string();
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+    problems
 }

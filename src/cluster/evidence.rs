@@ -58,28 +58,14 @@ pub fn needs_pods(obj: &Value) -> bool {
     kind == "PersistentVolumeClaim" || pod_selector(obj).is_some()
 }
 
-/// A label selector for the object's pods, if it has any.
+/// A label selector for the object's pods, if it has any (`readiness::related`, with
+/// `job-name=` for Jobs whose selector the server did not default).
 pub fn pod_selector(obj: &Value) -> Option<String> {
-    let kind = obj.get("kind").and_then(Value::as_str)?;
-    let name = str_at(obj, "/metadata/name")?;
-    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    match kind {
-        "Job" => Some(format!("job-name={name}")),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => {
-            let labels = obj.pointer("/spec/selector/matchLabels")?.as_object()?;
-            let parts: Vec<String> = labels
-                .iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
-                .collect();
-            (!parts.is_empty()).then(|| parts.join(","))
-        }
-        "InferenceService" if api_version.starts_with("serving.kserve.io/") => {
-            Some(format!("serving.kserve.io/inferenceservice={name}"))
-        }
-        "Notebook" => Some(format!("notebook-name={name}")),
-        "LlamaStackDistribution" => Some(format!("app.kubernetes.io/instance={name}")),
-        _ => None,
-    }
+    readiness::related::pod_selector(obj).or_else(|| {
+        let kind = obj.get("kind").and_then(Value::as_str)?;
+        let name = str_at(obj, "/metadata/name")?;
+        (kind == "Job").then(|| format!("job-name={name}"))
+    })
 }
 
 async fn list(

@@ -110,7 +110,21 @@ impl Cluster {
             let now = Instant::now();
             match event {
                 Ok(Some(Ok(obj))) => {
-                    current = obj.map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+                    let next = obj.map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+                    // A Job with a TTL that we saw and is now gone has finished (Flux's rule).
+                    if next.is_none()
+                        && let Some(seen) = &current
+                        && readiness::related::deletes_itself_when_finished(seen)
+                    {
+                        board.set(
+                            index,
+                            Status::Current {
+                                reason: Some("finished and cleaned up (TTL)".into()),
+                            },
+                        );
+                        return Ok(seen.clone());
+                    }
+                    current = next;
                     if let Some(obj) = &current
                         && evidence::needs_pods(obj)
                     {

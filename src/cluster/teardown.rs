@@ -129,11 +129,14 @@ pub async fn plan(cluster: &Cluster, opts: &TeardownOptions) -> Result<TeardownP
         restore,
         ..TeardownPlan::default()
     };
-    let checks = futures::stream::iter(candidates)
+    let futs: Vec<_> = candidates
+        .into_iter()
         .map(|(key, uid)| async move {
             let verdict = check(cluster, &key, uid.as_deref(), &opts.stage).await;
             (key, verdict)
         })
+        .collect();
+    let checks = futures::stream::iter(futs)
         .buffer_unordered(opts.concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
@@ -334,8 +337,8 @@ pub async fn execute(
             batch.len(),
             phase_label(phase)
         ));
-        let results: Vec<Result<(), ClusterError>> = futures::stream::iter(batch.iter())
-            .map(|d| delete_one(cluster, d))
+        let futs: Vec<_> = batch.iter().map(|d| delete_one(cluster, d)).collect();
+        let results: Vec<Result<(), ClusterError>> = futures::stream::iter(futs)
             .buffer_unordered(opts.concurrency.max(1))
             .collect()
             .await;

@@ -91,13 +91,47 @@ pub(crate) fn condition<'v>(conds: &[Condition<'v>], type_: &str) -> Option<Cond
     conds.iter().find(|c| c.type_ == type_).cloned()
 }
 
-/// The first False condition other than `except`, explained: which sub-condition holds the
-/// object back (InferenceService `PredictorReady`, DSC component conditions).
-pub(crate) fn first_other_false(conds: &[Condition<'_>], except: &str) -> Option<String> {
+/// Condition types where True is bad news (`Degraded`, `MemoryPressure`, `ReplicaFailure`, …):
+/// False is their healthy state.
+pub(crate) fn is_negative(type_: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "Degraded",
+        "Failed",
+        "Failure",
+        "Pressure",
+        "Unavailable",
+        "Unhealthy",
+        "Pending",
+        "Remaining",
+        "Error",
+        "Stalled",
+        "Reconciling",
+        "Progressing",
+        "Updating",
+        "Deprecated",
+        "Suspended",
+    ];
+    SUFFIXES.iter().any(|s| type_.ends_with(s))
+}
+
+/// The first condition other than `except` that says something is wrong, explained: a positive
+/// condition that is False with a reason or message (InferenceService `PredictorReady`, DSC
+/// component conditions), or a negative one that is True (`Degraded`). This is what holds the
+/// object back.
+pub(crate) fn first_problem(conds: &[Condition<'_>], except: &str) -> Option<String> {
     conds
         .iter()
-        .find(|c| c.is_false() && c.type_ != except && c.type_ != "Reconciling")
-        .map(|c| format!("{}: {}", c.type_, c.explain("False")))
+        .filter(|c| c.type_ != except)
+        .find(|c| {
+            if is_negative(c.type_) {
+                c.is_true()
+            } else {
+                c.is_false()
+                    && (c.reason.is_some_and(|r| !r.is_empty())
+                        || c.message.is_some_and(|m| !m.trim().is_empty()))
+            }
+        })
+        .map(|c| format!("{}: {}", c.type_, c.explain(c.status)))
 }
 
 /// A condition set for an older generation than the object's (condition-level
@@ -157,7 +191,7 @@ pub(crate) fn fallback(obj: &Value, gk: &GroupKind, ev: &Eval<'_, '_>) -> Status
             "True" => return Status::current(ready.explain("Ready")),
             "False" | "Unknown" => {
                 let why = ready.explain(&format!("Ready={}", ready.status));
-                return Status::in_progress(match first_other_false(&conds, "Ready") {
+                return Status::in_progress(match first_problem(&conds, "Ready") {
                     Some(other) if !why.contains(&other) => format!("{why} ({other})"),
                     _ => why,
                 });
@@ -369,6 +403,14 @@ mod tests {
         assert_eq!(conds[0].observed_generation, Some(4));
         assert!(conds[0].last_transition.is_some());
         assert_eq!(conds[1].explain("x"), "m");
-        assert_eq!(first_other_false(&conds, "A").unwrap(), "B: m");
+        assert_eq!(first_problem(&conds, "A").unwrap(), "B: m");
+        assert_eq!(first_problem(&conds, "B"), None);
+        let mcp = super::super::testutil::obj(
+            "status:\n  conditions:\n  - {type: RenderDegraded, status: 'False', reason: ''}\n  - {type: Progressing, status: 'False', reason: Done}\n  - {type: Updated, status: 'False'}\n  - {type: NodeDegraded, status: 'True', reason: Drain, message: failed to drain}\n",
+        );
+        assert_eq!(
+            first_problem(&conditions(&mcp), "Updated").unwrap(),
+            "NodeDegraded: Drain: failed to drain"
+        );
     }
 }

@@ -12,6 +12,11 @@
 //! 5. a `Ready` condition (True → Current, otherwise InProgress);
 //! 6. no status at all → InProgress for a short grace after creation, then Current;
 //!    anything else → Current.
+//!
+//! An object that is not ready yet is then combined with its pods (`AssessContext::pods`): a
+//! pod failing past its grace fails the object, otherwise the first pod's waiting reason is
+//! appended. `evidence` turns pods/events/logs into lines for people; `related` tells the caller
+//! which pods to list.
 
 pub mod evidence;
 mod generic;
@@ -30,7 +35,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use rules::custom::{
-    Act, Cond, CondSource, Count, CustomRule, Field, Present, RULES, Step, rule_for,
+    Act, CONFIGURATION_KINDS, Cond, CondSource, Count, CustomRule, Field, Present, RULES, Step,
+    is_configuration_kind, rule_for,
 };
 pub use rules::storage::{DEFAULT_CLASS_ANNOTATION, SELECTED_NODE_ANNOTATION, binding_mode};
 
@@ -132,6 +138,9 @@ pub struct Graces {
     /// CreateContainerConfigError, InvalidImageName, CrashLoopBackOff incl. init containers):
     /// Failed once the pod has been unready this long.
     pub pod_failure: Duration,
+    /// CrashLoopBackOff also needs this many restarts before it counts as failing, so a server
+    /// that crashed once after a long model load gets another try (kstatus fails on the first).
+    pub crash_restarts: u32,
     /// A custom resource without any `status`: InProgress this long after creation, then Current
     /// (kluctl uses 15 s; controllers that never write status must not block forever).
     pub no_status: Duration,
@@ -148,6 +157,7 @@ impl Default for Graces {
     fn default() -> Self {
         Graces {
             pod_failure: Duration::from_secs(60),
+            crash_restarts: 3,
             no_status: Duration::from_secs(15),
             unschedulable: None,
             flapping_failure: Duration::from_secs(60),
@@ -420,7 +430,7 @@ mod tests {
     ];
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
         /// Objects come from the network: no shape of `spec`/`status`/pods may panic.
         #[test]
         fn assess_never_panics(

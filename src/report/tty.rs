@@ -34,8 +34,13 @@ impl TtyReporter {
 
     /// Draws on `target`; `tick` animates spinners on their own (off in tests).
     pub fn with_target(target: ProgressDrawTarget, color: bool, tick: bool) -> Self {
+        Self::with_multi(MultiProgress::with_draw_target(target), color, tick)
+    }
+
+    /// Draws through `multi`, which the caller may also use to pause the spinners (a prompt).
+    pub fn with_multi(multi: MultiProgress, color: bool, tick: bool) -> Self {
         TtyReporter {
-            multi: MultiProgress::with_draw_target(target),
+            multi,
             color,
             active: HashMap::new(),
             titles: HashMap::new(),

@@ -11,6 +11,7 @@ use super::plan::RetryPolicy;
 /// The delays between attempts of one step.
 pub struct Backoff {
     inner: backon::ExponentialBackoff,
+    cap: std::time::Duration,
 }
 
 impl Backoff {
@@ -26,13 +27,15 @@ impl Backoff {
         }
         Backoff {
             inner: builder.build(),
+            cap: policy.cap.max(policy.base),
         }
     }
 
     /// The next delay, at least `retry_after` when the server asked for it; None when no
     /// attempts are left.
     pub fn next(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
-        let delay = self.inner.next()?;
+        // backon's jitter adds up to 100 % of the delay; the stage file's `cap` stays a cap.
+        let delay = self.inner.next()?.min(self.cap);
         Some(retry_after.map_or(delay, |after| after.max(delay)))
     }
 }

@@ -84,9 +84,37 @@ pub struct ApplyParams {
     /// Only these kinds from the components (e.g. `[PersistentVolumeClaim, Job]`).
     #[serde(default)]
     pub kinds: Vec<String>,
+    /// Never these kinds from the components (e.g. `[Job]` when a `run-job` step runs them).
+    #[serde(default)]
+    pub exclude_kinds: Vec<String>,
+    /// Values wired in at run time (see [`SetValue`]); applied to the selected objects before
+    /// they are sent. `crate::steps::select_objects` does the selection and the wiring.
+    #[serde(default)]
+    pub set: Vec<SetValue>,
     /// Wait for what was applied to be ready before finishing.
     #[serde(default)]
     pub wait: bool,
+}
+
+/// Sets one field of a rendered object from values derived earlier (ISVC URLs, …): `value` is
+/// a string in which `{{key}}` is replaced by the derived value `key`; a missing key is an
+/// error naming it. No other templating exists: manifests never contain placeholders.
+///
+/// ```yaml
+/// set:
+///   - kind: ConfigMap
+///     name: llama-stack-endpoints
+///     pointer: /data/VLLM_URL
+///     value: "{{stage1.isvc.mistral-24b-quantized.url}}/v1"
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetValue {
+    pub kind: String,
+    pub name: String,
+    /// JSON pointer (RFC 6901) of the field; missing parent objects are created.
+    pub pointer: String,
+    pub value: String,
 }
 
 /// An object reference in a stage file.
@@ -120,6 +148,10 @@ pub struct WaitReadyParams {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GpuMachinesetsParams {
     pub machinesets: Vec<GpuMachineSetSpec>,
+    /// Worker MachineSet to clone; default: the first (by name) worker MachineSet of
+    /// `openshift-machine-api` that democtl did not create.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +167,9 @@ pub struct GpuMachineSetSpec {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub taints: Vec<TaintSpec>,
+    /// Root volume size in GiB (model images and caches need more than a worker's default).
+    #[serde(default)]
+    pub root_volume_gib: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -166,14 +201,41 @@ pub struct WaitGpuParams {
 pub struct WaitJobsParams {
     pub namespace: String,
     pub jobs: Vec<String>,
+    /// A Job found Failed when the step starts (an earlier run's failure) is deleted and created
+    /// again from the stage render, so a resumed deploy retries it after the fix.
+    #[serde(default = "yes")]
+    pub recreate_failed: bool,
 }
 
-/// `run-job`: delete-then-create a Job of the stage render with a fixed name, wait, collect output.
+fn yes() -> bool {
+    true
+}
+
+/// `run-job`: delete-then-create a Job (or a Tekton PipelineRun) of the stage render with a
+/// fixed name, wait for it to finish, show its output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RunJobParams {
     pub namespace: String,
+    /// Name of the Job (or PipelineRun) in the stage render.
     pub job: String,
+    #[serde(default)]
+    pub kind: RunKind,
+    /// Last log lines shown as the step's output (0 = none).
+    #[serde(default = "ten")]
+    pub output_lines: usize,
+}
+
+fn ten() -> usize {
+    10
+}
+
+/// What `run-job` runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunKind {
+    #[default]
+    Job,
+    PipelineRun,
 }
 
 /// `benchmark`: run benchmark Jobs, parse the results documents from their logs, show a table.
@@ -198,11 +260,15 @@ pub struct PatchParams {
 }
 
 /// `secret`: create a Secret from the environment, a `.env` file or a hidden prompt.
+/// Values are never logged. An existing Secret's values are kept for keys with no new value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretParams {
     pub namespace: String,
     pub name: String,
+    /// Component label of the Secret (teardown removes it with the component).
+    #[serde(default)]
+    pub component: Option<String>,
     /// Secret key → where its value comes from.
     pub data: BTreeMap<String, SecretSource>,
 }
@@ -218,6 +284,13 @@ pub struct SecretSource {
     /// Generate a random value when unset (database passwords) and keep the existing one.
     #[serde(default)]
     pub generate: bool,
+    /// Value when the variable is unset (non-secret settings such as a database name).
+    #[serde(default)]
+    pub default: Option<String>,
+    /// No value anywhere is fine: the key is left out, and a Secret whose keys are all absent
+    /// is not created (e.g. no Slack webhook → Slack MCP in demo mode).
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// `summary`: endpoints discovered from the cluster.
@@ -234,7 +307,13 @@ pub struct EndpointSpec {
     /// Where the URL comes from: an object and a JSON pointer (`/status/url`, `/spec/host`).
     pub object: ObjectRefSpec,
     pub pointer: String,
-    /// Printed after the URL (a sample request).
+    /// How to show the value; `{}` is replaced by it (`https://{}` for a Route host).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Printed after the URL (a sample request); `{}` is replaced by the URL.
     #[serde(default)]
     pub example: Option<String>,
+    /// A missing object or value is a warning, not a degraded summary.
+    #[serde(default)]
+    pub optional: bool,
 }

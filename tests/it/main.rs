@@ -1,7 +1,15 @@
 //! The one integration-test binary: one module per area.
 
+mod cli;
+mod cluster;
+mod e2e_gitops;
+mod harness;
 mod kubectl;
+mod kustomize_conformance;
+mod kustomize_props;
+mod logs;
 mod reporters;
 mod runner;
 mod sim_api;
+mod sim_world;
 mod stage_files;

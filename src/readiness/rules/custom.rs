@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::super::generic::{
-    Condition, condition, conditions, conditions_in, first_other_false, int_at, is_stale, str_at,
+    Condition, condition, conditions, conditions_in, first_problem, int_at, is_stale, str_at,
 };
 use super::super::{Eval, GroupKind, Status, timestamp_at};
 use super::pod::with_pods;
@@ -43,11 +43,17 @@ pub enum CondSource {
 /// A condition step: the act for each status of condition `type_`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cond {
+    /// Where the conditions are.
     pub source: CondSource,
+    /// The condition type (`Ready`, `Succeeded`, `Degraded`).
     pub type_: &'static str,
+    /// Act when the condition is True.
     pub on_true: Act,
+    /// Act when it is False.
     pub on_false: Act,
+    /// Act when it is Unknown (or any other value).
     pub on_unknown: Act,
+    /// Act when the object has no such condition.
     pub on_absent: Act,
 }
 
@@ -129,8 +135,11 @@ impl Field {
 /// uses `want_default`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Count {
+    /// JSON pointer to the count reached (`/status/readyReplicas`).
     pub have: &'static str,
+    /// JSON pointer to the count wanted (`/spec/replicas`); `None` = always `want_default`.
     pub want: Option<&'static str>,
+    /// The wanted count when `want` is missing.
     pub want_default: i64,
     /// "ready replicas" → "ready replicas 1/2".
     pub label: &'static str,
@@ -139,18 +148,26 @@ pub struct Count {
 /// A presence step: the act when the field is there (non-empty) and when it is not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Present {
+    /// JSON pointer to the field.
     pub pointer: &'static str,
+    /// What to call it in reasons ("URL", "error").
     pub label: &'static str,
+    /// Act when the field is set (not null, not "").
     pub present: Act,
+    /// Act when it is not.
     pub absent: Act,
 }
 
 /// One check of a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    /// Look at a condition.
     Condition(Cond),
+    /// Look at a string field.
     Field(Field),
+    /// Compare two counters.
     Count(Count),
+    /// Check that a field is set.
     Present(Present),
 }
 
@@ -449,6 +466,30 @@ pub static RULES: &[CustomRule] = &[
     },
 ];
 
+/// Custom kinds that only hold configuration and never get a status from a controller: Current
+/// at once, without the no-status grace (waiting 15 s on every Tekton Task would be noticeable).
+pub static CONFIGURATION_KINDS: &[(&str, &str)] = &[
+    ("tekton.dev", "Task"),
+    ("tekton.dev", "Pipeline"),
+    ("tekton.dev", "ClusterTask"),
+    ("serving.kserve.io", "ServingRuntime"),
+    ("serving.kserve.io", "ClusterServingRuntime"),
+    ("machineconfiguration.openshift.io", "MachineConfig"),
+    ("monitoring.coreos.com", "ServiceMonitor"),
+    ("monitoring.coreos.com", "PodMonitor"),
+    ("monitoring.coreos.com", "PrometheusRule"),
+    ("console.openshift.io", "ConsoleLink"),
+    ("console.openshift.io", "ConsoleNotification"),
+    ("template.openshift.io", "Template"),
+];
+
+/// Whether a custom kind is configuration only (see [`CONFIGURATION_KINDS`]).
+pub fn is_configuration_kind(group: &str, kind: &str) -> bool {
+    CONFIGURATION_KINDS
+        .iter()
+        .any(|(g, k)| *g == group && *k == kind)
+}
+
 /// The rule for a group/kind, if one is shipped.
 pub fn rule_for(group: &str, kind: &str) -> Option<&'static CustomRule> {
     RULES.iter().find(|r| r.group == group && r.kind == kind)
@@ -551,7 +592,7 @@ fn condition_step(c: &Cond, obj: &Value) -> StepResult {
         _ => format!("{}: {}", c.type_, cond.explain("")),
     };
     if !cond.is_true()
-        && let Some(other) = first_other_false(&all, c.type_)
+        && let Some(other) = first_problem(&all, c.type_)
         && !text.contains(&other)
     {
         text.push_str(&format!(" ({other})"));
@@ -582,17 +623,12 @@ fn field_step(f: &Field, obj: &Value) -> StepResult {
         text.push_str(&format!(": {m}"));
     } else if act != Act::Current {
         // Phase-style CRs explain themselves in their conditions.
-        if let Some(why) = conditions(obj).iter().find(|c| c.is_false() || is_error(c)) {
-            text.push_str(&format!(" ({}: {})", why.type_, why.explain(why.status)));
+        if let Some(why) = first_problem(&conditions(obj), "") {
+            text.push_str(&format!(" ({why})"));
         }
     }
     let since = f.since.and_then(|p| timestamp_at(obj, p));
     (act, text, since)
-}
-
-/// An error-flag condition that is True (`Degraded`, `Error`, `*Failed`).
-fn is_error(c: &Condition<'_>) -> bool {
-    c.is_true() && (c.type_ == "Degraded" || c.type_ == "Error" || c.type_.ends_with("Failed"))
 }
 
 fn count_step(c: &Count, obj: &Value) -> StepResult {

@@ -392,6 +392,41 @@ fn generic_checks_run_before_custom_rules() {
     );
 }
 
+#[test]
+fn configuration_kinds_are_current_at_once() {
+    check(
+        &[
+            (
+                "fresh tekton task",
+                "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t, creationTimestamp: '2026-01-01T00:09:59Z'}\nspec: {steps: []}\n",
+                Want::Current("configuration object"),
+            ),
+            (
+                "fresh serving runtime",
+                "apiVersion: serving.kserve.io/v1alpha1\nkind: ServingRuntime\nmetadata: {name: vllm, creationTimestamp: '2026-01-01T00:09:59Z'}\n",
+                Want::Current(""),
+            ),
+            (
+                "deleting machine config",
+                "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata: {name: mc, deletionTimestamp: '2026-01-01T00:00:00Z'}\n",
+                Want::Terminating(""),
+            ),
+            (
+                "fresh unknown CR still gets the grace",
+                "apiVersion: tekton.dev/v1\nkind: Other\nmetadata: {name: t, creationTimestamp: '2026-01-01T00:09:59Z'}\n",
+                Want::InProgress("waiting for the controller"),
+            ),
+        ],
+        &ctx_at(),
+    );
+    for (group, kind) in super::CONFIGURATION_KINDS {
+        assert!(
+            rule_for(group, kind).is_none(),
+            "{group}/{kind} has a rule too"
+        );
+    }
+}
+
 /// Every rule is reachable, unique, and decides something (no rule made only of `Next`s).
 #[test]
 fn table_is_well_formed() {

@@ -32,6 +32,9 @@ pub(crate) fn assess_kind(gk: &GroupKind, obj: &Value, ev: &Eval<'_, '_>) -> Opt
         ("policy", "PodDisruptionBudget") => {
             Status::current("observed by the disruption controller")
         }
+        (group, kind) if custom::is_configuration_kind(group, kind) => {
+            Status::current("configuration object (no status)")
+        }
         _ => return custom::lookup(gk).map(|rule| custom::apply(rule, obj, ev)),
     };
     Some(status)

@@ -30,6 +30,8 @@ pub(crate) struct Stuck {
     pub(crate) init: bool,
     pub(crate) reason: String,
     pub(crate) detail: String,
+    /// The container's `restartCount`, if reported.
+    pub(crate) restarts: Option<i64>,
 }
 
 impl Stuck {
@@ -84,6 +86,7 @@ pub(crate) fn waiting_containers(pod: &Value) -> Vec<Stuck> {
                 init,
                 reason: reason.to_string(),
                 detail,
+                restarts: c.get("restartCount").and_then(Value::as_i64),
             });
         }
     }
@@ -131,7 +134,14 @@ pub(crate) fn pod(obj: &Value, ev: &Eval<'_, '_>) -> Status {
         .find(|s| FAILING_WAIT_REASONS.contains(&s.reason.as_str()))
     {
         let text = stuck.describe(multi);
-        return if ev.grace_over(unready_since(obj, &conds), ev.ctx.grace.pod_failure) {
+        // An unknown restart count does not hold the verdict back.
+        let restarted_enough = stuck.reason != "CrashLoopBackOff"
+            || stuck
+                .restarts
+                .is_none_or(|n| n >= i64::from(ev.ctx.grace.crash_restarts));
+        // Evaluated first so that a running grace always schedules its re-check.
+        let grace_over = ev.grace_over(unready_since(obj, &conds), ev.ctx.grace.pod_failure);
+        return if restarted_enough && grace_over {
             Status::failed(text)
         } else {
             Status::in_progress(text)
@@ -412,6 +422,31 @@ mod tests {
         let owned: Vec<(&str, &str, Want)> =
             cases.iter().map(|(n, y, w)| (*n, y.as_str(), *w)).collect();
         check(&owned, &ctx_at());
+    }
+
+    #[test]
+    fn crash_loops_need_a_few_restarts() {
+        let pod = |restarts: u32| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: vllm, creationTimestamp: '2026-01-01T00:00:00Z'}}\nstatus:\n  phase: Running\n  containerStatuses:\n  - name: server\n    ready: false\n    restartCount: {restarts}\n    lastState: {{terminated: {{reason: Error, exitCode: 1}}}}\n    state: {{waiting: {{reason: CrashLoopBackOff, message: back-off 10s}}}}\n"
+            )
+        };
+        let (one, three) = (pod(1), pod(3));
+        check(
+            &[
+                (
+                    "one crash after a long load",
+                    one.as_str(),
+                    Want::InProgress("CrashLoopBackOff"),
+                ),
+                (
+                    "third restart",
+                    three.as_str(),
+                    Want::Failed("CrashLoopBackOff: back-off 10s (last exit: Error, code 1)"),
+                ),
+            ],
+            &ctx_at(),
+        );
     }
 
     #[test]

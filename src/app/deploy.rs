@@ -1,0 +1,362 @@
+//! `democtl deploy <stage>`: render, connect, take the cluster lock, decide which earlier stages
+//! must run first (those not deployed and healthy, shown up front), build every step, run them
+//! through the runner with the terminal and run-log reporters, record progress in the cluster.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::secrets::Secrets;
+use super::session::{self, Selection};
+use super::state::ClusterState;
+use super::target::Target;
+use super::{AppError, Ctx, env_file::EnvFile, render};
+use crate::cli::DeployArgs;
+use crate::cluster::state::{StageState, StageStatus};
+use crate::cluster::{lease, state, status};
+use crate::project::Project;
+use crate::report::Mode;
+use crate::runner::event::Outcome;
+use crate::runner::{
+    NoState, PlannedStage, PlannedStepRun, RetryPolicy, RunConfig, RunPlan, StateStore,
+};
+use crate::stage::{LoadedStage, StageSet};
+use crate::steps::{self, StepEnv};
+
+/// Everything decided before connecting.
+pub struct Prepared<'s> {
+    pub project: Project,
+    pub target: &'s LoadedStage,
+    /// The target and every stage it requires, in deploy order.
+    pub chain: Vec<&'s LoadedStage>,
+    pub renders: BTreeMap<String, Arc<Vec<Value>>>,
+    pub switches: BTreeMap<String, bool>,
+    pub selection: Selection,
+}
+
+/// Resolves the stage, steps and switches, and renders every overlay of the chain (offline).
+pub fn prepare<'s>(
+    project: Project,
+    stages: &'s StageSet,
+    stage: &str,
+    from: Option<&str>,
+    only: Option<&str>,
+    flags: &BTreeMap<String, bool>,
+    set: &[(String, bool)],
+) -> Result<Prepared<'s>, AppError> {
+    let target = stages.resolve(stage).map_err(AppError::UnknownStage)?;
+    let selection = Selection::new(target, from, only)?;
+    let switches = session::switches(stages, flags, set)?;
+    let chain = stages.with_prerequisites(target);
+    let mut renders = BTreeMap::new();
+    let mut problems = Vec::new();
+    for s in &chain {
+        let objects = render::stage_objects(&project, s)?;
+        problems.extend(stages.check_components(s, &render::components(&objects)));
+        renders.insert(s.stage.id.clone(), Arc::new(objects));
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Stages(crate::stage::LoadError { problems }));
+    }
+    Ok(Prepared {
+        project,
+        target,
+        chain,
+        renders,
+        switches,
+        selection,
+    })
+}
+
+pub async fn run(ctx: &Ctx, args: DeployArgs) -> Result<u8, AppError> {
+    let project = ctx.project()?;
+    let stages = ctx.stages(&project)?;
+    let prepared = prepare(
+        project.clone(),
+        &stages,
+        &args.stage,
+        args.from.as_deref(),
+        args.only.as_deref(),
+        &args.switches,
+        &args.set_switch,
+    )?;
+    let target = Target::connect(ctx, Some(&project)).await?;
+    let result = deploy(ctx, &args, &stages, &prepared, &target).await;
+    let closed = target.close().await;
+    let code = result?;
+    closed?;
+    Ok(code)
+}
+
+async fn deploy(
+    ctx: &Ctx,
+    args: &DeployArgs,
+    stages: &StageSet,
+    prepared: &Prepared<'_>,
+    target: &Target,
+) -> Result<u8, AppError> {
+    let cluster = target.cluster.clone();
+    let target_id = prepared.target.stage.id.clone();
+    let command = format!("deploy {target_id}");
+    let guard = if args.dry_run {
+        None
+    } else {
+        let holder = lease::default_holder(&target.identity.user);
+        Some(
+            lease::acquire(&cluster, &holder, &command)
+                .await
+                .map_err(AppError::Cluster)?,
+        )
+    };
+    let result = deploy_locked(ctx, args, stages, prepared, target).await;
+    if let Some(guard) = guard {
+        // The lease expires on its own if this fails; the run's result matters more.
+        let _ = guard.release().await;
+    }
+    result
+}
+
+async fn deploy_locked(
+    ctx: &Ctx,
+    args: &DeployArgs,
+    stages: &StageSet,
+    prepared: &Prepared<'_>,
+    target: &Target,
+) -> Result<u8, AppError> {
+    let cluster = target.cluster.clone();
+    let target_id = prepared.target.stage.id.clone();
+    let states: BTreeMap<String, StageState> = state::load_all(&cluster)
+        .await
+        .map_err(AppError::Cluster)?
+        .into_iter()
+        .map(|s| (s.stage.clone(), s))
+        .collect();
+    // Which earlier stages are deployed and healthy (skipped), and which must run first.
+    let earlier: Vec<String> = prepared
+        .chain
+        .iter()
+        .filter(|s| s.stage.id != target_id)
+        .map(|s| s.stage.id.clone())
+        .collect();
+    let healthy = healthy_stages(&cluster, &earlier, &states).await?;
+    let mut notes = Vec::new();
+    let mut running: Vec<&LoadedStage> = Vec::new();
+    for s in &prepared.chain {
+        let id = &s.stage.id;
+        if *id != target_id && healthy.contains(id) {
+            let run = states
+                .get(id)
+                .map(|st| format!(" (run {})", st.run_id))
+                .unwrap_or_default();
+            notes.push(format!("{id} is deployed and healthy{run}: not run again"));
+        } else {
+            if *id != target_id {
+                let why = match states.get(id).map(|st| st.status) {
+                    None => "not deployed",
+                    Some(StageStatus::Deployed) => "deployed but not healthy",
+                    Some(StageStatus::InProgress) => "unfinished",
+                    Some(StageStatus::Failed) => "failed last time",
+                };
+                notes.push(format!("{id} is {why}: deployed first"));
+            }
+            running.push(s);
+        }
+    }
+    // Values derived by earlier runs of every stage (later stages read stage-1 URLs).
+    let mut values: BTreeMap<String, Value> = BTreeMap::new();
+    for st in states.values() {
+        values.extend(st.values.clone());
+    }
+    let reporters = session::reporters(ctx, "deploy", Some(&target_id))?;
+    let artifacts_dir = reporters.log_path.with_extension("");
+    let can_prompt = ctx.output.interactive && !ctx.global.yes;
+    let env_file = match std::fs::read_to_string(prepared.project.env_file()) {
+        Ok(text) => EnvFile::parse(&text),
+        Err(_) => EnvFile::default(),
+    };
+    let mut warnings: Vec<String> = env_file.warnings.clone();
+    warnings.extend(env_file.unknown_keys(&secret_keys(stages)));
+    let secrets: Arc<dyn steps::SecretProvider> = Arc::new(Secrets::new(
+        env_file,
+        can_prompt,
+        reporters.progress.clone(),
+    ));
+    let mut plan = RunPlan { stages: Vec::new() };
+    for s in &running {
+        let is_target = s.stage.id == target_id;
+        let completed: BTreeSet<String> = if args.resume {
+            states
+                .get(&s.stage.id)
+                .map(|st| st.completed_steps.iter().cloned().collect())
+                .unwrap_or_default()
+        } else {
+            BTreeSet::new()
+        };
+        let env = StepEnv {
+            cluster: cluster.clone(),
+            stage: s.stage.clone(),
+            objects: prepared
+                .renders
+                .get(&s.stage.id)
+                .cloned()
+                .unwrap_or_default(),
+            secrets: secrets.clone(),
+            project_dir: prepared.project.root().to_path_buf(),
+            artifacts_dir: artifacts_dir.clone(),
+            switches: prepared.switches.clone(),
+        };
+        let mut steps_run = Vec::new();
+        for (i, spec) in s.stage.steps.iter().enumerate() {
+            let disposition = session::disposition(
+                s,
+                i,
+                is_target,
+                &prepared.selection,
+                &prepared.switches,
+                &completed,
+            );
+            let step = match disposition {
+                crate::runner::Disposition::Run => {
+                    Some(steps::build(spec, &env).map_err(|e| AppError::Other {
+                        message: format!(
+                            "cannot prepare step `{}` of `{}`",
+                            spec.id,
+                            s.file.display()
+                        ),
+                        hint: e.hint(),
+                        source: Some(Box::new(e)),
+                        code: crate::exit::USAGE,
+                    })?)
+                }
+                crate::runner::Disposition::Skip(_) => None,
+            };
+            steps_run.push(planned_step(spec, disposition, step));
+        }
+        plan.stages.push(PlannedStage {
+            id: s.stage.id.clone(),
+            title: s.stage.title.clone(),
+            steps: steps_run,
+        });
+    }
+    if super::chatty(&ctx.output) && ctx.output.mode != Mode::Quiet {
+        let mut text = String::new();
+        for note in notes.iter().chain(warnings.iter()) {
+            text.push_str(note);
+            text.push('\n');
+        }
+        super::print_stderr(&text);
+    }
+    let header = session::header(
+        ctx,
+        "deploy",
+        Some(cluster.server().to_owned()),
+        cluster.context().map(str::to_owned),
+        Some(target.identity.user.clone()),
+    );
+    let config = RunConfig {
+        header,
+        dry_run: args.dry_run,
+        values,
+        resume_command: Some(session::resume_command(
+            ctx,
+            stages,
+            &target_id,
+            &prepared.switches,
+        )),
+        jitter_seed: None,
+    };
+    let cluster_state = ClusterState {
+        cluster: cluster.clone(),
+        user: Some(target.identity.user.clone()),
+    };
+    let store: &dyn StateStore = if args.dry_run {
+        &NoState
+    } else {
+        &cluster_state
+    };
+    let cancel = session::cancel_on_ctrl_c();
+    let mut fanout = reporters.fanout;
+    let result = crate::runner::run(plan, config, &mut fanout, store, cancel).await;
+    if let Some(e) = result.report_error {
+        return Err(AppError::Report(e));
+    }
+    if result.interrupted {
+        return Err(AppError::Interrupted);
+    }
+    match result.summary.outcome {
+        Outcome::Failed { .. } | Outcome::TimedOut { .. } | Outcome::Cancelled => {
+            Err(AppError::RunFailed)
+        }
+        _ => Ok(crate::exit::OK),
+    }
+}
+
+/// Stages whose record says deployed and whose components are all ready now.
+async fn healthy_stages(
+    cluster: &crate::cluster::Cluster,
+    ids: &[String],
+    states: &BTreeMap<String, StageState>,
+) -> Result<BTreeSet<String>, AppError> {
+    let deployed: Vec<String> = ids
+        .iter()
+        .filter(|id| {
+            states
+                .get(*id)
+                .is_some_and(|s| s.status == StageStatus::Deployed)
+        })
+        .cloned()
+        .collect();
+    if deployed.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let report = status::collect(cluster, &deployed)
+        .await
+        .map_err(AppError::Cluster)?;
+    Ok(report
+        .stages
+        .iter()
+        .filter(|s| s.state == "deployed" && s.components.iter().all(|c| c.status == "Current"))
+        .map(|s| s.stage.clone())
+        .collect())
+}
+
+/// The environment variables the stages' secret steps read (for `.env` typo warnings).
+fn secret_keys(stages: &StageSet) -> Vec<&str> {
+    let mut keys = Vec::new();
+    for s in stages.stages() {
+        for step in &s.stage.steps {
+            if let crate::stage::params::StepParams::Secret(p) = &step.with {
+                keys.extend(p.data.values().map(|source| source.env.as_str()));
+            }
+        }
+    }
+    keys
+}
+
+/// A stage-file step as the runner plans it.
+pub fn planned_step(
+    spec: &crate::stage::StepSpec,
+    disposition: crate::runner::Disposition,
+    step: Option<Box<dyn crate::runner::step::Step>>,
+) -> PlannedStepRun {
+    PlannedStepRun {
+        id: spec.id.clone(),
+        title: spec.title.clone(),
+        kind: spec.kind.as_str().to_owned(),
+        narration: spec.narration.clone(),
+        timeout: spec.timeout,
+        retry: spec
+            .retry
+            .as_ref()
+            .map(|r| RetryPolicy {
+                attempts: r.attempts,
+                base: r.base,
+                cap: r.cap,
+            })
+            .unwrap_or_default(),
+        optional: spec.optional,
+        disposition,
+        step,
+    }
+}

@@ -1,0 +1,274 @@
+//! What `deploy` and `plan` (and `teardown`) share: switch values, step selection
+//! (`--from`/`--only`/`--resume`), the resume command, the run-log file, the reporters and the
+//! Ctrl-C handler.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use indicatif::MultiProgress;
+use tokio_util::sync::CancellationToken;
+
+use super::{AppError, Ctx};
+use crate::report::jsonl::{self, JsonlReporter};
+use crate::report::{Fanout, Mode, plain::PlainReporter, tty::TtyReporter};
+use crate::runner::event::{Reporter, RunHeader};
+use crate::runner::{Disposition, ResumeCommand};
+use crate::stage::{LoadedStage, StageSet, StepSpec, suggest};
+
+/// Switch values of a run: stage defaults, then `--<switch>`/`--no-<switch>`, then `--set-switch`.
+pub fn switches(
+    stages: &StageSet,
+    flags: &BTreeMap<String, bool>,
+    set: &[(String, bool)],
+) -> Result<BTreeMap<String, bool>, AppError> {
+    let declared = stages.switches();
+    let mut values: BTreeMap<String, bool> = declared
+        .iter()
+        .map(|s| (s.name.clone(), s.default))
+        .collect();
+    let names: Vec<&str> = declared.iter().map(|s| s.name.as_str()).collect();
+    for (name, value) in flags
+        .iter()
+        .map(|(k, v)| (k, *v))
+        .chain(set.iter().map(|(k, v)| (k, *v)))
+    {
+        if !values.contains_key(name) {
+            let hint = match suggest::closest(name, names.iter().copied()) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None if names.is_empty() => "the stage files declare no switches".to_owned(),
+                None => format!("the switches are {}", suggest::list(&names)),
+            };
+            return Err(AppError::usage(
+                format!("unknown switch `{name}`"),
+                Some(hint),
+            ));
+        }
+        values.insert(name.clone(), value);
+    }
+    Ok(values)
+}
+
+/// `--from`/`--only` for the target stage.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub from: Option<(usize, String)>,
+    pub only: Option<(usize, String)>,
+}
+
+impl Selection {
+    /// Checks the step ids against the stage ("did you mean" when unknown).
+    pub fn new(
+        stage: &LoadedStage,
+        from: Option<&str>,
+        only: Option<&str>,
+    ) -> Result<Selection, AppError> {
+        let find = |id: &str| {
+            stage
+                .step_index(id)
+                .map(|i| (i, id.to_owned()))
+                .map_err(AppError::UnknownStep)
+        };
+        Ok(Selection {
+            from: from.map(find).transpose()?,
+            only: only.map(find).transpose()?,
+        })
+    }
+}
+
+/// Whether step `index` of `stage` runs, and why not.
+pub fn disposition(
+    stage: &LoadedStage,
+    index: usize,
+    is_target: bool,
+    selection: &Selection,
+    switches: &BTreeMap<String, bool>,
+    completed: &BTreeSet<String>,
+) -> Disposition {
+    let step: &StepSpec = &stage.stage.steps[index];
+    if is_target {
+        if let Some((only, id)) = &selection.only
+            && *only != index
+        {
+            return Disposition::Skip(format!("--only {id}"));
+        }
+        if let Some((from, id)) = &selection.from
+            && index < *from
+        {
+            return Disposition::Skip(format!("before --from {id}"));
+        }
+    }
+    if let Some(switch) = &step.switch
+        && switches.get(switch) == Some(&false)
+    {
+        return Disposition::Skip(format!("--no-{switch}"));
+    }
+    if completed.contains(&step.id) {
+        return Disposition::Skip("done in an earlier run (--resume)".to_owned());
+    }
+    Disposition::Run
+}
+
+/// The global flags that pick the cluster and project, for commands we print.
+pub fn command_prefix(ctx: &Ctx) -> String {
+    let mut parts = vec!["democtl".to_owned()];
+    if ctx.global.sim {
+        parts.push("--sim".into());
+        if ctx.global.sim_speed != 1.0 {
+            parts.push(format!("--sim-speed {}", ctx.global.sim_speed));
+        }
+    }
+    if let Some(k) = &ctx.global.kubeconfig {
+        parts.push(format!(
+            "--kubeconfig {}",
+            shell_word(&k.display().to_string())
+        ));
+    }
+    if let Some(c) = &ctx.global.context {
+        parts.push(format!("--context {}", shell_word(c)));
+    }
+    if let Some(p) = &ctx.global.project_dir {
+        parts.push(format!(
+            "--project-dir {}",
+            shell_word(&p.display().to_string())
+        ));
+    }
+    parts.join(" ")
+}
+
+/// Switch flags that differ from the defaults (`--no-benchmarks`).
+pub fn switch_flags(stages: &StageSet, switches: &BTreeMap<String, bool>) -> String {
+    let mut out = String::new();
+    for s in stages.switches() {
+        match switches.get(&s.name) {
+            Some(&v) if v != s.default => {
+                out.push_str(if v { " --" } else { " --no-" });
+                out.push_str(&s.name);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `democtl deploy stage1 --from wait-models`, then the target if it is another stage.
+pub fn resume_command(
+    ctx: &Ctx,
+    stages: &StageSet,
+    target: &str,
+    switches: &BTreeMap<String, bool>,
+) -> ResumeCommand {
+    let prefix = command_prefix(ctx);
+    let flags = switch_flags(stages, switches);
+    let target = target.to_owned();
+    Arc::new(move |stage: &str, step: &str| {
+        let first = format!("{prefix} deploy {stage} --from {step}{flags}");
+        if stage == target {
+            first
+        } else {
+            format!("{first} && {prefix} deploy {target}{flags}")
+        }
+    })
+}
+
+fn shell_word(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// The reporters of a run: the terminal's and the JSON-lines log. Returns the log's path and
+/// the spinners' handle (to pause them for a prompt).
+pub struct Reporters {
+    pub fanout: Fanout,
+    pub log_path: PathBuf,
+    pub progress: Option<MultiProgress>,
+}
+
+/// Creates `logs/<UTC>-<command>-<stage>.jsonl` and the terminal reporter for the mode.
+pub fn reporters(ctx: &Ctx, command: &str, stage: Option<&str>) -> Result<Reporters, AppError> {
+    let dir = super::logs::log_dir(ctx)?;
+    let now = jiff::Timestamp::now();
+    let mut path = dir.join(jsonl::file_name(now, command, stage));
+    for n in 2.. {
+        if !path.exists() {
+            break;
+        }
+        let stem = jsonl::file_name(now, command, stage)
+            .trim_end_matches(".jsonl")
+            .to_owned();
+        path = dir.join(format!("{stem}-{n}.jsonl"));
+    }
+    let log = JsonlReporter::create(&path).map_err(|e| AppError::io(&path, e))?;
+    let (terminal, progress): (Box<dyn Reporter>, Option<MultiProgress>) = match ctx.output.mode {
+        Mode::Tty => {
+            let multi = MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+            (
+                Box::new(TtyReporter::with_multi(
+                    multi.clone(),
+                    ctx.output.color,
+                    true,
+                )),
+                Some(multi),
+            )
+        }
+        Mode::Plain => (Box::new(PlainReporter::new(std::io::stderr(), false)), None),
+        Mode::Quiet => (Box::new(PlainReporter::new(std::io::stderr(), true)), None),
+    };
+    Ok(Reporters {
+        fanout: Fanout(vec![terminal, Box::new(log)]),
+        log_path: path,
+        progress,
+    })
+}
+
+/// The run-log header.
+pub fn header(
+    ctx: &Ctx,
+    command: &str,
+    server: Option<String>,
+    context: Option<String>,
+    user: Option<String>,
+) -> RunHeader {
+    RunHeader {
+        format_version: jsonl::FORMAT_VERSION,
+        run_id: run_id(),
+        democtl_version: env!("CARGO_PKG_VERSION").to_owned(),
+        command_line: ctx
+            .command_line
+            .iter()
+            .map(|a| crate::runner::sensitive::redact(a).into_owned())
+            .collect(),
+        command: command.to_owned(),
+        cluster_server: server,
+        context,
+        user,
+    }
+}
+
+/// `20261125-201502-3f9a`: sortable and short enough to say aloud.
+fn run_id() -> String {
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string();
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{stamp}-{}", &random[..4])
+}
+
+/// Cancels `token` on Ctrl-C; a second Ctrl-C exits at once (130).
+pub fn cancel_on_ctrl_c() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(crate::exit::INTERRUPTED));
+            }
+        }
+    });
+    token
+}

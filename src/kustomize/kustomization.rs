@@ -1,0 +1,388 @@
+//! The kustomization file: finding it, its schema (`serde`), and the up-front rejection of
+//! fields democtl does not support. Reads only the one file; never resolves its entries.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::RenderError;
+use super::resource::{invalid, parse_yaml_plain};
+
+/// File names kustomize recognises, in its order.
+pub(crate) const FILE_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Fields that exist in kustomize but that democtl rejects.
+const UNSUPPORTED: &[&str] = &[
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "helmGlobals",
+    "generators",
+    "transformers",
+    "validators",
+    "vars",
+    "openapi",
+    "crds",
+    "configurations",
+    "buildMetadata",
+    "sortOptions",
+    "imageTags",
+];
+
+/// Target selector of a patch (regexes for name/namespace/group/version/kind).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Selector {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub label_selector: String,
+    #[serde(default)]
+    pub annotation_selector: String,
+}
+
+/// An entry of `patches` (and, converted, of `patchesJson6902`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct PatchEntry {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub patch: Option<String>,
+    #[serde(default)]
+    pub target: Option<Selector>,
+    #[serde(default)]
+    pub options: BTreeMap<String, bool>,
+}
+
+/// `images` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Image {
+    pub name: String,
+    #[serde(default)]
+    pub new_name: String,
+    #[serde(default)]
+    pub new_tag: String,
+    #[serde(default)]
+    pub digest: String,
+}
+
+/// `replicas` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Replica {
+    pub name: String,
+    pub count: i64,
+}
+
+/// A custom field spec (`labels[].fields`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FieldSpecEntry {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub kind: String,
+    pub path: String,
+    #[serde(default)]
+    pub create: bool,
+}
+
+/// `labels` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Label {
+    #[serde(default)]
+    pub pairs: BTreeMap<String, String>,
+    #[serde(default)]
+    pub include_selectors: bool,
+    #[serde(default)]
+    pub include_templates: bool,
+    #[serde(default)]
+    pub fields: Vec<FieldSpecEntry>,
+}
+
+/// `generatorOptions` and per-generator `options`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct GeneratorOptions {
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub disable_name_suffix_hash: Option<bool>,
+    #[serde(default)]
+    pub immutable: Option<bool>,
+}
+
+/// `configMapGenerator` / `secretGenerator` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct GeneratorArgs {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub behavior: String,
+    #[serde(default)]
+    pub literals: Vec<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub envs: Vec<String>,
+    #[serde(default)]
+    pub env: String,
+    #[serde(default)]
+    pub options: Option<GeneratorOptions>,
+    /// Secrets only.
+    #[serde(default, rename = "type")]
+    pub kind_type: String,
+}
+
+/// `patchesJson6902` entry (legacy).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Json6902Entry {
+    pub target: Selector,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub patch: Option<String>,
+}
+
+/// A parsed kustomization file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Kustomization {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub bases: Vec<String>,
+    #[serde(default)]
+    pub components: Vec<String>,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub name_prefix: String,
+    #[serde(default)]
+    pub name_suffix: String,
+    #[serde(default)]
+    pub common_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    #[serde(default)]
+    pub common_annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub patches: Vec<PatchEntry>,
+    #[serde(default)]
+    pub patches_strategic_merge: Vec<String>,
+    #[serde(default)]
+    pub patches_json6902: Vec<Json6902Entry>,
+    #[serde(default)]
+    pub images: Vec<Image>,
+    #[serde(default)]
+    pub replicas: Vec<Replica>,
+    #[serde(default)]
+    pub config_map_generator: Vec<GeneratorArgs>,
+    #[serde(default)]
+    pub secret_generator: Vec<GeneratorArgs>,
+    #[serde(default)]
+    pub generator_options: Option<GeneratorOptions>,
+    #[serde(default)]
+    pub replacements: Vec<Value>,
+}
+
+/// A kustomization and where it lives.
+#[derive(Debug, Clone)]
+pub(crate) struct Loaded {
+    pub k: Kustomization,
+    /// The kustomization file.
+    pub file: PathBuf,
+    /// Its directory (the load root).
+    pub dir: PathBuf,
+}
+
+/// Finds and parses the kustomization in `dir`.
+pub(crate) fn load(dir: &Path) -> Result<Loaded, RenderError> {
+    let found: Vec<PathBuf> = FILE_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .filter(|p| p.is_file())
+        .collect();
+    let file = match found.as_slice() {
+        [] => {
+            return Err(RenderError::MissingKustomization {
+                dir: dir.to_path_buf(),
+            });
+        }
+        [one] => one.clone(),
+        _ => {
+            return Err(RenderError::MultipleKustomizations {
+                dir: dir.to_path_buf(),
+            });
+        }
+    };
+    let text = std::fs::read_to_string(&file).map_err(|source| RenderError::Read {
+        path: file.clone(),
+        source,
+    })?;
+    let mut docs = parse_yaml_plain(&text, &file)?;
+    let doc = match docs.len() {
+        0 => Value::Object(Default::default()),
+        1 => docs.remove(0),
+        _ => {
+            return Err(invalid(
+                &file,
+                "kustomization",
+                "a kustomization file holds one document",
+            ));
+        }
+    };
+    let Value::Object(map) = &doc else {
+        return Err(invalid(
+            &file,
+            "kustomization",
+            "the file must be a mapping",
+        ));
+    };
+    if map.keys().all(|k| k == "apiVersion" || k == "kind") {
+        return Err(invalid(
+            &file,
+            "kustomization",
+            "the kustomization is empty",
+        ));
+    }
+    for key in map.keys() {
+        if UNSUPPORTED.contains(&key.as_str()) {
+            return Err(RenderError::Unsupported {
+                file,
+                field: key.clone(),
+            });
+        }
+    }
+    // Decode field by field so that an error names the field.
+    let mut k = Kustomization::default();
+    for (key, value) in map {
+        let one = Value::Object([(key.clone(), value.clone())].into_iter().collect());
+        let part: Kustomization = serde_json::from_value(one).map_err(|e| {
+            let reason = if e.to_string().starts_with("unknown field") {
+                "unknown field".to_string()
+            } else {
+                describe_serde(&e)
+            };
+            invalid(&file, key, reason)
+        })?;
+        merge_part(&mut k, part, key);
+    }
+    if !k.kind.is_empty() && k.kind != "Kustomization" && k.kind != "Component" {
+        return Err(invalid(
+            &file,
+            "kind",
+            "must be `Kustomization` or `Component`",
+        ));
+    }
+    Ok(Loaded {
+        k,
+        dir: dir.to_path_buf(),
+        file,
+    })
+}
+
+/// Our own wording of a decode problem (never the decoder's message verbatim in `Display`,
+/// but its classification is useful).
+fn describe_serde(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    if let Some(rest) = s.strip_prefix("invalid type: ") {
+        format!(
+            "wrong type ({})",
+            rest.split(" at line").next().unwrap_or(rest)
+        )
+    } else if s.starts_with("missing field") {
+        s.split(" at line").next().unwrap_or(&s).to_string()
+    } else {
+        "wrong shape".to_string()
+    }
+}
+
+fn merge_part(k: &mut Kustomization, p: Kustomization, key: &str) {
+    match key {
+        "apiVersion" => k.api_version = p.api_version,
+        "kind" => k.kind = p.kind,
+        "metadata" => k.metadata = p.metadata,
+        "resources" => k.resources = p.resources,
+        "bases" => k.bases = p.bases,
+        "components" => k.components = p.components,
+        "namespace" => k.namespace = p.namespace,
+        "namePrefix" => k.name_prefix = p.name_prefix,
+        "nameSuffix" => k.name_suffix = p.name_suffix,
+        "commonLabels" => k.common_labels = p.common_labels,
+        "labels" => k.labels = p.labels,
+        "commonAnnotations" => k.common_annotations = p.common_annotations,
+        "patches" => k.patches = p.patches,
+        "patchesStrategicMerge" => k.patches_strategic_merge = p.patches_strategic_merge,
+        "patchesJson6902" => k.patches_json6902 = p.patches_json6902,
+        "images" => k.images = p.images,
+        "replicas" => k.replicas = p.replicas,
+        "configMapGenerator" => k.config_map_generator = p.config_map_generator,
+        "secretGenerator" => k.secret_generator = p.secret_generator,
+        "generatorOptions" => k.generator_options = p.generator_options,
+        "replacements" => k.replacements = p.replacements,
+        _ => {}
+    }
+}
+
+/// Whether `entry` is a remote reference (URL or git repository).
+pub(crate) fn is_remote(entry: &str) -> bool {
+    let e = entry.trim();
+    e.contains("://")
+        || e.starts_with("github.com/")
+        || e.starts_with("git@")
+        || e.contains(".git?")
+        || e.ends_with(".git")
+        || e.contains("?ref=")
+}
+
+/// Resolves `entry` relative to `dir`, rejecting paths outside `root` (kustomize's default
+/// `LoadRestrictionsRootOnly` applies to files; directories may be anywhere local).
+pub(crate) fn resolve(dir: &Path, entry: &str) -> PathBuf {
+    normalize(&dir.join(entry))
+}
+
+/// Lexical normalisation (`a/./b/../c` → `a/c`) without touching the file system.
+pub(crate) fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}

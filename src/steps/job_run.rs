@@ -1,0 +1,404 @@
+//! Running and watching one-shot workloads: batch Jobs and Tekton PipelineRuns.
+//!
+//! Shared by `run-job`, `wait-jobs` and `benchmark`. A run is watched until it succeeds or
+//! fails — whichever comes first, so a failed Job is reported at once with its last log lines,
+//! not after the timeout. While it runs, its pods' log tails give the progress, and a pod that
+//! cannot start (missing Secret, bad image) fails the wait with the reason.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, LogParams};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::job_state::{self, RunState};
+use super::{StepEnv, cluster_failure, delete_and_wait};
+use crate::cluster::operators::Decision;
+use crate::cluster::{Cluster, ClusterError, ObjectKey};
+use crate::runner::step::{StepCtx, StepError};
+use crate::stage::params::RunKind;
+
+/// How often a running Job's pods and log tail are looked at (logs cannot be watched).
+pub const LOG_POLL: Duration = Duration::from_secs(5);
+/// Log lines shown when a run fails.
+pub const FAILURE_LOG_LINES: usize = 20;
+
+/// One run of the stage's render: the rendered object and its key.
+#[derive(Debug, Clone)]
+pub struct RunTarget {
+    pub kind: RunKind,
+    pub key: ObjectKey,
+    pub object: Value,
+}
+
+impl RunTarget {
+    /// Finds a Job/PipelineRun of the render by name and namespace.
+    pub fn from_render(
+        objects: &[Value],
+        kind: RunKind,
+        namespace: &str,
+        name: &str,
+    ) -> Option<RunTarget> {
+        let k = match kind {
+            RunKind::Job => "Job",
+            RunKind::PipelineRun => "PipelineRun",
+        };
+        let object = super::selection::find(objects, k, name, Some(namespace))?.clone();
+        let key = ObjectKey::from_value(&object)?;
+        Some(RunTarget { kind, key, object })
+    }
+
+    /// `Job/name` or `PipelineRun/name`.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.key.kind, self.key.name)
+    }
+}
+
+/// The end of a run that succeeded.
+#[derive(Debug, Clone, Default)]
+pub struct Finished {
+    /// Full log of the pod that succeeded (Jobs only).
+    pub log: String,
+}
+
+/// Deletes the run if it exists (waiting until it is gone), then creates it from the render.
+pub async fn recreate(env: &StepEnv, ctx: &StepCtx, target: &RunTarget) -> Result<(), StepError> {
+    if ctx.dry_run {
+        super::apply_objects(env, ctx, std::slice::from_ref(&target.object))
+            .await
+            .map_err(|e| {
+                cluster_failure(format!("failed to dry-run {}", target.key.describe()), e)
+            })?;
+        return Ok(());
+    }
+    let progress = |m: String| ctx.progress(m);
+    let deleted = delete_and_wait(
+        &env.cluster,
+        &target.key,
+        super::deadline_of(ctx),
+        &progress,
+    )
+    .await
+    .map_err(|e| {
+        cluster_failure(
+            format!("failed to delete the previous {}", target.key.describe()),
+            e,
+        )
+    })?;
+    if deleted {
+        ctx.progress(format!("previous {} deleted", target.label()));
+    }
+    super::apply_objects(env, ctx, std::slice::from_ref(&target.object))
+        .await
+        .map_err(|e| cluster_failure(format!("failed to create {}", target.key.describe()), e))?;
+    Ok(())
+}
+
+/// Current state of a run in the cluster (None when it does not exist).
+pub async fn current_state(
+    cluster: &Cluster,
+    target: &RunTarget,
+) -> Result<Option<RunState>, ClusterError> {
+    let obj = super::get_object(cluster, &target.key).await?;
+    Ok(obj.map(|o| state_of(target.kind, &o)))
+}
+
+fn state_of(kind: RunKind, obj: &Value) -> RunState {
+    match kind {
+        RunKind::Job => job_state::job_state(obj),
+        RunKind::PipelineRun => job_state::pipelinerun_state(obj),
+    }
+}
+
+/// Waits until the run finishes. `report` receives short progress text for this run
+/// (`42%`, `Tasks Completed: 1 …`); the caller combines several runs into one line.
+pub async fn wait_finished(
+    cluster: &Cluster,
+    target: &RunTarget,
+    deadline: Instant,
+    report: &(dyn Fn(String) + Send + Sync),
+) -> Result<Finished, RunFailure> {
+    let kind = target.kind;
+    let mut seen = false;
+    let decide = move |obj: Option<&Value>| -> Decision<()> {
+        let Some(obj) = obj else {
+            return if seen {
+                Decision::Failed("it was deleted while democtl waited for it".into())
+            } else {
+                Decision::Pending("not created yet".into())
+            };
+        };
+        seen = true;
+        match state_of(kind, obj) {
+            RunState::Succeeded => Decision::Done(()),
+            RunState::Failed { reason } => Decision::Failed(reason),
+            RunState::Running => Decision::Pending(match kind {
+                RunKind::PipelineRun => {
+                    job_state::pipelinerun_progress(obj).unwrap_or_else(|| "running".into())
+                }
+                RunKind::Job => "running".into(),
+            }),
+        }
+    };
+    let forward = |m: String| {
+        if kind == RunKind::PipelineRun || m != "running" {
+            report(m);
+        }
+    };
+    let watch = cluster.wait_until(&target.key, deadline, &forward, decide);
+    let result = match kind {
+        RunKind::PipelineRun => watch.await.map_err(RunFailure::from_cluster),
+        RunKind::Job => {
+            let pods = watch_pods(cluster, target, report);
+            tokio::select! {
+                r = watch => r.map_err(RunFailure::from_cluster),
+                blocked = pods => Err(RunFailure::Blocked { reason: blocked }),
+            }
+        }
+    };
+    match result {
+        Ok(()) => {
+            let log = match kind {
+                RunKind::Job => job_log(cluster, target, None).await.unwrap_or_default(),
+                RunKind::PipelineRun => String::new(),
+            };
+            Ok(Finished { log })
+        }
+        Err(f) => Err(f),
+    }
+}
+
+/// Why a run did not succeed.
+#[derive(Debug)]
+pub enum RunFailure {
+    /// The Job (or PipelineRun) reported failure.
+    Failed { reason: String },
+    /// A pod cannot start (missing Secret, bad image).
+    Blocked { reason: String },
+    /// The deadline passed while it was still running.
+    TimedOut { last: String },
+    /// The cluster did not answer.
+    Cluster(ClusterError),
+}
+
+impl RunFailure {
+    fn from_cluster(e: ClusterError) -> RunFailure {
+        match &e {
+            ClusterError::Wait(w) => {
+                let reason = w
+                    .objects
+                    .first()
+                    .map(|o| crate::cluster::wait::status_reason(&o.status))
+                    .unwrap_or_default();
+                match w.outcome {
+                    crate::cluster::wait::WaitOutcome::Failed => RunFailure::Failed { reason },
+                    crate::cluster::wait::WaitOutcome::TimedOut => {
+                        RunFailure::TimedOut { last: reason }
+                    }
+                }
+            }
+            _ => RunFailure::Cluster(e),
+        }
+    }
+
+    /// The step error for this failure of `target`, with the run's last log lines as evidence.
+    pub async fn into_step_error(self, cluster: &Cluster, target: &RunTarget) -> StepError {
+        let what = target.key.describe();
+        let (message, reason) = match self {
+            RunFailure::Cluster(e) => {
+                return cluster_failure(format!("failed to watch {what}"), e);
+            }
+            RunFailure::Failed { reason } => (format!("{what} failed"), reason),
+            RunFailure::Blocked { reason } => (format!("{what} cannot start its pod"), reason),
+            RunFailure::TimedOut { last } => (format!("{what} did not finish in time"), last),
+        };
+        let mut evidence = Vec::new();
+        if !reason.is_empty() {
+            evidence.push(reason);
+        }
+        if target.kind == RunKind::Job
+            && let Some(log) = job_log(cluster, target, Some(FAILURE_LOG_LINES)).await
+        {
+            for line in job_state::last_lines(&log, FAILURE_LOG_LINES) {
+                evidence.push(format!("log: {line}"));
+            }
+        }
+        StepError::new(message)
+            .with_evidence(evidence)
+            .with_hint(format!(
+                "fix the cause, then run the same command again: democtl deletes and recreates {}",
+                target.label()
+            ))
+    }
+}
+
+/// Watches a Job's pods for progress and for pods that cannot start. Returns only when a pod
+/// is blocked (the reason); otherwise runs until dropped.
+async fn watch_pods(
+    cluster: &Cluster,
+    target: &RunTarget,
+    report: &(dyn Fn(String) + Send + Sync),
+) -> String {
+    let mut tick = tokio::time::interval(LOG_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = String::new();
+    loop {
+        tick.tick().await;
+        let Ok(pods) = job_pods(cluster, target).await else {
+            continue;
+        };
+        let Some(pod) = pods.last() else {
+            continue;
+        };
+        if let Some(reason) = job_state::pod_blocked(pod) {
+            return reason;
+        }
+        if let Some(log) = job_log(cluster, target, Some(5)).await
+            && let Some(p) = job_state::progress_from_log(&log)
+            && p != last
+        {
+            report(p.clone());
+            last = p;
+        }
+    }
+}
+
+/// The Job's pods, oldest first.
+async fn job_pods(cluster: &Cluster, target: &RunTarget) -> Result<Vec<Value>, ClusterError> {
+    let ns = target.key.namespace.as_deref().unwrap_or("default");
+    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), ns);
+    let mut items = Vec::new();
+    for selector in [
+        format!("batch.kubernetes.io/job-name={}", target.key.name),
+        format!("job-name={}", target.key.name),
+    ] {
+        let lp = ListParams::default().labels(&selector);
+        let list = cluster
+            .call(
+                "list",
+                || format!("pods of {}", target.key.describe()),
+                api.list(&lp),
+            )
+            .await?;
+        if !list.items.is_empty() {
+            items = list.items;
+            break;
+        }
+    }
+    let mut pods: Vec<Value> = items
+        .iter()
+        .filter_map(|p| serde_json::to_value(p).ok())
+        .collect();
+    pods.sort_by(|a, b| {
+        let t = |v: &Value| {
+            v.pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        t(a).cmp(&t(b))
+    });
+    Ok(pods)
+}
+
+/// Log of the Job's newest pod (its first container), optionally only the last lines.
+pub async fn job_log(cluster: &Cluster, target: &RunTarget, tail: Option<usize>) -> Option<String> {
+    let pods = job_pods(cluster, target).await.ok()?;
+    let pod = pods.last()?;
+    let name = pod.pointer("/metadata/name")?.as_str()?.to_string();
+    let container = pod
+        .pointer("/spec/containers/0/name")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let ns = target.key.namespace.as_deref().unwrap_or("default");
+    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), ns);
+    let lp = LogParams {
+        container,
+        tail_lines: tail.and_then(|t| i64::try_from(t).ok()),
+        ..LogParams::default()
+    };
+    cluster
+        .call(
+            "read the log of",
+            || format!("`Pod/{name}` in `{ns}`"),
+            api.logs(&name, &lp),
+        )
+        .await
+        .ok()
+}
+
+/// One progress line for several runs: `a 42% · b 7/12 · c done`.
+#[derive(Default)]
+pub struct ProgressBoard {
+    entries: Mutex<BTreeMap<String, String>>,
+}
+
+impl ProgressBoard {
+    /// Sets `name`'s part and returns the combined line.
+    pub fn set(&self, name: &str, text: impl Into<String>) -> String {
+        let mut entries = match self.entries.lock() {
+            Ok(e) => e,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        entries.insert(name.to_string(), text.into());
+        entries
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn targets_come_from_the_render() {
+        let objects = vec![
+            json!({"apiVersion": "batch/v1", "kind": "Job",
+                   "metadata": {"name": "register-models", "namespace": "private-ai-demo"}}),
+            json!({"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
+                   "metadata": {"name": "ingest-acme", "namespace": "private-ai-demo"}}),
+        ];
+        let t =
+            RunTarget::from_render(&objects, RunKind::Job, "private-ai-demo", "register-models")
+                .unwrap();
+        assert_eq!(t.label(), "Job/register-models");
+        assert!(
+            RunTarget::from_render(&objects, RunKind::Job, "private-ai-demo", "ingest-acme")
+                .is_none()
+        );
+        assert!(
+            RunTarget::from_render(&objects, RunKind::Job, "other", "register-models").is_none()
+        );
+        let p = RunTarget::from_render(
+            &objects,
+            RunKind::PipelineRun,
+            "private-ai-demo",
+            "ingest-acme",
+        )
+        .unwrap();
+        assert_eq!(p.key.api_version, "tekton.dev/v1");
+    }
+
+    #[test]
+    fn the_board_combines_runs_in_name_order() {
+        let b = ProgressBoard::default();
+        assert_eq!(b.set("download-b", "10%"), "download-b 10%");
+        assert_eq!(
+            b.set("download-a", "3/12"),
+            "download-a 3/12 · download-b 10%"
+        );
+        assert_eq!(
+            b.set("download-b", "done"),
+            "download-a 3/12 · download-b done"
+        );
+    }
+}

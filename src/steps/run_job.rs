@@ -1,0 +1,87 @@
+//! `run-job`: delete-then-create a Job (or Tekton PipelineRun) of the stage render with a fixed
+//! name, wait until it finishes (failure at once, with its last log lines) and show the last
+//! lines of its output. Re-running the step runs the workload again from scratch.
+
+use super::job_run::{self, RunTarget};
+use super::job_state;
+use super::{BuildError, StepEnv, boxed};
+use crate::runner::event::StepOutput;
+use crate::runner::step::{Step, StepCtx, StepDone, StepError};
+use crate::stage::params::{RunJobParams, RunKind};
+use crate::stage::schema::StepSpec;
+
+/// The built step.
+pub struct RunJob {
+    env: StepEnv,
+    target: RunTarget,
+    output_lines: usize,
+}
+
+/// Checks that the Job/PipelineRun is in the stage's render.
+pub fn build(
+    spec: &StepSpec,
+    p: &RunJobParams,
+    env: &StepEnv,
+) -> Result<Box<dyn Step>, BuildError> {
+    let target =
+        RunTarget::from_render(&env.objects, p.kind, &p.namespace, &p.job).ok_or_else(|| {
+            BuildError::NotRendered {
+                step: spec.id.clone(),
+                object: format!(
+                    "`{}/{}` in `{}`",
+                    match p.kind {
+                        RunKind::Job => "Job",
+                        RunKind::PipelineRun => "PipelineRun",
+                    },
+                    p.job,
+                    p.namespace
+                ),
+                overlay: env.stage.overlay.clone(),
+            }
+        })?;
+    Ok(Box::new(RunJob {
+        env: env.clone(),
+        target,
+        output_lines: p.output_lines,
+    }))
+}
+
+impl Step for RunJob {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a StepCtx,
+    ) -> futures::future::BoxFuture<'a, Result<StepDone, StepError>> {
+        boxed(async move {
+            let t = &self.target;
+            job_run::recreate(&self.env, ctx, t).await?;
+            if ctx.dry_run {
+                return Ok(StepDone::Succeeded);
+            }
+            ctx.progress(format!("{} started", t.label()));
+            let label = t.label();
+            let report = |m: String| ctx.progress(format!("{label}: {m}"));
+            let finished = match job_run::wait_finished(
+                &self.env.cluster,
+                t,
+                super::own_deadline(ctx),
+                &report,
+            )
+            .await
+            {
+                Ok(f) => f,
+                Err(failure) => return Err(failure.into_step_error(&self.env.cluster, t).await),
+            };
+            if self.output_lines > 0 && !finished.log.trim().is_empty() {
+                ctx.output(StepOutput {
+                    title: format!("Output of {label}"),
+                    columns: vec!["log".into()],
+                    rows: job_state::last_lines(&finished.log, self.output_lines)
+                        .into_iter()
+                        .map(|l| vec![l])
+                        .collect(),
+                });
+            }
+            Ok(StepDone::Succeeded)
+        })
+    }
+}

@@ -1,0 +1,218 @@
+//! The command line: flags, usage errors, exit codes, project discovery, validate and logs,
+//! run through the real binary.
+#![allow(clippy::unwrap_used)]
+
+use crate::harness::Demo;
+
+pub(crate) const STAGE1: &str = "\
+id: stage1
+number: 1
+slug: sovereign-ai
+title: Sovereign AI
+overlay: gitops/overlays/stage1
+expectedDuration: 40m
+switches:
+  - name: benchmarks
+    default: true
+    description: Run the GuideLLM benchmarks
+steps:
+  - id: wait-models
+    kind: wait-jobs
+    title: Wait for model downloads
+    with: { namespace: demo, jobs: [download] }
+  - id: benchmarks
+    kind: benchmark
+    title: Benchmarks
+    switch: benchmarks
+    with: { namespace: demo, jobs: [guidellm] }
+";
+
+fn project() -> Demo {
+    Demo::empty().file("stages/stage1.yaml", STAGE1).file(
+        "gitops/overlays/stage1/kustomization.yaml",
+        "resources: []\n",
+    )
+}
+
+#[test]
+fn no_command_is_a_usage_error() {
+    let run = Demo::empty().run(&[]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("Usage: democtl"), "{}", run.stderr);
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    Demo::empty().run(&["--help"]).expect_code(0);
+    let run = Demo::empty().run(&["--version"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        format!("democtl {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn missing_and_unknown_arguments_exit_two() {
+    project().run(&["deploy"]).expect_code(2);
+    project().run(&["teardown"]).expect_code(2);
+    project()
+        .run(&["teardown", "--stage", "1", "--all"])
+        .expect_code(2);
+    project().run(&["status", "-o", "xml"]).expect_code(2);
+    project()
+        .run(&["deploy", "1", "--from", "a", "--only", "b"])
+        .expect_code(2);
+    project().run(&["-q", "-v", "validate"]).expect_code(2);
+}
+
+#[test]
+fn stage_switches_become_flags() {
+    let run = project().run(&["deploy", "--help"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("--benchmarks"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Run the GuideLLM benchmarks (default: on)"),
+        "{}",
+        run.stdout
+    );
+    let run = project().run(&["deploy", "1", "--no-benchmark"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("--no-benchmarks"),
+        "clap suggests the flag: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn outside_a_project_is_a_config_error() {
+    let demo = Demo::empty();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = demo.run_in(elsewhere.path(), &["validate"]);
+    run.expect_code(2);
+    let dir = elsewhere
+        .path()
+        .canonicalize()
+        .unwrap_or_else(|_| elsewhere.path().to_path_buf());
+    let expected = format!(
+        "error: no democtl project in `{}` or any parent folder\n  hint: run democtl inside the demo repository (the folder holding `stages/` and `gitops/`), or pass `--project-dir DIR`\n",
+        dir.display()
+    );
+    let alt = expected.replace(
+        &dir.display().to_string(),
+        &elsewhere.path().display().to_string(),
+    );
+    assert!(
+        run.stderr == expected || run.stderr == alt,
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn project_dir_points_anywhere() {
+    let demo = project();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = demo.run_in(
+        elsewhere.path(),
+        &["--project-dir", demo.path().to_str().unwrap(), "validate"],
+    );
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "ok  stages/stage1.yaml  Sovereign AI (2 steps, 0 objects)\n"
+    );
+}
+
+#[test]
+fn the_project_is_found_from_a_subfolder() {
+    let demo = project();
+    demo.run_in(&demo.path().join("gitops/overlays"), &["validate"])
+        .expect_code(0);
+}
+
+#[test]
+fn validate_lists_every_problem_and_exits_one() {
+    let bad = STAGE1
+        .replace("    switch: benchmarks\n", "    switch: benchmark\n")
+        .replace("  - id: benchmarks\n", "  - id: wait-models\n");
+    let demo = project().file("stages/stage1.yaml", &bad);
+    let run = demo.run(&["validate"]);
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr,
+        "\
+error: 2 problems in the stage files
+  evidence:
+    stages/stage1.yaml:16:9: `steps[1].id`: duplicate step id `wait-models`
+      hint: the first `wait-models` is on line 12; step ids must be unique within a stage
+    stages/stage1.yaml:19:13: `steps[1].switch`: undeclared switch `benchmark`
+      hint: did you mean `benchmarks`?
+"
+    );
+}
+
+#[test]
+fn a_single_problem_is_the_error_itself() {
+    let demo = project().file(
+        "stages/stage1.yaml",
+        &STAGE1.replace("kind: wait-jobs", "kind: wait-job"),
+    );
+    let run = demo.run(&["validate"]);
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: stages/stage1.yaml:13:11: `steps[0].kind`: unknown step kind `wait-job`\n  hint: did you mean `wait-jobs`?\n"
+    );
+}
+
+#[test]
+fn quiet_validate_prints_nothing() {
+    let run = project().run(&["-q", "validate"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn logs_lists_and_replays_runs() {
+    let demo = project();
+    let run = demo.run(&["logs"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "no runs yet\n");
+    demo.run(&["logs", "--last"]).expect_code(2);
+    let log = "\
+{\"at\":\"2026-11-25T20:00:00Z\",\"elapsed\":0,\"kind\":{\"type\":\"run-started\",\"format_version\":1,\"run_id\":\"r1\",\"democtl_version\":\"0.1.0\",\"command_line\":[\"democtl\",\"deploy\",\"stage1\"],\"command\":\"deploy\",\"cluster_server\":null,\"context\":null,\"user\":null}}
+{\"at\":\"2026-11-25T20:00:01Z\",\"elapsed\":1000,\"kind\":{\"type\":\"step-started\",\"stage\":\"stage1\",\"step\":\"wait-models\",\"title\":\"Wait for model downloads\",\"narration\":null,\"timeout\":null}}
+";
+    let demo = demo.file("logs/20261125T200000Z-deploy-stage1.jsonl", log);
+    let run = demo.run(&["logs"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "RUN                             COMMAND        RESULT      TIME\n20261125T200000Z-deploy-stage1  deploy stage1  unfinished\n"
+    );
+    let run = demo.run(&["logs", "--last"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("[00:00:01] stage1/wait-models: Wait for model downloads"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("the run did not finish"),
+        "{}",
+        run.stdout
+    );
+    demo.run(&["logs", "r1"]).expect_code(0);
+    demo.run(&["logs", "20261125"]).expect_code(0);
+    let run = demo.run(&["logs", "nope"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.starts_with("error: no run `nope`"),
+        "{}",
+        run.stderr
+    );
+}

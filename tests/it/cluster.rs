@@ -1,0 +1,896 @@
+//! The cluster layer against the simulated API server over HTTP: apply ordering, conflicts,
+//! dry-run diff, waits with failure evidence, teardown, status, lease contention and injected
+//! API faults.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use democtl::cluster::apply::{ApplyOptions, ApplyResult, apply};
+use democtl::cluster::diff::{self, DiffTag};
+use democtl::cluster::inventory::{self, LABEL_PART_OF, LABEL_STAGE, NAMESPACE};
+use democtl::cluster::state::{self, PatchedObject, StageStatus};
+use democtl::cluster::teardown::{self, TeardownOptions};
+use democtl::cluster::wait::WaitOutcome;
+use democtl::cluster::{Cluster, ClusterError, ObjectKey, lease, status};
+use democtl::sim::{FaultConfig, FaultKinds, ServerConfig, SimClock, SimServer};
+use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+/// A simulator with a fast clock and a `Cluster` on it.
+async fn sim_with(config: ServerConfig) -> (SimServer, Cluster) {
+    let server = SimServer::start(config).await.unwrap();
+    let clock = server.clock().clone();
+    let cluster = Cluster::from_client(server.client().unwrap(), server.url())
+        .with_clock(Arc::new(move || clock.now()));
+    (server, cluster)
+}
+
+async fn sim() -> (SimServer, Cluster) {
+    sim_with(ServerConfig {
+        clock: SimClock::new(1000.0),
+        crd_establish_delay: Duration::from_secs(2),
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+/// Collects progress lines.
+#[derive(Default, Clone)]
+struct Lines(Arc<Mutex<Vec<String>>>);
+
+impl Lines {
+    fn sink(&self) -> impl Fn(String) + Send + Sync + use<> {
+        let lines = self.0.clone();
+        move |l| lines.lock().unwrap().push(l)
+    }
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                "subresources": {"status": {}}}]}
+    })
+}
+
+fn ns(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+}
+
+fn cm(namespace: &str, name: &str, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"democtl.io/component": "base"}},
+        "data": data})
+}
+
+fn widget(namespace: &str, name: &str) -> Value {
+    json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"democtl.io/component": "widgets"}},
+        "spec": {"size": 3}})
+}
+
+async fn get(cluster: &Cluster, key: &ObjectKey) -> Option<Value> {
+    let r = cluster
+        .resolve(&key.api_version, &key.kind)
+        .await
+        .unwrap()?;
+    let api = cluster.api(&r.resource, key.namespace.as_deref());
+    api.get_opt(&key.name)
+        .await
+        .unwrap()
+        .map(|o| serde_json::to_value(&o).unwrap())
+}
+
+fn key(av: &str, kind: &str, ns: Option<&str>, name: &str) -> ObjectKey {
+    ObjectKey::new(av, kind, ns, name)
+}
+
+#[tokio::test]
+async fn crd_and_its_custom_resource_apply_in_one_set() {
+    let (_server, cluster) = sim().await;
+    let lines = Lines::default();
+    // Deliberately in the wrong order: the CR first, its CRD last.
+    let objects = vec![
+        widget("demo", "w1"),
+        cm("demo", "settings", json!({"a": "1"})),
+        ns("demo"),
+        crd(),
+    ];
+    let report = apply(
+        &cluster,
+        &objects,
+        &ApplyOptions::new("stage1"),
+        &lines.sink(),
+    )
+    .await
+    .unwrap();
+    let results: Vec<(String, ApplyResult)> = report
+        .objects
+        .iter()
+        .map(|o| (o.key.to_string(), o.result))
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            ("Widget/demo/w1".to_string(), ApplyResult::Created),
+            ("ConfigMap/demo/settings".to_string(), ApplyResult::Created),
+            ("Namespace/demo".to_string(), ApplyResult::Created),
+            (
+                "CustomResourceDefinition/widgets.example.com".to_string(),
+                ApplyResult::Created
+            ),
+        ]
+    );
+    assert!(
+        lines.all().iter().any(|l| l.contains("waiting for 1 CRDs")),
+        "{:?}",
+        lines.all()
+    );
+
+    // Ownership labels and ApplySet membership.
+    let w = get(
+        &cluster,
+        &key("example.com/v1", "Widget", Some("demo"), "w1"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        w["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "democtl"
+    );
+    assert_eq!(w["metadata"]["labels"][LABEL_STAGE], "stage1");
+    assert_eq!(w["metadata"]["labels"]["democtl.io/component"], "widgets");
+    assert_eq!(
+        w["metadata"]["labels"][LABEL_PART_OF],
+        inventory::stage_applyset_id("stage1")
+    );
+    let parent = get(
+        &cluster,
+        &key("v1", "Secret", Some(NAMESPACE), "applyset-stage1"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        parent["metadata"]["labels"]["applyset.kubernetes.io/id"],
+        inventory::stage_applyset_id("stage1")
+    );
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap,CustomResourceDefinition.apiextensions.k8s.io,Namespace,Widget.example.com"
+    );
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/additional-namespaces"],
+        "demo"
+    );
+    assert!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/tooling"]
+            .as_str()
+            .unwrap()
+            .starts_with("democtl/")
+    );
+    let st = state::load(&cluster, "stage1").await.unwrap().unwrap();
+    assert_eq!(st.inventory.len(), 4);
+    assert!(st.inventory.iter().all(|e| e.uid.is_some()));
+
+    // Re-applying changes nothing.
+    let again = apply(
+        &cluster,
+        &objects,
+        &ApplyOptions::new("stage1"),
+        &lines.sink(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        again
+            .objects
+            .iter()
+            .all(|o| o.result == ApplyResult::Unchanged),
+        "{:?}",
+        again.counts()
+    );
+}
+
+#[tokio::test]
+async fn a_custom_resource_without_its_crd_names_the_operator() {
+    let (_server, cluster) = sim().await;
+    let isvc = json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+        "metadata": {"name": "mistral", "namespace": "default"}, "spec": {}});
+    let err = apply(&cluster, &[isvc], &ApplyOptions::new("stage1"), &|_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "kind `InferenceService` of `InferenceService/mistral` in `default` is not served by the cluster (`serving.kserve.io/v1beta1`)"
+    );
+    assert_eq!(
+        err.hint().unwrap(),
+        "install the Red Hat OpenShift AI (KServe) operator, then run again"
+    );
+    assert!(!err.is_transient());
+}
+
+#[tokio::test]
+async fn conflicts_are_reported_then_taken_over() {
+    let (_server, cluster) = sim().await;
+    // Someone edited the ConfigMap with kubectl first.
+    let r = cluster.resolve("v1", "ConfigMap").await.unwrap().unwrap();
+    let api = cluster.api(&r.resource, Some("default"));
+    let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "default"}, "data": {"mode": "manual"}});
+    api.patch(
+        "settings",
+        &PatchParams::apply("kubectl-edit"),
+        &Patch::Apply(&theirs),
+    )
+    .await
+    .unwrap();
+    let lines = Lines::default();
+    let ours = cm("default", "settings", json!({"mode": "demo"}));
+    let report = apply(
+        &cluster,
+        std::slice::from_ref(&ours),
+        &ApplyOptions::new("stage1"),
+        &lines.sink(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.conflicts.len(), 1);
+    let c = &report.conflicts[0];
+    assert_eq!(c.managers, vec!["kubectl-edit".to_string()]);
+    assert_eq!(c.fields, vec![".data.mode".to_string()]);
+    assert!(c.taken_over);
+    assert!(
+        lines.all().iter().any(|l| l
+            == "taking over .data.mode from kubectl-edit on `ConfigMap/settings` in `default`"),
+        "{:?}",
+        lines.all()
+    );
+    let live = get(
+        &cluster,
+        &key("v1", "ConfigMap", Some("default"), "settings"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(live["data"]["mode"], "demo");
+
+    // Without force the conflict fails the apply.
+    api.patch(
+        "settings",
+        &PatchParams::apply("kubectl-edit").force(),
+        &Patch::Apply(&theirs),
+    )
+    .await
+    .unwrap();
+    let mut opts = ApplyOptions::new("stage1");
+    opts.force_conflicts = false;
+    let err = apply(&cluster, &[ours], &opts, &|_| {}).await.unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+}
+
+#[tokio::test]
+async fn dry_run_diffs_live_against_would_be_and_changes_nothing() {
+    let (_server, cluster) = sim().await;
+    apply(
+        &cluster,
+        &[cm("default", "settings", json!({"a": "1", "b": "2"}))],
+        &ApplyOptions::new("stage1"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "hf-token", "namespace": "default"}, "stringData": {"HF_TOKEN": "hf_supersecret"}});
+    let mut opts = ApplyOptions::new("stage1");
+    opts.dry_run = true;
+    let objects = vec![
+        cm("default", "settings", json!({"a": "1", "b": "3"})),
+        secret,
+        widget("default", "w1"),
+        crd(),
+    ];
+    let report = apply(&cluster, &objects, &opts, &|_| {}).await.unwrap();
+    assert!(report.dry_run);
+    let ops: Vec<(String, &str)> = report
+        .objects
+        .iter()
+        .map(|o| (o.key.kind.clone(), o.result.as_str(true)))
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            ("ConfigMap".to_string(), "update"),
+            ("Secret".to_string(), "create"),
+            ("Widget".to_string(), "create"),
+            ("CustomResourceDefinition".to_string(), "create"),
+        ]
+    );
+    let cm_diff = diff::to_text(&report.objects[0].diff);
+    assert!(
+        cm_diff.contains("-  b: '2'")
+            || cm_diff.contains("-  b: \"2\"")
+            || cm_diff.contains("-  b: 2"),
+        "{cm_diff}"
+    );
+    assert!(
+        report.objects[0]
+            .diff
+            .iter()
+            .any(|l| l.tag == DiffTag::Added && l.text.contains("b:"))
+    );
+    let secret_diff = diff::to_text(&report.objects[1].diff);
+    assert!(!secret_diff.contains("hf_supersecret"), "{secret_diff}");
+    assert!(
+        !secret_diff.contains("aGZfc3VwZXJzZWNyZXQ"),
+        "{secret_diff}"
+    );
+    assert!(
+        report.objects[2]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("CRD is created by this apply")
+    );
+    let rows = diff::plan_rows(&report, &[key("v1", "ConfigMap", Some("default"), "old")]);
+    assert_eq!(rows.last().unwrap().op, "prune");
+    assert_eq!(rows[3].wait_to, "established");
+    // Nothing changed on the server.
+    let live = get(
+        &cluster,
+        &key("v1", "ConfigMap", Some("default"), "settings"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(live["data"]["b"], "2");
+    assert!(
+        get(&cluster, &key("v1", "Secret", Some("default"), "hf-token"))
+            .await
+            .is_none()
+    );
+    assert!(
+        get(
+            &cluster,
+            &key(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                None,
+                "widgets.example.com"
+            )
+        )
+        .await
+        .is_none()
+    );
+}
+
+async fn create(cluster: &Cluster, obj: Value) -> Value {
+    let k = ObjectKey::from_value(&obj).unwrap();
+    let r = cluster
+        .resolve(&k.api_version, &k.kind)
+        .await
+        .unwrap()
+        .unwrap();
+    let api = cluster.api(&r.resource, k.namespace.as_deref());
+    let o: DynamicObject = serde_json::from_value(obj).unwrap();
+    serde_json::to_value(api.create(&PostParams::default(), &o).await.unwrap()).unwrap()
+}
+
+async fn set_status(cluster: &Cluster, k: &ObjectKey, status: Value) {
+    let r = cluster
+        .resolve(&k.api_version, &k.kind)
+        .await
+        .unwrap()
+        .unwrap();
+    let api = cluster.api(&r.resource, k.namespace.as_deref());
+    api.patch_status(
+        &k.name,
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"status": status})),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_job_ends_the_wait_at_once_with_evidence() {
+    let (_server, cluster) = sim().await;
+    create(
+        &cluster,
+        json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "download", "namespace": "default"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "dl", "image": "quay.io/x/dl:1"}]}}}}),
+    )
+    .await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "download-abc", "namespace": "default", "labels": {"job-name": "download"}},
+        "spec": {"containers": [{"name": "dl", "image": "quay.io/x/dl:1"}]}});
+    create(&cluster, pod).await;
+    let pod_key = key("v1", "Pod", Some("default"), "download-abc");
+    set_status(&cluster, &pod_key, json!({"phase": "Pending", "containerStatuses": [{"name": "dl", "ready": false,
+        "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"quay.io/x/dl:1\""}}}]}))
+    .await;
+    let job = key("batch/v1", "Job", Some("default"), "download");
+    set_status(
+        &cluster,
+        &job,
+        json!({"failed": 1, "startTime": "2026-01-01T00:00:00Z",
+        "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+            "message": "Job has reached the specified backoff limit"}]}),
+    )
+    .await;
+    let lines = Lines::default();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let err = cluster
+        .wait_ready(&[job], deadline, &lines.sink())
+        .await
+        .unwrap_err();
+    let ClusterError::Wait(w) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(w.outcome, WaitOutcome::Failed);
+    assert_eq!(w.objects[0].object, "Job/download");
+    assert!(
+        err.to_string()
+            .starts_with("`Job/download` in `default` failed"),
+        "{err}"
+    );
+    assert!(
+        w.evidence.iter().any(|l| l.contains("ImagePullBackOff")),
+        "{:?}",
+        w.evidence
+    );
+    assert!(err.hint().is_some());
+}
+
+#[tokio::test]
+async fn waits_follow_watch_events_until_ready() {
+    let (_server, cluster) = sim().await;
+    create(&cluster, crd()).await;
+    // The CRD establishes on the simulated clock.
+    let crd_key = key(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        None,
+        "widgets.example.com",
+    );
+    cluster
+        .wait_ready(
+            std::slice::from_ref(&crd_key),
+            Instant::now() + Duration::from_secs(30),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    cluster.discovery().refresh();
+    create(&cluster, widget("default", "w1")).await;
+    let w = key("example.com/v1", "Widget", Some("default"), "w1");
+    let lines = Lines::default();
+    let waiter = {
+        let w = w.clone();
+        let sink = lines.sink();
+        let cluster = &cluster;
+        async move {
+            cluster
+                .wait_ready(&[w], Instant::now() + Duration::from_secs(60), &sink)
+                .await
+        }
+    };
+    let updater = async {
+        set_status(&cluster, &w, json!({"conditions": [{"type": "Ready", "status": "False", "reason": "Provisioning", "message": "creating"}]})).await;
+        set_status(
+            &cluster,
+            &w,
+            json!({"conditions": [{"type": "Ready", "status": "True", "reason": "Done"}]}),
+        )
+        .await;
+    };
+    let (result, ()) = tokio::join!(waiter, updater);
+    let objs = result.unwrap();
+    assert_eq!(objs[0]["status"]["conditions"][0]["status"], "True");
+}
+
+#[tokio::test]
+async fn a_timed_out_wait_returns_the_last_status() {
+    let (_server, cluster) = sim().await;
+    create(&cluster, json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default", "generation": 1},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}}))
+    .await;
+    let d = key("apps/v1", "Deployment", Some("default"), "web");
+    set_status(&cluster, &d, json!({"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 1, "availableReplicas": 1})).await;
+    let err = cluster
+        .wait_ready(&[d], Instant::now() + Duration::from_millis(300), &|_| {})
+        .await
+        .unwrap_err();
+    let ClusterError::Wait(w) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(w.outcome, WaitOutcome::TimedOut);
+    assert!(!w.objects[0].status.is_current());
+    assert!(
+        err.to_string()
+            .starts_with("timed out waiting for `Deployment/web` in `default`"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn teardown_removes_only_what_the_stage_owns_and_restores_patches() {
+    let (_server, cluster) = sim().await;
+    let stage1 = vec![ns("base"), cm("base", "shared", json!({"a": "1"}))];
+    let stage2 = vec![
+        cm("base", "extra", json!({"b": "1"})),
+        ns("rag"),
+        cm("rag", "rag-settings", json!({"c": "1"})),
+        crd(),
+        widget("rag", "w1"),
+    ];
+    apply(&cluster, &stage1, &ApplyOptions::new("stage1"), &|_| {})
+        .await
+        .unwrap();
+    apply(&cluster, &stage2, &ApplyOptions::new("stage2"), &|_| {})
+        .await
+        .unwrap();
+    // Something stage 2 patched but does not own.
+    create(
+        &cluster,
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "operator-config", "namespace": "base"}, "data": {"mode": "patched"}}),
+    )
+    .await;
+    state::record_patch(
+        &cluster,
+        "stage2",
+        PatchedObject {
+            target: key("v1", "ConfigMap", Some("base"), "operator-config"),
+            restore: json!({"data": {"mode": "original"}}),
+            step: "enable".into(),
+        },
+    )
+    .await
+    .unwrap();
+    // An object in the inventory that someone else now owns (label removed) must stay.
+    let r = cluster.resolve("v1", "ConfigMap").await.unwrap().unwrap();
+    let api = cluster.api(&r.resource, Some("base"));
+    api.patch(
+        "extra",
+        &PatchParams::default(),
+        &Patch::Merge(
+            &json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": "someone"}}}),
+        ),
+    )
+    .await
+    .unwrap();
+
+    let mut opts = TeardownOptions::new("stage2");
+    opts.keep = stage1.iter().filter_map(ObjectKey::from_value).collect();
+    opts.timeout = Duration::from_secs(60);
+    let plan = teardown::plan(&cluster, &opts).await.unwrap();
+    let deletes: Vec<String> = plan.delete.iter().map(|d| d.key.to_string()).collect();
+    assert_eq!(
+        deletes,
+        vec![
+            "Widget/rag/w1".to_string(),
+            "ConfigMap/rag/rag-settings".to_string(),
+            "Namespace/rag".to_string(),
+            "CustomResourceDefinition/widgets.example.com".to_string(),
+        ]
+    );
+    assert!(
+        plan.skipped
+            .iter()
+            .any(|s| s.key.name == "extra" && s.reason == "not managed by democtl")
+    );
+    assert_eq!(plan.restore.len(), 1);
+
+    let lines = Lines::default();
+    let report = teardown::execute(&cluster, &plan, &opts, &lines.sink())
+        .await
+        .unwrap();
+    assert_eq!(report.deleted.len(), 4);
+    assert!(
+        get(&cluster, &key("v1", "Namespace", None, "rag"))
+            .await
+            .is_none()
+    );
+    assert!(
+        get(&cluster, &key("v1", "ConfigMap", Some("base"), "shared"))
+            .await
+            .is_some()
+    );
+    assert!(
+        get(&cluster, &key("v1", "ConfigMap", Some("base"), "extra"))
+            .await
+            .is_some()
+    );
+    let restored = get(
+        &cluster,
+        &key("v1", "ConfigMap", Some("base"), "operator-config"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(restored["data"]["mode"], "original");
+    assert!(state::load(&cluster, "stage2").await.unwrap().is_none());
+    assert!(
+        get(
+            &cluster,
+            &key("v1", "Secret", Some(NAMESPACE), "applyset-stage2")
+        )
+        .await
+        .is_none()
+    );
+    // Stage 1 is untouched and its record remains.
+    assert!(state::load(&cluster, "stage1").await.unwrap().is_some());
+    // The CRD is gone, so a second plan has nothing to delete.
+    let again = teardown::plan(&cluster, &opts).await.unwrap();
+    assert!(again.delete.is_empty(), "{:?}", again.delete);
+}
+
+#[tokio::test]
+async fn stuck_finalizers_are_named_and_removed_only_with_force() {
+    let (_server, cluster) = sim().await;
+    let mut held = cm("default", "held", json!({}));
+    held["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    apply(&cluster, &[held], &ApplyOptions::new("stage3"), &|_| {})
+        .await
+        .unwrap();
+    let mut opts = TeardownOptions::new("stage3");
+    opts.timeout = Duration::from_millis(300);
+    let plan = teardown::plan(&cluster, &opts).await.unwrap();
+    let err = teardown::execute(&cluster, &plan, &opts, &|_| {})
+        .await
+        .unwrap_err();
+    let ClusterError::Wait(w) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        w.evidence
+            .iter()
+            .any(|l| l == "`ConfigMap/held` in `default` waits on finalizers: example.com/hold"),
+        "{:?}",
+        w.evidence
+    );
+    opts.force = true;
+    let report = teardown::execute(&cluster, &plan, &opts, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.finalizers_removed.len(), 1);
+    assert!(
+        get(&cluster, &key("v1", "ConfigMap", Some("default"), "held"))
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn status_reports_stages_components_and_health() {
+    let (_server, cluster) = sim().await;
+    let stages = vec!["stage1".to_string(), "stage2".to_string()];
+    let before = status::collect(&cluster, &stages).await.unwrap();
+    assert_eq!(before.health, status::Health::NotDeployed);
+    assert_eq!(before.user.as_deref(), Some("kube:admin"));
+
+    state::stage_started(&cluster, "stage1", "run-1", Some("kube:admin".into()))
+        .await
+        .unwrap();
+    apply(
+        &cluster,
+        &[ns("demo"), cm("demo", "settings", json!({"a": "1"}))],
+        &ApplyOptions::new("stage1"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    state::step_completed(
+        &cluster,
+        "stage1",
+        "apply",
+        &[("k".to_string(), json!("v"))].into(),
+    )
+    .await
+    .unwrap();
+    state::stage_finished(&cluster, "stage1", StageStatus::Deployed)
+        .await
+        .unwrap();
+    let after = status::collect(&cluster, &stages).await.unwrap();
+    assert_eq!(after.health, status::Health::Healthy, "{after:?}");
+    let s1 = &after.stages[0];
+    assert_eq!(s1.state, "deployed");
+    assert_eq!(s1.run_id.as_deref(), Some("run-1"));
+    assert_eq!(s1.completed_steps, vec!["apply".to_string()]);
+    assert!(
+        s1.components
+            .iter()
+            .any(|c| c.name == "base" && c.status == "Current")
+    );
+    assert_eq!(after.stages[1].state, "not-deployed");
+    let json = serde_json::to_value(&after).unwrap();
+    assert_eq!(json["health"], "healthy");
+    let st = state::load(&cluster, "stage1").await.unwrap().unwrap();
+    assert_eq!(st.values["k"], "v");
+}
+
+#[tokio::test]
+async fn the_lease_keeps_a_second_run_out_and_names_the_holder() {
+    let (_server, cluster) = sim().await;
+    let first = lease::acquire(&cluster, "alice@laptop pid 1", "deploy stage1")
+        .await
+        .unwrap();
+    let err = lease::acquire(&cluster, "bob@desk pid 2", "teardown --stage 1")
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("another democtl run holds the cluster lock (`alice@laptop pid 1` running `deploy stage1` since "),
+        "{msg}"
+    );
+    first.release().await.unwrap();
+    let second = lease::acquire(&cluster, "bob@desk pid 2", "teardown --stage 1")
+        .await
+        .unwrap();
+    assert_eq!(second.holder(), "bob@desk pid 2");
+    second.release().await.unwrap();
+}
+
+#[tokio::test]
+async fn apply_rides_out_injected_transient_faults() {
+    let (_server, cluster) = sim_with(ServerConfig {
+        clock: SimClock::new(1000.0),
+        faults: FaultConfig {
+            rate: 0.2,
+            kinds: FaultKinds {
+                too_many_requests: 0,
+                internal_error: 1,
+                unavailable: 1,
+                connection_reset: 1,
+            },
+            seed: 7,
+            verbs: vec!["patch".into(), "get".into()],
+            ..FaultConfig::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let objects: Vec<Value> = (0..12)
+        .map(|i| cm("default", &format!("c{i}"), json!({"i": i.to_string()})))
+        .collect();
+    let lines = Lines::default();
+    let mut opts = ApplyOptions::new("stage1");
+    opts.applyset = false;
+    let report = apply(&cluster, &objects, &opts, &lines.sink())
+        .await
+        .unwrap();
+    assert_eq!(report.objects.len(), 12);
+    assert!(
+        lines.all().iter().any(|l| l.starts_with("retrying ")),
+        "{:?}",
+        lines.all()
+    );
+}
+
+#[tokio::test]
+async fn throttling_is_transient_and_carries_retry_after() {
+    let (_server, cluster) = sim_with(ServerConfig {
+        faults: FaultConfig {
+            rate: 1.0,
+            kinds: FaultKinds {
+                too_many_requests: 1,
+                internal_error: 0,
+                unavailable: 0,
+                connection_reset: 0,
+            },
+            retry_after_seconds: 3,
+            ..FaultConfig::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let err = cluster.identity().await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+    assert_eq!(err.code(), 429);
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_unauthorised_exit_3() {
+    let server = SimServer::start(ServerConfig::default()).await.unwrap();
+    let mut cfg = server.kube_config().unwrap();
+    cfg.auth_info.token = Some("wrong".to_string().into());
+    let cluster = Cluster::from_client(kube::Client::try_from(cfg).unwrap(), server.url());
+    let err = cluster.identity().await.unwrap_err();
+    assert!(matches!(err, ClusterError::Unauthorized { .. }), "{err:?}");
+    assert_eq!(err.exit_code(), democtl::exit::CLUSTER);
+    let ok = Cluster::from_client(server.client().unwrap(), server.url())
+        .identity()
+        .await
+        .unwrap();
+    assert_eq!(ok.user, "kube:admin");
+    assert_eq!(ok.server, server.url());
+}
+
+#[tokio::test]
+async fn objects_that_existed_before_democtl_are_configured_but_never_owned() {
+    let (_server, cluster) = sim().await;
+    create(
+        &cluster,
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "platform", "namespace": "default"}, "data": {"x": "1"}}),
+    )
+    .await;
+    let report = apply(
+        &cluster,
+        &[cm("default", "platform", json!({"x": "2"}))],
+        &ApplyOptions::new("stage1"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert!(report.objects[0].adopted);
+    assert_eq!(report.objects[0].result, ApplyResult::Configured);
+    let live = get(
+        &cluster,
+        &key("v1", "ConfigMap", Some("default"), "platform"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(live["data"]["x"], "2");
+    assert!(
+        live["metadata"]["labels"]
+            .get("app.kubernetes.io/managed-by")
+            .is_none(),
+        "{live}"
+    );
+    let plan = teardown::plan(&cluster, &TeardownOptions::new("stage1"))
+        .await
+        .unwrap();
+    assert!(plan.delete.is_empty(), "{:?}", plan.delete);
+    assert_eq!(plan.skipped[0].reason, "not managed by democtl");
+}
+
+#[tokio::test]
+async fn the_lowest_stage_that_applies_an_object_keeps_owning_it() {
+    let (_server, cluster) = sim().await;
+    let shared = cm("default", "shared", json!({"a": "1"}));
+    apply(
+        &cluster,
+        std::slice::from_ref(&shared),
+        &ApplyOptions::new("stage1"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let stage2 = vec![shared, cm("default", "only2", json!({"b": "1"}))];
+    apply(&cluster, &stage2, &ApplyOptions::new("stage2"), &|_| {})
+        .await
+        .unwrap();
+    let live = get(&cluster, &key("v1", "ConfigMap", Some("default"), "shared"))
+        .await
+        .unwrap();
+    assert_eq!(live["metadata"]["labels"][LABEL_STAGE], "stage1");
+    assert_eq!(
+        live["metadata"]["labels"][LABEL_PART_OF],
+        inventory::stage_applyset_id("stage1")
+    );
+    // Even without a `keep` list, tearing down stage 2 leaves stage 1's object.
+    let plan = teardown::plan(&cluster, &TeardownOptions::new("stage2"))
+        .await
+        .unwrap();
+    let deletes: Vec<String> = plan.delete.iter().map(|d| d.key.name.clone()).collect();
+    assert_eq!(deletes, vec!["only2".to_string()]);
+    assert!(
+        plan.skipped
+            .iter()
+            .any(|s| s.key.name == "shared" && s.reason == "belongs to stage `stage1`")
+    );
+}

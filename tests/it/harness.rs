@@ -1,0 +1,129 @@
+//! The `Demo` builder: a project in a temporary folder (empty, or a copy of the repository's
+//! own `stages/` and `gitops/`), the real `democtl` binary run in it, and its results: exit
+//! code, stdout, stderr and the events of the run log it wrote.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use democtl::report::replay::{self, RunLog};
+use democtl::runner::event::RunEvent;
+
+/// A project to run democtl in.
+pub struct Demo {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+/// What one democtl invocation did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Demo {
+    /// An empty project (`stages/` and `gitops/` exist, nothing in them).
+    pub fn empty() -> Demo {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("stages")).unwrap();
+        std::fs::create_dir_all(dir.path().join("gitops")).unwrap();
+        Demo {
+            dir,
+            env: Vec::new(),
+        }
+    }
+
+    /// A copy of the repository's own stage files and gitops tree.
+    pub fn repo() -> Demo {
+        let demo = Demo::empty();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&root.join("stages"), &demo.path().join("stages"));
+        copy_dir(&root.join("gitops"), &demo.path().join("gitops"));
+        demo
+    }
+
+    /// Writes a file (parents created).
+    pub fn file(self, path: &str, text: &str) -> Demo {
+        let path = self.dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    /// Sets an environment variable for every run.
+    pub fn env(mut self, key: &str, value: &str) -> Demo {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `democtl args…` in the project (plain output: not a terminal, NO_COLOR).
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_in(self.dir.path(), args)
+    }
+
+    /// Runs in another folder.
+    pub fn run_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        let mut cmd = assert_cmd::Command::cargo_bin("democtl").unwrap();
+        cmd.current_dir(cwd)
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .env_remove("DEMOCTL_PROJECT_DIR")
+            .env_remove("HF_TOKEN")
+            .env("NO_COLOR", "1")
+            .env("HOME", self.dir.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let output = cmd.output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The run logs written so far, oldest first.
+    pub fn logs(&self) -> Vec<PathBuf> {
+        replay::list(&self.dir.path().join("logs")).unwrap()
+    }
+
+    /// The events of the latest run log.
+    pub fn last_events(&self) -> Vec<RunEvent> {
+        let path = self.logs().pop().expect("no run log");
+        RunLog::read(&path).unwrap().events
+    }
+}
+
+impl Run {
+    /// Fails with everything printed when the exit code is not `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return;
+    };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

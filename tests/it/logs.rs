@@ -1,0 +1,468 @@
+//! Real runs of the binary against the simulated API server (in this process, over HTTP):
+//! deploy, its run log, resume after a failure, status, the lease and exit codes.
+#![allow(clippy::unwrap_used)]
+
+use democtl::runner::event::{Outcome, RunEventKind};
+use democtl::sim::{ServerConfig, SimServer};
+
+use crate::harness::Demo;
+
+pub(crate) const STAGE: &str = "\
+id: stage1
+number: 1
+slug: basics
+title: Basics
+overlay: gitops/overlays/stage1
+expectedDuration: 1m
+switches:
+  - name: extras
+    default: true
+    description: Apply the extras
+steps:
+  - id: settings
+    kind: apply
+    title: Apply the settings
+    narration: Settings first.
+    with: { components: [settings] }
+  - id: settings-ready
+    kind: wait-ready
+    title: Wait for the settings
+    timeout: 30s
+    with: { components: [settings] }
+  - id: extras
+    kind: apply
+    title: Apply the extras
+    switch: extras
+    with: { components: [extras] }
+";
+
+const KUSTOMIZATION: &str = "\
+resources:
+  - namespace.yaml
+  - settings.yaml
+  - extras.yaml
+";
+
+const NAMESPACE: &str = "\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: demo
+  labels:
+    democtl.io/component: settings
+";
+
+const SETTINGS: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: demo
+  labels:
+    democtl.io/component: settings
+data:
+  greeting: hello
+";
+
+const EXTRAS: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: extras
+  namespace: demo
+  labels:
+    democtl.io/component: extras
+data:
+  more: yes please
+";
+
+/// A project with one stage of ConfigMaps, and a simulated API server with its kubeconfig.
+pub(crate) async fn simulated() -> (Demo, SimServer, String) {
+    let demo = Demo::empty()
+        .file("stages/stage1.yaml", STAGE)
+        .file("gitops/overlays/stage1/kustomization.yaml", KUSTOMIZATION)
+        .file("gitops/overlays/stage1/namespace.yaml", NAMESPACE)
+        .file("gitops/overlays/stage1/settings.yaml", SETTINGS)
+        .file("gitops/overlays/stage1/extras.yaml", EXTRAS);
+    let server = SimServer::start(ServerConfig::default()).await.unwrap();
+    let kubeconfig = demo.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    (demo, server, kubeconfig.display().to_string())
+}
+
+fn finished(events: &[democtl::runner::event::RunEvent]) -> Vec<(String, &'static str)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::StepFinished { step, outcome, .. } => Some((step.clone(), word(outcome))),
+            _ => None,
+        })
+        .collect()
+}
+
+fn word(outcome: &Outcome) -> &'static str {
+    democtl::report::render::outcome_word(outcome)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_writes_a_run_log_and_records_state() {
+    let (demo, server, kubeconfig) = simulated().await;
+    let run = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ]);
+    run.expect_code(0);
+    let events = demo.last_events();
+    let RunEventKind::RunStarted(header) = &events[0].kind else {
+        panic!("{:?}", events[0])
+    };
+    assert_eq!(header.format_version, 1);
+    assert_eq!(
+        header.cluster_server.as_deref(),
+        Some(server.url().trim_end_matches('/'))
+    );
+    assert_eq!(header.user.as_deref(), Some("kube:admin"));
+    assert_eq!(
+        header.command_line[1..],
+        [
+            "--kubeconfig",
+            &kubeconfig,
+            "deploy",
+            "stage1",
+            "--no-extras"
+        ]
+    );
+    assert!(matches!(
+        events.last().unwrap().kind,
+        RunEventKind::RunFinished(_)
+    ));
+    assert_eq!(
+        finished(&events),
+        [
+            ("settings".to_owned(), "ok"),
+            ("settings-ready".to_owned(), "ok"),
+            ("extras".to_owned(), "skipped")
+        ]
+    );
+    let applied: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::ObjectApplied { object, .. } => {
+                Some(format!("{}/{}", object.kind, object.name))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        applied.contains(&"ConfigMap/settings".to_owned()),
+        "{applied:?}"
+    );
+    assert!(
+        !applied.contains(&"ConfigMap/extras".to_owned()),
+        "{applied:?}"
+    );
+    // The plain terminal output names each step and ends with the summary.
+    assert!(
+        run.stderr
+            .contains("stage1/settings: ok: Apply the settings"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("done in"), "{}", run.stderr);
+    // Recorded in the cluster: `status` sees it from any machine.
+    let status = demo.run(&["--kubeconfig", &kubeconfig, "status", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        report["stages"][0]["state"], "deployed",
+        "{}",
+        status.stdout
+    );
+    assert_eq!(
+        report["stages"][0]["completed_steps"],
+        serde_json::json!(["settings", "settings-ready"])
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_steps_and_switches_are_usage_errors() {
+    let (demo, server, kubeconfig) = simulated().await;
+    let run = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "1",
+        "--from",
+        "setings",
+    ]);
+    run.expect_code(2);
+    assert_eq!(
+        run.stderr,
+        "error: stage `stage1` has no step `setings`\n  hint: did you mean `settings`?\n"
+    );
+    let run = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "1",
+        "--set-switch",
+        "extra=false",
+    ]);
+    run.expect_code(2);
+    assert_eq!(
+        run.stderr,
+        "error: unknown switch `extra`\n  hint: did you mean `extras`?\n"
+    );
+    let run = demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage9"]);
+    run.expect_code(2);
+    assert_eq!(
+        run.stderr,
+        "error: no stage `stage9`\n  hint: did you mean `stage1`?\n"
+    );
+    assert!(demo.logs().is_empty(), "nothing ran, nothing logged");
+    server.shutdown().await.unwrap();
+}
+
+#[test]
+fn an_unreachable_cluster_exits_three() {
+    let demo = Demo::empty()
+        .file("stages/stage1.yaml", STAGE)
+        .file("gitops/overlays/stage1/kustomization.yaml", KUSTOMIZATION)
+        .file("gitops/overlays/stage1/namespace.yaml", NAMESPACE)
+        .file("gitops/overlays/stage1/settings.yaml", SETTINGS)
+        .file("gitops/overlays/stage1/extras.yaml", EXTRAS)
+        .file(
+            "kubeconfig",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:1'}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: abcdefgh}\n",
+        );
+    let run = demo.run(&["--kubeconfig", "kubeconfig", "deploy", "1"]);
+    run.expect_code(3);
+    let run = demo.run(&["--kubeconfig", "kubeconfig", "status"]);
+    run.expect_code(3);
+}
+
+const APP: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+  namespace: demo
+  labels:
+    democtl.io/component: app
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: app}
+  template:
+    metadata:
+      labels: {app: app}
+    spec:
+      containers:
+        - name: app
+          image: registry.example/app:1
+";
+
+/// `STAGE` plus a Deployment nobody makes ready (no controllers run): its wait times out.
+pub(crate) async fn failing() -> (Demo, SimServer, String) {
+    let (demo, server, kubeconfig) = simulated().await;
+    let stage = STAGE.replace(
+        "  - id: extras\n",
+        "  - id: app\n    kind: apply\n    title: Apply the app\n    with: { components: [app] }\n  - id: wait-app\n    kind: wait-ready\n    title: Wait for the app\n    timeout: 2s\n    with: { components: [app] }\n  - id: extras\n",
+    );
+    let demo = demo
+        .file("stages/stage1.yaml", &stage)
+        .file(
+            "gitops/overlays/stage1/kustomization.yaml",
+            &format!("{KUSTOMIZATION}  - app.yaml\n"),
+        )
+        .file("gitops/overlays/stage1/app.yaml", APP);
+    (demo, server, kubeconfig)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_step_prints_the_resume_command_and_resume_skips_completed_steps() {
+    let (demo, server, kubeconfig) = failing().await;
+    let run = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ]);
+    run.expect_code(1);
+    let resume = format!(
+        "to resume: democtl --kubeconfig {kubeconfig} deploy stage1 --from wait-app --no-extras"
+    );
+    assert!(run.stderr.contains(&resume), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("caused by: timed out waiting for `Deployment/app` in `demo`"),
+        "{}",
+        run.stderr
+    );
+    let events = demo.last_events();
+    assert_eq!(
+        finished(&events),
+        [
+            ("settings".to_owned(), "ok"),
+            ("settings-ready".to_owned(), "ok"),
+            ("app".to_owned(), "ok"),
+            ("wait-app".to_owned(), "failed"),
+            ("extras".to_owned(), "skipped"),
+        ]
+    );
+    // `--resume` skips what the failed run completed, from the state recorded in the cluster.
+    let run = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+        "--resume",
+    ]);
+    run.expect_code(1);
+    let events = demo.last_events();
+    let planned: Vec<(String, String)> = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            RunEventKind::StageStarted { steps, .. } => Some(
+                steps
+                    .iter()
+                    .map(|s| (s.id.clone(), s.disposition.clone()))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        planned,
+        [
+            (
+                "settings".to_owned(),
+                "skipped: done in an earlier run (--resume)".to_owned()
+            ),
+            (
+                "settings-ready".to_owned(),
+                "skipped: done in an earlier run (--resume)".to_owned()
+            ),
+            (
+                "app".to_owned(),
+                "skipped: done in an earlier run (--resume)".to_owned()
+            ),
+            ("wait-app".to_owned(), "run".to_owned()),
+            ("extras".to_owned(), "skipped: --no-extras".to_owned()),
+        ]
+    );
+    // `logs --last` tells the same story from the log.
+    let logs = demo.run(&["logs", "--last"]);
+    logs.expect_code(0);
+    assert!(
+        logs.stdout.contains("stage1/wait-app: failed"),
+        "{}",
+        logs.stdout
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_lease_stops_a_second_run_and_names_its_holder() {
+    let (demo, server, kubeconfig) = simulated().await;
+    let cluster = democtl::cluster::Cluster::from_client(server.client().unwrap(), server.url());
+    demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1"])
+        .expect_code(0);
+    let guard = democtl::cluster::lease::acquire(&cluster, "alice@laptop pid 42", "deploy stage2")
+        .await
+        .unwrap();
+    let run = demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("alice@laptop pid 42"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("wait for the other run to finish"),
+        "{}",
+        run.stderr
+    );
+    let run = demo.run(&["--kubeconfig", &kubeconfig, "teardown", "--all", "--yes"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("alice@laptop pid 42"), "{}", run.stderr);
+    // A dry run takes no lock.
+    demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1", "--dry-run"])
+        .expect_code(0);
+    guard.release().await.unwrap();
+    demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1"])
+        .expect_code(0);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teardown_asks_shows_and_removes() {
+    let (demo, server, kubeconfig) = simulated().await;
+    demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1"])
+        .expect_code(0);
+    let status = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+    status.expect_code(0);
+    assert!(status.stdout.contains("healthy"), "{}", status.stdout);
+    let dry = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "teardown",
+        "--stage",
+        "1",
+        "--dry-run",
+    ]);
+    dry.expect_code(0);
+    assert!(
+        dry.stdout.contains("delete   ConfigMap/demo/settings"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("delete   ConfigMap/demo/extras"),
+        "{}",
+        dry.stdout
+    );
+    let unconfirmed = demo.run(&["--kubeconfig", &kubeconfig, "teardown", "--all"]);
+    unconfirmed.expect_code(2);
+    assert!(
+        unconfirmed
+            .stderr
+            .contains("error: teardown needs confirmation"),
+        "{}",
+        unconfirmed.stderr
+    );
+    demo.run(&["--kubeconfig", &kubeconfig, "teardown", "--all", "--yes"])
+        .expect_code(0);
+    let status = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+    status.expect_code(5);
+    let again = demo.run(&["--kubeconfig", &kubeconfig, "teardown", "--all", "--yes"]);
+    again.expect_code(0);
+    assert!(
+        again.stdout.contains("nothing to remove"),
+        "{}",
+        again.stdout
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_shows_steps_and_switches_offline() {
+    let (demo, server, _) = simulated().await;
+    server.shutdown().await.unwrap();
+    let run = demo.run(&["plan", "1", "--no-extras"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "\
+plan: deploy stage1 · Basics (expected 1m)
+switches: extras=off
+
+▸ stage1 · Basics — 3 objects, expected 1m
+  #  STEP            KIND        TIMEOUT  RUNS                  WHAT
+  1  settings        apply       -        run                   2 objects of settings
+  2  settings-ready  wait-ready  30s      run                   ready: 2 objects of settings
+  3  extras          apply       -        skipped: --no-extras  1 object of extras
+"
+    );
+}
