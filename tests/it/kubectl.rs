@@ -59,7 +59,11 @@ impl Kubectl {
             .arg("--cache-dir")
             .arg(&self.cache)
             .env("KUBECONFIG", &self.kubeconfig)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
@@ -122,11 +126,38 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 async fn api_resources_lists_kinds_with_short_names() {
     let Some(k) = kubectl().await else { return };
     let out = k.ok(&["api-resources"]).await;
-    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
-    assert!(rows.contains(&vec!["deployments", "deploy", "apps/v1", "true", "Deployment"]), "{out}");
-    assert!(rows.contains(&vec!["namespaces", "ns", "v1", "false", "Namespace"]), "{out}");
-    assert!(rows.contains(&vec!["customresourcedefinitions", "crd,crds", "apiextensions.k8s.io/v1", "false", "CustomResourceDefinition"]), "{out}");
-    assert!(rows.contains(&vec!["secrets", "v1", "true", "Secret"]), "{out}");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(
+        rows.contains(&vec![
+            "deployments",
+            "deploy",
+            "apps/v1",
+            "true",
+            "Deployment"
+        ]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["namespaces", "ns", "v1", "false", "Namespace"]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec![
+            "customresourcedefinitions",
+            "crd,crds",
+            "apiextensions.k8s.io/v1",
+            "false",
+            "CustomResourceDefinition"
+        ]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["secrets", "v1", "true", "Secret"]),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,21 +172,52 @@ async fn server_side_apply_get_wait_and_delete() {
         "namespace/demo serverside-applied\nconfigmap/cfg serverside-applied\ndeployment.apps/web serverside-applied\n"
     );
     // Re-applying is idempotent: same resourceVersion.
-    let before: Value = serde_json::from_str(&k.ok(&["get", "cm", "cfg", "-n", "demo", "-o", "json"]).await).unwrap();
-    k.ok(&["apply", "--server-side", "-f", file]).await;
-    let cm: Value = serde_json::from_str(
-        &k.ok(&["get", "cm", "cfg", "-n", "demo", "-o", "json", "--show-managed-fields"]).await,
+    let before: Value = serde_json::from_str(
+        &k.ok(&["get", "cm", "cfg", "-n", "demo", "-o", "json"])
+            .await,
     )
     .unwrap();
-    assert_eq!(cm["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+    k.ok(&["apply", "--server-side", "-f", file]).await;
+    let cm: Value = serde_json::from_str(
+        &k.ok(&[
+            "get",
+            "cm",
+            "cfg",
+            "-n",
+            "demo",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .await,
+    )
+    .unwrap();
+    assert_eq!(
+        cm["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
     assert_eq!(cm["data"]["a"], "1");
     assert_eq!(cm["metadata"]["managedFields"][0]["manager"], "kubectl");
     assert_eq!(cm["metadata"]["managedFields"][0]["operation"], "Apply");
 
     // A conflicting server-side apply by another manager fails naming the owner.
-    let other = write(dir.path(), "o.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: demo\ndata:\n  a: \"2\"\n");
+    let other = write(
+        dir.path(),
+        "o.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: demo\ndata:\n  a: \"2\"\n",
+    );
     let (ok, _, err) = k
-        .run(&["apply", "--server-side", "--field-manager", "someone", "-f", other.to_str().unwrap()], None)
+        .run(
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager",
+                "someone",
+                "-f",
+                other.to_str().unwrap(),
+            ],
+            None,
+        )
         .await;
     assert!(!ok);
     assert!(err.contains("conflict with \"kubectl\""), "{err}");
@@ -167,7 +229,14 @@ async fn server_side_apply_get_wait_and_delete() {
         let cache = k.cache.clone();
         tokio::spawn(async move {
             Command::new("kubectl")
-                .args(["wait", "--for=condition=Available", "deployment/web", "-n", "demo", "--timeout=30s"])
+                .args([
+                    "wait",
+                    "--for=condition=Available",
+                    "deployment/web",
+                    "-n",
+                    "demo",
+                    "--timeout=30s",
+                ])
                 .arg("--cache-dir")
                 .arg(cache)
                 .env("KUBECONFIG", kc)
@@ -176,7 +245,8 @@ async fn server_side_apply_get_wait_and_delete() {
                 .unwrap()
         })
     };
-    let deploys: kube::Api<k8s_openapi::api::apps::v1::Deployment> = kube::Api::namespaced(client, "demo");
+    let deploys: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client, "demo");
     deploys
         .patch_status(
             "web",
@@ -186,14 +256,26 @@ async fn server_side_apply_get_wait_and_delete() {
         .await
         .unwrap();
     let waited = waiter.await.unwrap();
-    assert!(waited.status.success(), "{}", String::from_utf8_lossy(&waited.stderr));
-    assert_eq!(String::from_utf8_lossy(&waited.stdout), "deployment.apps/web condition met\n");
+    assert!(
+        waited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&waited.stdout),
+        "deployment.apps/web condition met\n"
+    );
 
     let out = k.ok(&["delete", "deployment", "web", "-n", "demo"]).await;
     assert_eq!(out, "deployment.apps \"web\" deleted\n");
-    let (ok, _, err) = k.run(&["get", "deployment", "web", "-n", "demo"], None).await;
+    let (ok, _, err) = k
+        .run(&["get", "deployment", "web", "-n", "demo"], None)
+        .await;
     assert!(!ok);
-    assert_eq!(err.trim(), "Error from server (NotFound): deployments.apps \"web\" not found");
+    assert_eq!(
+        err.trim(),
+        "Error from server (NotFound): deployments.apps \"web\" not found"
+    );
     let out = k.ok(&["delete", "namespace", "demo"]).await;
     assert_eq!(out, "namespace \"demo\" deleted\n");
 }
@@ -211,12 +293,25 @@ async fn kustomize_output_pipes_into_client_side_apply() {
     let rendered = k.ok(&["kustomize", dir.path().to_str().unwrap()]).await;
     let (ok, out, err) = k.run(&["apply", "-f", "-"], Some(&rendered)).await;
     assert!(ok, "{err}");
-    assert_eq!(out, "namespace/demo created\nconfigmap/cfg created\ndeployment.apps/web created\n");
-    let d: Value = serde_json::from_str(&k.ok(&["get", "deploy", "web", "-n", "demo", "-o", "json"]).await).unwrap();
+    assert_eq!(
+        out,
+        "namespace/demo created\nconfigmap/cfg created\ndeployment.apps/web created\n"
+    );
+    let d: Value = serde_json::from_str(
+        &k.ok(&["get", "deploy", "web", "-n", "demo", "-o", "json"])
+            .await,
+    )
+    .unwrap();
     assert_eq!(d["metadata"]["labels"]["team"], "demo");
-    assert!(d["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].is_string());
+    assert!(
+        d["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .is_string()
+    );
     // Applying again changes nothing.
     let (ok, out, _) = k.run(&["apply", "-f", "-"], Some(&rendered)).await;
     assert!(ok);
-    assert_eq!(out, "namespace/demo unchanged\nconfigmap/cfg unchanged\ndeployment.apps/web unchanged\n");
+    assert_eq!(
+        out,
+        "namespace/demo unchanged\nconfigmap/cfg unchanged\ndeployment.apps/web unchanged\n"
+    );
 }
