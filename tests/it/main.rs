@@ -11,4 +11,5 @@ mod logs;
 mod reporters;
 mod runner;
 mod sim_api;
+mod sim_world;
 mod stage_files;
