@@ -1117,6 +1117,16 @@ async fn inference_service_is_ready_only_after_its_download_and_a_gpu_node() {
         i["status"]["modelStatus"]["states"]["activeModelState"],
         "Loaded"
     );
+    let ksvc = crd_ar("serving.knative.dev", "v1", "Service", "services");
+    let k = w
+        .wait(&ksvc, Some(NS), "mistral-24b-quantized-predictor", |k| {
+            cond_is(k, "Ready", "True")
+        })
+        .await;
+    assert_eq!(
+        k["status"]["url"],
+        "https://mistral-24b-quantized-predictor-private-ai-demo.apps.demo-x7k2p.sandbox.opentlc.example.com"
+    );
 }
 
 #[tokio::test]
