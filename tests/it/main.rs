@@ -2,6 +2,7 @@
 
 mod cli;
 mod cluster;
+mod cluster_steps;
 mod e2e_gitops;
 mod harness;
 mod kubectl;

@@ -1117,6 +1117,16 @@ async fn inference_service_is_ready_only_after_its_download_and_a_gpu_node() {
         i["status"]["modelStatus"]["states"]["activeModelState"],
         "Loaded"
     );
+    let ksvc = crd_ar("serving.knative.dev", "v1", "Service", "services");
+    let k = w
+        .wait(&ksvc, Some(NS), "mistral-24b-quantized-predictor", |k| {
+            cond_is(k, "Ready", "True")
+        })
+        .await;
+    assert_eq!(
+        k["status"]["url"],
+        "https://mistral-24b-quantized-predictor-private-ai-demo.apps.demo-x7k2p.sandbox.opentlc.example.com"
+    );
 }
 
 #[tokio::test]
@@ -1625,4 +1635,31 @@ async fn scheduling_failures_and_job_outcomes_are_recorded_as_events() {
     assert_eq!(failed["source"]["component"], "job-controller");
     assert!(events.values().any(|e| e["reason"] == "SuccessfulCreate"
         && e["involvedObject"]["name"] == "download-mistral-24b"));
+}
+
+#[tokio::test]
+async fn missing_secret_blocks_the_container_until_it_exists() {
+    let w = World::named("healthy").await;
+    namespace(&w).await;
+    let pods = ar::<Pod>();
+    w.create(&pods, Some(NS), json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "dl", "namespace": NS},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "d", "image": "docker.io/kserve/storage-initializer:v0.15.2",
+            "env": [{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "huggingface-token", "key": "HF_TOKEN"}}}]}]}})).await;
+    let p = w
+        .wait(&pods, Some(NS), "dl", |p| {
+            p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                == "CreateContainerConfigError"
+        })
+        .await;
+    assert_eq!(
+        p["status"]["containerStatuses"][0]["state"]["waiting"]["message"],
+        "secret \"huggingface-token\" not found"
+    );
+    assert_eq!(p["status"]["phase"], "Pending");
+    w.create(&ar::<k8s_openapi::api::core::v1::Secret>(), Some(NS), json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "huggingface-token", "namespace": NS}, "stringData": {"HF_TOKEN": "hf_x"}})).await;
+    w.wait(&pods, Some(NS), "dl", |p| {
+        p["status"]["phase"] == "Running" || p["status"]["phase"] == "Succeeded"
+    })
+    .await;
 }

@@ -66,6 +66,8 @@ kinds! {
     POD = ("", "v1", "Pod", "pods", true);
     PVC = ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true);
     PV = ("", "v1", "PersistentVolume", "persistentvolumes", false);
+    SECRET = ("", "v1", "Secret", "secrets", true);
+    CONFIG_MAP = ("", "v1", "ConfigMap", "configmaps", true);
     STORAGE_CLASS = ("storage.k8s.io", "v1", "StorageClass", "storageclasses", false);
     DEPLOYMENT = ("apps", "v1", "Deployment", "deployments", true);
     REPLICA_SET = ("apps", "v1", "ReplicaSet", "replicasets", true);

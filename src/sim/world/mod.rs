@@ -102,6 +102,7 @@ pub(crate) struct Ctx {
 pub(crate) struct Wake {
     next: Option<Timestamp>,
     retry: bool,
+    retry_later: bool,
 }
 
 impl Wake {
@@ -110,9 +111,14 @@ impl Wake {
         self.next = Some(self.next.map_or(at, |n| n.min(at)));
     }
 
-    /// A write failed; retry soon.
+    /// A write failed transiently (conflict, throttling, server error, connection); retry soon.
     pub fn retry(&mut self) {
         self.retry = true;
+    }
+
+    /// A write was refused (forbidden, invalid, kind not served); retry, but not in a tight loop.
+    pub fn retry_later(&mut self) {
+        self.retry_later = true;
     }
 }
 
@@ -403,11 +409,26 @@ impl Ctx {
         self.create_only(informer::written::EVENT, event).await
     }
 
-    /// Records a failed write and schedules a retry.
+    /// Records a failed write and schedules a retry: soon for transient errors, after a few
+    /// seconds for refusals (403/404/422…), so a restricted user does not make a busy loop.
     pub fn note(&self, result: Result<(), WorldError>, wake: &mut Wake) {
         if let Err(e) = result {
             tracing::debug!(error = %e, cause = ?std::error::Error::source(&e).map(|s| s.to_string()), "sim world write failed");
-            wake.retry();
+            let transient = match &e {
+                WorldError::Api {
+                    source: kube::Error::Api(s),
+                    ..
+                } => {
+                    matches!(s.code, 409 | 429 | 500 | 502 | 503 | 504)
+                }
+                WorldError::Api { .. } => true,
+                WorldError::CrdNotEstablished { .. } => false,
+            };
+            if transient {
+                wake.retry();
+            } else {
+                wake.retry_later();
+            }
         }
     }
 
@@ -442,13 +463,19 @@ pub async fn run(
         reconcile_all(&ctx, &mut wake).await;
         let sleep_for = if wake.retry {
             Duration::from_millis(100)
-        } else if let Some(at) = wake.next {
-            let now = ctx.clock.now();
-            let sim: Duration = at.duration_since(now).try_into().unwrap_or(Duration::ZERO);
-            // Timestamps have second precision: wake slightly after the second has turned.
-            ctx.clock.to_real(sim) + Duration::from_millis(2)
         } else {
-            Duration::from_secs(30)
+            let timed = wake.next.map(|at| {
+                let now = ctx.clock.now();
+                let sim: Duration = at.duration_since(now).try_into().unwrap_or(Duration::ZERO);
+                // Timestamps have second precision: wake slightly after the second has turned.
+                ctx.clock.to_real(sim) + Duration::from_millis(2)
+            });
+            let idle = if wake.retry_later {
+                Duration::from_secs(5)
+            } else {
+                Duration::from_secs(30)
+            };
+            timed.map_or(idle, |t| t.min(idle))
         };
         tokio::select! {
             _ = cancel.cancelled() => break,

@@ -13,7 +13,7 @@
 
 use serde_json::{Value, json};
 
-use super::informer::{ISVC, JOB, NODE, POD, PVC, STORAGE_CLASS};
+use super::informer::{CONFIG_MAP, ISVC, JOB, NODE, POD, PVC, SECRET, STORAGE_CLASS};
 use super::{BEHAVIOUR_LABEL, Ctx, Wake, obj};
 
 /// What a pod does once its containers run.
@@ -500,6 +500,89 @@ fn bad_image(ctx: &Ctx, pod: &Value) -> Option<String> {
     })
 }
 
+/// A Secret or ConfigMap the pod needs and the namespace does not have.
+enum Missing {
+    /// Referenced from env/envFrom: `secret "x" not found`.
+    Env(String),
+    /// A volume source: (volume name, `secret "x" not found`).
+    Volume(String, String),
+}
+
+fn missing_reference(ctx: &Ctx, pod: &Value) -> Option<Missing> {
+    let ns = obj::namespace(pod);
+    let exists = |kind, name: &str| ctx.caches.get(kind, ns, name).is_some();
+    // Only decide on absence once the caches hold the full lists.
+    if !ctx.caches.is_synced(SECRET) || !ctx.caches.is_synced(CONFIG_MAP) {
+        return None;
+    }
+    for c in containers(pod) {
+        for e in c["env"].as_array().into_iter().flatten() {
+            let from = &e["valueFrom"];
+            for (key, kind, word) in [
+                ("secretKeyRef", SECRET, "secret"),
+                ("configMapKeyRef", CONFIG_MAP, "configmap"),
+            ] {
+                let r = &from[key];
+                if let Some(name) = r["name"].as_str()
+                    && r["optional"] != true
+                {
+                    match ctx.caches.get(kind, ns, name) {
+                        None => return Some(Missing::Env(format!("{word} \"{name}\" not found"))),
+                        Some(o) => {
+                            let k = r["key"].as_str().unwrap_or_default();
+                            if o["data"][k].is_null() && o["stringData"][k].is_null() {
+                                return Some(Missing::Env(format!(
+                                    "couldn't find key {k} in {} {ns}/{name}",
+                                    if word == "secret" {
+                                        "Secret"
+                                    } else {
+                                        "ConfigMap"
+                                    }
+                                )));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for e in c["envFrom"].as_array().into_iter().flatten() {
+            for (key, kind, word) in [
+                ("secretRef", SECRET, "secret"),
+                ("configMapRef", CONFIG_MAP, "configmap"),
+            ] {
+                if let Some(name) = e[key]["name"].as_str()
+                    && e[key]["optional"] != true
+                    && !exists(kind, name)
+                {
+                    return Some(Missing::Env(format!("{word} \"{name}\" not found")));
+                }
+            }
+        }
+    }
+    for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
+        let vname = v["name"].as_str().unwrap_or_default().to_string();
+        if let Some(name) = v["secret"]["secretName"].as_str()
+            && v["secret"]["optional"] != true
+            && !exists(SECRET, name)
+        {
+            return Some(Missing::Volume(
+                vname,
+                format!("secret \"{name}\" not found"),
+            ));
+        }
+        if let Some(name) = v["configMap"]["name"].as_str()
+            && v["configMap"]["optional"] != true
+            && !exists(CONFIG_MAP, name)
+        {
+            return Some(Missing::Volume(
+                vname,
+                format!("configmap \"{name}\" not found"),
+            ));
+        }
+    }
+    None
+}
+
 fn volumes_bound(ctx: &Ctx, pod: &Value) -> bool {
     claim_names(pod).iter().all(|c| {
         ctx.caches
@@ -537,6 +620,34 @@ async fn kubelet(ctx: &Ctx, pod: &Value, wake: &mut Wake) {
             return;
         }
         if !volumes_bound(ctx, pod) || !ctx.due(scheduled_at.as_deref(), delays.image_pull, wake) {
+            return;
+        }
+        if let Some(missing) = missing_reference(ctx, pod) {
+            // Like the kubelet: a missing Secret/ConfigMap in env keeps the container from being
+            // created; a missing volume source keeps the pod in ContainerCreating.
+            let (waiting, event) = match &missing {
+                Missing::Env(what) => (
+                    Waiting::reason("CreateContainerConfigError", what),
+                    ("Failed", format!("Error: {what}")),
+                ),
+                Missing::Volume(volume, what) => (
+                    Waiting::reason("ContainerCreating", ""),
+                    (
+                        "FailedMount",
+                        format!("MountVolume.SetUp failed for volume \"{volume}\" : {what}"),
+                    ),
+                ),
+            };
+            ctx.note(
+                ctx.event(pod, "Warning", event.0, &event.1, "kubelet")
+                    .await,
+                wake,
+            );
+            let status = json!({
+                "containerStatuses": container_statuses(pod, &waiting, &now),
+                "conditions": pod_conditions(pod, &now, Stage::Scheduled),
+            });
+            ctx.note(ctx.patch_status(POD, pod, status).await, wake);
             return;
         }
         if let Some(image) = bad_image(ctx, pod) {

@@ -267,6 +267,18 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
                     json!([{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]),
                 );
                 ctx.note(ctx.create(written::SERVICE, svc).await, wake);
+                if !raw && ctx.caches.is_synced(KNATIVE_SERVICE) {
+                    // Serverless mode: the predictor is also a Knative Service (its URL is what
+                    // `oc get ksvc` shows; its readiness follows the predictor's).
+                    let ksvc = json!({
+                        "metadata": {"name": predictor_name, "namespace": ns,
+                                     "labels": {"serving.kserve.io/inferenceservice": name, "component": "predictor"},
+                                     "ownerReferences": [obj::controller_ref(isvc)]},
+                        "spec": {"template": {"metadata": {"labels": {"serving.kserve.io/inferenceservice": name}},
+                                              "spec": {"containers": rt["spec"]["containers"].clone()}}},
+                    });
+                    ctx.note(ctx.ensure(KNATIVE_SERVICE, ksvc).await, wake);
+                }
                 if deployment_available(ctx, ns, &predictor_name) {
                     None
                 } else {
@@ -374,7 +386,11 @@ async fn knative_services(ctx: &Ctx, wake: &mut Wake) {
     for ksvc in ctx.caches.list(KNATIVE_SERVICE).values() {
         let now = ctx.now_s();
         let (ns, name) = (obj::namespace(ksvc), obj::name(ksvc));
-        let c = |t: &str| obj::make_condition(ksvc, t, true, "", "", &now);
+        // A KServe predictor is ready when its pods are; any other Knative Service at once.
+        let ready = obj::label(ksvc, "serving.kserve.io/inferenceservice").is_none()
+            || deployment_available(ctx, ns, name);
+        let reason = if ready { "" } else { "RevisionMissing" };
+        let c = |t: &str| obj::make_condition(ksvc, t, ready, reason, "", &now);
         let status = json!({
             "observedGeneration": obj::generation(ksvc),
             "url": format!("https://{}", default_host(name, ns, &domain)),
