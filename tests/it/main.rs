@@ -2,6 +2,7 @@
 
 mod cli;
 mod cluster;
+mod e2e;
 mod e2e_gitops;
 mod harness;
 mod kustomize_conformance;
