@@ -220,6 +220,8 @@ pub struct AppliedObject {
     /// Dry run only: why the server could not validate it (CRD created in this same apply).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// It existed before democtl without democtl's labels: configured, not owned.
+    pub adopted: bool,
 }
 
 /// Fields another field manager owned that democtl took over.
@@ -479,6 +481,7 @@ impl Run<'_> {
                 waits_for: waits_for(key),
                 diff: diff::lines(None, Some(&item.obj)),
                 note: Some("its CRD is created by this apply; not validated by the server".into()),
+                adopted: false,
             });
         };
         let namespace = if resolved.namespaced {
@@ -509,6 +512,21 @@ impl Run<'_> {
             .call("get", || key.describe(), api.get_opt(&key.name))
             .await?
             .map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+        // An object that existed before democtl (the DataScienceCluster, an operator's
+        // namespace) is configured but never owned: no ownership labels, so teardown and
+        // ApplySet pruning leave it alone.
+        let adopted = live.as_ref().is_some_and(|l| !inventory::is_owned(l));
+        if adopted {
+            inventory::unlabel_object(&mut obj);
+        } else if let Some(owner) = live
+            .as_ref()
+            .and_then(|l| super::object::label(l, inventory::LABEL_STAGE))
+            .filter(|owner| *owner < self.opts.stage.as_str())
+        {
+            // Stages build on each other: the lowest stage that applies an object owns it, so
+            // tearing down a higher stage never leaks or removes a lower stage's object.
+            inventory::label_object(&mut obj, owner, self.opts.applyset);
+        }
         let mut params = PatchParams::apply(FIELD_MANAGER);
         if self.opts.dry_run {
             params = params.dry_run();
@@ -587,6 +605,7 @@ impl Run<'_> {
                         note: Some(format!(
                             "immutable field changed ({fields}); democtl recreates it"
                         )),
+                        adopted,
                     });
                 }
                 (self.progress)(format!(
@@ -662,7 +681,10 @@ impl Run<'_> {
             result,
             tier: item.tier,
             waits_for: waits_for(&item.key),
-            note: None,
+            note: adopted.then(|| {
+                "existed before democtl: configured, never deleted by teardown".to_string()
+            }),
+            adopted,
         })
     }
 

@@ -249,6 +249,14 @@ fn hint_for_kube(err: &kube::Error) -> Option<String> {
             "your user lacks this permission; democtl needs cluster-admin (check with `oc auth can-i`)"
                 .into(),
         ),
+        kube::Error::Api(s)
+            if s.code == 404 && s.details.as_ref().is_some_and(|d| d.kind == "namespaces") =>
+        {
+            let ns = s.details.as_ref().map(|d| d.name.as_str()).unwrap_or("");
+            Some(format!(
+                "namespace `{ns}` does not exist: add it to the stage's render, or enable the operator component that creates it"
+            ))
+        }
         kube::Error::Api(s) if s.message.contains("failed calling webhook") => {
             Some("an admission webhook is not serving yet (operator starting); democtl retries".into())
         }

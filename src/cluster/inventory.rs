@@ -56,6 +56,18 @@ pub fn label_object(obj: &mut Value, stage: &str, applyset: bool) {
     }
 }
 
+/// Removes democtl's ownership labels (for objects democtl configures but does not own).
+pub fn unlabel_object(obj: &mut Value) {
+    if let Some(labels) = obj
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        for k in [LABEL_MANAGED_BY, LABEL_STAGE, LABEL_PART_OF] {
+            labels.remove(k);
+        }
+    }
+}
+
 /// True when democtl may delete this live object: it carries democtl's managed-by label.
 pub fn is_owned(obj: &Value) -> bool {
     label(obj, LABEL_MANAGED_BY) == Some(MANAGED_BY)

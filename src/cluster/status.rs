@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::client::{Cluster, Identity};
 use super::error::ClusterError;
-use super::inventory::{LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY};
+use super::inventory::LABEL_COMPONENT;
 use super::object::{ObjectKey, condition, label, str_at};
 use super::state::{self, StageState, StageStatus};
 use super::wait::status_reason;
@@ -252,7 +252,7 @@ fn label_of(s: &Status) -> &'static str {
     }
 }
 
-/// Lists democtl-managed objects of a kind in one namespace (or cluster-wide); an unserved
+/// Lists the objects of a kind in one namespace (or cluster-wide); an unserved
 /// kind lists as empty.
 async fn list_scoped(
     cluster: &Cluster,
@@ -264,7 +264,8 @@ async fn list_scoped(
         return Ok(Vec::new());
     };
     let api = cluster.api(&r.resource, if r.namespaced { ns } else { None });
-    let lp = ListParams::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
+    // No label selector: objects democtl configured but does not own (adopted) count too.
+    let lp = ListParams::default();
     match cluster
         .call("list", || format!("`{kind}`"), api.list(&lp))
         .await

@@ -325,6 +325,9 @@ impl Runner<'_> {
             timeout: planned.timeout,
         });
         let deadline = planned.timeout.map(|t| started + t);
+        // Steps see `deadline` and give up with their own evidence; the runner stops a step
+        // that overruns it by more than the grace.
+        let hard_deadline = deadline.map(|d| d + DEADLINE_GRACE);
         let mut backoff = Backoff::new(&planned.retry, self.config.jitter_seed);
         let mut attempt = 1u32;
         let outcome = loop {
@@ -344,7 +347,7 @@ impl Runner<'_> {
                 tokio::select! {
                     biased;
                     () = self.cancel.cancelled() => break Ended::Cancelled,
-                    () = sleep_until(deadline) => break Ended::TimedOut,
+                    () = sleep_until(hard_deadline) => break Ended::TimedOut,
                     Some(message) = receiver.recv() => self.forward(stage, &planned.id, message),
                     result = &mut future => break Ended::Done(result),
                 }
@@ -472,6 +475,9 @@ impl Runner<'_> {
         self.emit(kind);
     }
 }
+
+/// How long past its deadline a step may take to report its own timeout.
+pub const DEADLINE_GRACE: Duration = Duration::from_secs(2);
 
 enum Ended {
     Done(Result<StepDone, StepError>),

@@ -7,16 +7,20 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+mod embedded;
 pub mod error;
 pub mod faults;
 pub mod managed;
 pub mod persist;
 pub mod resources;
+pub mod scenario;
 pub mod selector;
 pub mod server;
 pub mod store;
+pub mod world;
 
 pub use clock::SimClock;
 pub use config::{FaultConfig, FaultKinds, PermissionRule, ServerConfig};
+pub use embedded::{Embedded, EmbeddedError};
 pub use error::SimError;
 pub use server::SimServer;

@@ -818,3 +818,79 @@ async fn a_rejected_token_is_unauthorised_exit_3() {
     assert_eq!(ok.user, "kube:admin");
     assert_eq!(ok.server, server.url());
 }
+
+#[tokio::test]
+async fn objects_that_existed_before_democtl_are_configured_but_never_owned() {
+    let (_server, cluster) = sim().await;
+    create(
+        &cluster,
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "platform", "namespace": "default"}, "data": {"x": "1"}}),
+    )
+    .await;
+    let report = apply(
+        &cluster,
+        &[cm("default", "platform", json!({"x": "2"}))],
+        &ApplyOptions::new("stage1"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert!(report.objects[0].adopted);
+    assert_eq!(report.objects[0].result, ApplyResult::Configured);
+    let live = get(
+        &cluster,
+        &key("v1", "ConfigMap", Some("default"), "platform"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(live["data"]["x"], "2");
+    assert!(
+        live["metadata"]["labels"]
+            .get("app.kubernetes.io/managed-by")
+            .is_none(),
+        "{live}"
+    );
+    let plan = teardown::plan(&cluster, &TeardownOptions::new("stage1"))
+        .await
+        .unwrap();
+    assert!(plan.delete.is_empty(), "{:?}", plan.delete);
+    assert_eq!(plan.skipped[0].reason, "not managed by democtl");
+}
+
+#[tokio::test]
+async fn the_lowest_stage_that_applies_an_object_keeps_owning_it() {
+    let (_server, cluster) = sim().await;
+    let shared = cm("default", "shared", json!({"a": "1"}));
+    apply(
+        &cluster,
+        std::slice::from_ref(&shared),
+        &ApplyOptions::new("stage1"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let stage2 = vec![shared, cm("default", "only2", json!({"b": "1"}))];
+    apply(&cluster, &stage2, &ApplyOptions::new("stage2"), &|_| {})
+        .await
+        .unwrap();
+    let live = get(&cluster, &key("v1", "ConfigMap", Some("default"), "shared"))
+        .await
+        .unwrap();
+    assert_eq!(live["metadata"]["labels"][LABEL_STAGE], "stage1");
+    assert_eq!(
+        live["metadata"]["labels"][LABEL_PART_OF],
+        inventory::stage_applyset_id("stage1")
+    );
+    // Even without a `keep` list, tearing down stage 2 leaves stage 1's object.
+    let plan = teardown::plan(&cluster, &TeardownOptions::new("stage2"))
+        .await
+        .unwrap();
+    let deletes: Vec<String> = plan.delete.iter().map(|d| d.key.name.clone()).collect();
+    assert_eq!(deletes, vec!["only2".to_string()]);
+    assert!(
+        plan.skipped
+            .iter()
+            .any(|s| s.key.name == "shared" && s.reason == "belongs to stage `stage1`")
+    );
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cluster;
+mod cluster_steps;
 mod e2e_gitops;
 mod harness;
 mod kustomize_conformance;
@@ -10,4 +11,5 @@ mod logs;
 mod reporters;
 mod runner;
 mod sim_api;
+mod sim_world;
 mod stage_files;

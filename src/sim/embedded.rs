@@ -1,0 +1,222 @@
+//! The embedded simulated cluster behind `democtl --sim <command>`: a [`SimServer`] whose state is
+//! persisted under a directory (`.democtl/sim/`), seeded with the scenario's starting cluster on the
+//! first start only, with the world's controllers running in-process for as long as the command
+//! runs. Simulated time resumes where the previous invocation stopped (the server advances the
+//! clock to the persisted time) and the controllers are level-triggered, so a half-finished Job
+//! continues from its recorded `startTime`.
+//!
+//! Files under the state directory: `state.json` (the server's objects), `scenario` (the name or
+//! path of the scenario it was seeded with; written once seeding completed), `kubeconfig`.
+//! Never prints.
+
+use std::path::{Path, PathBuf};
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::clock::SimClock;
+use super::scenario::{Scenario, ScenarioError};
+use super::world::{self, WorldError};
+use super::{SimError, SimServer};
+
+/// Errors starting or stopping the embedded cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    /// The state directory could not be created or a file in it written.
+    #[error("failed to access `{path}`")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The scenario could not be loaded.
+    #[error("failed to load the simulator scenario")]
+    Scenario(#[source] Box<ScenarioError>),
+    /// The persisted cluster was seeded from another scenario than the one asked for.
+    #[error(
+        "the simulated cluster in `{dir}` was created from scenario `{recorded}`, not `{requested}`"
+    )]
+    ScenarioMismatch {
+        /// The state directory.
+        dir: PathBuf,
+        /// The scenario it was seeded with.
+        recorded: String,
+        /// The scenario asked for.
+        requested: String,
+    },
+    /// The API server failed.
+    #[error("the simulated API server failed")]
+    Server(#[source] SimError),
+    /// Seeding the starting cluster failed.
+    #[error("failed to seed the simulated cluster")]
+    Seed(#[source] WorldError),
+}
+
+impl EmbeddedError {
+    /// A hint for the user.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            EmbeddedError::ScenarioMismatch { .. } => Some(
+                "run `democtl sim reset` to start a fresh simulated cluster with another scenario"
+                    .to_string(),
+            ),
+            EmbeddedError::Scenario(e) => e.hint(),
+            EmbeddedError::Server(e) => e.hint(),
+            EmbeddedError::Seed(e) => e.hint(),
+            EmbeddedError::Io { .. } => None,
+        }
+    }
+}
+
+/// A running embedded simulated cluster.
+#[derive(Debug)]
+pub struct Embedded {
+    server: SimServer,
+    scenario: Scenario,
+    kubeconfig: PathBuf,
+    cancel: CancellationToken,
+    controllers: JoinHandle<()>,
+}
+
+fn server_denies_nothing(scenario: &Scenario) -> bool {
+    scenario.cluster.user.denied.is_empty()
+}
+
+const STATE_FILE: &str = "state.json";
+const SCENARIO_FILE: &str = "scenario";
+const KUBECONFIG_FILE: &str = "kubeconfig";
+
+impl Embedded {
+    /// Starts the cluster persisted under `state_dir` (created if needed). `scenario` (a shipped
+    /// name or a YAML path) is used when the directory holds no cluster yet (default `healthy`);
+    /// for an existing cluster it must be `None` or the recorded one. `speed` is the simulated-time
+    /// factor (`--sim-speed`).
+    pub async fn start(
+        state_dir: &Path,
+        scenario: Option<&str>,
+        speed: f64,
+    ) -> Result<Embedded, EmbeddedError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| EmbeddedError::Io { path, source }
+        };
+        std::fs::create_dir_all(state_dir).map_err(io(state_dir))?;
+        let scenario_file = state_dir.join(SCENARIO_FILE);
+        let recorded = std::fs::read_to_string(&scenario_file)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        let fresh = recorded.is_none();
+        let name = match (&recorded, scenario) {
+            (Some(r), Some(asked)) if r != asked => {
+                return Err(EmbeddedError::ScenarioMismatch {
+                    dir: state_dir.to_path_buf(),
+                    recorded: r.clone(),
+                    requested: asked.to_string(),
+                });
+            }
+            (Some(r), _) => r.clone(),
+            (None, asked) => asked.unwrap_or("healthy").to_string(),
+        };
+        let loaded = Scenario::resolve(&name).map_err(|e| EmbeddedError::Scenario(Box::new(e)))?;
+        let mut config = loaded.server_config();
+        config.clock = SimClock::new(speed);
+        config.state_file = Some(state_dir.join(STATE_FILE));
+        if fresh && !config.denied.is_empty() {
+            // The scenario restricts the user, but seeding plays the installer (cluster-admin):
+            // seed through an unrestricted server on the same state file first.
+            let mut admin = config.clone();
+            admin.denied.clear();
+            let server = SimServer::start(admin)
+                .await
+                .map_err(EmbeddedError::Server)?;
+            let client = server.client().map_err(EmbeddedError::Server)?;
+            world::seed(client, &loaded)
+                .await
+                .map_err(EmbeddedError::Seed)?;
+            server.shutdown().await.map_err(EmbeddedError::Server)?;
+        }
+        let server = SimServer::start(config)
+            .await
+            .map_err(EmbeddedError::Server)?;
+        let client = server.client().map_err(EmbeddedError::Server)?;
+        let kubeconfig = state_dir.join(KUBECONFIG_FILE);
+        server
+            .write_kubeconfig(&kubeconfig)
+            .map_err(EmbeddedError::Server)?;
+        if fresh {
+            if server_denies_nothing(&loaded) {
+                world::seed(client.clone(), &loaded)
+                    .await
+                    .map_err(EmbeddedError::Seed)?;
+            }
+            server.save().map_err(EmbeddedError::Server)?;
+            // Recorded only after a complete seed: an interrupted seed is redone next time.
+            std::fs::write(&scenario_file, format!("{name}\n")).map_err(io(&scenario_file))?;
+        }
+        let cancel = CancellationToken::new();
+        let run_cancel = cancel.clone();
+        let clock = server.clock().clone();
+        let world_scenario = loaded.clone();
+        let controllers = tokio::spawn(async move {
+            if let Err(e) = world::run(client, &world_scenario, clock, run_cancel).await {
+                tracing::warn!(error = %e, "simulated controllers stopped");
+            }
+        });
+        Ok(Embedded {
+            server,
+            scenario: loaded,
+            kubeconfig,
+            cancel,
+            controllers,
+        })
+    }
+
+    /// A kube client for the embedded cluster (kube's built-in retry off).
+    pub fn client(&self) -> Result<kube::Client, EmbeddedError> {
+        self.server.client().map_err(EmbeddedError::Server)
+    }
+
+    /// The kubeconfig written for this run (`<state_dir>/kubeconfig`).
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The server's URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// The scenario the cluster was seeded with.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The simulated clock.
+    pub fn clock(&self) -> &SimClock {
+        self.server.clock()
+    }
+
+    /// Stops the controllers, then the server, and saves the state.
+    pub async fn shutdown(self) -> Result<(), EmbeddedError> {
+        self.cancel.cancel();
+        let _ = self.controllers.await;
+        self.server.shutdown().await.map_err(EmbeddedError::Server)
+    }
+
+    /// Deletes the persisted cluster under `state_dir` (for `democtl sim reset`); missing files are
+    /// fine.
+    pub fn reset(state_dir: &Path) -> Result<(), EmbeddedError> {
+        for f in [STATE_FILE, SCENARIO_FILE, KUBECONFIG_FILE] {
+            let path = state_dir.join(f);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(EmbeddedError::Io { path, source }),
+            }
+        }
+        Ok(())
+    }
+}
