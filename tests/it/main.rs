@@ -5,6 +5,7 @@ mod cluster;
 mod cluster_steps;
 mod e2e_gitops;
 mod harness;
+mod kubectl;
 mod kustomize_conformance;
 mod kustomize_props;
 mod logs;
