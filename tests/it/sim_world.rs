@@ -1663,3 +1663,31 @@ async fn missing_secret_blocks_the_container_until_it_exists() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn job_past_its_active_deadline_fails_with_deadline_exceeded() {
+    let w = World::named("healthy").await;
+    namespace(&w).await;
+    w.create(
+        &ar::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(),
+        Some(NS),
+        pvc("m"),
+    )
+    .await;
+    let mut job = download_job("download-slow", "m", 6);
+    job["spec"]["activeDeadlineSeconds"] = json!(120);
+    let jobs = ar::<k8s_openapi::api::batch::v1::Job>();
+    w.create(&jobs, Some(NS), job).await;
+    let j = w
+        .wait(&jobs, Some(NS), "download-slow", |j| {
+            cond_is(j, "Failed", "True")
+        })
+        .await;
+    assert_eq!(cond(&j, "Failed").unwrap()["reason"], "DeadlineExceeded");
+    assert_eq!(
+        cond(&j, "Failed").unwrap()["message"],
+        "Job was active longer than specified deadline"
+    );
+    assert_eq!(j["status"]["active"], 0);
+    assert!(pods_of_job(&w, "download-slow").await.is_empty());
+}
