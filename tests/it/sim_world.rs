@@ -1520,6 +1520,16 @@ async fn embedded_cluster_persists_and_resumes_a_half_finished_job() {
     let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client.clone(), NS);
     let job = jobs.get("download-x").await.unwrap();
     assert_eq!(job.status.unwrap().start_time.unwrap(), started);
+    // One process per cluster.
+    match democtl::sim::Embedded::start(dir.path(), None, SPEED).await {
+        Err(e) => assert!(
+            e.to_string()
+                .contains("is in use by another democtl process"),
+            "{e}"
+        ),
+        Ok(_) => panic!("expected the cluster to be busy"),
+    }
+    sim.shutdown().await.unwrap();
     match democtl::sim::Embedded::start(dir.path(), Some("not-aws"), SPEED).await {
         Err(e) => assert!(
             e.to_string()
@@ -1528,6 +1538,11 @@ async fn embedded_cluster_persists_and_resumes_a_half_finished_job() {
         ),
         Ok(_) => panic!("expected a scenario mismatch"),
     }
+    democtl::sim::Embedded::reset(dir.path()).unwrap();
+    let sim = democtl::sim::Embedded::start(dir.path(), Some("not-aws"), SPEED)
+        .await
+        .unwrap();
+    assert_eq!(sim.scenario().name, "not-aws");
     sim.shutdown().await.unwrap();
 }
 
