@@ -83,9 +83,13 @@ pub fn main() -> ExitCode {
     let output = Output::detect(cli.global.no_color, cli.global.quiet, cli.global.verbose);
     if cli.global.verbose >= 2 {
         // `-vv`: diagnostics (kube's HTTP requests, democtl's debug events) on stderr.
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,democtl=debug,kube=debug"));
-        let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).try_init();
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,democtl=debug,kube=debug")
+        });
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .try_init();
     }
     let ctx = Ctx {
         global: cli.global.clone(),

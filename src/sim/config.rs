@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub faults: FaultConfig,
     /// Simulated delay before a new CRD gets NamesAccepted + Established and is served.
     pub crd_establish_delay: Duration,
+    /// Simulated delay before the namespace controller deletes a terminating namespace's content.
+    pub namespace_delete_delay: Duration,
     /// The simulated clock (timestamps, delays).
     pub clock: SimClock,
     /// Load the store from this file at start and save it (atomically) after writes and on
@@ -35,6 +37,9 @@ pub struct ServerConfig {
     pub bookmark_interval: Duration,
     /// The Kubernetes version `/version` reports (`v1.33.5`).
     pub kubernetes_version: String,
+    /// Serve HTTPS with the simulator's loopback certificate (needed by kubectl/oc, which send
+    /// tokens only over TLS); plain HTTP otherwise.
+    pub tls: bool,
 }
 
 impl Default for ServerConfig {
@@ -49,11 +54,13 @@ impl Default for ServerConfig {
             denied: vec![],
             faults: FaultConfig::default(),
             crd_establish_delay: Duration::from_secs(1),
+            namespace_delete_delay: Duration::from_secs(2),
             clock: SimClock::default(),
             state_file: None,
             event_window: 10_000,
             bookmark_interval: Duration::from_secs(60),
             kubernetes_version: "v1.33.5".into(),
+            tls: false,
         }
     }
 }

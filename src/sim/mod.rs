@@ -17,6 +17,7 @@ pub mod scenario;
 pub mod selector;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod world;
 
 pub use clock::SimClock;

@@ -40,8 +40,17 @@ pub struct Shared {
     pub faults: Faults,
     /// Cancelled on shutdown (ends watches and log streams).
     pub cancel: CancellationToken,
-    establish: mpsc::UnboundedSender<String>,
+    jobs: mpsc::UnboundedSender<Job>,
     address: String,
+}
+
+/// Work kube-apiserver's own controllers do a little later.
+#[derive(Debug)]
+enum Job {
+    /// Set NamesAccepted + Established on a CRD and serve it.
+    Establish(String),
+    /// Run the namespace controller for a terminating namespace.
+    SweepNamespace(String),
 }
 
 impl Shared {
@@ -62,8 +71,13 @@ impl Shared {
 
     /// Schedules NamesAccepted/Established for a new CRD after the configured delay.
     pub fn schedule_establish(&self, name: &str) {
-        // The receiver only goes away on shutdown, when nothing needs establishing any more.
-        let _ = self.establish.send(name.to_string());
+        // The receiver only goes away on shutdown, when nothing needs doing any more.
+        let _ = self.jobs.send(Job::Establish(name.to_string()));
+    }
+
+    /// Schedules the namespace controller for a namespace that started terminating.
+    pub fn schedule_namespace_sweep(&self, name: &str) {
+        let _ = self.jobs.send(Job::SweepNamespace(name.to_string()));
     }
 }
 
@@ -114,18 +128,36 @@ impl SimServer {
             config,
             token,
             cancel: CancellationToken::new(),
-            establish: etx,
+            jobs: etx,
             address: addr.to_string(),
         });
         seed_defaults(&shared);
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let cancel = shared.cancel.clone();
-        let mut tasks = vec![tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { cancel.cancelled().await })
-                .await;
-        })];
-        tasks.push(tokio::spawn(establisher(shared.clone(), erx)));
+        let tls = shared.config.tls;
+        let serve = if tls {
+            let acceptor = super::tls::acceptor().map_err(|source| SimError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+            let listener = super::tls::TlsListener {
+                tcp: listener,
+                acceptor,
+            };
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { cancel.cancelled().await })
+                    .await;
+            })
+        } else {
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { cancel.cancelled().await })
+                    .await;
+            })
+        };
+        let mut tasks = vec![serve];
+        tasks.push(tokio::spawn(controllers(shared.clone(), erx)));
         // CRDs stored before a restart that were never established get their turn now.
         let pending: Vec<String> = {
             let st = shared.store.lock();
@@ -142,6 +174,18 @@ impl SimServer {
         for n in pending {
             shared.schedule_establish(&n);
         }
+        let terminating: Vec<String> = shared
+            .store
+            .lock()
+            .list(&GroupResource::new("", "namespaces"), None)
+            .iter()
+            .filter(|n| n.pointer("/metadata/deletionTimestamp").is_some())
+            .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect();
+        for n in terminating {
+            shared.schedule_namespace_sweep(&n);
+        }
         if shared.config.state_file.is_some() {
             tasks.push(tokio::spawn(persister(shared.clone())));
         }
@@ -152,9 +196,14 @@ impl SimServer {
         })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with `ServerConfig::tls`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.shared.config.tls {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The bound address.
@@ -191,6 +240,9 @@ impl SimServer {
         cfg.default_namespace = "default".into();
         cfg.default_retry = false;
         cfg.auth_info.token = Some(self.shared.token.clone().into());
+        if self.shared.config.tls {
+            cfg.root_cert = super::tls::ca_der().map(|c| vec![c]);
+        }
         Ok(cfg)
     }
 
@@ -199,10 +251,19 @@ impl SimServer {
         kube::Client::try_from(self.kube_config()?).map_err(|source| SimError::Client { source })
     }
 
-    /// A kubeconfig document (context `sim`, bearer token, namespace `default`).
+    /// A kubeconfig document (context `sim`, bearer token, namespace `default`; the CA with TLS).
     pub fn kubeconfig_yaml(&self) -> String {
+        use base64::Engine;
+        let ca = if self.shared.config.tls {
+            format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(super::tls::CA_PEM)
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim-user\n    namespace: default\ncurrent-context: sim\nusers:\n- name: sim-user\n  user:\n    token: {token}\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: {url}{ca}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim-user\n    namespace: default\ncurrent-context: sim\nusers:\n- name: sim-user\n  user:\n    token: {token}\n",
             url = self.url(),
             token = self.shared.token
         )
@@ -289,21 +350,33 @@ async fn persister(shared: Arc<Shared>) {
     }
 }
 
-/// Establishes CRDs after the configured simulated delay (what kube-apiserver's naming and
-/// establishing controllers do).
-async fn establisher(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<String>) {
+/// Runs delayed jobs after their simulated delay: CRD establishment (kube-apiserver's naming
+/// and establishing controllers) and namespace sweeps (the namespace controller).
+async fn controllers(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Job>) {
     loop {
-        let name = tokio::select! {
+        let job = tokio::select! {
             _ = shared.cancel.cancelled() => return,
             n = rx.recv() => match n { Some(n) => n, None => return },
         };
         let s = shared.clone();
         tokio::spawn(async move {
+            let delay = match &job {
+                Job::Establish(_) => s.config.crd_establish_delay,
+                Job::SweepNamespace(_) => s.config.namespace_delete_delay,
+            };
             tokio::select! {
                 _ = s.cancel.cancelled() => return,
-                _ = s.config.clock.sleep(s.config.crd_establish_delay) => {}
+                _ = s.config.clock.sleep(delay) => {}
             }
-            establish(&s, &name);
+            match job {
+                Job::Establish(name) => establish(&s, &name),
+                Job::SweepNamespace(name) => {
+                    let now = s.config.clock.now_rfc3339();
+                    let mut st = s.store.lock();
+                    api::delete::sweep_namespace(&mut st, &name, &now);
+                    api::delete::settle(&mut st, &now);
+                }
+            }
         });
     }
 }
@@ -447,6 +520,9 @@ async fn handle(
     if auth.strip_prefix("Bearer ").map(str::trim) != Some(shared.token.as_str()) {
         return ApiError::unauthorized().into_response();
     }
+    if let Some(rest) = path.strip_prefix("/openapi/v3") {
+        return openapi_response(&shared, rest);
+    }
     let Some(route) = route(&path) else {
         return ApiError::no_route().into_response();
     };
@@ -518,6 +594,21 @@ fn discovery_response(shared: &Shared, route: Route, accept: &str) -> Response {
         Route::Group(g) => discovery::group(reg, &g),
         Route::ResourceList(g, v) => discovery::resource_list(reg, &g, &v),
         Route::Resource { .. } => None,
+    };
+    match doc {
+        Some(d) => json_response(200, &d),
+        None => ApiError::no_route().into_response(),
+    }
+}
+
+fn openapi_response(shared: &Shared, rest: &str) -> Response {
+    let st = shared.store.lock();
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let doc = match segs.as_slice() {
+        [] => Some(api::openapi::index(&st.registry)),
+        ["api", v] => api::openapi::group_version(&st.registry, "", v),
+        ["apis", g, v] => api::openapi::group_version(&st.registry, g, v),
+        _ => None,
     };
     match doc {
         Some(d) => json_response(200, &d),

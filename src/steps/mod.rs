@@ -70,7 +70,10 @@ pub struct SecretValue(String);
 
 impl SecretValue {
     pub fn new(value: impl Into<String>) -> Self {
-        SecretValue(value.into())
+        let value = value.into();
+        // Registered so every reporter masks it, even if an API error echoes it.
+        let _ = crate::runner::step::Sensitive::new(value.as_str());
+        SecretValue(value)
     }
 
     /// The value itself: only for writing it into the cluster.

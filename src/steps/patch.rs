@@ -48,22 +48,22 @@ pub fn build(spec: &StepSpec, p: &PatchParams, env: &StepEnv) -> Result<Box<dyn 
 }
 
 /// The merge patch that undoes `patch` on `live`: the same shape, with the live values (or
-/// `null` where the field did not exist, which deletes it again).
+/// `null` where the field did not exist, which deletes it again). A subtree that did not exist
+/// is deleted whole, except under `metadata`, where labels and annotations are shared with
+/// other writers and only the patched keys are removed.
 pub fn restore_patch(patch: &Value, live: &Value) -> Value {
+    restore_at(patch, live, true, false)
+}
+
+fn restore_at(patch: &Value, live: &Value, root: bool, shared_maps: bool) -> Value {
     match patch {
         Value::Object(fields) => {
             let mut out = Map::new();
             for (k, v) in fields {
                 let prev = live.get(k).unwrap_or(&Value::Null);
-                let r = if v.is_object() && prev.is_object() {
-                    restore_patch(v, prev)
-                } else if v.is_object() {
-                    // The whole subtree is new: deleting its root restores it.
-                    if prev.is_null() {
-                        Value::Null
-                    } else {
-                        prev.clone()
-                    }
+                let shared = shared_maps || (root && k == "metadata");
+                let r = if v.is_object() && (prev.is_object() || (prev.is_null() && shared)) {
+                    restore_at(v, prev, false, shared)
                 } else {
                     prev.clone()
                 };
@@ -207,7 +207,8 @@ mod tests {
         let restore = restore_patch(&patch, &live);
         assert_eq!(
             restore,
-            json!({"spec": {"components": {"kserve": {"managementState": "Removed"}, "trustyai": null}},
+            json!({"spec": {"components": {"kserve": {"managementState": "Removed"},
+                "trustyai": null}},
                 "metadata": {"annotations": {"opendatahub.io/managed": null}}})
         );
         let mut patched = live.clone();

@@ -2,8 +2,10 @@
 
 mod cli;
 mod cluster;
+mod cluster_steps;
 mod e2e_gitops;
 mod harness;
+mod kubectl;
 mod kustomize_conformance;
 mod kustomize_props;
 mod logs;

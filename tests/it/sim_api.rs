@@ -399,3 +399,380 @@ async fn custom_resources_are_served_after_establishment() {
     assert_eq!(st.data["spec"]["size"], 2, "status writes ignore spec");
     assert_eq!(st.metadata.generation, Some(2));
 }
+
+fn deploy_json(name: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1"}, {"name": "side", "image": "busybox"}]}}}})
+}
+
+fn deploys(client: &Client, ns: &str) -> Api<DynamicObject> {
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("apps", "v1", "Deployment"),
+        "deployments",
+    );
+    Api::namespaced_with(client.clone(), ns, &ar)
+}
+
+#[tokio::test]
+async fn patch_types_merge_json_and_strategic() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let api = deploys(&client, "default");
+    api.create(&PostParams::default(), &obj(deploy_json("web")))
+        .await
+        .unwrap();
+    // Strategic merge: containers merge by name (side is kept).
+    let p = api
+        .patch("web", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}})))
+        .await
+        .unwrap();
+    let images: Vec<&str> = p.data["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(images, vec!["nginx:2", "busybox"]);
+    assert_eq!(p.metadata.generation, Some(2));
+    // JSON merge: the list is replaced.
+    let p = api
+        .patch("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:3"}]}}}})))
+        .await
+        .unwrap();
+    assert_eq!(
+        p.data["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // JSON patch (RFC 6902), including a failing test operation.
+    let ops: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "replace", "path": "/spec/replicas", "value": 4}]))
+            .unwrap();
+    let p = api
+        .patch("web", &PatchParams::default(), &Patch::<()>::Json(ops))
+        .await
+        .unwrap();
+    assert_eq!(p.data["spec"]["replicas"], 4);
+    let ops: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "test", "path": "/spec/replicas", "value": 9}]))
+            .unwrap();
+    let e = api_err(
+        api.patch("web", &PatchParams::default(), &Patch::<()>::Json(ops))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
+    // Writes through the main resource never change status; the status subresource does.
+    let p = api
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"replicas": 7}})),
+        )
+        .await
+        .unwrap();
+    assert!(p.data.get("status").is_none());
+    let p = api
+        .patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"replicas": 7}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.data["status"]["replicas"], 7);
+    // Patching a missing object is 404.
+    let e = api_err(
+        api.patch("nope", &PatchParams::default(), &Patch::Merge(json!({})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (404, "deployments.apps \"nope\" not found")
+    );
+    // The scale subresource.
+    let scale = api.get_scale("web").await.unwrap();
+    assert_eq!(scale.spec.unwrap().replicas, Some(4));
+    let scaled = api
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(scaled.spec.unwrap().replicas, Some(2));
+    assert_eq!(api.get("web").await.unwrap().data["spec"]["replicas"], 2);
+}
+
+#[tokio::test]
+async fn strategic_merge_is_unsupported_for_custom_resources() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    install_widgets(&client).await;
+    let api = widgets(&client, "default");
+    api.create(
+        &PostParams::default(),
+        &obj(json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})),
+    )
+    .await
+    .unwrap();
+    let e = api_err(
+        api.patch(
+            "w",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {}})),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!((e.code, e.reason.as_str()), (415, "UnsupportedMediaType"));
+}
+
+#[tokio::test]
+async fn selectors_pagination_and_generate_name() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let api = cms(&client, "default");
+    for (name, tier) in [("a", "web"), ("b", "db"), ("c", "web"), ("d", "cache")] {
+        let mut o = cm(name, json!({}));
+        o.metadata.labels = Some([("tier".to_string(), tier.to_string())].into());
+        api.create(&PostParams::default(), &o).await.unwrap();
+    }
+    let names = |l: kube::core::ObjectList<DynamicObject>| -> Vec<String> {
+        l.items
+            .into_iter()
+            .map(|o| o.metadata.name.unwrap())
+            .collect()
+    };
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier=web"))
+                .await
+                .unwrap()
+        ),
+        vec!["a", "c"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier in (db,cache)"))
+                .await
+                .unwrap()
+        ),
+        vec!["b", "d"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier!=web"))
+                .await
+                .unwrap()
+        ),
+        vec!["b", "d"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().fields("metadata.name=c"))
+                .await
+                .unwrap()
+        ),
+        vec!["c"]
+    );
+    let e = api_err(
+        api.list(&ListParams::default().fields("spec.x=1"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (400, "field label not supported: spec.x")
+    );
+    // limit/continue.
+    let page1 = api.list(&ListParams::default().limit(3)).await.unwrap();
+    assert_eq!(names(page1.clone()), vec!["a", "b", "c"]);
+    assert_eq!(page1.metadata.remaining_item_count, Some(1));
+    let token = page1.metadata.continue_.clone().unwrap();
+    let page2 = api
+        .list(&ListParams::default().limit(3).continue_token(&token))
+        .await
+        .unwrap();
+    assert_eq!(names(page2.clone()), vec!["d"]);
+    assert!(page2.metadata.continue_.is_none());
+    // generateName.
+    let g =
+        obj(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}}));
+    let made = api.create(&PostParams::default(), &g).await.unwrap();
+    let name = made.metadata.name.unwrap();
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+    // All-namespace list.
+    let all: Api<DynamicObject> = Api::all_with(client.clone(), &cm_resource());
+    assert_eq!(
+        all.list(&ListParams::default()).await.unwrap().items.len(),
+        5
+    );
+}
+
+#[tokio::test]
+async fn invalid_objects_get_422_with_causes_and_bad_input_400() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let api = cms(&client, "default");
+    let e = api_err(
+        api.create(
+            &PostParams::default(),
+            &obj(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}})),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(e.code, 422);
+    assert_eq!(e.reason, "Invalid");
+    assert_eq!(
+        e.message,
+        "ConfigMap \"\" is invalid: metadata.name: Required value: name or generateName is required"
+    );
+    let causes = e.details.unwrap().causes;
+    assert_eq!(
+        (causes[0].reason.as_str(), causes[0].field.as_str()),
+        ("FieldValueRequired", "metadata.name")
+    );
+    let e = api_err(
+        api.create(&PostParams::default(), &cm("Bad_Name", json!({})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 422);
+    assert!(e.message.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"), "{}", e.message);
+    let e = api_err(
+        api.create(&PostParams::default(), &cm("x", json!({"n": 1})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 400);
+    assert_eq!(e.reason, "BadRequest");
+    let pods: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Pod"), "pods"),
+    );
+    let e = api_err(
+        pods.create(
+            &PostParams::default(),
+            &obj(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {}})),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(
+        e.message,
+        "Pod \"p\" is invalid: spec.containers: Required value"
+    );
+    // Creating in a missing namespace.
+    let e = api_err(
+        cms(&client, "nope")
+            .create(&PostParams::default(), &cm("x", json!({})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (404, "namespaces \"nope\" not found")
+    );
+    // dryRun create stores nothing.
+    let pp = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let dry = api.create(&pp, &cm("dry", json!({}))).await.unwrap();
+    assert!(dry.metadata.uid.is_some());
+    assert_eq!(api_err(api.get("dry").await.unwrap_err()).code, 404);
+}
+
+#[tokio::test]
+async fn auth_denied_permissions_and_reviews() {
+    let mut cfg = ServerConfig {
+        user: "developer".into(),
+        groups: vec!["system:authenticated".into()],
+        ..Default::default()
+    };
+    cfg.denied = vec![democtl::sim::PermissionRule {
+        verbs: vec!["create".into(), "delete".into()],
+        api_groups: vec!["".into()],
+        resources: vec!["configmaps".into()],
+        namespaces: vec![],
+    }];
+    let srv = server_with(cfg).await;
+    let client = srv.client().unwrap();
+    let api = cms(&client, "default");
+    let e = api_err(
+        api.create(&PostParams::default(), &cm("x", json!({})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 403);
+    assert_eq!(e.reason, "Forbidden");
+    assert_eq!(
+        e.message,
+        "configmaps is forbidden: User \"developer\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\""
+    );
+    assert!(
+        api.list(&ListParams::default()).await.is_ok(),
+        "list is allowed"
+    );
+
+    // SelfSubjectAccessReview answers accordingly.
+    let ssar_api: Api<k8s_openapi::api::authorization::v1::SelfSubjectAccessReview> =
+        Api::all(client.clone());
+    let review = |verb: &str| {
+        serde_json::from_value::<k8s_openapi::api::authorization::v1::SelfSubjectAccessReview>(json!({
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {"namespace": "default", "verb": verb, "resource": "configmaps"}}}))
+        .unwrap()
+    };
+    let denied = ssar_api
+        .create(&PostParams::default(), &review("delete"))
+        .await
+        .unwrap();
+    assert!(!denied.status.unwrap().allowed);
+    let allowed = ssar_api
+        .create(&PostParams::default(), &review("get"))
+        .await
+        .unwrap();
+    assert!(allowed.status.unwrap().allowed);
+
+    // SelfSubjectReview returns the user.
+    let ssr_api: Api<k8s_openapi::api::authentication::v1::SelfSubjectReview> =
+        Api::all(client.clone());
+    let me = ssr_api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(
+                json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let user = me.status.unwrap().user_info.unwrap();
+    assert_eq!(user.username.as_deref(), Some("developer"));
+    assert_eq!(user.groups, Some(vec!["system:authenticated".to_string()]));
+
+    // A wrong token is 401.
+    let mut bad = srv.kube_config().unwrap();
+    bad.auth_info.token = Some("wrong".to_string().into());
+    let bad = Client::try_from(bad).unwrap();
+    let e = api_err(
+        cms(&bad, "default")
+            .list(&ListParams::default())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.reason.as_str(), e.message.as_str()),
+        (401, "Unauthorized", "Unauthorized")
+    );
+}

@@ -161,6 +161,9 @@ pub fn delete(shared: &Shared, req: &Request) -> Result<axum::response::Response
     );
     if !opts.dry {
         settle(&mut st, &now);
+        if req.gr.group.is_empty() && req.gr.resource == "namespaces" {
+            shared.schedule_namespace_sweep(name);
+        }
     }
     match outcome {
         Some(Outcome::Deleted(obj)) => Ok(json_response(
@@ -441,146 +444,162 @@ fn condition(t: &str, status: &str, reason: &str, message: &str, now: &str) -> V
     json!({"type": t, "status": status, "lastTransitionTime": now, "reason": reason, "message": message})
 }
 
-/// The namespace controller: deletes the contents of terminating namespaces, reports what
-/// remains in conditions, and removes the namespace when it is empty.
+/// The namespace controller for namespaces it has started on (they carry its conditions):
+/// keeps their conditions current and removes them once empty.
 fn namespaces(st: &mut State, now: &str) -> bool {
     let nsgr = GroupResource::new("", "namespaces");
-    let terminating: Vec<String> = st
+    let started: Vec<String> = st
         .list(&nsgr, None)
         .into_iter()
         .filter(|o| o.pointer("/metadata/deletionTimestamp").is_some())
+        .filter(|o| o.pointer("/status/conditions").is_some())
         .map(|o| meta(&o, "name").to_string())
         .collect();
     let mut changed = false;
-    for ns in terminating {
-        let contents: Vec<(GroupResource, String)> = st
-            .all()
-            .filter(|(gr, o)| **gr != nsgr && meta(o, "namespace") == ns)
-            .map(|(gr, o)| (gr.clone(), meta(o, "name").to_string()))
-            .collect();
-        for (gr, name) in &contents {
-            if let Some(Outcome::Deleted(_)) =
-                delete_object(st, gr, &ns, name, Propagation::Background, now, false)
-            {
-                changed = true;
-            }
-        }
-        let mut remaining: BTreeMap<String, usize> = BTreeMap::new();
-        let mut finalizers: BTreeMap<String, usize> = BTreeMap::new();
-        for (gr, o) in st
-            .all()
-            .filter(|(gr, o)| **gr != nsgr && meta(o, "namespace") == ns)
+    for ns in started {
+        changed |= sweep_namespace(st, &ns, now);
+    }
+    changed
+}
+
+/// The namespace controller for one terminating namespace: deletes its contents, reports what
+/// remains in conditions, and removes the namespace when it is empty. True when anything changed.
+pub fn sweep_namespace(st: &mut State, ns: &str, now: &str) -> bool {
+    let nsgr = GroupResource::new("", "namespaces");
+    let mut changed = false;
+    let Some(nsobj) = st.get(&nsgr, "", ns) else {
+        return false;
+    };
+    if nsobj.pointer("/metadata/deletionTimestamp").is_none() {
+        return false;
+    }
+    let contents: Vec<(GroupResource, String)> = st
+        .all()
+        .filter(|(gr, o)| **gr != nsgr && meta(o, "namespace") == ns)
+        .map(|(gr, o)| (gr.clone(), meta(o, "name").to_string()))
+        .collect();
+    for (gr, name) in &contents {
+        if let Some(Outcome::Deleted(_)) =
+            delete_object(st, gr, ns, name, Propagation::Background, now, false)
         {
-            *remaining
-                .entry(format!("{}.{}", gr.resource, gr.group))
-                .or_default() += 1;
-            if let Some(a) = o.pointer("/metadata/finalizers").and_then(Value::as_array) {
-                for f in a.iter().filter_map(Value::as_str) {
-                    *finalizers.entry(f.to_string()).or_default() += 1;
-                }
-            }
-        }
-        let Some(nsobj) = st.get(&nsgr, "", &ns) else {
-            continue;
-        };
-        let mut o = (*nsobj).clone();
-        let content = if remaining.is_empty() {
-            condition(
-                "NamespaceContentRemaining",
-                "False",
-                "ContentRemoved",
-                "All content successfully removed",
-                now,
-            )
-        } else {
-            let parts: Vec<String> = remaining
-                .iter()
-                .map(|(r, n)| format!("{r} has {n} resource instances"))
-                .collect();
-            condition(
-                "NamespaceContentRemaining",
-                "True",
-                "SomeResourcesRemain",
-                &format!("Some resources are remaining: {}", parts.join(", ")),
-                now,
-            )
-        };
-        let fins = if finalizers.is_empty() {
-            condition(
-                "NamespaceFinalizersRemaining",
-                "False",
-                "ContentHasNoFinalizers",
-                "All content-preserving finalizers finished",
-                now,
-            )
-        } else {
-            let parts: Vec<String> = finalizers
-                .iter()
-                .map(|(f, n)| format!("{f} in {n} resource instances"))
-                .collect();
-            condition(
-                "NamespaceFinalizersRemaining",
-                "True",
-                "SomeFinalizersRemain",
-                &format!(
-                    "Some content in the namespace has finalizers remaining: {}",
-                    parts.join(", ")
-                ),
-                now,
-            )
-        };
-        let mut conditions = vec![
-            condition(
-                "NamespaceDeletionDiscoveryFailure",
-                "False",
-                "ResourcesDiscovered",
-                "All resources successfully discovered",
-                now,
-            ),
-            condition(
-                "NamespaceDeletionGroupVersionParsingFailure",
-                "False",
-                "ParsedGroupVersions",
-                "All legacy kube types successfully parsed",
-                now,
-            ),
-            condition(
-                "NamespaceDeletionContentFailure",
-                "False",
-                "ContentDeleted",
-                "All content successfully deleted, may be waiting on finalization",
-                now,
-            ),
-            content,
-            fins,
-        ];
-        // Keep transition times of conditions whose status did not change (no event storms).
-        if let Some(prev) = nsobj
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-        {
-            for c in conditions.iter_mut() {
-                if let Some(p) = prev.iter().find(|p| p["type"] == c["type"])
-                    && p["status"] == c["status"]
-                    && p["message"] == c["message"]
-                {
-                    *c = p.clone();
-                }
-            }
-        }
-        o["status"]["conditions"] = json!(conditions);
-        if remaining.is_empty()
-            && let Some(a) = o
-                .pointer_mut("/spec/finalizers")
-                .and_then(Value::as_array_mut)
-        {
-            a.retain(|f| f != "kubernetes");
-        }
-        if o != *nsobj {
-            st.put(&nsgr, "", &ns, o);
             changed = true;
         }
-        changed |= finalize_if_done(st, &nsgr, "", &ns);
     }
+    let mut remaining: BTreeMap<String, usize> = BTreeMap::new();
+    let mut finalizers: BTreeMap<String, usize> = BTreeMap::new();
+    for (gr, o) in st
+        .all()
+        .filter(|(gr, o)| **gr != nsgr && meta(o, "namespace") == ns)
+    {
+        *remaining
+            .entry(format!("{}.{}", gr.resource, gr.group))
+            .or_default() += 1;
+        if let Some(a) = o.pointer("/metadata/finalizers").and_then(Value::as_array) {
+            for f in a.iter().filter_map(Value::as_str) {
+                *finalizers.entry(f.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let Some(nsobj) = st.get(&nsgr, "", ns) else {
+        return changed;
+    };
+    let mut o = (*nsobj).clone();
+    let content = if remaining.is_empty() {
+        condition(
+            "NamespaceContentRemaining",
+            "False",
+            "ContentRemoved",
+            "All content successfully removed",
+            now,
+        )
+    } else {
+        let parts: Vec<String> = remaining
+            .iter()
+            .map(|(r, n)| format!("{r} has {n} resource instances"))
+            .collect();
+        condition(
+            "NamespaceContentRemaining",
+            "True",
+            "SomeResourcesRemain",
+            &format!("Some resources are remaining: {}", parts.join(", ")),
+            now,
+        )
+    };
+    let fins = if finalizers.is_empty() {
+        condition(
+            "NamespaceFinalizersRemaining",
+            "False",
+            "ContentHasNoFinalizers",
+            "All content-preserving finalizers finished",
+            now,
+        )
+    } else {
+        let parts: Vec<String> = finalizers
+            .iter()
+            .map(|(f, n)| format!("{f} in {n} resource instances"))
+            .collect();
+        condition(
+            "NamespaceFinalizersRemaining",
+            "True",
+            "SomeFinalizersRemain",
+            &format!(
+                "Some content in the namespace has finalizers remaining: {}",
+                parts.join(", ")
+            ),
+            now,
+        )
+    };
+    let mut conditions = vec![
+        condition(
+            "NamespaceDeletionDiscoveryFailure",
+            "False",
+            "ResourcesDiscovered",
+            "All resources successfully discovered",
+            now,
+        ),
+        condition(
+            "NamespaceDeletionGroupVersionParsingFailure",
+            "False",
+            "ParsedGroupVersions",
+            "All legacy kube types successfully parsed",
+            now,
+        ),
+        condition(
+            "NamespaceDeletionContentFailure",
+            "False",
+            "ContentDeleted",
+            "All content successfully deleted, may be waiting on finalization",
+            now,
+        ),
+        content,
+        fins,
+    ];
+    // Keep transition times of conditions that did not change (no event storms).
+    if let Some(prev) = nsobj
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+    {
+        for c in conditions.iter_mut() {
+            if let Some(p) = prev.iter().find(|p| p["type"] == c["type"])
+                && p["status"] == c["status"]
+                && p["message"] == c["message"]
+            {
+                *c = p.clone();
+            }
+        }
+    }
+    o["status"]["conditions"] = json!(conditions);
+    if remaining.is_empty()
+        && let Some(a) = o
+            .pointer_mut("/spec/finalizers")
+            .and_then(Value::as_array_mut)
+    {
+        a.retain(|f| f != "kubernetes");
+    }
+    if o != *nsobj {
+        st.put(&nsgr, "", ns, o);
+        changed = true;
+    }
+    changed |= finalize_if_done(st, &nsgr, "", ns);
     changed
 }

@@ -5,6 +5,7 @@
 pub mod delete;
 pub mod discovery;
 pub mod log;
+pub mod openapi;
 pub mod patch;
 pub mod read;
 pub mod review;

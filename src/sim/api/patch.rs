@@ -1,5 +1,5 @@
 //! PATCH: JSON merge patch (RFC 7386), JSON patch (RFC 6902, json-patch crate), strategic merge
-//! patch (JSON merge semantics until `crate::merge` provides the strategic one) and server-side
+//! patch (`crate::merge`, built-in kinds only, as in kube-apiserver) and server-side
 //! apply (`application/apply-patch+yaml`: fieldManager, force, managedFields, conflicts, create
 //! on apply). Main-resource patches never change status and vice versa.
 
@@ -103,16 +103,20 @@ pub fn patch(shared: &Shared, req: &Request) -> Result<axum::response::Response,
     Ok(json_response(200, &for_version(&req.kind, &obj)))
 }
 
-/// Strategic merge patch. Until `crate::merge` provides strategic semantics this applies JSON
-/// merge semantics (what kube-apiserver does for custom resources).
+/// Strategic merge patch with the built-in merge keys (`crate::merge`). Like kube-apiserver,
+/// custom resources do not support it (415).
 fn strategic(
-    _kind: &crate::sim::resources::KindInfo,
+    kind: &crate::sim::resources::KindInfo,
     doc: &Value,
     patch: &Value,
 ) -> Result<Value, ApiError> {
-    let mut out = doc.clone();
-    json_patch::merge(&mut out, patch);
-    Ok(out)
+    if kind.custom {
+        return Err(ApiError::unsupported_media_type(
+            "application/strategic-merge-patch+json",
+        ));
+    }
+    crate::merge::strategic_merge(doc, patch, &crate::merge::TypeInfo::of(doc))
+        .map_err(|e| ApiError::bad_request(format!("invalid strategic merge patch: {e}")))
 }
 
 /// Server-side apply.

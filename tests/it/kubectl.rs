@@ -1,0 +1,317 @@
+//! The machine's kubectl (v1.32) against the simulated API server over HTTPS with a kubeconfig:
+//! `api-resources`, `apply --server-side`, client-side `apply`, `get -o json`, `wait`,
+//! `delete`, `kubectl kustomize DIR | kubectl apply -f -`. Skipped (with a printed reason) only
+//! when kubectl is not installed.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use democtl::sim::{ServerConfig, SimClock, SimServer};
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+struct Kubectl {
+    _dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    cache: PathBuf,
+    srv: SimServer,
+}
+
+#[allow(clippy::print_stderr)]
+async fn kubectl() -> Option<Kubectl> {
+    let present = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .await
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        eprintln!("SKIPPED: kubectl is not installed; the kubectl compatibility tests did not run");
+        return None;
+    }
+    let cfg = ServerConfig {
+        tls: true,
+        clock: SimClock::new(1000.0),
+        crd_establish_delay: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let srv = SimServer::start(cfg).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    srv.write_kubeconfig(&kubeconfig).unwrap();
+    let cache = dir.path().join("cache");
+    Some(Kubectl {
+        _dir: dir,
+        kubeconfig,
+        cache,
+        srv,
+    })
+}
+
+impl Kubectl {
+    /// Runs kubectl; returns (exit ok, stdout, stderr).
+    async fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        let mut cmd = Command::new("kubectl");
+        cmd.args(args)
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(input) = stdin {
+            let mut pipe = child.stdin.take().unwrap();
+            pipe.write_all(input.as_bytes()).await.unwrap();
+            drop(pipe);
+        }
+        let out = child.wait_with_output().await.unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.run(args, None).await;
+        assert!(ok, "kubectl {args:?} failed: {err}\n{out}");
+        out
+    }
+}
+
+const MANIFEST: &str = r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: demo
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+  namespace: demo
+data:
+  a: "1"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: demo
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_resources_lists_kinds_with_short_names() {
+    let Some(k) = kubectl().await else { return };
+    let out = k.ok(&["api-resources"]).await;
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(
+        rows.contains(&vec![
+            "deployments",
+            "deploy",
+            "apps/v1",
+            "true",
+            "Deployment"
+        ]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["namespaces", "ns", "v1", "false", "Namespace"]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec![
+            "customresourcedefinitions",
+            "crd,crds",
+            "apiextensions.k8s.io/v1",
+            "false",
+            "CustomResourceDefinition"
+        ]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["secrets", "v1", "true", "Secret"]),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_get_wait_and_delete() {
+    let Some(k) = kubectl().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "m.yaml", MANIFEST);
+    let file = file.to_str().unwrap();
+    let out = k.ok(&["apply", "--server-side", "-f", file]).await;
+    assert_eq!(
+        out,
+        "namespace/demo serverside-applied\nconfigmap/cfg serverside-applied\ndeployment.apps/web serverside-applied\n"
+    );
+    // Re-applying is idempotent: same resourceVersion.
+    let before: Value = serde_json::from_str(
+        &k.ok(&["get", "cm", "cfg", "-n", "demo", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    k.ok(&["apply", "--server-side", "-f", file]).await;
+    let cm: Value = serde_json::from_str(
+        &k.ok(&[
+            "get",
+            "cm",
+            "cfg",
+            "-n",
+            "demo",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .await,
+    )
+    .unwrap();
+    assert_eq!(
+        cm["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    assert_eq!(cm["data"]["a"], "1");
+    assert_eq!(cm["metadata"]["managedFields"][0]["manager"], "kubectl");
+    assert_eq!(cm["metadata"]["managedFields"][0]["operation"], "Apply");
+
+    // A conflicting server-side apply by another manager fails naming the owner.
+    let other = write(
+        dir.path(),
+        "o.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: demo\ndata:\n  a: \"2\"\n",
+    );
+    let (ok, _, err) = k
+        .run(
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager",
+                "someone",
+                "-f",
+                other.to_str().unwrap(),
+            ],
+            None,
+        )
+        .await;
+    assert!(!ok);
+    assert!(err.contains("conflict with \"kubectl\""), "{err}");
+
+    // kubectl wait on a condition set through the status subresource by "a controller".
+    let client = k.srv.client().unwrap();
+    let waiter = {
+        let kc = k.kubeconfig.clone();
+        let cache = k.cache.clone();
+        tokio::spawn(async move {
+            Command::new("kubectl")
+                .args([
+                    "wait",
+                    "--for=condition=Available",
+                    "deployment/web",
+                    "-n",
+                    "demo",
+                    "--timeout=30s",
+                ])
+                .arg("--cache-dir")
+                .arg(cache)
+                .env("KUBECONFIG", kc)
+                .output()
+                .await
+                .unwrap()
+        })
+    };
+    let deploys: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client, "demo");
+    deploys
+        .patch_status(
+            "web",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(serde_json::json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}})),
+        )
+        .await
+        .unwrap();
+    let waited = waiter.await.unwrap();
+    assert!(
+        waited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&waited.stdout),
+        "deployment.apps/web condition met\n"
+    );
+
+    let out = k.ok(&["delete", "deployment", "web", "-n", "demo"]).await;
+    assert_eq!(out, "deployment.apps \"web\" deleted\n");
+    let (ok, _, err) = k
+        .run(&["get", "deployment", "web", "-n", "demo"], None)
+        .await;
+    assert!(!ok);
+    assert_eq!(
+        err.trim(),
+        "Error from server (NotFound): deployments.apps \"web\" not found"
+    );
+    let out = k.ok(&["delete", "namespace", "demo"]).await;
+    assert_eq!(out, "namespace \"demo\" deleted\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kustomize_output_pipes_into_client_side_apply() {
+    let Some(k) = kubectl().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m.yaml", MANIFEST);
+    write(
+        dir.path(),
+        "kustomization.yaml",
+        "resources:\n- m.yaml\ncommonLabels:\n  team: demo\n",
+    );
+    let rendered = k.ok(&["kustomize", dir.path().to_str().unwrap()]).await;
+    let (ok, out, err) = k.run(&["apply", "-f", "-"], Some(&rendered)).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "namespace/demo created\nconfigmap/cfg created\ndeployment.apps/web created\n"
+    );
+    let d: Value = serde_json::from_str(
+        &k.ok(&["get", "deploy", "web", "-n", "demo", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(d["metadata"]["labels"]["team"], "demo");
+    assert!(
+        d["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .is_string()
+    );
+    // Applying again changes nothing.
+    let (ok, out, _) = k.run(&["apply", "-f", "-"], Some(&rendered)).await;
+    assert!(ok);
+    assert_eq!(
+        out,
+        "namespace/demo unchanged\nconfigmap/cfg unchanged\ndeployment.apps/web unchanged\n"
+    );
+}
