@@ -894,3 +894,84 @@ async fn the_lowest_stage_that_applies_an_object_keeps_owning_it() {
             .any(|s| s.key.name == "shared" && s.reason == "belongs to stage `stage1`")
     );
 }
+
+#[tokio::test]
+async fn a_job_whose_template_changed_is_recreated() {
+    let (_server, cluster) = sim().await;
+    let job = |image: &str| {
+        json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "register-models", "namespace": "default"},
+            "spec": {"template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "r", "image": image}]}}}})
+    };
+    let first = apply(
+        &cluster,
+        &[job("quay.io/x/r:1")],
+        &ApplyOptions::new("stage1"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let old_uid = first.objects[0].uid.clone().unwrap();
+    // Dry run says what would happen.
+    let mut dry = ApplyOptions::new("stage1");
+    dry.dry_run = true;
+    let plan = apply(&cluster, &[job("quay.io/x/r:2")], &dry, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(plan.objects[0].result, ApplyResult::Recreated);
+    assert!(
+        plan.objects[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("spec.template"),
+        "{:?}",
+        plan.objects[0].note
+    );
+    let lines = Lines::default();
+    let second = apply(
+        &cluster,
+        &[job("quay.io/x/r:2")],
+        &ApplyOptions::new("stage1"),
+        &lines.sink(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.objects[0].result, ApplyResult::Recreated);
+    assert_ne!(second.objects[0].uid.as_deref(), Some(old_uid.as_str()));
+    assert!(
+        lines
+            .all()
+            .iter()
+            .any(|l| l.starts_with("recreating `Job/register-models` in `default`")),
+        "{:?}",
+        lines.all()
+    );
+    let live = get(
+        &cluster,
+        &key("batch/v1", "Job", Some("default"), "register-models"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "quay.io/x/r:2"
+    );
+
+    // Other kinds are not recreated: the error names the object and the fields.
+    let mut no_recreate = ApplyOptions::new("stage1");
+    no_recreate.recreate_on_immutable.clear();
+    let err = apply(&cluster, &[job("quay.io/x/r:3")], &no_recreate, &|_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`Job/register-models` in `default` has an immutable field that changed (spec.template)"
+    );
+    assert!(
+        err.hint()
+            .unwrap()
+            .starts_with("delete `Job/register-models` in `default`")
+    );
+}

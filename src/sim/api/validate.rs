@@ -137,6 +137,23 @@ fn missing(obj: &Value, pointer: &str) -> bool {
     }
 }
 
+/// Fields that may not change after creation (422 causes): a Job's `spec.template` and
+/// `spec.selector`, like kube-apiserver's Job validation.
+pub fn immutable_causes(kind: &KindInfo, old: &Value, new: &Value) -> Vec<Cause> {
+    let fields: &[&str] = match (kind.group.as_str(), kind.plural.as_str()) {
+        ("batch", "jobs") => &["/spec/selector", "/spec/template"],
+        _ => &[],
+    };
+    fields
+        .iter()
+        .filter(|p| old.pointer(p) != new.pointer(p))
+        .map(|p| {
+            let field = p.trim_start_matches('/').replace('/', ".");
+            cause("FieldValueInvalid", &field, "field is immutable".into())
+        })
+        .collect()
+}
+
 /// Required fields of the built-in kinds (422 causes).
 pub fn spec_causes(kind: &KindInfo, obj: &Value) -> Vec<Cause> {
     let required: &[&str] = match (kind.group.as_str(), kind.plural.as_str()) {

@@ -365,7 +365,10 @@ pub fn commit_update(
             ));
         }
     }
-    let causes = validate::spec_causes(kind, &new);
+    let mut causes = validate::spec_causes(kind, &new);
+    if part != Part::Status {
+        causes.extend(validate::immutable_causes(kind, old, &new));
+    }
     if !causes.is_empty() {
         return Err(ApiError::invalid(&kind.kind, &kind.group, &name, causes));
     }
