@@ -153,12 +153,12 @@ async fn deploy_locked(
         } else {
             if *id != target_id {
                 let why = match states.get(id).map(|st| st.status) {
-                    None => "not deployed",
-                    Some(StageStatus::Deployed) => "deployed but not healthy",
-                    Some(StageStatus::InProgress) => "unfinished",
+                    None => "is not deployed",
+                    Some(StageStatus::Deployed) => "is deployed but not healthy",
+                    Some(StageStatus::InProgress) => "is unfinished",
                     Some(StageStatus::Failed) => "failed last time",
                 };
-                notes.push(format!("{id} is {why}: deployed first"));
+                notes.push(format!("{id} {why}: deployed first"));
             }
             running.push(s);
         }

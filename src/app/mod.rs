@@ -10,6 +10,7 @@ mod plan;
 mod render;
 pub mod secrets;
 mod session;
+mod sim;
 mod state;
 mod status;
 mod target;
@@ -134,12 +135,9 @@ async fn dispatch(command: Command, ctx: &Ctx) -> Result<u8, AppError> {
         Command::Deploy(args) => deploy::run(ctx, args).await,
         Command::Plan(args) => plan::run(ctx, args).await,
         Command::Teardown(args) => teardown::run(ctx, args).await,
+        Command::Sim(command) => sim::run(ctx, command).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::Render(args) => render::run(ctx, args).await,
-        other => Err(AppError::usage(
-            format!("`{}` is not available in this build yet", other.name()),
-            None,
-        )),
     }
 }
 

@@ -239,10 +239,18 @@ pub fn header(
         format_version: jsonl::FORMAT_VERSION,
         run_id: run_id(),
         democtl_version: env!("CARGO_PKG_VERSION").to_owned(),
+        // argv[0] is wherever the binary lives; the log says what was run.
         command_line: ctx
             .command_line
             .iter()
-            .map(|a| crate::runner::sensitive::redact(a).into_owned())
+            .enumerate()
+            .map(|(i, a)| {
+                if i == 0 {
+                    "democtl".to_owned()
+                } else {
+                    crate::runner::sensitive::redact(a).into_owned()
+                }
+            })
             .collect(),
         command: command.to_owned(),
         cluster_server: server,

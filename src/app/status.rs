@@ -167,11 +167,8 @@ pub fn table(report: &StatusReport) -> String {
     for s in &report.stages {
         if let Some(bench) = &s.benchmarks {
             out.push(String::new());
-            out.push(format!(
-                "{} last benchmark: {}",
-                s.stage,
-                serde_json::to_string(bench).unwrap_or_default()
-            ));
+            out.push(format!("{} last benchmark", s.stage));
+            out.extend(json_table(bench).into_iter().map(|l| format!("  {l}")));
         }
     }
     out.push(String::new());
@@ -181,4 +178,29 @@ pub fn table(report: &StatusReport) -> String {
         Health::NotDeployed => "not deployed".into(),
     });
     out.join("\n") + "\n"
+}
+
+/// A JSON array of flat objects as a table (columns from the first object); anything else as
+/// one line of JSON.
+fn json_table(value: &serde_json::Value) -> Vec<String> {
+    let rows = value.as_array().map(Vec::as_slice).unwrap_or_default();
+    let Some(first) = rows.first().and_then(serde_json::Value::as_object) else {
+        return vec![serde_json::to_string(value).unwrap_or_default()];
+    };
+    let columns: Vec<String> = first.keys().cloned().collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|c| match row.get(c) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(serde_json::Value::Null) | None => String::new(),
+                    Some(other) => other.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    let header: Vec<String> = columns.iter().map(|c| c.to_uppercase()).collect();
+    render::table(&header, &cells)
 }

@@ -77,6 +77,19 @@ pub fn step_result(title: &str, outcome: &Outcome, took: Duration) -> String {
     }
 }
 
+/// One plain line for a finished step: `ok: Title (1m 05s)`, `skipped: Title (--no-x)`, …
+pub fn plain_result(title: &str, outcome: &Outcome, took: Duration) -> String {
+    let took = duration(took);
+    match outcome {
+        Outcome::Succeeded => format!("ok: {title} ({took})"),
+        Outcome::Degraded { reason } => format!("degraded: {title} ({took}): {reason}"),
+        Outcome::Failed { .. } => format!("failed: {title} after {took}"),
+        Outcome::TimedOut { .. } => format!("timed out: {title} after {took}"),
+        Outcome::Cancelled => format!("interrupted: {title} after {took}"),
+        Outcome::Skipped { reason } => format!("skipped: {title} ({reason})"),
+    }
+}
+
 /// The error and resume command of a failed outcome.
 pub fn failure(outcome: &Outcome) -> Option<(&ErrorReport, Option<&str>)> {
     match outcome {

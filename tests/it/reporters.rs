@@ -166,13 +166,13 @@ cluster https://api.demo:6443 · user kube:admin
 [00:01:05] stage1/wait-gpu: ok: Step wait-gpu (1m 05s)
 [00:01:05] stage1/wait-models: Step wait-models
 [00:01:05] stage1/wait-models: attempt 1
-[00:01:05] stage1/wait-models: failed: Step wait-models failed after 0ms
+[00:01:05] stage1/wait-models: failed: Step wait-models after 0ms
 error: job `download-mistral` failed
   caused by: pod exited with code 1
   hint: check the Hugging Face token
   evidence:
     401 Unauthorized
-[00:01:05] stage1/deploy-models: skipped: Step deploy-models skipped: an earlier step failed
+[00:01:05] stage1/deploy-models: skipped: Step deploy-models (an earlier step failed)
 [00:01:05] stage stage1: failed (1m 05s)
 STAGE   STEP           RESULT   TIME
 stage1  wait-gpu       ok       1m 05s
@@ -194,7 +194,7 @@ async fn quiet_output_shows_only_the_failure_and_the_result() {
     assert_eq!(
         text,
         "\
-[00:01:05] stage1/wait-models: failed: Step wait-models failed after 0ms
+[00:01:05] stage1/wait-models: failed: Step wait-models after 0ms
 error: job `download-mistral` failed
   caused by: pod exited with code 1
   hint: check the Hugging Face token
