@@ -513,9 +513,15 @@ async fn stages_deploy_in_turn_redeploy_changes_nothing_and_teardown_restores_th
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploying_stage3_on_an_empty_cluster_deploys_stages_1_2_3_in_order() {
     let sim = Sim::start(demo(), "healthy").await;
-    sim.democtl(&["deploy", "stage3", "--no-eval", "--no-benchmarks"])
-        .await
-        .expect_code(0);
+    sim.democtl(&[
+        "deploy",
+        "stage3",
+        "--no-eval",
+        "--no-benchmarks",
+        "--scenarios",
+    ])
+    .await
+    .expect_code(0);
     let order: Vec<String> = sim
         .events()
         .iter()
@@ -525,6 +531,15 @@ async fn deploying_stage3_on_an_empty_cluster_deploys_stages_1_2_3_in_order() {
         })
         .collect();
     assert_eq!(order, ["stage1", "stage2", "stage3"]);
+    // `--scenarios`: the three ingestion PipelineRuns ran to success.
+    let out = outcomes(&sim.events());
+    for step in ["ingest-redhat", "ingest-eu-ai-act", "ingest-acme"] {
+        let outcome = out.get(&("stage2".to_string(), step.to_string()));
+        assert!(
+            matches!(outcome, Some(Outcome::Succeeded)),
+            "{step}: {outcome:?}"
+        );
+    }
     let status = status_json(&sim.democtl(&["status", "-o", "json"]).await);
     for s in ["stage1", "stage2", "stage3"] {
         assert_stage_ready(&status, s);
