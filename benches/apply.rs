@@ -113,6 +113,8 @@ async fn install_crds(cluster: &Cluster, objects: &[Value]) {
 
 async fn fresh(objects: &[Value]) -> (SimServer, Cluster) {
     let server = SimServer::start(ServerConfig {
+        // kubectl sends tokens only over TLS; democtl uses the same HTTPS server.
+        tls: true,
         clock: SimClock::new(1000.0),
         crd_establish_delay: Duration::from_millis(100),
         ..ServerConfig::default()
@@ -153,6 +155,9 @@ async fn kubectl_round(objects: &[Value], dir: &Path) -> Option<(Duration, Durat
         let out = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&kubeconfig)
+            // A fresh discovery cache per server, like democtl's per-run cache.
+            .arg("--cache-dir")
+            .arg(kubeconfig.with_extension("cache"))
             .args([
                 "apply",
                 "--server-side",

@@ -179,7 +179,11 @@ async fn stage_report(
     }))
     .await;
     let now = cluster.now();
-    let ctx = AssessContext::new(now);
+    // StorageClasses: a Pending claim of a WaitForFirstConsumer class is not "in progress".
+    let classes = list_all(cluster, "storage.k8s.io/v1", "StorageClass", None)
+        .await
+        .unwrap_or_default();
+    let ctx = AssessContext::new(now).with_storage_classes(&classes);
     let mut per_component: BTreeMap<String, Vec<(String, Status)>> = BTreeMap::new();
     for (keys, live) in lists {
         let live = live?;

@@ -6,7 +6,8 @@
 //! continues from its recorded `startTime`.
 //!
 //! Files under the state directory: `state.json` (the server's objects), `scenario` (the name or
-//! path of the scenario it was seeded with; written once seeding completed), `kubeconfig`.
+//! path of the scenario it was seeded with; written once seeding completed), `kubeconfig`, `lock`
+//! (held while a process uses the cluster).
 //! Never prints.
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,12 @@ pub enum EmbeddedError {
         /// The scenario asked for.
         requested: String,
     },
+    /// Another democtl process is using the same simulated cluster.
+    #[error("the simulated cluster in `{dir}` is in use by another democtl process")]
+    Busy {
+        /// The state directory.
+        dir: PathBuf,
+    },
     /// The API server failed.
     #[error("the simulated API server failed")]
     Server(#[source] SimError),
@@ -65,6 +72,10 @@ impl EmbeddedError {
             EmbeddedError::Scenario(e) => e.hint(),
             EmbeddedError::Server(e) => e.hint(),
             EmbeddedError::Seed(e) => e.hint(),
+            EmbeddedError::Busy { .. } => Some(
+                "wait for the other `democtl --sim` command to finish (one command at a time per project)"
+                    .to_string(),
+            ),
             EmbeddedError::Io { .. } => None,
         }
     }
@@ -78,6 +89,8 @@ pub struct Embedded {
     kubeconfig: PathBuf,
     cancel: CancellationToken,
     controllers: JoinHandle<()>,
+    /// Held (file lock) while running: one process per state directory.
+    _lock: std::fs::File,
 }
 
 fn server_denies_nothing(scenario: &Scenario) -> bool {
@@ -87,6 +100,7 @@ fn server_denies_nothing(scenario: &Scenario) -> bool {
 const STATE_FILE: &str = "state.json";
 const SCENARIO_FILE: &str = "scenario";
 const KUBECONFIG_FILE: &str = "kubeconfig";
+const LOCK_FILE: &str = "lock";
 
 impl Embedded {
     /// Starts the cluster persisted under `state_dir` (created if needed). `scenario` (a shipped
@@ -103,6 +117,27 @@ impl Embedded {
             move |source| EmbeddedError::Io { path, source }
         };
         std::fs::create_dir_all(state_dir).map_err(io(state_dir))?;
+        let lock_path = state_dir.join(LOCK_FILE);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(EmbeddedError::Busy {
+                    dir: state_dir.to_path_buf(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(EmbeddedError::Io {
+                    path: lock_path,
+                    source,
+                });
+            }
+        }
         let scenario_file = state_dir.join(SCENARIO_FILE);
         let recorded = std::fs::read_to_string(&scenario_file)
             .ok()
@@ -171,6 +206,7 @@ impl Embedded {
             kubeconfig,
             cancel,
             controllers,
+            _lock: lock,
         })
     }
 

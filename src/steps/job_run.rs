@@ -23,8 +23,11 @@ use crate::stage::params::RunKind;
 
 /// How often a running Job's pods and log tail are looked at (logs cannot be watched).
 pub const LOG_POLL: Duration = Duration::from_secs(5);
+/// Annotation holding a digest of the rendered spec a run was created from: a run that
+/// succeeded from the same spec is kept instead of run again (a second deploy changes nothing).
+pub const SPEC_HASH_ANNOTATION: &str = "democtl.io/spec-hash";
 /// Log lines shown when a run fails.
-pub const FAILURE_LOG_LINES: usize = 20;
+pub const FAILURE_LOG_LINES: usize = 10;
 
 /// One run of the stage's render: the rendered object and its key.
 #[derive(Debug, Clone)]
@@ -46,9 +49,25 @@ impl RunTarget {
             RunKind::Job => "Job",
             RunKind::PipelineRun => "PipelineRun",
         };
-        let object = super::selection::find(objects, k, name, Some(namespace))?.clone();
+        let mut object = super::selection::find(objects, k, name, Some(namespace))?.clone();
         let key = ObjectKey::from_value(&object)?;
+        let hash = spec_hash(&object);
+        let meta = object.get_mut("metadata")?.as_object_mut()?;
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        annotations
+            .as_object_mut()?
+            .insert(SPEC_HASH_ANNOTATION.into(), Value::String(hash));
         Some(RunTarget { kind, key, object })
+    }
+
+    /// The digest recorded on the run.
+    pub fn hash(&self) -> Option<&str> {
+        self.object
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(SPEC_HASH_ANNOTATION))
+            .and_then(Value::as_str)
     }
 
     /// `Job/name` or `PipelineRun/name`.
@@ -95,6 +114,27 @@ pub async fn recreate(env: &StepEnv, ctx: &StepCtx, target: &RunTarget) -> Resul
         .await
         .map_err(|e| cluster_failure(format!("failed to create {}", target.key.describe()), e))?;
     Ok(())
+}
+
+/// sha256 of the rendered `spec` (first 16 hex digits).
+pub fn spec_hash(object: &Value) -> String {
+    use sha2::Digest;
+    let text = serde_json::to_string(&object["spec"]).unwrap_or_default();
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether the run already succeeded from the same rendered spec (then it is kept).
+pub async fn already_done(cluster: &Cluster, target: &RunTarget) -> Result<bool, ClusterError> {
+    let Some(live) = super::get_object(cluster, &target.key).await? else {
+        return Ok(false);
+    };
+    let same = live
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(SPEC_HASH_ANNOTATION))
+        .and_then(Value::as_str)
+        .is_some_and(|h| Some(h) == target.hash());
+    Ok(same && state_of(target.kind, &live) == RunState::Succeeded)
 }
 
 /// Current state of a run in the cluster (None when it does not exist).
@@ -371,6 +411,8 @@ mod tests {
             RunTarget::from_render(&objects, RunKind::Job, "private-ai-demo", "register-models")
                 .unwrap();
         assert_eq!(t.label(), "Job/register-models");
+        assert_eq!(t.hash().unwrap(), spec_hash(&objects[0]));
+        assert_eq!(t.hash().unwrap().len(), 16);
         assert!(
             RunTarget::from_render(&objects, RunKind::Job, "private-ai-demo", "ingest-acme")
                 .is_none()

@@ -1,6 +1,7 @@
 //! `run-job`: delete-then-create a Job (or Tekton PipelineRun) of the stage render with a fixed
 //! name, wait until it finishes (failure at once, with its last log lines) and show the last
-//! lines of its output. Re-running the step runs the workload again from scratch.
+//! lines of its output. A run that already succeeded from the same rendered spec is kept (its
+//! output shown again), so deploying twice changes nothing; a failed or changed one runs again.
 
 use super::job_run::{self, RunTarget};
 use super::job_state;
@@ -53,12 +54,27 @@ impl Step for RunJob {
     ) -> futures::future::BoxFuture<'a, Result<StepDone, StepError>> {
         boxed(async move {
             let t = &self.target;
+            let label = t.label();
+            let done = job_run::already_done(&self.env.cluster, t)
+                .await
+                .map_err(|e| {
+                    super::cluster_failure(format!("failed to read {}", t.key.describe()), e)
+                })?;
+            if done {
+                // Same spec, already succeeded: keep it (a second deploy changes nothing).
+                ctx.progress(format!("{label} already succeeded with this spec; kept"));
+                if t.kind == RunKind::Job
+                    && let Some(log) = job_run::job_log(&self.env.cluster, t, None).await
+                {
+                    self.show_output(ctx, &label, &log);
+                }
+                return Ok(StepDone::Succeeded);
+            }
             job_run::recreate(&self.env, ctx, t).await?;
             if ctx.dry_run {
                 return Ok(StepDone::Succeeded);
             }
-            ctx.progress(format!("{} started", t.label()));
-            let label = t.label();
+            ctx.progress(format!("{label} started"));
             let report = |m: String| ctx.progress(format!("{label}: {m}"));
             let finished = match job_run::wait_finished(
                 &self.env.cluster,
@@ -71,17 +87,23 @@ impl Step for RunJob {
                 Ok(f) => f,
                 Err(failure) => return Err(failure.into_step_error(&self.env.cluster, t).await),
             };
-            if self.output_lines > 0 && !finished.log.trim().is_empty() {
-                ctx.output(StepOutput {
-                    title: format!("Output of {label}"),
-                    columns: vec!["log".into()],
-                    rows: job_state::last_lines(&finished.log, self.output_lines)
-                        .into_iter()
-                        .map(|l| vec![l])
-                        .collect(),
-                });
-            }
+            self.show_output(ctx, &label, &finished.log);
             Ok(StepDone::Succeeded)
         })
+    }
+}
+
+impl RunJob {
+    fn show_output(&self, ctx: &StepCtx, label: &str, log: &str) {
+        if self.output_lines > 0 && !log.trim().is_empty() {
+            ctx.output(StepOutput {
+                title: format!("Output of {label}"),
+                columns: vec!["log".into()],
+                rows: job_state::last_lines(log, self.output_lines)
+                    .into_iter()
+                    .map(|l| vec![l])
+                    .collect(),
+            });
+        }
     }
 }

@@ -97,8 +97,37 @@ impl Step for WaitJobs {
             });
             match try_join_all(waits).await {
                 Ok(_) => Ok(StepDone::Succeeded),
-                Err((t, failure)) => Err(failure.into_step_error(cluster, t).await),
+                Err((t, failure)) => {
+                    let err = failure.into_step_error(cluster, t).await;
+                    Err(match refused_token_hint(&err.evidence) {
+                        Some(h) => err.with_hint(h),
+                        None => err,
+                    })
+                }
             }
         })
+    }
+}
+
+/// A better hint when the log says Hugging Face refused the token (401/403, gated model).
+fn refused_token_hint(evidence: &[String]) -> Option<String> {
+    let refused = evidence.iter().any(|l| {
+        l.contains("401") || l.contains("403") || l.contains("Unauthorized") || l.contains("gated")
+    });
+    refused.then(|| {
+        "Hugging Face refused the token: set a valid HF_TOKEN (environment or `.env`) with access to the model, then run `democtl deploy` for the stage again — the token step updates Secret `huggingface-token` and the failed download Job is recreated".into()
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_token_gets_its_own_hint() {
+        let ev = vec!["log: HfHubHTTPError: 401 Client Error: Unauthorized".to_string()];
+        assert!(refused_token_hint(&ev).unwrap().contains("HF_TOKEN"));
+        assert_eq!(refused_token_hint(&["log: disk full".to_string()]), None);
     }
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod cluster;
 mod cluster_steps;
+mod e2e;
 mod e2e_gitops;
 mod harness;
 mod kubectl;

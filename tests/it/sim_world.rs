@@ -1520,6 +1520,16 @@ async fn embedded_cluster_persists_and_resumes_a_half_finished_job() {
     let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client.clone(), NS);
     let job = jobs.get("download-x").await.unwrap();
     assert_eq!(job.status.unwrap().start_time.unwrap(), started);
+    // One process per cluster.
+    match democtl::sim::Embedded::start(dir.path(), None, SPEED).await {
+        Err(e) => assert!(
+            e.to_string()
+                .contains("is in use by another democtl process"),
+            "{e}"
+        ),
+        Ok(_) => panic!("expected the cluster to be busy"),
+    }
+    sim.shutdown().await.unwrap();
     match democtl::sim::Embedded::start(dir.path(), Some("not-aws"), SPEED).await {
         Err(e) => assert!(
             e.to_string()
@@ -1528,6 +1538,11 @@ async fn embedded_cluster_persists_and_resumes_a_half_finished_job() {
         ),
         Ok(_) => panic!("expected a scenario mismatch"),
     }
+    democtl::sim::Embedded::reset(dir.path()).unwrap();
+    let sim = democtl::sim::Embedded::start(dir.path(), Some("not-aws"), SPEED)
+        .await
+        .unwrap();
+    assert_eq!(sim.scenario().name, "not-aws");
     sim.shutdown().await.unwrap();
 }
 
@@ -1662,4 +1677,32 @@ async fn missing_secret_blocks_the_container_until_it_exists() {
         p["status"]["phase"] == "Running" || p["status"]["phase"] == "Succeeded"
     })
     .await;
+}
+
+#[tokio::test]
+async fn job_past_its_active_deadline_fails_with_deadline_exceeded() {
+    let w = World::named("healthy").await;
+    namespace(&w).await;
+    w.create(
+        &ar::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(),
+        Some(NS),
+        pvc("m"),
+    )
+    .await;
+    let mut job = download_job("download-slow", "m", 6);
+    job["spec"]["activeDeadlineSeconds"] = json!(120);
+    let jobs = ar::<k8s_openapi::api::batch::v1::Job>();
+    w.create(&jobs, Some(NS), job).await;
+    let j = w
+        .wait(&jobs, Some(NS), "download-slow", |j| {
+            cond_is(j, "Failed", "True")
+        })
+        .await;
+    assert_eq!(cond(&j, "Failed").unwrap()["reason"], "DeadlineExceeded");
+    assert_eq!(
+        cond(&j, "Failed").unwrap()["message"],
+        "Job was active longer than specified deadline"
+    );
+    assert_eq!(j["status"]["active"], 0);
+    assert!(pods_of_job(&w, "download-slow").await.is_empty());
 }

@@ -361,6 +361,28 @@ fn retry_backoff(failures: u64) -> u64 {
     (10u64 << failures.saturating_sub(1).min(6)).min(360)
 }
 
+/// Why a Job has failed, if it has: too many failed pods, or running past activeDeadlineSeconds.
+fn failure_reason(
+    ctx: &Ctx,
+    job: &Value,
+    failed: u64,
+    backoff_limit: u64,
+    start: &str,
+    wake: &mut Wake,
+) -> Option<(&'static str, &'static str)> {
+    if failed > backoff_limit {
+        return Some((
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+        ));
+    }
+    let deadline = job["spec"]["activeDeadlineSeconds"].as_u64()?;
+    ctx.due(Some(start), deadline, wake).then_some((
+        "DeadlineExceeded",
+        "Job was active longer than specified deadline",
+    ))
+}
+
 async fn jobs(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wake) {
     for job in ctx.caches.list(JOB).values() {
         if obj::is_deleting(job) {
@@ -443,37 +465,19 @@ async fn jobs(ctx: &Ctx, pods: &BTreeMap<String, Value>, wake: &mut Wake) {
                 .await,
                 wake,
             );
-        } else if failed > backoff_limit {
+        } else if let Some((reason, message)) =
+            failure_reason(ctx, job, failed, backoff_limit, &start, wake)
+        {
             status["active"] = json!(0);
             status["ready"] = json!(0);
             status["conditions"] = json!([
-                obj::make_condition(
-                    job,
-                    "FailureTarget",
-                    true,
-                    "BackoffLimitExceeded",
-                    "Job has reached the specified backoff limit",
-                    &now
-                ),
-                obj::make_condition(
-                    job,
-                    "Failed",
-                    true,
-                    "BackoffLimitExceeded",
-                    "Job has reached the specified backoff limit",
-                    &now
-                ),
+                obj::make_condition(job, "FailureTarget", true, reason, message, &now),
+                obj::make_condition(job, "Failed", true, reason, message, &now),
             ]);
             for p in &active {
                 ctx.note(ctx.delete(POD, obj::namespace(p), obj::name(p)).await, wake);
             }
-            let e = ctx.event(
-                job,
-                "Warning",
-                "BackoffLimitExceeded",
-                "Job has reached the specified backoff limit",
-                "job-controller",
-            );
+            let e = ctx.event(job, "Warning", reason, message, "job-controller");
             ctx.note(e.await, wake);
         } else if active.is_empty() {
             // Start the next attempt, after the failure back-off.

@@ -1,0 +1,592 @@
+//! End to end: the real `democtl` binary with the repository's stage files and gitops tree
+//! against a simulated cluster (`sim::Embedded`: API server, seeded scenario and controllers,
+//! in-process, with a fast simulated clock), reached through a kubeconfig like any cluster. The
+//! test reads the cluster with its own client to check what democtl left behind.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use democtl::runner::event::{Outcome, RunEvent, RunEventKind};
+use democtl::sim::Embedded;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use serde_json::Value;
+
+use super::harness::{Demo, Run};
+
+/// Simulated seconds per real second: stage 1's ~35 simulated minutes take about 10 s. (Much
+/// faster and the simulator's own deadlines, e.g. a Deployment's 600 s progress deadline, pass
+/// before its controllers get a turn on a loaded 2-core machine.)
+const SPEED: f64 = 300.0;
+const TOKEN: &str = "hf_e2e_secret_token_4711";
+
+/// The end-to-end tests run one at a time: each plays a whole cluster, and on 2 cores two of
+/// them at once starve the simulator's controllers.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A simulated cluster (in-process, persisted under the project) and the project democtl runs
+/// in, talking to it through a kubeconfig like to any cluster.
+struct Sim {
+    demo: Arc<Demo>,
+    scenario: String,
+    embedded: Option<Embedded>,
+    kubeconfig: String,
+    _guard: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Sim {
+    async fn start(demo: Demo, scenario: &str) -> Sim {
+        let guard = ONE_AT_A_TIME.lock().await;
+        let demo = Arc::new(demo);
+        let embedded = Embedded::start(&state_dir(&demo), Some(scenario), SPEED)
+            .await
+            .unwrap();
+        let kubeconfig = embedded.kubeconfig_path().display().to_string();
+        Sim {
+            demo,
+            scenario: scenario.to_string(),
+            embedded: Some(embedded),
+            kubeconfig,
+            _guard: guard,
+        }
+    }
+
+    /// Stops the cluster (state saved) and starts it again: the scenario is read anew.
+    async fn restart(&mut self) {
+        if let Some(e) = self.embedded.take() {
+            e.shutdown().await.unwrap();
+        }
+        let embedded = Embedded::start(&state_dir(&self.demo), Some(&self.scenario), SPEED)
+            .await
+            .unwrap();
+        self.kubeconfig = embedded.kubeconfig_path().display().to_string();
+        self.embedded = Some(embedded);
+    }
+
+    fn client(&self) -> kube::Client {
+        self.embedded.as_ref().unwrap().client().unwrap()
+    }
+
+    /// `democtl --kubeconfig … -y args…`, off the async runtime.
+    async fn democtl(&self, args: &[&str]) -> Run {
+        let mut all: Vec<String> =
+            vec!["--kubeconfig".into(), self.kubeconfig.clone(), "-y".into()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let demo = self.demo.clone();
+        tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            demo.run(&refs)
+        })
+        .await
+        .unwrap()
+    }
+
+    fn events(&self) -> Vec<RunEvent> {
+        self.demo.last_events()
+    }
+
+    async fn stop(mut self) {
+        if let Some(e) = self.embedded.take() {
+            e.shutdown().await.unwrap();
+        }
+    }
+}
+
+fn demo() -> Demo {
+    Demo::repo().env("HF_TOKEN", TOKEN)
+}
+
+fn state_dir(demo: &Demo) -> PathBuf {
+    demo.path().join("sim-state")
+}
+
+fn ar(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+}
+
+/// What the cluster looks like, for "as it was before" comparisons.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    namespaces: BTreeSet<String>,
+    machinesets: BTreeSet<String>,
+    machineconfigpools: BTreeSet<String>,
+    dsc_components: Value,
+    trustyai_config: Value,
+}
+
+async fn list(client: &kube::Client, r: &ApiResource, ns: Option<&str>) -> Vec<Value> {
+    let api: Api<DynamicObject> = match ns {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, r),
+        None => Api::all_with(client.clone(), r),
+    };
+    api.list(&ListParams::default())
+        .await
+        .map(|l| {
+            l.items
+                .iter()
+                .map(|o| serde_json::to_value(o).unwrap())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn names(objs: &[Value]) -> BTreeSet<String> {
+    objs.iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+        .filter(|_| true)
+        .collect()
+}
+
+async fn snapshot(c: &kube::Client) -> Snapshot {
+    {
+        let namespaces = names(&list(c, &ar("", "v1", "Namespace", "namespaces"), None).await)
+            .into_iter()
+            .filter(|n| n != "democtl") // democtl's own state records
+            .collect();
+        let machinesets = names(
+            &list(
+                c,
+                &ar(
+                    "machine.openshift.io",
+                    "v1beta1",
+                    "MachineSet",
+                    "machinesets",
+                ),
+                Some("openshift-machine-api"),
+            )
+            .await,
+        );
+        let machineconfigpools = names(
+            &list(
+                c,
+                &ar(
+                    "machineconfiguration.openshift.io",
+                    "v1",
+                    "MachineConfigPool",
+                    "machineconfigpools",
+                ),
+                None,
+            )
+            .await,
+        );
+        let dsc = list(
+            c,
+            &ar(
+                "datasciencecluster.opendatahub.io",
+                "v1",
+                "DataScienceCluster",
+                "datascienceclusters",
+            ),
+            None,
+        )
+        .await;
+        let dsc_components = dsc[0]["spec"]["components"].clone();
+        let cms = list(
+            c,
+            &ar("", "v1", "ConfigMap", "configmaps"),
+            Some("redhat-ods-applications"),
+        )
+        .await;
+        let trustyai = cms
+            .into_iter()
+            .find(|cm| cm["metadata"]["name"] == "trustyai-service-operator-config")
+            .unwrap();
+        let trustyai_config = serde_json::json!({
+            "data": trustyai["data"],
+            "managed": trustyai["metadata"]["annotations"]["opendatahub.io/managed"],
+        });
+        Snapshot {
+            namespaces,
+            machinesets,
+            machineconfigpools,
+            dsc_components,
+            trustyai_config,
+        }
+    }
+}
+
+fn derived(events: &[RunEvent]) -> BTreeMap<String, Value> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::ValueDerived { key, value, .. } => Some((key.clone(), value.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn derived_of(events: &[RunEvent], key: &str) -> String {
+    derived(events)
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no derived value `{key}`"))
+        .to_string()
+}
+
+/// Step id → outcome of the last run.
+fn outcomes(events: &[RunEvent]) -> BTreeMap<(String, String), Outcome> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::StepFinished {
+                stage,
+                step,
+                outcome,
+                ..
+            } => Some(((stage.clone(), step.clone()), outcome.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn status_json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("status -o json: {e}\n{}", run.stdout))
+}
+
+fn stage_state<'a>(status: &'a Value, stage: &str) -> &'a Value {
+    status["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == stage)
+        .unwrap_or_else(|| panic!("no stage {stage} in {status}"))
+}
+
+#[track_caller]
+fn assert_stage_ready(status: &Value, stage: &str) {
+    let s = stage_state(status, stage);
+    assert_eq!(s["state"], "deployed", "{stage}: {s}");
+    for c in s["components"].as_array().unwrap() {
+        assert_eq!(c["status"], "Current", "{stage}: component {c}");
+    }
+}
+
+#[track_caller]
+fn assert_no_secret_leaked(demo: &Demo, run: &Run) {
+    assert!(
+        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+        "the token was printed"
+    );
+    for log in demo.logs() {
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            !text.contains(TOKEN),
+            "the token is in the run log {}",
+            log.display()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_deploy_in_turn_and_a_second_deploy_changes_nothing() {
+    let sim = Sim::start(demo(), "healthy").await;
+    sim.democtl(&["status"]).await.expect_code(5);
+
+    // Stage 1: every step succeeds; benchmarks shown and saved; the token stays secret.
+    let run = sim.democtl(&["deploy", "stage1"]).await;
+    run.expect_code(0);
+    assert_no_secret_leaked(&sim.demo, &run);
+    let events = sim.events();
+    for ((stage, step), outcome) in outcomes(&events) {
+        assert!(
+            matches!(outcome, Outcome::Succeeded),
+            "{stage}/{step}: {outcome:?}"
+        );
+    }
+    let tables: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::OutputProduced { step, output, .. } if step == "benchmarks" => {
+                Some(output.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tables.len(), 1, "one benchmark table");
+    assert_eq!(
+        tables[0].rows.len(),
+        8,
+        "4 concurrencies × 2 models: {:?}",
+        tables[0].rows
+    );
+    let derived = derived(&events);
+    assert_eq!(derived["stage1.cluster.infrastructure-name"], "demo-x7k2p");
+    assert!(
+        derived["stage1.gpu.gpu-4x.machineset"]
+            .as_str()
+            .unwrap()
+            .starts_with("demo-x7k2p-gpu-4x-")
+    );
+    assert!(
+        derived["stage1.isvc.mistral-24b-quantized.url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
+    let file = derived["stage1.benchmarks.file"].as_str().unwrap();
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(
+        saved["guidellm-benchmark-full"]["rows"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // The GPU MachineSets are clones of the worker set, and the token reached the cluster.
+    let c = sim.client();
+    let sets = list(
+        &c,
+        &ar(
+            "machine.openshift.io",
+            "v1beta1",
+            "MachineSet",
+            "machinesets",
+        ),
+        Some("openshift-machine-api"),
+    )
+    .await;
+    let g4 = sets
+        .iter()
+        .find(|s| s["metadata"]["name"].as_str().unwrap().contains("-gpu-4x-"))
+        .unwrap();
+    assert_eq!(
+        g4["spec"]["template"]["spec"]["providerSpec"]["value"]["instanceType"],
+        "g6.12xlarge"
+    );
+    assert_eq!(
+        g4["spec"]["template"]["spec"]["taints"][0]["key"],
+        "nvidia.com/gpu"
+    );
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(c.clone(), "private-ai-demo");
+    let token = secrets
+        .get("huggingface-token")
+        .await
+        .unwrap()
+        .data
+        .unwrap()["HF_TOKEN"]
+        .0
+        .clone();
+    assert_eq!(String::from_utf8(token).unwrap(), TOKEN);
+
+    // Stage 2 is wired to the model URL stage 1 derived.
+    sim.democtl(&["deploy", "stage2"]).await.expect_code(0);
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(c.clone(), "private-ai-demo");
+    let endpoints = cms
+        .get("llama-stack-endpoints")
+        .await
+        .unwrap()
+        .data
+        .unwrap();
+    assert_eq!(
+        endpoints["VLLM_URL"],
+        format!(
+            "{}/v1",
+            derived["stage1.isvc.mistral-24b-quantized.internal-url"]
+                .as_str()
+                .unwrap()
+        )
+    );
+
+    let run = sim.democtl(&["deploy", "stage3"]).await;
+    run.expect_code(0);
+    let agent = derived_of(&sim.events(), "stage3.endpoint.acme-agent");
+    assert!(
+        agent.starts_with("https://acme-agent-acme-calibration-ops."),
+        "{agent}"
+    );
+
+    let status = sim.democtl(&["status", "-o", "json"]).await;
+    status.expect_code(0);
+    let status = status_json(&status);
+    for s in ["stage1", "stage2", "stage3"] {
+        assert_stage_ready(&status, s);
+    }
+
+    // Deploying stage 3 again changes nothing.
+    sim.democtl(&["deploy", "stage3"]).await.expect_code(0);
+    let changed: Vec<String> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::ObjectApplied { object, .. } if object.result != "unchanged" => {
+                Some(format!("{}/{} {}", object.kind, object.name, object.result))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(changed.is_empty(), "a second deploy changed {changed:?}");
+
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploying_stage3_on_an_empty_cluster_deploys_stages_1_2_3_in_order() {
+    let sim = Sim::start(demo(), "healthy").await;
+    sim.democtl(&["deploy", "stage3", "--no-eval", "--no-benchmarks"])
+        .await
+        .expect_code(0);
+    let order: Vec<String> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::StageStarted { stage, .. } => Some(stage.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["stage1", "stage2", "stage3"]);
+    let status = status_json(&sim.democtl(&["status", "-o", "json"]).await);
+    for s in ["stage1", "stage2", "stage3"] {
+        assert_stage_ready(&status, s);
+    }
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_model_download_fails_at_once_with_its_log_and_resume_after_the_fix_converges() {
+    let demo = demo();
+    // A scenario file of the test's own, so the cluster can be "fixed" between the two runs.
+    let scenario = demo.path().join("scenario.yaml");
+    std::fs::write(
+        &scenario,
+        "name: e2e-download\nextends: healthy\nfailures:\n  model_downloads:\n    - job: download-mistral-24b\n      exclude: quantized\n      at_percent: 40\n      message: \"HfHubHTTPError: 401 Client Error: Unauthorized for url: https://huggingface.co/api/models/mistralai/Mistral-Small-24B-Instruct-2501\"\n",
+    )
+    .unwrap();
+    let mut sim = Sim::start(demo, &scenario.display().to_string()).await;
+    let run = sim
+        .democtl(&["deploy", "stage1", "--no-eval", "--no-benchmarks"])
+        .await;
+    run.expect_code(1);
+    let events = sim.events();
+    let (step, outcome) = outcomes(&events)
+        .into_iter()
+        .find(|(_, o)| matches!(o, Outcome::Failed { .. }))
+        .unwrap();
+    assert_eq!(step.1, "wait-downloads");
+    let Outcome::Failed {
+        error,
+        resume_command,
+    } = outcome
+    else {
+        unreachable!()
+    };
+    assert!(
+        error.message.contains("`Job/download-mistral-24b`"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error
+            .evidence
+            .iter()
+            .any(|l| l.contains("401 Client Error")),
+        "the evidence shows the pod's last log lines: {:?}",
+        error.evidence
+    );
+    assert!(error.hint.as_deref().unwrap().contains("HF_TOKEN"));
+    assert!(resume_command.is_some());
+    // Nothing after the downloads ran: no InferenceService was created.
+    assert!(!events.iter().any(|e| matches!(&e.kind,
+        RunEventKind::ObjectApplied { object, .. } if object.kind == "InferenceService")));
+
+    // The fix (the cluster stops refusing the download), then the same command converges.
+    std::fs::write(&scenario, "name: e2e-download\nextends: healthy\n").unwrap();
+    sim.restart().await;
+    let run = sim
+        .democtl(&["deploy", "stage1", "--no-eval", "--no-benchmarks"])
+        .await;
+    run.expect_code(0);
+    let events = sim.events();
+    assert!(
+        events.iter().any(|e| matches!(&e.kind,
+            RunEventKind::ObjectApplied { object, .. } if object.kind == "Job" && object.name == "download-mistral-24b" && object.result != "unchanged")),
+        "the failed download Job was recreated"
+    );
+    let status = status_json(&sim.democtl(&["status", "-o", "json"]).await);
+    assert_stage_ready(&status, "stage1");
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpus_that_never_become_allocatable_time_out_naming_what_is_missing() {
+    let demo = demo();
+    // A short budget for the GPU wait (the simulated GPU operator needs ~8 simulated minutes,
+    // under 2 s here; the 4-GPU type never gets its GPUs).
+    let stage1 = demo.path().join("stages/stage1.yaml");
+    let text = std::fs::read_to_string(&stage1).unwrap();
+    assert!(text.contains("    timeout: 40m\n"));
+    std::fs::write(
+        &stage1,
+        text.replacen("    timeout: 40m\n", "    timeout: 10s\n", 1),
+    )
+    .unwrap();
+    let sim = Sim::start(demo, "gpu-never-arrives").await;
+    sim.democtl(&["deploy", "stage1"]).await.expect_code(1);
+    let events = sim.events();
+    let (step, outcome) = outcomes(&events)
+        .into_iter()
+        .find(|(_, o)| matches!(o, Outcome::Failed { .. } | Outcome::TimedOut { .. }))
+        .unwrap();
+    assert_eq!(step.1, "wait-gpu");
+    let error = match outcome {
+        Outcome::Failed { error, .. } | Outcome::TimedOut { error, .. } => error,
+        _ => unreachable!(),
+    };
+    assert!(
+        error.message.contains("GPUs not allocatable"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains("`gpu-4x`"),
+        "names the MachineSet: {}",
+        error.message
+    );
+    assert!(
+        error.message.contains("nvidia.com/gpu.present"),
+        "names what is missing: {}",
+        error.message
+    );
+    assert!(
+        !error.message.contains("`gpu-1x`"),
+        "the 1-GPU set is fine: {}",
+        error.message
+    );
+    assert!(error.hint.is_some());
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_operator_is_listed_by_preflight_and_nothing_changes() {
+    let sim = Sim::start(demo(), "missing-gpu-operator").await;
+    let before = snapshot(&sim.client()).await;
+    let run = sim.democtl(&["deploy", "stage1"]).await;
+    assert_ne!(run.code, 0);
+    let events = sim.events();
+    let out = outcomes(&events);
+    let (step, outcome) = out
+        .iter()
+        .find(|(_, o)| !matches!(o, Outcome::Succeeded | Outcome::Skipped { .. }))
+        .unwrap();
+    assert_eq!(step.1, "preflight");
+    let Outcome::Failed { error, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    let all = format!("{} {:?} {:?}", error.message, error.evidence, error.hint);
+    assert!(
+        all.contains("gpu-operator-certified"),
+        "preflight names the operator: {all}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.kind, RunEventKind::ObjectApplied { .. })),
+        "nothing applied"
+    );
+    assert_eq!(snapshot(&sim.client()).await, before, "nothing changed");
+    sim.stop().await;
+}
