@@ -43,6 +43,8 @@ async fn serve(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> {
     let scenario = scenario(args.scenario.as_deref())?;
     let mut config = scenario.server_config();
     config.clock = SimClock::new(ctx.global.sim_speed);
+    // kubectl/oc (client-go) send the bearer token only over TLS.
+    config.tls = true;
     let server = SimServer::start(config).await.map_err(|e| {
         let hint = e.hint();
         sim_error("cannot start the simulated API server", hint, e)

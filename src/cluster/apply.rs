@@ -467,22 +467,24 @@ impl Run<'_> {
         let cluster = self.cluster;
         let key = &item.key;
         let resolved = match cluster.resolve(&key.api_version, &key.kind).await? {
-            Some(r) => Some(r),
+            Some(r) => Ok(r),
             None => self.gate_on_crd(key).await?,
         };
-        let Some(resolved) = resolved else {
-            // Dry run of a CR whose CRD is created by this same apply: the server cannot
-            // validate it yet.
-            return Ok(AppliedObject {
-                key: key.clone(),
-                uid: None,
-                result: ApplyResult::Created,
-                tier: item.tier,
-                waits_for: waits_for(key),
-                diff: diff::lines(None, Some(&item.obj)),
-                note: Some("its CRD is created by this apply; not validated by the server".into()),
-                adopted: false,
-            });
+        let resolved = match resolved {
+            Ok(r) => r,
+            // Dry run of a CR whose CRD does not exist yet: the server cannot validate it.
+            Err(note) => {
+                return Ok(AppliedObject {
+                    key: key.clone(),
+                    uid: None,
+                    result: ApplyResult::Created,
+                    tier: item.tier,
+                    waits_for: waits_for(key),
+                    diff: diff::lines(None, Some(&item.obj)),
+                    note: Some(note),
+                    adopted: false,
+                });
+            }
         };
         let namespace = if resolved.namespaced {
             Some(
@@ -688,17 +690,20 @@ impl Run<'_> {
         })
     }
 
-    /// The kind is not served. `Ok(Some)` once it is, `Ok(None)` in a dry run when its CRD is
-    /// part of this apply, or an error naming the operator to install.
+    /// The kind is not served. `Ok(Ok)` once it is; in a dry run `Ok(Err(note))` (the CRD is
+    /// created by this apply, or an operator has yet to install it); otherwise an error naming
+    /// the operator to install.
     async fn gate_on_crd(
         &self,
         key: &ObjectKey,
-    ) -> Result<Option<super::discovery::Resolved>, ClusterError> {
+    ) -> Result<Result<super::discovery::Resolved, String>, ClusterError> {
         let cluster = self.cluster;
         let gk = (key.group().to_string(), key.kind.clone());
         if self.crds_in_set.contains(&gk) {
             if self.opts.dry_run {
-                return Ok(None);
+                return Ok(Err(
+                    "its CRD is created by this apply; not validated by the server".into(),
+                ));
             }
             // Established but discovery lags behind (kube-rs docs): refresh a few times.
             let deadline = Instant::now() + self.opts.crd_timeout;
@@ -719,7 +724,7 @@ impl Run<'_> {
             .when(|_| Instant::now() < deadline)
             .await;
             return match r {
-                Ok(r) => Ok(Some(r)),
+                Ok(r) => Ok(Ok(r)),
                 Err(Some(e)) => Err(e),
                 Err(None) => {
                     Err(cluster
@@ -735,8 +740,16 @@ impl Run<'_> {
                 }
             };
         }
+        if self.opts.dry_run {
+            // An earlier step (a DataScienceCluster patch, a Subscription) may install it when
+            // the deploy runs for real; preflight `crd` checks catch a missing operator.
+            let operator = operators::operator_for_group(key.group()).unwrap_or("its operator");
+            return Ok(Err(format!(
+                "CRD not installed yet: {operator} must provide it; not validated by the server"
+            )));
+        }
         let installing = self.opts.operator_installing || !self.subscriptions.is_empty();
-        if !installing || self.opts.dry_run {
+        if !installing {
             return Err(missing(key));
         }
         let deadline = Instant::now() + self.opts.operator_timeout;
@@ -764,7 +777,7 @@ impl Run<'_> {
         }
         operators::wait_for_crd_of_kind(cluster, key.group(), &key.kind, deadline, self.progress)
             .await?;
-        cluster.resolve_or_missing(key).await.map(Some)
+        cluster.resolve_or_missing(key).await.map(Ok)
     }
 
     /// Waits for the set's CRDs to be Established with names accepted, then refreshes discovery.

@@ -167,10 +167,9 @@ fn load_dir(
 
 /// Adds a resource, refusing a second one with the same id.
 fn append(acc: &mut Vec<Resource>, r: Resource) -> Result<(), RenderError> {
-    let id = r.cur_id();
-    if let Some(first) = acc.iter().find(|x| x.cur_id().equals(&id)) {
+    if let Some(first) = acc.iter().find(|x| x.same_id(&r)) {
         return Err(RenderError::DuplicateId {
-            id: id.to_string(),
+            id: r.cur_id().to_string(),
             first: first.file.clone(),
             second: r.file.clone(),
         });

@@ -220,6 +220,24 @@ impl Resource {
         }
     }
 
+    /// Whether `o` has the same current id (kind, name, effective namespace), without
+    /// allocating.
+    pub fn same_id(&self, o: &Resource) -> bool {
+        fn eff(r: &Resource) -> &str {
+            if CLUSTER_SCOPED.contains(&r.kind()) {
+                "_non_namespaceable_"
+            } else if r.namespace().is_empty() {
+                "default"
+            } else {
+                r.namespace()
+            }
+        }
+        self.name() == o.name()
+            && self.kind() == o.kind()
+            && self.api_version() == o.api_version()
+            && eff(self) == eff(o)
+    }
+
     /// The id it had when first loaded or generated.
     pub fn org_id(&self) -> ResId {
         self.prev.first().cloned().unwrap_or_else(|| self.cur_id())
@@ -309,6 +327,9 @@ pub(crate) fn scalar_string(v: &Value) -> String {
 /// go-yaml v3's folded-scalar quirk (see [`go_yaml_folded`]).
 pub(crate) fn parse_yaml_stream(text: &str, path: &Path) -> Result<Vec<Value>, RenderError> {
     let docs = parse_yaml_plain(text, path)?;
+    if !has_folded_indicator(text) {
+        return Ok(docs);
+    }
     let folded = folded_scalars(text);
     if folded.is_empty() {
         return Ok(docs);
@@ -317,6 +338,16 @@ pub(crate) fn parse_yaml_stream(text: &str, path: &Path) -> Result<Vec<Value>, R
         .into_iter()
         .map(|d| rewrite_folded(d, &folded))
         .collect())
+}
+
+/// Cheap pre-check: does any line introduce a folded block scalar (`key: >`, `- >-`)?
+fn has_folded_indicator(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim_start().trim_start_matches("- ");
+        t.starts_with('>')
+            || t.split_once(": ")
+                .is_some_and(|(_, v)| v.trim_start().starts_with('>'))
+    })
 }
 
 /// Contents of the folded (`>`) block scalars of `text` that go-yaml would re-emit

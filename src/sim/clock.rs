@@ -22,6 +22,8 @@ struct Inner {
     speed: f64,
     /// Nanoseconds added by `advance_to`/`advance` (persisted clusters resume where they stopped).
     offset_ns: AtomicI64,
+    /// Wakes sleepers when time jumps forward.
+    jumped: tokio::sync::Notify,
 }
 
 impl Default for SimClock {
@@ -50,6 +52,7 @@ impl SimClock {
                 origin_sim: start,
                 speed,
                 offset_ns: AtomicI64::new(0),
+                jumped: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -82,17 +85,29 @@ impl SimClock {
         d.try_into().unwrap_or(Duration::ZERO)
     }
 
-    /// Sleeps for `sim` of simulated time (that is `sim / speed` of real time).
+    /// Sleeps for `sim` of simulated time (that is `sim / speed` of real time, less when the
+    /// clock is advanced meanwhile).
     pub async fn sleep(&self, sim: Duration) {
-        tokio::time::sleep(self.to_real(sim)).await;
+        let at = self
+            .now()
+            .checked_add(SignedDuration::try_from(sim).unwrap_or(SignedDuration::MAX))
+            .unwrap_or(Timestamp::MAX);
+        self.sleep_until(at).await;
     }
 
     /// Sleeps until the simulated time reaches `at` (returns at once if it has passed).
     pub async fn sleep_until(&self, at: Timestamp) {
-        let now = self.now();
-        if at > now {
+        loop {
+            let now = self.now();
+            if at <= now {
+                return;
+            }
             let d: Duration = at.duration_since(now).try_into().unwrap_or(Duration::ZERO);
-            self.sleep(d).await;
+            let jumped = self.inner.jumped.notified();
+            tokio::select! {
+                _ = tokio::time::sleep(self.to_real(d)) => {}
+                _ = jumped => {}
+            }
         }
     }
 
@@ -105,6 +120,7 @@ impl SimClock {
     pub fn advance(&self, sim: Duration) {
         let ns = i64::try_from(sim.as_nanos()).unwrap_or(i64::MAX / 2);
         self.inner.offset_ns.fetch_add(ns, Ordering::Relaxed);
+        self.inner.jumped.notify_waiters();
     }
 
     /// Moves simulated time forward to `at` if it is in the future; never moves it backwards.

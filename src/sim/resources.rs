@@ -72,7 +72,20 @@ impl KindInfo {
 
     /// Whether objects of this kind carry `metadata.generation`.
     pub fn has_generation(&self) -> bool {
-        self.custom || self.status || self.scale.is_some()
+        self.custom
+            || matches!(
+                self.plural.as_str(),
+                "deployments"
+                    | "statefulsets"
+                    | "replicasets"
+                    | "daemonsets"
+                    | "jobs"
+                    | "cronjobs"
+                    | "poddisruptionbudgets"
+                    | "networkpolicies"
+                    | "ingresses"
+                    | "customresourcedefinitions"
+            )
     }
 }
 

@@ -218,6 +218,20 @@ async fn a_custom_resource_without_its_crd_names_the_operator() {
         "install the Red Hat OpenShift AI (KServe) operator, then run again"
     );
     assert!(!err.is_transient());
+    // A dry run cannot know whether an earlier step installs the operator: it plans the
+    // object and says the server could not validate it.
+    let mut dry = ApplyOptions::new("stage1");
+    dry.dry_run = true;
+    let isvc = json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+        "metadata": {"name": "mistral", "namespace": "default"}, "spec": {}});
+    let plan = apply(&cluster, &[isvc], &dry, &|_| {}).await.unwrap();
+    assert_eq!(plan.objects[0].result, ApplyResult::Created);
+    assert_eq!(
+        plan.objects[0].note.as_deref(),
+        Some(
+            "CRD not installed yet: Red Hat OpenShift AI (KServe) must provide it; not validated by the server"
+        )
+    );
 }
 
 #[tokio::test]

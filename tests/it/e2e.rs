@@ -15,10 +15,10 @@ use serde_json::Value;
 
 use super::harness::{Demo, Run};
 
-/// Simulated seconds per real second: stage 1's ~35 simulated minutes take about 10 s. (Much
+/// Simulated seconds per real second: stage 1's ~35 simulated minutes take about 15 s. (Much
 /// faster and the simulator's own deadlines, e.g. a Deployment's 600 s progress deadline, pass
 /// before its controllers get a turn on a loaded 2-core machine.)
-const SPEED: f64 = 300.0;
+const SPEED: f64 = 200.0;
 const TOKEN: &str = "hf_e2e_secret_token_4711";
 
 /// The end-to-end tests run one at a time: each plays a whole cluster, and on 2 cores two of
@@ -280,8 +280,9 @@ fn assert_no_secret_leaked(demo: &Demo, run: &Run) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stages_deploy_in_turn_and_a_second_deploy_changes_nothing() {
+async fn stages_deploy_in_turn_redeploy_changes_nothing_and_teardown_restores_the_cluster() {
     let sim = Sim::start(demo(), "healthy").await;
+    let before = snapshot(&sim.client()).await;
     sim.democtl(&["status"]).await.expect_code(5);
 
     // Stage 1: every step succeeds; benchmarks shown and saved; the token stays secret.
@@ -421,15 +422,106 @@ async fn stages_deploy_in_turn_and_a_second_deploy_changes_nothing() {
         .collect();
     assert!(changed.is_empty(), "a second deploy changed {changed:?}");
 
+    // Teardown of stage 3 keeps stage 2 ready.
+    sim.democtl(&["teardown", "--stage", "3"])
+        .await
+        .expect_code(0);
+    let status = status_json(&sim.democtl(&["status", "-o", "json"]).await);
+    assert_eq!(stage_state(&status, "stage3")["state"], "not-deployed");
+    assert_stage_ready(&status, "stage2");
+    assert_stage_ready(&status, "stage1");
+    let namespaces = names(&list(&c, &ar("", "v1", "Namespace", "namespaces"), None).await);
+    assert!(
+        !namespaces.contains("acme-calibration-ops"),
+        "stage 3's namespace is gone"
+    );
+
+    sim.democtl(&["teardown", "--stage", "2"])
+        .await
+        .expect_code(0);
+    let status = status_json(&sim.democtl(&["status", "-o", "json"]).await);
+    assert_eq!(stage_state(&status, "stage2")["state"], "not-deployed");
+    assert_stage_ready(&status, "stage1");
+    let dsc = list(
+        &c,
+        &ar(
+            "datasciencecluster.opendatahub.io",
+            "v1",
+            "DataScienceCluster",
+            "datascienceclusters",
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        dsc[0]["spec"]["components"]["llamastackoperator"],
+        before.dsc_components["llamastackoperator"],
+        "stage 2's DSC change is undone, stage 1's kept"
+    );
+    assert_eq!(
+        dsc[0]["spec"]["components"]["modelregistry"]["managementState"],
+        "Managed"
+    );
+
+    sim.democtl(&["teardown", "--stage", "1"])
+        .await
+        .expect_code(0);
+    sim.democtl(&["status"]).await.expect_code(5);
+    let mut after = snapshot(&sim.client()).await;
+    // The OpenShift AI operator created its registries namespace when stage 1 enabled the Model
+    // Registry; it owns it and keeps it (democtl never deletes what it does not own) — but
+    // nothing of democtl's is left in it.
+    assert!(after.namespaces.remove("rhoai-model-registries"));
+    for (kind, plural) in [("Deployment", "deployments"), ("Service", "services")] {
+        let group = if kind == "Deployment" { "apps" } else { "" };
+        let left = list(
+            &c,
+            &ar(group, "v1", kind, plural),
+            Some("rhoai-model-registries"),
+        )
+        .await;
+        assert!(
+            left.iter()
+                .all(|o| o["metadata"]["labels"]["app.kubernetes.io/managed-by"] != "democtl"),
+            "democtl's {kind}s are gone from rhoai-model-registries"
+        );
+    }
+    for (kind, plural) in [
+        ("Secret", "secrets"),
+        ("PersistentVolumeClaim", "persistentvolumeclaims"),
+    ] {
+        let left = list(
+            &c,
+            &ar("", "v1", kind, plural),
+            Some("rhoai-model-registries"),
+        )
+        .await;
+        assert!(
+            left.is_empty(),
+            "{kind}s left in rhoai-model-registries: {}",
+            names(&left).into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    assert_eq!(
+        after, before,
+        "teardown of every stage leaves the cluster as it was"
+    );
+
     sim.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploying_stage3_on_an_empty_cluster_deploys_stages_1_2_3_in_order() {
     let sim = Sim::start(demo(), "healthy").await;
-    sim.democtl(&["deploy", "stage3", "--no-eval", "--no-benchmarks"])
-        .await
-        .expect_code(0);
+    sim.democtl(&[
+        "deploy",
+        "stage3",
+        "--no-eval",
+        "--no-benchmarks",
+        "--scenarios",
+    ])
+    .await
+    .expect_code(0);
     let order: Vec<String> = sim
         .events()
         .iter()
@@ -439,6 +531,15 @@ async fn deploying_stage3_on_an_empty_cluster_deploys_stages_1_2_3_in_order() {
         })
         .collect();
     assert_eq!(order, ["stage1", "stage2", "stage3"]);
+    // `--scenarios`: the three ingestion PipelineRuns ran to success.
+    let out = outcomes(&sim.events());
+    for step in ["ingest-redhat", "ingest-eu-ai-act", "ingest-acme"] {
+        let outcome = out.get(&("stage2".to_string(), step.to_string()));
+        assert!(
+            matches!(outcome, Some(Outcome::Succeeded)),
+            "{step}: {outcome:?}"
+        );
+    }
     let status = status_json(&sim.democtl(&["status", "-o", "json"]).await);
     for s in ["stage1", "stage2", "stage3"] {
         assert_stage_ready(&status, s);
@@ -515,7 +616,7 @@ async fn a_failed_model_download_fails_at_once_with_its_log_and_resume_after_the
 async fn gpus_that_never_become_allocatable_time_out_naming_what_is_missing() {
     let demo = demo();
     // A short budget for the GPU wait (the simulated GPU operator needs ~8 simulated minutes,
-    // under 2 s here; the 4-GPU type never gets its GPUs).
+    // under 3 s here; the 4-GPU type never gets its GPUs).
     let stage1 = demo.path().join("stages/stage1.yaml");
     let text = std::fs::read_to_string(&stage1).unwrap();
     assert!(text.contains("    timeout: 40m\n"));

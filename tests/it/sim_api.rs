@@ -776,3 +776,642 @@ async fn auth_denied_permissions_and_reviews() {
         (401, "Unauthorized", "Unauthorized")
     );
 }
+
+async fn next_event(
+    stream: &mut (impl futures::Stream<Item = kube::Result<WatchEvent<DynamicObject>>> + Unpin),
+) -> (String, String) {
+    let ev = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match ev {
+        WatchEvent::Added(o) => ("ADDED".into(), o.metadata.name.unwrap()),
+        WatchEvent::Modified(o) => ("MODIFIED".into(), o.metadata.name.unwrap()),
+        WatchEvent::Deleted(o) => ("DELETED".into(), o.metadata.name.unwrap()),
+        WatchEvent::Bookmark(b) => ("BOOKMARK".into(), b.metadata.resource_version),
+        WatchEvent::Error(e) => (format!("ERROR {}", e.code), e.message),
+    }
+}
+
+#[tokio::test]
+async fn watch_initial_state_selectors_bookmarks_and_expiry() {
+    let srv = server_with(ServerConfig {
+        event_window: 5,
+        ..Default::default()
+    })
+    .await;
+    let client = srv.client().unwrap();
+    let api = cms(&client, "default");
+    let first = api
+        .create(&PostParams::default(), &cm("a", json!({})))
+        .await
+        .unwrap();
+    // resourceVersion "0": synthetic ADDED for the current state, then live events.
+    let mut s = api
+        .watch(&WatchParams::default().timeout(10), "0")
+        .await
+        .unwrap()
+        .boxed();
+    assert_eq!(next_event(&mut s).await, ("ADDED".into(), "a".into()));
+    // A label-selected watch sees objects enter (ADDED) and leave (DELETED) the selection.
+    let mut sel = api
+        .watch(
+            &WatchParams::default().labels("on=yes").timeout(10),
+            &first.metadata.resource_version.clone().unwrap(),
+        )
+        .await
+        .unwrap()
+        .boxed();
+    api.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"on": "yes"}}})),
+    )
+    .await
+    .unwrap();
+    api.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"k": "v"}})),
+    )
+    .await
+    .unwrap();
+    api.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"on": null}}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next_event(&mut sel).await, ("ADDED".into(), "a".into()));
+    assert_eq!(next_event(&mut sel).await, ("MODIFIED".into(), "a".into()));
+    assert_eq!(next_event(&mut sel).await, ("DELETED".into(), "a".into()));
+    assert_eq!(next_event(&mut s).await, ("MODIFIED".into(), "a".into()));
+    // Bookmarks: one at the end of a watch that allows them.
+    let last = api.get("a").await.unwrap();
+    let mut bm = api
+        .watch(
+            &WatchParams::default().timeout(1),
+            &last.metadata.resource_version.clone().unwrap(),
+        )
+        .await
+        .unwrap()
+        .boxed();
+    assert_eq!(
+        next_event(&mut bm).await,
+        (
+            "BOOKMARK".into(),
+            last.metadata.resource_version.clone().unwrap()
+        )
+    );
+    // More writes than the event window: watching from the first resourceVersion is 410 Expired.
+    for i in 0..6 {
+        api.patch(
+            "a",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"i": i.to_string()}})),
+        )
+        .await
+        .unwrap();
+    }
+    let mut old = api
+        .watch(
+            &WatchParams::default().timeout(5),
+            &first.metadata.resource_version.clone().unwrap(),
+        )
+        .await
+        .unwrap()
+        .boxed();
+    let (kind, msg) = next_event(&mut old).await;
+    assert_eq!(kind, "ERROR 410");
+    assert!(
+        msg.starts_with(&format!("too old resource version: {} (", rv(&first))),
+        "{msg}"
+    );
+    // kube's watcher recovers from 410 by relisting.
+    let w = kube::runtime::watcher(api.clone(), kube::runtime::watcher::Config::default());
+    let objs: Vec<_> = kube::runtime::WatchStreamExt::applied_objects(w)
+        .take(1)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(objs[0].metadata.name.as_deref(), Some("a"));
+}
+
+#[tokio::test]
+async fn finalizers_keep_objects_until_removed() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let api = cms(&client, "default");
+    let mut o = cm("held", json!({}));
+    o.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    api.create(&PostParams::default(), &o).await.unwrap();
+    let pending = api.delete("held", &DeleteParams::default()).await.unwrap();
+    let pending = pending.left().expect("still there: the object");
+    assert!(pending.metadata.deletion_timestamp.is_some());
+    let still = api.get("held").await.unwrap();
+    assert!(still.metadata.deletion_timestamp.is_some());
+    // No new finalizers while deleting.
+    let e = api_err(
+        api.patch(
+            "held",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": ["example.com/hold", "x/y"]}})),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(e.code, 422);
+    let cleared = api
+        .patch(
+            "held",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .unwrap();
+    assert!(cleared.metadata.finalizers.is_none());
+    assert_eq!(api_err(api.get("held").await.unwrap_err()).code, 404);
+}
+
+#[tokio::test]
+async fn owner_references_garbage_collection_and_propagation() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let api = cms(&client, "default");
+    let make_owned = |name: &str, owner: &DynamicObject| {
+        let mut o = cm(name, json!({}));
+        o.metadata.owner_references = Some(vec![
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                name: owner.metadata.name.clone().unwrap(),
+                uid: owner.metadata.uid.clone().unwrap(),
+                ..Default::default()
+            },
+        ]);
+        o
+    };
+    // Background (default): dependents are collected.
+    let owner = api
+        .create(&PostParams::default(), &cm("owner", json!({})))
+        .await
+        .unwrap();
+    api.create(&PostParams::default(), &make_owned("dep", &owner))
+        .await
+        .unwrap();
+    api.create(
+        &PostParams::default(),
+        &make_owned("dep2", &api.get("dep").await.unwrap()),
+    )
+    .await
+    .unwrap();
+    api.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    assert_eq!(api_err(api.get("dep").await.unwrap_err()).code, 404);
+    assert_eq!(
+        api_err(api.get("dep2").await.unwrap_err()).code,
+        404,
+        "cascades"
+    );
+    // Orphan: dependents stay, without the owner reference.
+    let owner = api
+        .create(&PostParams::default(), &cm("owner2", json!({})))
+        .await
+        .unwrap();
+    api.create(&PostParams::default(), &make_owned("kept", &owner))
+        .await
+        .unwrap();
+    api.delete("owner2", &DeleteParams::orphan()).await.unwrap();
+    assert!(
+        api.get("kept")
+            .await
+            .unwrap()
+            .metadata
+            .owner_references
+            .is_none()
+    );
+    // Foreground: the owner waits (foregroundDeletion) until its dependents are gone.
+    let owner = api
+        .create(&PostParams::default(), &cm("owner3", json!({})))
+        .await
+        .unwrap();
+    let mut held = make_owned("held-dep", &owner);
+    held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    api.create(&PostParams::default(), &held).await.unwrap();
+    let pending = api
+        .delete("owner3", &DeleteParams::foreground())
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
+    assert_eq!(
+        pending.metadata.finalizers,
+        Some(vec!["foregroundDeletion".to_string()])
+    );
+    assert!(
+        api.get("held-dep")
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
+    api.patch(
+        "held-dep",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(api_err(api.get("held-dep").await.unwrap_err()).code, 404);
+    assert_eq!(api_err(api.get("owner3").await.unwrap_err()).code, 404);
+    // deletecollection with a selector.
+    for n in ["x1", "x2"] {
+        let mut o = cm(n, json!({}));
+        o.metadata.labels = Some([("batch".to_string(), "x".to_string())].into());
+        api.create(&PostParams::default(), &o).await.unwrap();
+    }
+    let deleted = api
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("batch=x"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.left().unwrap().items.len(), 2);
+    assert!(
+        api.list(&ListParams::default().labels("batch=x"))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn namespace_termination_reports_remaining_content() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "demo"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let api = cms(&client, "demo");
+    api.create(&PostParams::default(), &cm("plain", json!({})))
+        .await
+        .unwrap();
+    let mut held = cm("held", json!({}));
+    held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    api.create(&PostParams::default(), &held).await.unwrap();
+    let ns = nss
+        .delete("demo", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
+    assert_eq!(ns.status.unwrap().phase.as_deref(), Some("Terminating"));
+    // New content is refused while terminating.
+    let e = api_err(
+        api.create(&PostParams::default(), &cm("late", json!({})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 403);
+    assert_eq!(
+        e.message,
+        "configmaps \"late\" is forbidden: unable to create new content in namespace demo because it is being terminated"
+    );
+    // The namespace controller deletes what it can and reports what remains.
+    let cond = |o: Option<&k8s_openapi::api::core::v1::Namespace>| {
+        o.and_then(|n| n.status.as_ref()?.conditions.clone())
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.type_ == "NamespaceFinalizersRemaining" && c.status == "True")
+            })
+    };
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        kube::runtime::wait::await_condition(nss.clone(), "demo", cond),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let ns = nss.get("demo").await.unwrap();
+    let conds = ns.status.unwrap().conditions.unwrap();
+    let by = |t: &str| conds.iter().find(|c| c.type_ == t).unwrap().clone();
+    assert_eq!(
+        by("NamespaceContentRemaining").message.as_deref(),
+        Some("Some resources are remaining: configmaps. has 1 resource instances")
+    );
+    assert_eq!(
+        by("NamespaceFinalizersRemaining").message.as_deref(),
+        Some(
+            "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances"
+        )
+    );
+    assert_eq!(api_err(api.get("plain").await.unwrap_err()).code, 404);
+    // Removing the last finalizer lets the namespace go.
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    let e = api_err(nss.get("demo").await.unwrap_err());
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (404, "namespaces \"demo\" not found")
+    );
+}
+
+fn pods(client: &Client) -> Api<k8s_openapi::api::core::v1::Pod> {
+    Api::namespaced(client.clone(), "default")
+}
+
+#[tokio::test]
+async fn pod_logs_from_the_annotation_with_tail_container_and_follow() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let api = pods(&client);
+    let pod = serde_json::from_value(json!({"metadata": {"name": "job-1",
+        "annotations": {"sim.democtl.io/log": "one\ntwo\nthree"}},
+        "spec": {"containers": [{"name": "main", "image": "x"}]}}))
+    .unwrap();
+    api.create(&PostParams::default(), &pod).await.unwrap();
+    assert_eq!(
+        api.logs("job-1", &Default::default()).await.unwrap(),
+        "one\ntwo\nthree\n"
+    );
+    let tail = kube::api::LogParams {
+        tail_lines: Some(2),
+        ..Default::default()
+    };
+    assert_eq!(api.logs("job-1", &tail).await.unwrap(), "two\nthree\n");
+    let wrong = kube::api::LogParams {
+        container: Some("nope".into()),
+        ..Default::default()
+    };
+    let e = api_err(api.logs("job-1", &wrong).await.unwrap_err());
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (400, "container nope is not valid for pod job-1")
+    );
+    // follow streams appended lines until the pod terminates.
+    let follow = kube::api::LogParams {
+        follow: true,
+        ..Default::default()
+    };
+    let mut lines = api.log_stream("job-1", &follow).await.unwrap();
+    let mut buf = String::new();
+    use futures::AsyncBufReadExt;
+    lines.read_line(&mut buf).await.unwrap();
+    assert_eq!(buf, "one\n");
+    api.patch(
+        "job-1",
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"metadata": {"annotations": {"sim.democtl.io/log": "one\ntwo\nthree\nfour"}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    api.patch_status(
+        "job-1",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"phase": "Succeeded"}})),
+    )
+    .await
+    .unwrap();
+    let mut rest = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        futures::AsyncReadExt::read_to_string(&mut lines, &mut rest),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(rest, "two\nthree\nfour\n");
+    // A container that is waiting has no logs yet.
+    let waiting = serde_json::from_value(json!({"metadata": {"name": "pulling"},
+        "spec": {"containers": [{"name": "main", "image": "x"}]}}))
+    .unwrap();
+    api.create(&PostParams::default(), &waiting).await.unwrap();
+    api.patch_status("pulling", &PatchParams::default(), &Patch::Merge(json!({"status": {"containerStatuses": [
+        {"name": "main", "ready": false, "restartCount": 0, "image": "x", "imageID": "", "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}})))
+        .await
+        .unwrap();
+    let e = api_err(api.logs("pulling", &Default::default()).await.unwrap_err());
+    assert_eq!(
+        e.message,
+        "container \"main\" in pod \"pulling\" is waiting to start: ImagePullBackOff"
+    );
+}
+
+#[tokio::test]
+async fn injected_faults_are_deterministic_and_shaped_like_kube() {
+    let faults = |kinds: democtl::sim::FaultKinds| democtl::sim::FaultConfig {
+        rate: 1.0,
+        kinds,
+        retry_after_seconds: 3,
+        seed: 1,
+        ..Default::default()
+    };
+    let only = |t: u32, i: u32, u: u32, r: u32| democtl::sim::FaultKinds {
+        too_many_requests: t,
+        internal_error: i,
+        unavailable: u,
+        connection_reset: r,
+    };
+    let srv = server_with(ServerConfig {
+        faults: faults(only(1, 0, 0, 0)),
+        ..Default::default()
+    })
+    .await;
+    let e = api_err(
+        cms(&srv.client().unwrap(), "default")
+            .get("x")
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((e.code, e.reason.as_str()), (429, "TooManyRequests"));
+    assert_eq!(e.details.unwrap().retry_after_seconds, 3);
+    let srv = server_with(ServerConfig {
+        faults: faults(only(0, 1, 0, 0)),
+        ..Default::default()
+    })
+    .await;
+    let e = api_err(
+        cms(&srv.client().unwrap(), "default")
+            .get("x")
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.reason.as_str(), e.message.as_str()),
+        (
+            500,
+            "InternalError",
+            "Internal error occurred: injected fault"
+        )
+    );
+    let srv = server_with(ServerConfig {
+        faults: faults(only(0, 0, 1, 0)),
+        ..Default::default()
+    })
+    .await;
+    let e = api_err(
+        cms(&srv.client().unwrap(), "default")
+            .get("x")
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((e.code, e.reason.as_str()), (503, "ServiceUnavailable"));
+    let srv = server_with(ServerConfig {
+        faults: faults(only(0, 0, 0, 1)),
+        ..Default::default()
+    })
+    .await;
+    let e = cms(&srv.client().unwrap(), "default")
+        .get("x")
+        .await
+        .unwrap_err();
+    assert!(
+        !matches!(e, kube::Error::Api(_)),
+        "a dropped connection, not a status: {e:?}"
+    );
+
+    // Same seed, same sequence of outcomes.
+    let outcomes = |srv: SimServer| async move {
+        let api = cms(&srv.client().unwrap(), "default");
+        let mut v = vec![];
+        for _ in 0..12 {
+            v.push(match api.list(&ListParams::default()).await {
+                Ok(_) => 200,
+                Err(kube::Error::Api(s)) => s.code,
+                Err(_) => 0,
+            });
+        }
+        v
+    };
+    let cfg = || ServerConfig {
+        faults: democtl::sim::FaultConfig {
+            rate: 0.5,
+            seed: 42,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let a = outcomes(server_with(cfg()).await).await;
+    let b = outcomes(server_with(cfg()).await).await;
+    assert_eq!(a, b);
+    assert!(a.contains(&200) && a.iter().any(|c| *c != 200), "{a:?}");
+}
+
+#[tokio::test]
+async fn state_persists_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("sim/cluster.json");
+    let cfg = || ServerConfig {
+        state_file: Some(state.clone()),
+        ..Default::default()
+    };
+    let srv = server_with(cfg()).await;
+    let client = srv.client().unwrap();
+    install_widgets(&client).await;
+    let created = cms(&client, "default")
+        .create(&PostParams::default(), &cm("kept", json!({"k": "v"})))
+        .await
+        .unwrap();
+    srv.shutdown().await.unwrap();
+    assert!(state.exists());
+
+    let srv = server_with(cfg()).await;
+    let client = srv.client().unwrap();
+    let again = cms(&client, "default").get("kept").await.unwrap();
+    assert_eq!(again.metadata.uid, created.metadata.uid);
+    assert_eq!(again.data["data"]["k"], "v");
+    let next = cms(&client, "default")
+        .create(&PostParams::default(), &cm("new", json!({})))
+        .await
+        .unwrap();
+    assert!(rv(&next) > rv(&created), "the counter continues");
+    // Established CRDs are served again at once.
+    widgets(&client, "default")
+        .create(&PostParams::default(), &obj(json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})))
+        .await
+        .unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    srv.write_kubeconfig(&kubeconfig).unwrap();
+    let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    let via_file = Client::try_from(cfg).unwrap();
+    assert_eq!(
+        cms(&via_file, "default")
+            .get("kept")
+            .await
+            .unwrap()
+            .metadata
+            .name
+            .as_deref(),
+        Some("kept")
+    );
+}
+
+#[tokio::test]
+async fn custom_resources_are_not_found_until_the_crd_is_established() {
+    let mut cfg = ServerConfig {
+        clock: SimClock::new(1.0),
+        ..Default::default()
+    };
+    cfg.crd_establish_delay = Duration::from_secs(3600);
+    let srv = SimServer::start(cfg).await.unwrap();
+    let client = srv.client().unwrap();
+    let crd = crd_api(&client)
+        .create(
+            &PostParams::default(),
+            &obj(serde_json::from_str(WIDGET_CRD).unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(crd.data["status"]["conditions"], json!([]));
+    let e = api_err(
+        widgets(&client, "default")
+            .list(&ListParams::default())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (404, "the server could not find the requested resource")
+    );
+    // Simulated time passes: the CRD becomes Established and is served.
+    srv.clock().advance(Duration::from_secs(3600));
+    let cond = |o: Option<&DynamicObject>| {
+        o.and_then(|o| o.data.pointer("/status/conditions/1/type"))
+            .is_some_and(|t| t == "Established")
+    };
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        kube::runtime::wait::await_condition(crd_api(&client), "widgets.example.com", cond),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        widgets(&client, "default")
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}

@@ -314,15 +314,27 @@ fn table() -> Vec<Referral> {
 
 /// Fixes every name reference in `res` to renamed objects.
 pub(crate) fn fix(res: &mut [Resource], file: &std::path::Path) -> Result<(), RenderError> {
+    // Only renamed objects can be referral targets; nothing renamed, nothing to fix.
+    if res.iter().all(|r| r.prev.is_empty()) {
+        return Ok(());
+    }
     let table = table();
     for i in 0..res.len() {
         let referrer_gvk = res[i].gvk();
+        let specs: Vec<(&Referral, &FieldSpec)> = table
+            .iter()
+            .flat_map(|r| {
+                r.fields
+                    .iter()
+                    .filter(|fs| fs.selects(&referrer_gvk))
+                    .map(move |fs| (r, fs))
+            })
+            .collect();
+        if specs.is_empty() {
+            continue;
+        }
         let mut obj = res[i].obj.clone();
-        for referral in &table {
-            for fs in referral
-                .fields
-                .iter()
-                .filter(|fs| fs.selects(&referrer_gvk))
+        for (referral, fs) in specs {
             {
                 let ctx = Ctx {
                     res,

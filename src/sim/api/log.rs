@@ -64,11 +64,11 @@ fn waiting_reason(pod: &Value, container: &str) -> Option<String> {
 /// Lines of `new` not yet sent, given the previously sent text (the annotation keeps only the
 /// last lines, so the old tail is located in the new text).
 fn new_lines<'a>(old: &str, new: &'a str) -> Vec<&'a str> {
-    if let Some(rest) = new.strip_prefix(old) {
-        return rest.lines().collect();
-    }
     let o: Vec<&str> = old.lines().collect();
     let n: Vec<&str> = new.lines().collect();
+    if n.starts_with(&o) {
+        return n[o.len()..].to_vec();
+    }
     for k in (1..=o.len().min(n.len())).rev() {
         if o[o.len() - k..] == n[..k] {
             return n[k..].to_vec();
