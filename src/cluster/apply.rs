@@ -260,7 +260,9 @@ pub async fn apply(
     opts: &ApplyOptions,
     progress: Progress<'_>,
 ) -> Result<ApplyReport, ClusterError> {
-    let items = prepare(cluster, objects, opts)?;
+    // Objects without a namespace go to the context namespace once their scope is known
+    // (kubectl semantics), in `apply_once`.
+    let items = prepare(objects, opts)?;
     let keys: Vec<ObjectKey> = items.iter().map(|i| i.key.clone()).collect();
     let crds_in_set: HashSet<(String, String)> = items
         .iter()
@@ -366,15 +368,11 @@ struct Item {
     obj: Value,
 }
 
-fn prepare(
-    cluster: &Cluster,
-    objects: &[Value],
-    opts: &ApplyOptions,
-) -> Result<Vec<Item>, ClusterError> {
+fn prepare(objects: &[Value], opts: &ApplyOptions) -> Result<Vec<Item>, ClusterError> {
     let mut seen = HashSet::new();
     let mut items = Vec::with_capacity(objects.len());
     for (index, obj) in objects.iter().enumerate() {
-        let Some(mut key) = ObjectKey::from_value(obj) else {
+        let Some(key) = ObjectKey::from_value(obj) else {
             return Err(ClusterError::InvalidObject {
                 index,
                 problem: "it needs `apiVersion`, `kind` and `metadata.name`".into(),
@@ -397,18 +395,12 @@ fn prepare(
             o.remove("status");
         }
         inventory::label_object(&mut obj, &opts.stage, opts.applyset);
-        if key.namespace.is_none() && !is_cluster_scoped_kind(&key) {
-            // Resolved properly later; kubectl puts unqualified namespaced objects in the
-            // context's namespace.
-            key.namespace = None;
-        }
         if !seen.insert(key.clone()) {
             return Err(ClusterError::InvalidObject {
                 index,
                 problem: format!("{} appears twice", key.describe()),
             });
         }
-        let _ = cluster;
         items.push(Item {
             tier: tier_of(&key),
             key,
@@ -416,19 +408,6 @@ fn prepare(
         });
     }
     Ok(items)
-}
-
-fn is_cluster_scoped_kind(key: &ObjectKey) -> bool {
-    matches!(
-        (key.group(), key.kind.as_str()),
-        ("", "Namespace" | "Node" | "PersistentVolume")
-            | ("apiextensions.k8s.io", "CustomResourceDefinition")
-            | (
-                "rbac.authorization.k8s.io",
-                "ClusterRole" | "ClusterRoleBinding"
-            )
-            | ("storage.k8s.io", "StorageClass")
-    )
 }
 
 /// Shared state of one apply run.
