@@ -5,7 +5,7 @@ use tokio_util::sync::CancellationToken;
 use super::{AppError, Ctx, print_stderr, print_stdout};
 use crate::cli::{SimCommand, SimControllersArgs, SimServeArgs};
 use crate::sim::scenario::Scenario;
-use crate::sim::{Embedded, SimClock, SimServer, world};
+use crate::sim::{Embedded, SimClock, world};
 
 pub async fn run(ctx: &Ctx, command: SimCommand) -> Result<u8, AppError> {
     match command {
@@ -45,9 +45,10 @@ async fn serve(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> {
     config.clock = SimClock::new(ctx.global.sim_speed);
     // kubectl/oc (client-go) send the bearer token only over TLS.
     config.tls = true;
-    let server = SimServer::start(config).await.map_err(|e| {
+    // Starts and seeds (through an unrestricted server first when the scenario restricts the user).
+    let server = crate::sim::start_seeded(config, &scenario).await.map_err(|e| {
         let hint = e.hint();
-        sim_error("cannot start the simulated API server", hint, e)
+        sim_error("cannot start the simulated cluster", hint, e)
     })?;
     server.write_kubeconfig(&args.kubeconfig_out).map_err(|e| {
         let hint = e.hint();
@@ -60,10 +61,6 @@ async fn serve(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> {
     let client = server
         .client()
         .map_err(|e| sim_error("cannot build a client for the simulator", None, e))?;
-    world::seed(client.clone(), &scenario).await.map_err(|e| {
-        let hint = e.hint();
-        sim_error("cannot seed the simulated cluster", hint, e)
-    })?;
     let cancel = CancellationToken::new();
     let world_cancel = cancel.clone();
     let clock = server.clock().clone();

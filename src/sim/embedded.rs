@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::clock::SimClock;
 use super::scenario::{Scenario, ScenarioError};
 use super::world::{self, WorldError};
-use super::{SimError, SimServer};
+use super::{ServerConfig, SimError, SimServer};
 
 /// Errors starting or stopping the embedded cluster.
 #[derive(Debug, thiserror::Error)]
@@ -93,8 +93,44 @@ pub struct Embedded {
     _lock: std::fs::File,
 }
 
-fn server_denies_nothing(scenario: &Scenario) -> bool {
-    scenario.cluster.user.denied.is_empty()
+/// Starts a server with `config` and seeds `scenario` into it (for `democtl sim serve` and the
+/// first start of the embedded cluster). Seeding plays the installer, so when the scenario restricts
+/// the user (`rbac-denied`) it goes through an unrestricted server on the same state file first —
+/// a temporary file under the system temp directory when `config.state_file` is not set.
+pub async fn start_seeded(
+    mut config: ServerConfig,
+    scenario: &Scenario,
+) -> Result<SimServer, EmbeddedError> {
+    if config.denied.is_empty() {
+        let server = SimServer::start(config)
+            .await
+            .map_err(EmbeddedError::Server)?;
+        let client = server.client().map_err(EmbeddedError::Server)?;
+        world::seed(client, scenario)
+            .await
+            .map_err(EmbeddedError::Seed)?;
+        return Ok(server);
+    }
+    if config.state_file.is_none() {
+        let file = std::env::temp_dir().join(format!(
+            "democtl-sim-{}.json",
+            uuid::Uuid::new_v4().simple()
+        ));
+        config.state_file = Some(file);
+    }
+    let mut admin = config.clone();
+    admin.denied.clear();
+    let server = SimServer::start(admin)
+        .await
+        .map_err(EmbeddedError::Server)?;
+    let client = server.client().map_err(EmbeddedError::Server)?;
+    world::seed(client, scenario)
+        .await
+        .map_err(EmbeddedError::Seed)?;
+    server.shutdown().await.map_err(EmbeddedError::Server)?;
+    SimServer::start(config)
+        .await
+        .map_err(EmbeddedError::Server)
 }
 
 const STATE_FILE: &str = "state.json";
@@ -159,34 +195,19 @@ impl Embedded {
         let mut config = loaded.server_config();
         config.clock = SimClock::new(speed);
         config.state_file = Some(state_dir.join(STATE_FILE));
-        if fresh && !config.denied.is_empty() {
-            // The scenario restricts the user, but seeding plays the installer (cluster-admin):
-            // seed through an unrestricted server on the same state file first.
-            let mut admin = config.clone();
-            admin.denied.clear();
-            let server = SimServer::start(admin)
+        let server = if fresh {
+            start_seeded(config, &loaded).await?
+        } else {
+            SimServer::start(config)
                 .await
-                .map_err(EmbeddedError::Server)?;
-            let client = server.client().map_err(EmbeddedError::Server)?;
-            world::seed(client, &loaded)
-                .await
-                .map_err(EmbeddedError::Seed)?;
-            server.shutdown().await.map_err(EmbeddedError::Server)?;
-        }
-        let server = SimServer::start(config)
-            .await
-            .map_err(EmbeddedError::Server)?;
+                .map_err(EmbeddedError::Server)?
+        };
         let client = server.client().map_err(EmbeddedError::Server)?;
         let kubeconfig = state_dir.join(KUBECONFIG_FILE);
         server
             .write_kubeconfig(&kubeconfig)
             .map_err(EmbeddedError::Server)?;
         if fresh {
-            if server_denies_nothing(&loaded) {
-                world::seed(client.clone(), &loaded)
-                    .await
-                    .map_err(EmbeddedError::Seed)?;
-            }
             server.save().map_err(EmbeddedError::Server)?;
             // Recorded only after a complete seed: an interrupted seed is redone next time.
             std::fs::write(&scenario_file, format!("{name}\n")).map_err(io(&scenario_file))?;

@@ -22,6 +22,6 @@ pub mod world;
 
 pub use clock::SimClock;
 pub use config::{FaultConfig, FaultKinds, PermissionRule, ServerConfig};
-pub use embedded::{Embedded, EmbeddedError};
+pub use embedded::{Embedded, EmbeddedError, start_seeded};
 pub use error::SimError;
 pub use server::SimServer;

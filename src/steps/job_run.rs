@@ -22,7 +22,7 @@ use crate::runner::step::{StepCtx, StepError};
 use crate::stage::params::RunKind;
 
 /// How often a running Job's pods and log tail are looked at (logs cannot be watched).
-pub const LOG_POLL: Duration = Duration::from_secs(5);
+pub const LOG_POLL: Duration = Duration::from_secs(2);
 /// Annotation holding a digest of the rendered spec a run was created from: a run that
 /// succeeded from the same spec is kept instead of run again (a second deploy changes nothing).
 pub const SPEC_HASH_ANNOTATION: &str = "democtl.io/spec-hash";
