@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod patch;
 pub mod read;
 pub mod review;
+pub mod table;
 pub mod validate;
 pub mod watch;
 pub mod write;

@@ -1,5 +1,5 @@
 //! Reads: get and list (labelSelector, fieldSelector, limit/continue with kube's continue-token
-//! format), and `meta.k8s.io` Table output for `kubectl get` (name, age, CRD printer columns).
+//! format); `meta.k8s.io` Tables for `kubectl get` are built in `table.rs`.
 //! Lists always reflect the latest state.
 
 use base64::Engine;
@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use super::{Request, for_version, json_response};
 use crate::sim::error::ApiError;
-use crate::sim::resources::KindInfo;
 use crate::sim::selector::{FieldSelector, LabelSelector};
 use crate::sim::server::Shared;
 use crate::sim::store::Obj;
@@ -23,7 +22,7 @@ pub fn get(shared: &Shared, req: &Request) -> Result<axum::response::Response, A
         .ok_or_else(|| ApiError::not_found(&req.kind.group, &req.kind.plural, name))?;
     let obj = for_version(&req.kind, &obj);
     if wants_table(&req.accept) {
-        return Ok(table_response(&req.kind, &[obj], "", shared));
+        return Ok(super::table::response(&req.kind, &[obj], "", shared));
     }
     Ok(json_response(200, &obj))
 }
@@ -124,7 +123,12 @@ pub fn list(shared: &Shared, req: &Request) -> Result<axum::response::Response, 
     }
     let items: Vec<Value> = objs.iter().map(|o| for_version(&req.kind, o)).collect();
     if wants_table(&req.accept) {
-        return Ok(table_response(&req.kind, &items, &rv.to_string(), shared));
+        return Ok(super::table::response(
+            &req.kind,
+            &items,
+            &rv.to_string(),
+            shared,
+        ));
     }
     Ok(json_response(
         200,
@@ -142,7 +146,8 @@ pub fn wants_table(accept: &str) -> bool {
     accept.contains("as=Table")
 }
 
-fn age(shared: &Shared, obj: &Value) -> String {
+/// `kubectl get`'s AGE of an object on the simulated clock.
+pub fn age(shared: &Shared, obj: &Value) -> String {
     let Some(ts) = obj
         .pointer("/metadata/creationTimestamp")
         .and_then(Value::as_str)
@@ -160,62 +165,13 @@ fn age(shared: &Shared, obj: &Value) -> String {
 }
 
 /// Evaluates a simple CRD `jsonPath` (`.status.phase`, `.spec.x`).
-fn json_path(obj: &Value, path: &str) -> String {
+pub fn json_path(obj: &Value, path: &str) -> String {
     let pointer = format!("/{}", path.trim_start_matches('.').replace('.', "/"));
     match obj.pointer(&pointer) {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(v) => v.to_string(),
     }
-}
-
-fn table_response(
-    kind: &KindInfo,
-    items: &[Value],
-    rv: &str,
-    shared: &Shared,
-) -> axum::response::Response {
-    let mut columns = vec![
-        json!({"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}),
-    ];
-    for (name, _) in &kind.printer_columns {
-        columns.push(json!({"name": name, "type": "string", "format": "", "description": name, "priority": 0}));
-    }
-    columns.push(
-        json!({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0}),
-    );
-    let rows: Vec<Value> = items
-        .iter()
-        .map(|o| {
-            let mut cells = vec![json!(
-                o.pointer("/metadata/name").cloned().unwrap_or(Value::Null)
-            )];
-            for (_, path) in &kind.printer_columns {
-                cells.push(json!(json_path(o, path)));
-            }
-            cells.push(json!(age(shared, o)));
-            let partial = json!({
-                "kind": "PartialObjectMetadata",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": o.get("metadata").cloned().unwrap_or(json!({})),
-            });
-            json!({"cells": cells, "object": partial})
-        })
-        .collect();
-    let mut meta = json!({});
-    if !rv.is_empty() {
-        meta["resourceVersion"] = json!(rv);
-    }
-    json_response(
-        200,
-        &json!({
-            "kind": "Table",
-            "apiVersion": "meta.k8s.io/v1",
-            "metadata": meta,
-            "columnDefinitions": columns,
-            "rows": rows,
-        }),
-    )
 }
 
 #[cfg(test)]
