@@ -989,3 +989,94 @@ async fn a_job_whose_template_changed_is_recreated() {
             .starts_with("delete `Job/register-models` in `default`")
     );
 }
+
+/// kubectl (when installed) understands democtl's ApplySet: it refuses to prune a set another
+/// tool manages (KEP-3659), and once the set is handed to it (tooling annotation changed), it
+/// finds the parent by the id it computes itself and prunes exactly the member democtl labelled
+/// but the manifest no longer has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_recognises_the_stage_applyset() {
+    let installed = std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        return;
+    }
+    let server = SimServer::start(ServerConfig {
+        tls: true,
+        clock: SimClock::new(1000.0),
+        ..ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let cluster = Cluster::from_client(server.client().unwrap(), server.url());
+    // Members in the parent's namespace: kubectl applies one namespace (`-n`) at a time.
+    let objects = vec![
+        cm(NAMESPACE, "a", json!({"x": "1"})),
+        cm(NAMESPACE, "b", json!({"x": "1"})),
+    ];
+    apply(&cluster, &objects, &ApplyOptions::new("stage1"), &|_| {})
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    let manifest = dir.path().join("m.yaml");
+    // The manifest without `b`: a prune would remove it.
+    std::fs::write(&manifest, serde_saphyr::to_string(&objects[0]).unwrap()).unwrap();
+    let run = |kubeconfig: std::path::PathBuf, manifest: std::path::PathBuf| {
+        std::process::Command::new("kubectl")
+            .env("KUBECTL_APPLYSET", "true")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--cache-dir")
+            .arg(kubeconfig.with_extension("cache"))
+            .args([
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager",
+                "democtl",
+                "--validate=false",
+                "--prune",
+                "--applyset=applyset-stage1",
+                "-n",
+                "democtl",
+                "--dry-run=server",
+                "-f",
+            ])
+            .arg(&manifest)
+            .output()
+            .unwrap()
+    };
+    let (k, m) = (kubeconfig.clone(), manifest.clone());
+    let out = tokio::task::spawn_blocking(move || run(k, m))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("ApplySet parent object \"secrets./applyset-stage1\" already exists and is managed by tooling \"democtl\""),
+        "{stderr}"
+    );
+    // Hand the set to kubectl: now its own id computation and member lookup must match ours.
+    let r = cluster.resolve("v1", "Secret").await.unwrap().unwrap();
+    cluster
+        .api(&r.resource, Some(NAMESPACE))
+        .patch(
+            "applyset-stage1",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"annotations": {"applyset.kubernetes.io/tooling": "kubectl/v1.32.4"}}})),
+        )
+        .await
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || run(kubeconfig, manifest))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("configmap/b pruned"), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("configmap/a pruned"), "{stdout}");
+}
