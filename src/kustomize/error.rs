@@ -136,7 +136,15 @@ impl RenderError {
             Self::Unsupported { field, .. } => format!(
                 "democtl renders without plugins, Helm, vars or remote bases; remove `{field}` or pre-render it into plain manifests"
             ),
-            Self::Invalid { .. } => "see https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/".into(),
+            Self::Invalid { field, .. } => match field.as_str() {
+                "patches" | "patchesStrategicMerge" => "a patch without `target` must name an existing object by apiVersion, kind, metadata.name (and namespace); or add a `target`".into(),
+                "patchesJson6902" => "a JSON 6902 patch is a list of `op`/`path` operations with a `target`".into(),
+                "configMapGenerator" | "secretGenerator" => "literals are `key=value`; use `behavior: merge` or `replace` to change an existing object".into(),
+                "replicas" => "name a Deployment, StatefulSet, ReplicaSet or ReplicationController of this build".into(),
+                "replacements" => "check the source and target selectors and field paths (`spec.containers.[name=app].image`)".into(),
+                "namespace" => "two objects end up with the same kind and name in the namespace".into(),
+                _ => "see https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/".into(),
+            },
             Self::OutsideRoot { .. } => {
                 "files must live under the kustomization's directory; reference another directory as a resource (base) instead".into()
             }

@@ -51,14 +51,16 @@ impl<W: Write + Send> PlainReporter<W> {
                     self.titles
                         .insert((stage.clone(), s.id.clone()), s.title.clone());
                 }
-                let mut lines = vec![format!(
-                    "{at} stage {stage}: {title} ({} steps)",
+                let skipped = steps.iter().filter(|s| s.disposition != "run").count();
+                let skipped = if skipped > 0 {
+                    format!(", {skipped} skipped")
+                } else {
+                    String::new()
+                };
+                vec![format!(
+                    "{at} stage {stage}: {title} ({} steps{skipped})",
                     steps.len()
-                )];
-                for s in steps.iter().filter(|s| s.disposition != "run") {
-                    lines.push(format!("{at}   {}: {}", s.id, s.disposition));
-                }
-                lines
+                )]
             }
             RunEventKind::StageStarted { stage, steps, .. } => {
                 for s in steps {
@@ -153,10 +155,9 @@ impl<W: Write + Send> PlainReporter<W> {
                 let title = self.title(stage, step);
                 let mut lines = Vec::new();
                 if !quiet || render::failure(outcome).is_some() {
-                    let word = render::outcome_word(outcome);
                     lines.push(format!(
-                        "{at} {stage}/{step}: {word}: {}",
-                        render::step_result(&title, outcome, *duration)
+                        "{at} {stage}/{step}: {}",
+                        render::plain_result(&title, outcome, *duration)
                     ));
                 }
                 if let Some((error, _)) = render::failure(outcome) {
