@@ -46,10 +46,12 @@ async fn serve(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> {
     // kubectl/oc (client-go) send the bearer token only over TLS.
     config.tls = true;
     // Starts and seeds (through an unrestricted server first when the scenario restricts the user).
-    let server = crate::sim::start_seeded(config, &scenario).await.map_err(|e| {
-        let hint = e.hint();
-        sim_error("cannot start the simulated cluster", hint, e)
-    })?;
+    let server = crate::sim::start_seeded(config, &scenario)
+        .await
+        .map_err(|e| {
+            let hint = e.hint();
+            sim_error("cannot start the simulated cluster", hint, e)
+        })?;
     server.write_kubeconfig(&args.kubeconfig_out).map_err(|e| {
         let hint = e.hint();
         sim_error(

@@ -612,11 +612,6 @@ impl Scenario {
             ..super::ServerConfig::default()
         }
     }
-
-    /// A delay knob as a simulated duration.
-    pub fn delay(secs: u64) -> Duration {
-        Duration::from_secs(secs)
-    }
 }
 
 /// RFC 7386 JSON merge of `patch` into `target` (null deletes; objects merge; the rest replaces).

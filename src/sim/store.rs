@@ -71,6 +71,9 @@ pub struct Event {
     /// The object before the change (MODIFIED only), so selector watches can turn a change
     /// into ADDED/DELETED when an object enters or leaves the selection.
     pub prev: Option<Obj>,
+    /// The object serialised for watchers, by the apiVersion it was rendered for (rendered once
+    /// per event, not once per watcher).
+    pub rendered: std::sync::OnceLock<(String, Arc<str>)>,
 }
 
 /// The mutable state behind the store's lock.
@@ -214,6 +217,7 @@ impl State {
             namespace: ns.to_string(),
             object: obj.clone(),
             prev,
+            rendered: Default::default(),
         });
         obj
     }
@@ -244,6 +248,7 @@ impl State {
             namespace: ns.to_string(),
             object: last.clone(),
             prev: None,
+            rendered: Default::default(),
         });
         Some(last)
     }

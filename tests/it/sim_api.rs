@@ -1415,3 +1415,75 @@ async fn custom_resources_are_not_found_until_the_crd_is_established() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn dry_run_on_update_and_delete_and_streaming_lists() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let api = cms(&client, "default");
+    let a = api
+        .create(&PostParams::default(), &cm("a", json!({"k": "1"})))
+        .await
+        .unwrap();
+    let mut changed = a.clone();
+    changed.data["data"]["k"] = json!("2");
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let r = api.replace("a", &dry, &changed).await.unwrap();
+    assert_eq!(r.data["data"]["k"], "2");
+    let del = api
+        .delete(
+            "a",
+            &DeleteParams {
+                dry_run: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(del.is_right());
+    let now = api.get("a").await.unwrap();
+    assert_eq!(now.data["data"]["k"], "1");
+    assert_eq!(rv(&now), rv(&a), "dry runs never store");
+    // sendInitialEvents: current state, then the initial-events-end bookmark.
+    let mut s = api
+        .watch(&WatchParams::default().initial_events().timeout(5), "")
+        .await
+        .unwrap()
+        .boxed();
+    assert_eq!(next_event(&mut s).await, ("ADDED".into(), "a".into()));
+    match tokio::time::timeout(Duration::from_secs(10), s.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+    {
+        WatchEvent::Bookmark(b) => {
+            assert_eq!(
+                b.metadata
+                    .annotations
+                    .get("k8s.io/initial-events-end")
+                    .map(String::as_str),
+                Some("true")
+            );
+            assert_eq!(
+                b.metadata.resource_version,
+                now.metadata.resource_version.unwrap()
+            );
+        }
+        other => panic!("expected the initial-events-end bookmark, got {other:?}"),
+    }
+    // kube's streaming-list watcher works against it.
+    let w = kube::runtime::watcher(
+        api.clone(),
+        kube::runtime::watcher::Config::default().streaming_lists(),
+    );
+    let objs: Vec<_> = kube::runtime::WatchStreamExt::applied_objects(w)
+        .take(1)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(objs[0].metadata.name.as_deref(), Some("a"));
+}

@@ -87,7 +87,17 @@ impl Filter {
             other if now => other.as_str(),
             _ => return None,
         };
-        Some(line(kind, for_version(&self.kind, &ev.object)))
+        let api_version = self.kind.api_version();
+        let (v, json) = ev.rendered.get_or_init(|| {
+            let json: Arc<str> = for_version(&self.kind, &ev.object).to_string().into();
+            (api_version.clone(), json)
+        });
+        if *v != api_version {
+            return Some(line(kind, for_version(&self.kind, &ev.object)));
+        }
+        Some(Bytes::from(format!(
+            "{{\"type\":\"{kind}\",\"object\":{json}}}\n"
+        )))
     }
 }
 
