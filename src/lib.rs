@@ -14,9 +14,10 @@
 //!            steps      ─▶ cluster, readiness, kustomize, stage, runner::step
 //!            cluster    ─▶ readiness        (everything that calls kube)
 //!            readiness  ─▶ (nothing)        (kstatus-style rules; pure)
-//!            kustomize  ─▶ merge            (pure Kustomize renderer)
+//!            kustomize  ─▶ merge, selector  (pure Kustomize renderer)
 //!            merge      ─▶ (nothing)        (strategic-merge / JSON-merge patch semantics shared by kustomize and sim)
-//!            sim        ─▶ merge            (simulated API server + world controllers; imports nothing else)
+//!            selector   ─▶ (nothing)        (label selectors, shared by kustomize and sim)
+//!            sim        ─▶ merge, selector  (simulated API server + world controllers; imports nothing else)
 //! ```
 
 pub mod app;
@@ -29,6 +30,7 @@ pub mod project;
 pub mod readiness;
 pub mod report;
 pub mod runner;
+pub mod selector;
 pub mod sim;
 pub mod stage;
 pub mod steps;

@@ -35,7 +35,10 @@ impl Related {
             related.storage_classes =
                 list(cluster, "storage.k8s.io/v1", "StorageClass", None, None).await;
         }
-        if let (Some(selector), Some(ns)) = (pod_selector(obj), key.namespace.as_deref()) {
+        if let (Some(selector), Some(ns)) = (
+            readiness::related::pod_selector(obj),
+            key.namespace.as_deref(),
+        ) {
             related.pods = list(cluster, "v1", "Pod", Some(ns), Some(&selector)).await;
         }
         if let Some(ns) = key.namespace.as_deref() {
@@ -55,17 +58,7 @@ impl Related {
 /// True when readiness of this object depends on its pods, events or storage classes.
 pub fn needs_pods(obj: &Value) -> bool {
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-    kind == "PersistentVolumeClaim" || pod_selector(obj).is_some()
-}
-
-/// A label selector for the object's pods, if it has any (`readiness::related`, with
-/// `job-name=` for Jobs whose selector the server did not default).
-pub fn pod_selector(obj: &Value) -> Option<String> {
-    readiness::related::pod_selector(obj).or_else(|| {
-        let kind = obj.get("kind").and_then(Value::as_str)?;
-        let name = str_at(obj, "/metadata/name")?;
-        (kind == "Job").then(|| format!("job-name={name}"))
-    })
+    kind == "PersistentVolumeClaim" || readiness::related::pod_selector(obj).is_some()
 }
 
 async fn list(
@@ -225,14 +218,16 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn selectors_per_kind() {
+    fn pods_are_listed_for_workloads_jobs_and_claims_only() {
         let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
             "spec": {"selector": {"matchLabels": {"app": "x", "tier": "web"}}}});
-        assert_eq!(pod_selector(&d).as_deref(), Some("app=x,tier=web"));
+        assert!(needs_pods(&d));
         let j = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "dl"}});
-        assert_eq!(pod_selector(&j).as_deref(), Some("job-name=dl"));
+        assert!(needs_pods(&j));
+        let pvc =
+            json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "m"}});
+        assert!(needs_pods(&pvc));
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
-        assert_eq!(pod_selector(&cm), None);
         assert!(!needs_pods(&cm));
     }
 

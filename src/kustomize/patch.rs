@@ -9,6 +9,7 @@ use super::kustomization::{Loaded, PatchEntry, Selector};
 use super::loader::read_text_in_root;
 use super::resource::{Gvk, ResId, Resource, invalid, parse_yaml_stream};
 use crate::merge::{self, Flavor, TypeInfo};
+use crate::selector::LabelSelector;
 
 /// A loaded patch.
 enum Loaded6902OrSm {
@@ -83,10 +84,10 @@ pub(crate) fn select(
     let g = anchored(l, field, &sel.group)?;
     let v = anchored(l, field, &sel.version)?;
     let k = anchored(l, field, &sel.kind)?;
-    let labels = parse_selector(&sel.label_selector)
-        .ok_or_else(|| invalid(&l.file, field, "invalid `labelSelector`"))?;
-    let annos = parse_selector(&sel.annotation_selector)
-        .ok_or_else(|| invalid(&l.file, field, "invalid `annotationSelector`"))?;
+    let labels = LabelSelector::parse(&sel.label_selector)
+        .map_err(|_| invalid(&l.file, field, "invalid `labelSelector`"))?;
+    let annos = LabelSelector::parse(&sel.annotation_selector)
+        .map_err(|_| invalid(&l.file, field, "invalid `annotationSelector`"))?;
     let m = |re: &Option<regex::Regex>, s: &str| re.as_ref().is_none_or(|r| r.is_match(s));
     let mut out = Vec::new();
     for (i, r) in res.iter().enumerate() {
@@ -101,87 +102,14 @@ pub(crate) fn select(
         if !(m(&g, &gvk.group) && m(&v, &gvk.version) && m(&k, &gvk.kind)) {
             continue;
         }
-        if !matches_requirements(&labels, &r.string_map("labels"))
-            || !matches_requirements(&annos, &r.string_map("annotations"))
+        if !labels.matches_pairs(&r.string_map("labels"))
+            || !annos.matches_pairs(&r.string_map("annotations"))
         {
             continue;
         }
         out.push(i);
     }
     Ok(out)
-}
-
-/// One requirement of a label selector.
-#[derive(Debug, Clone, PartialEq)]
-enum Req {
-    Eq(String, String),
-    Ne(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    NotExists(String),
-}
-
-/// Parses `a=b,c!=d,e in (x,y),f notin (z),g,!h`; `None` if malformed.
-fn parse_selector(s: &str) -> Option<Vec<Req>> {
-    let mut parts = Vec::new();
-    let (mut depth, mut cur) = (0, String::new());
-    for c in s.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(std::mem::take(&mut cur));
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    parts.push(cur);
-    let mut out = Vec::new();
-    for p in parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
-        let set = |rest: &str| -> Option<Vec<String>> {
-            let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
-            Some(
-                inner
-                    .split(',')
-                    .map(|x| x.trim().to_string())
-                    .filter(|x| !x.is_empty())
-                    .collect(),
-            )
-        };
-        let words: Vec<&str> = p.split_whitespace().collect();
-        let req = if let Some((k, v)) = p.split_once("!=") {
-            Req::Ne(k.trim().into(), v.trim().into())
-        } else if let Some((k, v)) = p.split_once("==").or_else(|| p.split_once('=')) {
-            Req::Eq(k.trim().into(), v.trim().into())
-        } else if words.len() >= 2 && words[1] == "in" {
-            Req::In(words[0].into(), set(p.split_once(" in ")?.1)?)
-        } else if words.len() >= 2 && words[1] == "notin" {
-            Req::NotIn(words[0].into(), set(p.split_once(" notin ")?.1)?)
-        } else if let Some(k) = p.strip_prefix('!') {
-            Req::NotExists(k.trim().into())
-        } else if words.len() == 1 {
-            Req::Exists(p.into())
-        } else {
-            return None;
-        };
-        out.push(req);
-    }
-    Some(out)
-}
-
-fn matches_requirements(reqs: &[Req], map: &[(String, String)]) -> bool {
-    let get = |k: &str| map.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
-    reqs.iter().all(|r| match r {
-        Req::Eq(k, v) => get(k) == Some(v.as_str()),
-        Req::Ne(k, v) => get(k) != Some(v.as_str()),
-        Req::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-        Req::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
-        Req::Exists(k) => get(k).is_some(),
-        Req::NotExists(k) => get(k).is_none(),
-    })
 }
 
 /// The id a strategic merge patch names (its own apiVersion/kind/name/namespace).
@@ -428,26 +356,4 @@ fn apply_patch_entry(
         },
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_selectors() {
-        let m = vec![
-            ("app".to_string(), "web".to_string()),
-            ("tier".to_string(), "fe".to_string()),
-        ];
-        let ok = |s: &str| matches_requirements(&parse_selector(s).unwrap_or_default(), &m);
-        assert!(ok("app=web"));
-        assert!(ok("app==web,tier"));
-        assert!(!ok("app!=web"));
-        assert!(ok("app in (web, db)"));
-        assert!(!ok("tier notin (fe)"));
-        assert!(ok("!missing"));
-        assert!(!ok("missing"));
-        assert!(parse_selector("a b c").is_none());
-    }
 }
