@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -231,7 +232,13 @@ async fn deploy_locked(
                 }
                 crate::runner::Disposition::Skip(_) => None,
             };
-            steps_run.push(planned_step(spec, disposition, step));
+            let mut planned = planned_step(spec, disposition, step);
+            if ctx.global.sim {
+                planned.timeout = planned
+                    .timeout
+                    .map(|t| sim_timeout(t, ctx.global.sim_speed));
+            }
+            steps_run.push(planned);
         }
         plan.stages.push(PlannedStage {
             id: s.stage.id.clone(),
@@ -334,6 +341,20 @@ fn secret_keys(stages: &StageSet) -> Vec<&str> {
     keys
 }
 
+/// Shortest real-time timeout on the simulated cluster: the simulator's controllers run on real
+/// CPUs, and a loaded machine must not turn a healthy wait into a timeout.
+const SIM_TIMEOUT_FLOOR: Duration = Duration::from_secs(60);
+
+/// On the simulated cluster a step's timeout counts simulated time (`--sim-speed 60`: a 30-minute
+/// wait gives up after 30 real seconds), but never less than [`SIM_TIMEOUT_FLOOR`] and never more
+/// than the stage file says.
+fn sim_timeout(timeout: Duration, speed: f64) -> Duration {
+    if !(speed.is_finite() && speed > 1.0) {
+        return timeout;
+    }
+    timeout.div_f64(speed).max(SIM_TIMEOUT_FLOOR).min(timeout)
+}
+
 /// A stage-file step as the runner plans it.
 pub fn planned_step(
     spec: &crate::stage::StepSpec,
@@ -358,5 +379,26 @@ pub fn planned_step(
         optional: spec.optional,
         disposition,
         step,
+    }
+}
+
+#[cfg(test)]
+mod sim_timeout_tests {
+    use super::*;
+
+    #[test]
+    fn sim_timeouts_count_simulated_time_within_bounds() {
+        let thirty_min = Duration::from_secs(30 * 60);
+        // 30 simulated minutes at 60× are 30 real seconds, raised to the one-minute floor.
+        assert_eq!(sim_timeout(thirty_min, 60.0), SIM_TIMEOUT_FLOOR);
+        // At 10× the scaled value is above the floor and is used as is.
+        assert_eq!(sim_timeout(thirty_min, 10.0), Duration::from_secs(180));
+        // Never longer than the stage file's own timeout, never changed at real speed.
+        assert_eq!(
+            sim_timeout(Duration::from_secs(20), 200.0),
+            Duration::from_secs(20)
+        );
+        assert_eq!(sim_timeout(thirty_min, 1.0), thirty_min);
+        assert_eq!(sim_timeout(thirty_min, 0.5), thirty_min);
     }
 }

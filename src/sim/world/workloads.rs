@@ -58,6 +58,30 @@ fn pod_from_template(owner: &Value, name: &str, template: &Value, extra_labels: 
     })
 }
 
+/// A pod of `rs` that cannot make progress without a change: waiting for a reason other than
+/// container creation, or not schedulable.
+fn has_stuck_pod(ctx: &Ctx, rs: &Value) -> bool {
+    let uid = obj::uid(rs);
+    ctx.caches.list(POD).values().any(|p| {
+        if !obj::is_owned_by(p, uid) {
+            return false;
+        }
+        let unschedulable =
+            obj::condition(p, "PodScheduled").is_some_and(|c| c["status"] == "False");
+        let statuses = ["initContainerStatuses", "containerStatuses"];
+        let waiting_stuck = statuses.iter().any(|key| {
+            p["status"][key].as_array().is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c["state"]["waiting"]["reason"]
+                        .as_str()
+                        .is_some_and(|r| r != "ContainerCreating" && r != "PodInitializing")
+                })
+            })
+        });
+        unschedulable || waiting_stuck
+    })
+}
+
 async fn deployments(ctx: &Ctx, wake: &mut Wake) {
     let sets = ctx.caches.list(REPLICA_SET);
     for d in ctx.caches.list(DEPLOYMENT).values() {
@@ -144,7 +168,12 @@ async fn deployments(ctx: &Ctx, wake: &mut Wake) {
                 .filter(|c| c["reason"] != "NewReplicaSetAvailable")
                 .and_then(|c| c["lastTransitionTime"].as_str())
                 .map(str::to_string);
-            if since.is_some() && ctx.due(since.as_deref(), deadline, wake) {
+            // kube's deadline measures "no progress". Here a pod that is merely slow (the
+            // simulator's kubelet lagging behind a fast clock on a loaded machine) is progress;
+            // only a pod that is stuck (image pull, crash loop, config error, unschedulable)
+            // lets the deadline pass, so a high --sim-speed cannot fail a healthy Deployment.
+            let stuck = current.is_some_and(|rs| has_stuck_pod(ctx, rs));
+            if stuck && since.is_some() && ctx.due(since.as_deref(), deadline, wake) {
                 obj::make_condition(
                     d,
                     "Progressing",
