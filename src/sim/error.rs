@@ -228,6 +228,17 @@ impl ApiError {
         )
     }
 
+    /// 415 for a request body in an encoding the server does not speak (protobuf, CBOR).
+    pub fn unsupported_body(content_type: &str) -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})"
+            ),
+        )
+    }
+
     /// 422 Invalid with field causes; `kind` is the qualified Kind (`Deployment.apps`).
     pub fn invalid(kind: &str, group: &str, name: &str, causes: Vec<Cause>) -> Self {
         let list: Vec<String> = causes

@@ -117,6 +117,10 @@ impl Request {
 
 /// Parses a request body as JSON, or YAML when the content type says so.
 pub fn parse_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
+    // Protobuf and CBOR are not spoken: 415 makes client-go retry with JSON.
+    if content_type.contains("protobuf") || content_type.contains("cbor") {
+        return Err(ApiError::unsupported_body(content_type));
+    }
     if content_type.contains("yaml") {
         let text = std::str::from_utf8(body)
             .map_err(|_| ApiError::bad_request("the request body is not valid UTF-8"))?;
