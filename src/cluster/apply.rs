@@ -522,6 +522,24 @@ impl Run<'_> {
         let mut recreated = false;
         let applied = match first {
             Ok(o) => o,
+            // Dry run into a namespace that does not exist yet (an earlier step or tier of this
+            // deploy creates it, also only as a dry run): the server cannot check the object,
+            // so it is planned as a create with a note instead of failing the whole plan.
+            Err(e) if self.opts.dry_run && is_missing_namespace(&e) => {
+                let ns = namespace.clone().unwrap_or_default();
+                return Ok(AppliedObject {
+                    key,
+                    uid: None,
+                    result: ApplyResult::Created,
+                    tier: item.tier,
+                    waits_for: waits_for(&item.key),
+                    diff: diff::lines(None, Some(&obj)),
+                    note: Some(format!(
+                        "not checked by the server: namespace `{ns}` does not exist yet"
+                    )),
+                    adopted: false,
+                });
+            }
             Err(e) if is_field_conflict(&e) => {
                 let (managers, fields) = conflict_details(&e);
                 let taken_over = self.opts.force_conflicts;
@@ -846,6 +864,13 @@ fn conflict_details(e: &ClusterError) -> (Vec<String>, Vec<String>) {
 }
 
 /// 422 Invalid with "field is immutable" (Job template, selectors, PVC spec, …).
+/// A 404 about the object's namespace (not the object itself, which SSA creates).
+fn is_missing_namespace(e: &ClusterError) -> bool {
+    e.status().is_some_and(|s| {
+        s.code == 404 && s.details.as_ref().is_some_and(|d| d.kind == "namespaces")
+    })
+}
+
 fn is_immutable(e: &ClusterError) -> bool {
     e.status().is_some_and(|s| {
         s.code == 422

@@ -503,15 +503,22 @@ fn degraded_reason(steps: &[String]) -> String {
 
 /// A step error as reporters show it: message, cause chain, hint, evidence.
 pub fn error_report(error: &StepError) -> ErrorReport {
-    let mut chain = Vec::new();
+    let mut causes = Vec::new();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        let text = cause.to_string();
-        // Wrappers that repeat their source's message add nothing.
-        if chain.last() != Some(&text) && text != error.message {
-            chain.push(text);
-        }
+        causes.push(cause.to_string());
         source = cause.source();
+    }
+    let mut chain: Vec<String> = Vec::new();
+    for (i, text) in causes.iter().enumerate() {
+        // Wrappers that repeat their source's message add nothing; neither do causes that
+        // embed their own source (kube's `ApiError: … (Status { … })` around the API message).
+        let repeats_next = causes
+            .get(i + 1)
+            .is_some_and(|next| !next.is_empty() && text.contains(next.as_str()));
+        if chain.last() != Some(text) && *text != error.message && !repeats_next {
+            chain.push(text.clone());
+        }
     }
     ErrorReport {
         message: error.message.clone(),
@@ -519,5 +526,48 @@ pub fn error_report(error: &StepError) -> ErrorReport {
         hint: error.hint.clone(),
         evidence: error.evidence.clone(),
         transient: error.transient,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cause with a message and an optional source, like kube's errors.
+    #[derive(Debug)]
+    struct Cause(&'static str, Option<Box<Cause>>);
+
+    impl std::fmt::Display for Cause {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Cause {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|c| c as _)
+        }
+    }
+
+    #[test]
+    fn the_chain_drops_causes_that_only_wrap_their_source() {
+        let api = Cause(
+            "ApiError: namespaces \"demo\" not found: NotFound (Status { code: 404 })",
+            Some(Box::new(Cause(
+                "namespaces \"demo\" not found: NotFound",
+                None,
+            ))),
+        );
+        let error = StepError::new("failed to apply 3 objects").with_source(Cause(
+            "failed to apply `ResourceQuota/q` in `demo`",
+            Some(Box::new(api)),
+        ));
+        assert_eq!(
+            error_report(&error).chain,
+            vec![
+                "failed to apply `ResourceQuota/q` in `demo`".to_string(),
+                "namespaces \"demo\" not found: NotFound".to_string(),
+            ]
+        );
     }
 }

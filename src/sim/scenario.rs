@@ -95,7 +95,7 @@ impl ScenarioError {
                 builtin_names().join(", ")
             )),
             ScenarioError::Parse { .. } | ScenarioError::Merged { .. } => {
-                Some("see docs/readme/sim-world.md for the scenario format".to_string())
+                Some("see `Scenario file format` in README.md".to_string())
             }
             _ => None,
         }

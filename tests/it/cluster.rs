@@ -386,6 +386,38 @@ async fn dry_run_diffs_live_against_would_be_and_changes_nothing() {
     );
 }
 
+/// `deploy --dry-run` on a fresh cluster: the namespace is only dry-run created, so the server
+/// cannot check the objects inside it. They are planned as creates with a note, not failures.
+#[tokio::test]
+async fn dry_run_into_a_namespace_created_by_the_same_deploy_is_planned_with_a_note() {
+    let (_server, cluster) = sim().await;
+    let mut opts = ApplyOptions::new("stage1");
+    opts.dry_run = true;
+    let objects = vec![ns("fresh"), cm("fresh", "settings", json!({"a": "1"}))];
+    let report = apply(&cluster, &objects, &opts, &|_| {}).await.unwrap();
+    let ops: Vec<(String, &str, Option<String>)> = report
+        .objects
+        .iter()
+        .map(|o| (o.key.kind.clone(), o.result.as_str(true), o.note.clone()))
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            ("Namespace".to_string(), "create", None),
+            (
+                "ConfigMap".to_string(),
+                "create",
+                Some("not checked by the server: namespace `fresh` does not exist yet".to_string())
+            ),
+        ]
+    );
+    assert!(
+        get(&cluster, &key("v1", "Namespace", None, "fresh"))
+            .await
+            .is_none()
+    );
+}
+
 async fn create(cluster: &Cluster, obj: Value) -> Value {
     let k = ObjectKey::from_value(&obj).unwrap();
     let r = cluster

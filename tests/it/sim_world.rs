@@ -1085,11 +1085,9 @@ async fn inference_service_is_ready_only_after_its_download_and_a_gpu_node() {
                 || cond_is(i, "Ready", "True")
         })
         .await;
-    let job_done = w
-        .get(&jobs, Some(NS), "download-mistral-24b-quantized")
-        .await;
+    // The Job is not read back here: on the fast clock it may finish between the two reads. The
+    // InferenceService's own message says what it saw.
     if !cond_is(&i, "Ready", "True") {
-        assert!(!cond_is(&job_done, "Complete", "True"));
         assert_eq!(
             cond(&i, "Ready").unwrap()["message"],
             "Model weights not found in /mnt/models (model download Job `download-mistral-24b-quantized` has not completed)"
