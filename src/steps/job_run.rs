@@ -134,7 +134,7 @@ pub async fn already_done(cluster: &Cluster, target: &RunTarget) -> Result<bool,
         .and_then(|a| a.get(SPEC_HASH_ANNOTATION))
         .and_then(Value::as_str)
         .is_some_and(|h| Some(h) == target.hash());
-    Ok(same && state_of(target.kind, &live) == RunState::Succeeded)
+    Ok(same && job_state::run_state(&live, cluster.now()) == RunState::Succeeded)
 }
 
 /// Current state of a run in the cluster (None when it does not exist).
@@ -143,14 +143,7 @@ pub async fn current_state(
     target: &RunTarget,
 ) -> Result<Option<RunState>, ClusterError> {
     let obj = super::get_object(cluster, &target.key).await?;
-    Ok(obj.map(|o| state_of(target.kind, &o)))
-}
-
-fn state_of(kind: RunKind, obj: &Value) -> RunState {
-    match kind {
-        RunKind::Job => job_state::job_state(obj),
-        RunKind::PipelineRun => job_state::pipelinerun_state(obj),
-    }
+    Ok(obj.map(|o| job_state::run_state(&o, cluster.now())))
 }
 
 /// Waits until the run finishes. `report` receives short progress text for this run
@@ -172,7 +165,7 @@ pub async fn wait_finished(
             };
         };
         seen = true;
-        match state_of(kind, obj) {
+        match job_state::run_state(obj, cluster.now()) {
             RunState::Succeeded => Decision::Done(()),
             RunState::Failed { reason } => Decision::Failed(reason),
             RunState::Running => Decision::Pending(match kind {

@@ -10,6 +10,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::readiness::{self, AssessContext, Status};
+
 /// Where a Job (or PipelineRun) stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunState {
@@ -29,50 +31,17 @@ fn cond_str<'a>(c: &'a Value, key: &str) -> &'a str {
     c.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-/// State of a `batch/v1` Job from its conditions.
-pub fn job_state(job: &Value) -> RunState {
-    for c in conditions(job) {
-        if cond_str(c, "status") != "True" {
-            continue;
-        }
-        match cond_str(c, "type") {
-            "Failed" => {
-                let reason = match (cond_str(c, "reason"), cond_str(c, "message")) {
-                    ("", "") => "the Job failed".to_string(),
-                    (r, "") => r.to_string(),
-                    ("", m) => m.to_string(),
-                    (r, m) => format!("{r}: {m}"),
-                };
-                return RunState::Failed { reason };
-            }
-            "Complete" | "SuccessCriteriaMet" => {
-                // SuccessCriteriaMet comes before Complete; either means success.
-                return RunState::Succeeded;
-            }
-            _ => {}
+/// Where a Job or PipelineRun stands, by the readiness rules (`crate::readiness`): `Complete`
+/// or `Succeeded=True` is success, `Failed`/`FailureTarget` or `Succeeded=False` is failure —
+/// whichever comes first, never a wait for success until a timeout.
+pub fn run_state(obj: &Value, now: jiff::Timestamp) -> RunState {
+    match readiness::assess(obj, &AssessContext::new(now)) {
+        Status::Current { .. } => RunState::Succeeded,
+        Status::Failed { reason } => RunState::Failed { reason },
+        Status::InProgress { .. } | Status::Terminating { .. } | Status::NotFound => {
+            RunState::Running
         }
     }
-    RunState::Running
-}
-
-/// State of a Tekton PipelineRun from its `Succeeded` condition.
-pub fn pipelinerun_state(run: &Value) -> RunState {
-    for c in conditions(run) {
-        if cond_str(c, "type") != "Succeeded" {
-            continue;
-        }
-        return match cond_str(c, "status") {
-            "True" => RunState::Succeeded,
-            "False" => RunState::Failed {
-                reason: match (cond_str(c, "reason"), cond_str(c, "message")) {
-                    (r, "") => r.to_string(),
-                    (_, m) => m.to_string(),
-                },
-            },
-            _ => RunState::Running,
-        };
-    }
-    RunState::Running
 }
 
 /// A PipelineRun's progress message (`Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0`).
@@ -186,49 +155,57 @@ mod tests {
 
     use super::*;
 
+    fn now() -> jiff::Timestamp {
+        jiff::Timestamp::UNIX_EPOCH
+    }
+
     #[test]
     fn job_state_from_conditions() {
-        assert_eq!(job_state(&json!({})), RunState::Running);
+        let job = |status: Value| {
+            json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "dl"}, "status": status})
+        };
+        assert_eq!(run_state(&job(json!({})), now()), RunState::Running);
         assert_eq!(
-            job_state(&json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}})),
+            run_state(
+                &job(json!({"conditions": [{"type": "Complete", "status": "True"}]})),
+                now()
+            ),
             RunState::Succeeded
         );
+        assert!(matches!(
+            run_state(&job(json!({"conditions": [{"type": "Failed", "status": "True",
+                "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]})), now()),
+            RunState::Failed { reason } if reason.contains("BackoffLimitExceeded")
+        ));
         assert_eq!(
-            job_state(&json!({"status": {"conditions": [
-                {"type": "FailureTarget", "status": "True"},
-                {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
-                 "message": "Job has reached the specified backoff limit"}]}})),
-            RunState::Failed {
-                reason: "BackoffLimitExceeded: Job has reached the specified backoff limit".into()
-            }
-        );
-        assert_eq!(
-            job_state(&json!({"status": {"conditions": [{"type": "Failed", "status": "False"}]}})),
+            run_state(
+                &job(json!({"startTime": "1970-01-01T00:00:00Z",
+                "conditions": [{"type": "Failed", "status": "False"}]})),
+                now()
+            ),
             RunState::Running
         );
     }
 
     #[test]
     fn pipelinerun_state_from_succeeded() {
-        let run = |status: &str, msg: &str| {
-            json!({"status": {"conditions": [{"type": "Succeeded", "status": status,
-                                               "reason": "Running", "message": msg}]}})
+        let run = |status: &str, message: &str| {
+            json!({"apiVersion": "tekton.dev/v1",
+            "kind": "PipelineRun", "metadata": {"name": "ingest"},
+            "status": {"conditions": [{"type": "Succeeded", "status": status, "message": message}]}})
         };
+        let fresh = json!({"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "metadata": {"name": "ingest"}});
+        assert_eq!(run_state(&fresh, now()), RunState::Running);
         assert_eq!(
-            pipelinerun_state(&run("Unknown", "Tasks Completed: 1")),
+            run_state(&run("Unknown", "Tasks Completed: 1"), now()),
             RunState::Running
         );
-        assert_eq!(pipelinerun_state(&run("True", "")), RunState::Succeeded);
-        assert_eq!(
-            pipelinerun_state(&run("False", "Task convert failed")),
-            RunState::Failed {
-                reason: "Task convert failed".into()
-            }
-        );
-        assert_eq!(
-            pipelinerun_progress(&run("Unknown", "Tasks Completed: 1")).unwrap(),
-            "Tasks Completed: 1"
-        );
+        assert_eq!(run_state(&run("True", ""), now()), RunState::Succeeded);
+        assert!(matches!(
+            run_state(&run("False", "Task convert failed"), now()),
+            RunState::Failed { reason } if reason.contains("Task convert failed")
+        ));
     }
 
     #[test]
