@@ -273,41 +273,40 @@ impl Ctx {
         current: &Value,
         status: Value,
     ) -> Result<(), WorldError> {
-        let patch = json!({ "status": status });
-        if !obj::merge_changes(current, &patch) {
-            return Ok(());
-        }
-        let (ns, name) = (obj::namespace(current), obj::name(current));
-        match self
-            .api(kind, ns)
-            .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        self.merge_patch(kind, current, json!({ "status": status }), true)
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(source) => Err(WorldError::Api {
-                action: "patch status of",
-                object: object_name(kind, ns, name),
-                source,
-            }),
-        }
     }
 
     /// Merge-patches the main resource of `current` (skipped when nothing would change).
     pub async fn patch(&self, kind: Kind, current: &Value, patch: Value) -> Result<(), WorldError> {
+        self.merge_patch(kind, current, patch, false).await
+    }
+
+    /// Merge-patches `current` or its `status` subresource; an object deleted meanwhile is not
+    /// an error (a controller's next pass sees it gone).
+    async fn merge_patch(
+        &self,
+        kind: Kind,
+        current: &Value,
+        patch: Value,
+        status: bool,
+    ) -> Result<(), WorldError> {
         if !obj::merge_changes(current, &patch) {
             return Ok(());
         }
         let (ns, name) = (obj::namespace(current), obj::name(current));
-        match self
-            .api(kind, ns)
-            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
+        let api = self.api(kind, ns);
+        let (params, body) = (PatchParams::default(), Patch::Merge(&patch));
+        let result = if status {
+            api.patch_status(name, &params, &body).await
+        } else {
+            api.patch(name, &params, &body).await
+        };
+        match result {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
             Err(source) => Err(WorldError::Api {
-                action: "patch",
+                action: if status { "patch status of" } else { "patch" },
                 object: object_name(kind, ns, name),
                 source,
             }),
