@@ -155,6 +155,21 @@ impl Cluster {
         }
     }
 
+    /// [`Cluster::call`] for a request about an object that may already be gone (delete, restore,
+    /// finalizer removal): NotFound is `Ok(None)`, not an error.
+    pub async fn call_if_present<T>(
+        &self,
+        action: &str,
+        object: impl FnOnce() -> String,
+        fut: impl Future<Output = Result<T, kube::Error>>,
+    ) -> Result<Option<T>, ClusterError> {
+        match self.call(action, object, fut).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Dynamic API for a resource, namespaced or cluster-wide.
     pub fn api(&self, ar: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
         match namespace {

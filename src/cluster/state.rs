@@ -456,18 +456,14 @@ pub async fn record_benchmarks(
 pub async fn delete(cluster: &Cluster, stage: &str) -> Result<(), ClusterError> {
     let key = cm_key(stage);
     let api = cm_api(cluster).await?;
-    match cluster
-        .call(
+    cluster
+        .call_if_present(
             "delete",
             || key.describe(),
             api.delete(&key.name, &DeleteParams::default()),
         )
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(e),
-    }
+        .map(|_| ())
 }
 
 #[cfg(test)]

@@ -529,18 +529,14 @@ async fn remove_finalizers(cluster: &Cluster, key: &ObjectKey) -> Result<(), Clu
         },
     );
     let patch = json!({"metadata": {"finalizers": null}});
-    match cluster
-        .call(
+    cluster
+        .call_if_present(
             "remove finalizers of",
             || key.describe(),
             api.patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch)),
         )
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(e),
-    }
+        .map(|_| ())
 }
 
 async fn restore(
@@ -563,8 +559,8 @@ async fn restore(
         },
     );
     progress(format!("restoring {}", p.target.describe()));
-    match cluster
-        .call(
+    cluster
+        .call_if_present(
             "restore",
             || p.target.describe(),
             api.patch(
@@ -574,11 +570,7 @@ async fn restore(
             ),
         )
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(e),
-    }
+        .map(|_| ())
 }
 
 async fn delete_parent(cluster: &Cluster, stage: &str) -> Result<(), ClusterError> {
@@ -592,18 +584,14 @@ async fn delete_parent(cluster: &Cluster, stage: &str) -> Result<(), ClusterErro
         return Ok(());
     };
     let api = cluster.api(&r.resource, Some(NAMESPACE));
-    match cluster
-        .call(
+    cluster
+        .call_if_present(
             "delete",
             || key.describe(),
             api.delete(&key.name, &DeleteParams::default()),
         )
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(e),
-    }
+        .map(|_| ())
 }
 
 #[cfg(test)]

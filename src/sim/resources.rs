@@ -105,16 +105,6 @@ const CREATE_ONLY: &[&str] = &["create"];
 const NS_VERBS: &[&str] = &[
     "create", "delete", "get", "list", "patch", "update", "watch",
 ];
-const SVC_VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
 
 macro_rules! row {
     ($g:expr, $v:expr, $k:expr, $p:expr, $ns:expr, $short:expr, $status:expr, $scale:expr) => {
@@ -150,7 +140,7 @@ fn rows() -> Vec<Row> {
         row!("", "v1", "Node", "nodes", false, &["no"], true, false),
         row!("", "v1", "Pod", "pods", true, &["po"], true, false),
         Row {
-            verbs: SVC_VERBS,
+            verbs: ALL_VERBS,
             ..row!("", "v1", "Service", "services", true, &["svc"], true, false)
         },
         row!(

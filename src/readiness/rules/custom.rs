@@ -196,6 +196,13 @@ const POD_FAILURES: &[&str] = &[
 ];
 
 /// The shipped rules. Field names and values are those of the operators' current APIs.
+/// The OpenDataHub operator's `status.phase` (DataScienceCluster and DSCInitialization).
+const OPENDATAHUB_PHASE: &[Step] = &[Step::Field(Field {
+    current: &["Ready"],
+    failed: &["Error", "Failed"],
+    ..Field::of("/status/phase", "phase")
+})];
+
 pub static RULES: &[CustomRule] = &[
     CustomRule {
         group: "serving.kserve.io",
@@ -222,22 +229,14 @@ pub static RULES: &[CustomRule] = &[
     CustomRule {
         group: "datasciencecluster.opendatahub.io",
         kind: "DataScienceCluster",
-        steps: &[Step::Field(Field {
-            current: &["Ready"],
-            failed: &["Error", "Failed"],
-            ..Field::of("/status/phase", "phase")
-        })],
+        steps: OPENDATAHUB_PHASE,
         summary: None,
         pods_label: None,
     },
     CustomRule {
         group: "dscinitialization.opendatahub.io",
         kind: "DSCInitialization",
-        steps: &[Step::Field(Field {
-            current: &["Ready"],
-            failed: &["Error", "Failed"],
-            ..Field::of("/status/phase", "phase")
-        })],
+        steps: OPENDATAHUB_PHASE,
         summary: None,
         pods_label: None,
     },
