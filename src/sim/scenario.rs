@@ -95,7 +95,7 @@ impl ScenarioError {
                 builtin_names().join(", ")
             )),
             ScenarioError::Parse { .. } | ScenarioError::Merged { .. } => {
-                Some("see `Scenario file format` in README.md".to_string())
+                Some("see `Scenario file format` in docs/sim-world.md".to_string())
             }
             _ => None,
         }

@@ -201,7 +201,7 @@ impl StageSet {
                 field: None,
                 message: "no stage files (`*.yaml`)".into(),
                 hint: Some(
-                    "add `stages/stage1.yaml`; see the stage file reference in the README".into(),
+                    "add `stages/stage1.yaml`; see the stage file reference in docs/commands.md".into(),
                 ),
             });
         }

@@ -314,7 +314,7 @@ fn an_empty_stage_folder_is_an_error() {
     assert_eq!(
         load_problems(dir.path()),
         [
-            "stages: no stage files (`*.yaml`)\nhint: add `stages/stage1.yaml`; see the stage file reference in the README"
+            "stages: no stage files (`*.yaml`)\nhint: add `stages/stage1.yaml`; see the stage file reference in docs/commands.md"
         ]
     );
 }
