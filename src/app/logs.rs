@@ -31,7 +31,8 @@ pub async fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8, AppError> {
     };
     let log = RunLog::read(&path).map_err(|e| AppError::io(&path, e))?;
     let mut out = Vec::new();
-    let mut reporter = PlainReporter::new(&mut out, false);
+    // The full step table too: `logs` is where it lives now.
+    let mut reporter = PlainReporter::new(&mut out, false).verbose(true);
     for event in &log.events {
         reporter.report(event).map_err(AppError::Report)?;
     }

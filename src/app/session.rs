@@ -11,6 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::{AppError, Ctx};
 use crate::report::jsonl::{self, JsonlReporter};
+use crate::report::history::Expectations;
+use crate::report::html::FilesReporter;
+use crate::report::screen::Files;
 use crate::report::{Fanout, Mode, plain::PlainReporter, tty::TtyReporter};
 use crate::runner::event::{Reporter, RunHeader};
 use crate::runner::{Disposition, ResumeCommand};
@@ -205,23 +208,47 @@ pub fn reporters(ctx: &Ctx, command: &str, stage: Option<&str>) -> Result<Report
         path = dir.join(format!("{stem}-{n}.jsonl"));
     }
     let log = JsonlReporter::create(&path).map_err(|e| AppError::io(&path, e))?;
+    // The result screen names the run log and the HTML report beside it (`logs/<run>/`).
+    let report = FilesReporter::report_path(&path);
+    let shown = |p: &std::path::Path| {
+        p.strip_prefix(&ctx.cwd)
+            .unwrap_or(p)
+            .display()
+            .to_string()
+    };
+    let files = Files {
+        log: Some(shown(&path)),
+        report: Some(shown(&report)),
+    };
+    let verbose = ctx.output.verbose > 0;
     let (terminal, progress): (Box<dyn Reporter>, Option<MultiProgress>) = match ctx.output.mode {
         Mode::Tty => {
             let multi = MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
             (
-                Box::new(TtyReporter::with_multi(
-                    multi.clone(),
-                    ctx.output.color,
-                    true,
-                )),
+                Box::new(
+                    TtyReporter::with_multi(multi.clone(), ctx.output.color, true)
+                        .expected(Expectations::learn(&dir))
+                        .files(files),
+                ),
                 Some(multi),
             )
         }
-        Mode::Plain => (Box::new(PlainReporter::new(std::io::stderr(), false)), None),
-        Mode::Quiet => (Box::new(PlainReporter::new(std::io::stderr(), true)), None),
+        Mode::Plain => (
+            Box::new(
+                PlainReporter::new(std::io::stderr(), false)
+                    .verbose(verbose)
+                    .files(files),
+            ),
+            None,
+        ),
+        Mode::Quiet => (
+            Box::new(PlainReporter::new(std::io::stderr(), true).files(files)),
+            None,
+        ),
     };
+    let html = FilesReporter::new(&path.with_extension(""));
     Ok(Reporters {
-        fanout: Fanout(vec![terminal, Box::new(log)]),
+        fanout: Fanout(vec![terminal, Box::new(log), Box::new(html)]),
         log_path: path,
         progress,
     })

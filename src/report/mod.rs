@@ -2,10 +2,16 @@
 //! JSON-lines run log, combined by [`Fanout`]. The only place besides `app` that writes to the
 //! terminal. Imports nothing from democtl but `runner::event`.
 
+pub mod chart;
+pub mod history;
+pub mod html;
 pub mod jsonl;
+pub mod layout;
+pub mod live;
 pub mod plain;
 pub mod render;
 pub mod replay;
+pub mod screen;
 pub mod tty;
 
 use std::io::IsTerminal;

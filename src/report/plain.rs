@@ -4,15 +4,25 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use super::render;
-use crate::runner::event::{Outcome, ReportError, Reporter, RunEvent, RunEventKind};
+use super::screen::{self, Files, Role, RunFacts};
+use super::{live, render};
+use crate::runner::event::{
+    GpuPhase, Measure, Outcome, ReportError, Reporter, RunEvent, RunEventKind,
+};
 use crate::runner::sensitive::redact;
 
 /// Writes one line per event.
 pub struct PlainReporter<W: Write + Send> {
     out: W,
     quiet: bool,
+    /// The full step table at the end (`-v`, `democtl logs`).
+    verbose: bool,
     titles: HashMap<(String, String), String>,
+    facts: RunFacts,
+    files: Files,
+    /// Last tenth of each download shown (plain output says every 10 %, not every poll).
+    download_tenths: HashMap<(String, String, String), u64>,
+    gpu_phases: HashMap<(String, String, String), GpuPhase>,
 }
 
 impl<W: Write + Send> PlainReporter<W> {
@@ -20,8 +30,27 @@ impl<W: Write + Send> PlainReporter<W> {
         PlainReporter {
             out,
             quiet,
+            verbose: false,
             titles: HashMap::new(),
+            facts: RunFacts::default(),
+            files: Files::default(),
+            download_tenths: HashMap::new(),
+            gpu_phases: HashMap::new(),
         }
+    }
+
+    /// Ends with the full step table.
+    #[must_use]
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
+    /// The run log and report paths, shown at the end.
+    #[must_use]
+    pub fn files(mut self, files: Files) -> Self {
+        self.files = files;
+        self
     }
 
     /// The writer back (tests).
@@ -38,6 +67,7 @@ impl<W: Write + Send> PlainReporter<W> {
 
     /// The lines for one event.
     fn lines(&mut self, event: &RunEvent) -> Vec<String> {
+        self.facts.observe(event);
         let at = clock(event);
         let quiet = self.quiet;
         match &event.kind {
@@ -135,6 +165,18 @@ impl<W: Write + Send> PlainReporter<W> {
                 );
                 lines
             }
+            RunEventKind::EndpointsFound {
+                title, endpoints, ..
+            } if !quiet => {
+                let mut lines = vec![format!("{at} {title}")];
+                lines.extend(screen::endpoint_details(endpoints, PLAIN_WIDTH, "  "));
+                lines
+            }
+            RunEventKind::StepMeasured {
+                stage,
+                step,
+                measure,
+            } if !quiet => self.measured(&at, stage, step, measure),
             RunEventKind::Warned {
                 stage,
                 step,
@@ -178,17 +220,73 @@ impl<W: Write + Send> PlainReporter<W> {
             }
             RunEventKind::RunInterrupted { .. } if !quiet => vec![format!("{at} interrupted")],
             RunEventKind::RunFinished(summary) => {
-                if quiet {
-                    let mut lines = vec![render::closing_line(summary)];
-                    if let Some((_, Some(resume))) = render::failure(&summary.outcome) {
-                        lines.push(format!("to resume: {resume}"));
-                    }
-                    lines
-                } else {
-                    render::summary(summary)
+                let mut lines = Vec::new();
+                if self.verbose && !quiet {
+                    lines.extend(render::summary_table(summary));
+                    lines.push(String::new());
                 }
+                let chart = if quiet {
+                    Vec::new()
+                } else {
+                    super::chart::terminal(&self.facts.benchmarks, PLAIN_WIDTH, false)
+                };
+                // Not wrapped: plain output is one line per thing (grep, CI logs).
+                lines.extend(
+                    screen::result_lines(&self.facts, summary, UNWRAPPED, &self.files, &chart)
+                        .into_iter()
+                        // Quiet: the error was just printed; the verdict and what to run next.
+                        .filter(|l| !quiet || matches!(l.role, Role::Verdict | Role::Next))
+                        .map(|l| l.text),
+                );
+                lines
             }
             _ => Vec::new(),
+        }
+    }
+}
+
+/// Plain output has no terminal width; tables and charts are laid out for this one.
+pub const PLAIN_WIDTH: usize = 100;
+/// A width nothing reaches: lines as they are.
+const UNWRAPPED: usize = 100_000;
+
+impl<W: Write + Send> PlainReporter<W> {
+    /// A download line every 10 % (and at the end); a GPU line per phase reached.
+    fn measured(&mut self, at: &str, stage: &str, step: &str, measure: &Measure) -> Vec<String> {
+        match measure {
+            Measure::Download(p) => {
+                let key = (stage.to_owned(), step.to_owned(), p.job.clone());
+                let tenth = if p.done || p.bytes_total == 0 {
+                    if p.done { 10 } else { 0 }
+                } else {
+                    (p.bytes_done.saturating_mul(10) / p.bytes_total).min(10)
+                };
+                if self.download_tenths.get(&key) == Some(&tenth) {
+                    return Vec::new();
+                }
+                self.download_tenths.insert(key, tenth);
+                let mut t = live::Transfer::default();
+                t.update(std::time::Duration::ZERO, p);
+                vec![format!(
+                    "{at} {stage}/{step}: {} {}",
+                    p.job,
+                    live::transfer_text(&t, PLAIN_WIDTH)
+                )]
+            }
+            Measure::GpuNodes(p) => {
+                let key = (stage.to_owned(), step.to_owned(), p.pool.clone());
+                if self.gpu_phases.get(&key) == Some(&p.phase) {
+                    return Vec::new();
+                }
+                self.gpu_phases.insert(key, p.phase);
+                vec![format!(
+                    "{at} {stage}/{step}: {} {} (GPUs {}/{})",
+                    p.pool,
+                    p.phase.label(),
+                    p.gpus_allocatable.min(p.gpus_wanted),
+                    p.gpus_wanted
+                )]
+            }
         }
     }
 }

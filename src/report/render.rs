@@ -128,8 +128,8 @@ pub fn banner(header: &RunHeader) -> Vec<String> {
     lines
 }
 
-/// The summary table (stage, step, result, duration) and the closing line.
-pub fn summary(summary: &RunSummary) -> Vec<String> {
+/// The full step table (stage, step, result, duration), for `-v` and `democtl logs`.
+pub fn summary_table(summary: &RunSummary) -> Vec<String> {
     let rows: Vec<Vec<String>> = summary
         .steps
         .iter()
@@ -158,10 +158,6 @@ pub fn summary(summary: &RunSummary) -> Vec<String> {
             ],
             &rows,
         );
-    }
-    lines.push(closing_line(summary));
-    if let Some((_, Some(resume))) = failure(&summary.outcome) {
-        lines.push(format!("to resume: {resume}"));
     }
     lines
 }

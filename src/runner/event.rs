@@ -41,6 +41,13 @@ pub enum RunEventKind {
         step: String,
         message: String,
     },
+    /// Structured progress of a long wait (a download's bytes, a GPU MachineSet's phase),
+    /// drawn as bars and rows; the text of `StepProgressed` stays the plain form.
+    StepMeasured {
+        stage: String,
+        step: String,
+        measure: Measure,
+    },
     StepRetrying {
         stage: String,
         step: String,
@@ -65,6 +72,19 @@ pub enum RunEventKind {
         stage: String,
         step: String,
         output: StepOutput,
+    },
+    /// The endpoints a summary step found (the result screen lists them).
+    EndpointsFound {
+        stage: String,
+        step: String,
+        title: String,
+        endpoints: Vec<Endpoint>,
+    },
+    /// The numbers behind a benchmark step's table (charts read these, not the table's cells).
+    BenchmarksMeasured {
+        stage: String,
+        step: String,
+        results: Vec<BenchmarkPoint>,
     },
     Warned {
         stage: String,
@@ -176,6 +196,105 @@ pub struct RunSummary {
     pub steps: Vec<StepSummary>,
     #[serde(with = "duration_ms")]
     pub duration: Duration,
+    /// The exact command line to run next (after a failure: the resume command); reporters
+    /// print it last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// Structured progress of one part of a long wait.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "measure", rename_all = "kebab-case")]
+pub enum Measure {
+    /// One download Job, from its `{"democtl":"progress",…}` log lines.
+    Download(DownloadProgress),
+    /// One GPU MachineSet on its way to allocatable GPUs.
+    GpuNodes(GpuProgress),
+}
+
+/// Bytes and files of one download Job.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DownloadProgress {
+    /// The Job (`download-mistral-24b`).
+    pub job: String,
+    /// The file being downloaded, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub files_done: u64,
+    pub files_total: u64,
+    /// The Job printed its `done` line.
+    #[serde(default)]
+    pub done: bool,
+}
+
+/// Where one GPU MachineSet stands.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GpuProgress {
+    /// The stage file's name for the set (`gpu-4x`).
+    pub pool: String,
+    pub machineset: String,
+    pub phase: GpuPhase,
+    pub gpus_allocatable: u32,
+    pub gpus_wanted: u32,
+}
+
+/// The path of a GPU MachineSet, in order.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum GpuPhase {
+    /// No Machine yet, or a Machine not Running.
+    Provisioning,
+    /// Machine Running, its node not Ready yet.
+    Running,
+    /// Node Ready, GPUs not (all) allocatable yet.
+    NodeReady,
+    /// Every GPU allocatable.
+    GpusAllocatable,
+}
+
+impl GpuPhase {
+    pub const ALL: [GpuPhase; 4] = [
+        GpuPhase::Provisioning,
+        GpuPhase::Running,
+        GpuPhase::NodeReady,
+        GpuPhase::GpusAllocatable,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            GpuPhase::Provisioning => "Provisioning",
+            GpuPhase::Running => "Running",
+            GpuPhase::NodeReady => "Node Ready",
+            GpuPhase::GpusAllocatable => "GPUs",
+        }
+    }
+}
+
+/// One endpoint for the presenter to open.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Endpoint {
+    pub label: String,
+    /// None when the object or its field is missing.
+    pub url: Option<String>,
+    /// A command to try it (`curl …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
+}
+
+/// One GuideLLM benchmark of one model at one load level.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct BenchmarkPoint {
+    pub model: String,
+    /// Concurrent streams (or `2.5 req/s` for rate-based strategies), as shown.
+    pub load: String,
+    pub ttft_p50_ms: Option<f64>,
+    pub ttft_p95_ms: Option<f64>,
+    pub itl_p50_ms: Option<f64>,
+    pub itl_p95_ms: Option<f64>,
+    pub output_tokens_per_second: Option<f64>,
+    pub requests_per_second: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -72,10 +72,24 @@ pub async fn run(
     }
     let interrupted = matches!(runner.aborted, Some(Abort::Cancelled));
     let outcome = runner.run_outcome();
+    // After a failure the next command is the resume command (the app may say otherwise).
+    let next = match &outcome {
+        Outcome::Failed { resume_command, .. } | Outcome::TimedOut { resume_command, .. } => {
+            resume_command.clone()
+        }
+        // Interrupted: go on from the step that was stopped.
+        Outcome::Cancelled => runner
+            .summary
+            .iter()
+            .find(|s| s.outcome == Outcome::Cancelled)
+            .and_then(|s| runner.resume(&s.stage, &s.step)),
+        _ => None,
+    };
     let summary = RunSummary {
         outcome,
         steps: runner.summary.clone(),
         duration: runner.started.elapsed(),
+        next,
     };
     if interrupted {
         let (stage, step) = runner
@@ -465,6 +479,22 @@ impl Runner<'_> {
                 stage,
                 step,
                 output,
+            },
+            StepMessage::Measure(measure) => RunEventKind::StepMeasured {
+                stage,
+                step,
+                measure,
+            },
+            StepMessage::Endpoints { title, endpoints } => RunEventKind::EndpointsFound {
+                stage,
+                step,
+                title,
+                endpoints,
+            },
+            StepMessage::Benchmarks(results) => RunEventKind::BenchmarksMeasured {
+                stage,
+                step,
+                results,
             },
             StepMessage::Warning(message) => RunEventKind::Warned {
                 stage,

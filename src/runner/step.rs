@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::event::{ObjectRecord, StepOutput};
+use super::event::{BenchmarkPoint, Endpoint, Measure, ObjectRecord, StepOutput};
 pub use super::sensitive::Sensitive;
 
 /// One executable step. Implementations live in `crate::steps`; the runner only sees this trait.
@@ -40,6 +40,13 @@ pub enum StepMessage {
         value: serde_json::Value,
     },
     Output(StepOutput),
+    /// Structured progress (bars and rows on the terminal).
+    Measure(Measure),
+    Endpoints {
+        title: String,
+        endpoints: Vec<Endpoint>,
+    },
+    Benchmarks(Vec<BenchmarkPoint>),
     Warning(String),
 }
 
@@ -95,6 +102,24 @@ impl StepCtx {
 
     pub fn output(&self, output: StepOutput) {
         self.send(StepMessage::Output(output));
+    }
+
+    /// Structured progress of a long wait, beside the text of [`StepCtx::progress`].
+    pub fn measure(&self, measure: Measure) {
+        self.send(StepMessage::Measure(measure));
+    }
+
+    /// The endpoints found, for the result screen.
+    pub fn endpoints(&self, title: impl Into<String>, endpoints: Vec<Endpoint>) {
+        self.send(StepMessage::Endpoints {
+            title: title.into(),
+            endpoints,
+        });
+    }
+
+    /// The numbers behind a benchmark table, for charts.
+    pub fn benchmarks(&self, results: Vec<BenchmarkPoint>) {
+        self.send(StepMessage::Benchmarks(results));
     }
 
     /// Records a derived value for later steps, the run log and the stage state.

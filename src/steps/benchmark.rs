@@ -166,6 +166,7 @@ impl Step for Benchmark {
             }
             if !rows.is_empty() {
                 ctx.output(benchmark_report::table(&rows));
+                ctx.benchmarks(rows.iter().map(benchmark_report::point).collect());
                 let results = Value::Object(documents);
                 let file = self
                     .env

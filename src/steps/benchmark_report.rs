@@ -159,6 +159,20 @@ pub fn rows(model: &str, report: &Value) -> Result<Vec<BenchmarkRow>, ReportErro
         .collect())
 }
 
+/// A row as the run's events carry it (charts read these numbers).
+pub fn point(r: &BenchmarkRow) -> crate::runner::event::BenchmarkPoint {
+    crate::runner::event::BenchmarkPoint {
+        model: r.model.clone(),
+        load: r.load.clone(),
+        ttft_p50_ms: r.ttft_p50_ms,
+        ttft_p95_ms: r.ttft_p95_ms,
+        itl_p50_ms: r.itl_p50_ms,
+        itl_p95_ms: r.itl_p95_ms,
+        output_tokens_per_second: r.output_tokens_per_second,
+        requests_per_second: r.requests_per_second,
+    }
+}
+
 fn cell(v: Option<f64>) -> String {
     match v {
         Some(v) if v >= 100.0 => format!("{v:.0}"),

@@ -91,6 +91,38 @@ impl SetState {
         format!("{gpus} ({})", self.missing())
     }
 
+    /// Where the set stands on Machine Provisioning → Running → Node Ready → GPUs allocatable
+    /// (its least advanced machine; too few machines count as provisioning).
+    pub fn phase(&self) -> crate::runner::event::GpuPhase {
+        use crate::runner::event::GpuPhase;
+        if self.is_ready() {
+            return GpuPhase::GpusAllocatable;
+        }
+        if self.machines.len() < self.wanted_machines as usize {
+            return GpuPhase::Provisioning;
+        }
+        let worst = self.machines.iter().map(|(_, s)| s).min();
+        match worst {
+            None | Some(MachineStage::Provisioning { .. }) => GpuPhase::Provisioning,
+            Some(MachineStage::NodeMissing | MachineStage::NodeNotReady { .. }) => GpuPhase::Running,
+            Some(MachineStage::NoGpuLabel { .. } | MachineStage::GpusPending { .. }) => {
+                GpuPhase::NodeReady
+            }
+            Some(MachineStage::Ready { .. }) => GpuPhase::NodeReady,
+        }
+    }
+
+    /// The set as the run's events carry it.
+    pub fn measure(&self) -> crate::runner::event::GpuProgress {
+        crate::runner::event::GpuProgress {
+            pool: self.suffix.clone(),
+            machineset: self.machineset.clone(),
+            phase: self.phase(),
+            gpus_allocatable: self.allocatable_gpus(),
+            gpus_wanted: self.wanted_machines * self.gpus_per_machine,
+        }
+    }
+
     /// What is still missing, in words (for the spinner and the timeout message).
     pub fn missing(&self) -> String {
         if self.machines.is_empty() {
@@ -336,8 +368,15 @@ mod tests {
         assert_eq!(one.machines.len(), 2);
         assert!(one.is_ready());
         assert_eq!(one.progress(), "gpu-1x 1/1 GPUs ✓");
+        assert_eq!(one.phase(), crate::runner::event::GpuPhase::GpusAllocatable);
         let two = assess("gpu-1x", "gpu-1x-set", 2, 1, &machines, &nodes);
         assert!(!two.is_ready());
+        // The least advanced machine decides: `b` is Ready without GPUs.
+        assert_eq!(two.phase(), crate::runner::event::GpuPhase::NodeReady);
+        assert_eq!(two.measure().gpus_wanted, 2);
+        assert_eq!(two.measure().gpus_allocatable, 1);
+        let three = assess("gpu-1x", "gpu-1x-set", 3, 1, &machines, &nodes);
+        assert_eq!(three.phase(), crate::runner::event::GpuPhase::Provisioning);
         assert_eq!(
             two.progress(),
             "gpu-1x 1/2 GPUs (node `b` Ready, no `nvidia.com/gpu.present` label yet)"

@@ -18,6 +18,7 @@ use super::job_state::{self, RunState};
 use super::{StepEnv, cluster_failure, delete_and_wait};
 use crate::cluster::operators::Decision;
 use crate::cluster::{Cluster, ClusterError, ObjectKey};
+use crate::runner::event::DownloadProgress;
 use crate::runner::step::{StepCtx, StepError};
 use crate::stage::params::RunKind;
 
@@ -154,6 +155,18 @@ pub async fn wait_finished(
     deadline: Instant,
     report: &(dyn Fn(String) + Send + Sync),
 ) -> Result<Finished, RunFailure> {
+    wait_finished_measured(cluster, target, deadline, report, &|_| {}).await
+}
+
+/// [`wait_finished`], also handing over the download progress lines of a Job's log
+/// (`{"democtl":"progress",…}`) as they appear.
+pub async fn wait_finished_measured(
+    cluster: &Cluster,
+    target: &RunTarget,
+    deadline: Instant,
+    report: &(dyn Fn(String) + Send + Sync),
+    measure: &(dyn Fn(DownloadProgress) + Send + Sync),
+) -> Result<Finished, RunFailure> {
     let kind = target.kind;
     let mut seen = false;
     let decide = move |obj: Option<&Value>| -> Decision<()> {
@@ -185,7 +198,7 @@ pub async fn wait_finished(
     let result = match kind {
         RunKind::PipelineRun => watch.await.map_err(RunFailure::from_cluster),
         RunKind::Job => {
-            let pods = watch_pods(cluster, target, report);
+            let pods = watch_pods(cluster, target, report, measure);
             tokio::select! {
                 r = watch => r.map_err(RunFailure::from_cluster),
                 blocked = pods => Err(RunFailure::Blocked { reason: blocked }),
@@ -274,6 +287,7 @@ async fn watch_pods(
     cluster: &Cluster,
     target: &RunTarget,
     report: &(dyn Fn(String) + Send + Sync),
+    measure: &(dyn Fn(DownloadProgress) + Send + Sync),
 ) -> String {
     let mut tick = tokio::time::interval(LOG_POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -289,8 +303,24 @@ async fn watch_pods(
         if let Some(reason) = job_state::pod_blocked(pod) {
             return reason;
         }
-        if let Some(log) = job_log(cluster, target, Some(5)).await
-            && let Some(p) = job_state::progress_from_log(&log)
+        let Some(log) = job_log(cluster, target, Some(5)).await else {
+            continue;
+        };
+        let download = job_state::download_progress(&log, &target.key.name);
+        let text = match &download {
+            Some(d) if d.done => Some("downloaded".to_owned()),
+            Some(d) => Some(format!(
+                "{}/{} files {}%",
+                d.files_done,
+                d.files_total,
+                d.bytes_done.saturating_mul(100) / d.bytes_total.max(1)
+            )),
+            None => job_state::progress_from_log(&log),
+        };
+        if let Some(d) = download {
+            measure(d);
+        }
+        if let Some(p) = text
             && p != last
         {
             report(p.clone());

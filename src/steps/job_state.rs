@@ -130,6 +130,44 @@ pub fn progress_from_log(log: &str) -> Option<String> {
     lines.last().map(|l| shorten(l, 60))
 }
 
+/// The last machine-readable download line of a log: `{"democtl":"progress","file":…,
+/// "bytes_done":…,"bytes_total":…,"files_done":…,"files_total":…}` or, at the end,
+/// `{"democtl":"done","bytes_total":…,"files_total":…}` (one JSON object per line, printed by
+/// the download script and by the simulator's download Jobs). Other lines are ignored.
+pub fn download_progress(log: &str, job: &str) -> Option<crate::runner::event::DownloadProgress> {
+    log.lines().rev().find_map(|line| {
+        let line = line.trim();
+        if !line.starts_with('{') || !line.contains("\"democtl\"") {
+            return None;
+        }
+        let v: Value = serde_json::from_str(line).ok()?;
+        let n = |k: &str| v.get(k).and_then(Value::as_u64);
+        let bytes_total = n("bytes_total")?;
+        let files_total = n("files_total").unwrap_or(0);
+        match v.get("democtl").and_then(Value::as_str)? {
+            "progress" => Some(crate::runner::event::DownloadProgress {
+                job: job.to_owned(),
+                file: v.get("file").and_then(Value::as_str).map(str::to_owned),
+                bytes_done: n("bytes_done")?.min(bytes_total),
+                bytes_total,
+                files_done: n("files_done").unwrap_or(0),
+                files_total,
+                done: false,
+            }),
+            "done" => Some(crate::runner::event::DownloadProgress {
+                job: job.to_owned(),
+                file: None,
+                bytes_done: bytes_total,
+                bytes_total,
+                files_done: files_total,
+                files_total,
+                done: true,
+            }),
+            _ => None,
+        }
+    })
+}
+
 /// Cuts `text` to at most `max` characters, with an ellipsis.
 pub fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -241,6 +279,25 @@ mod tests {
         );
         let long = "x".repeat(100);
         assert_eq!(progress_from_log(&long).unwrap().chars().count(), 60);
+    }
+
+    #[test]
+    fn download_lines_follow_the_contract_and_other_lines_are_ignored() {
+        let log = concat!(
+            "Fetching 10 files\n",
+            r#"{"democtl":"progress","file":"model-00001-of-00010.safetensors","file_bytes":123,"file_total":456,"bytes_done":789,"bytes_total":1011,"files_done":3,"files_total":10}"#,
+            "\nsome other line\n"
+        );
+        let p = download_progress(log, "download-a").unwrap();
+        assert_eq!((p.bytes_done, p.bytes_total, p.files_done, p.files_total), (789, 1011, 3, 10));
+        assert_eq!(p.file.as_deref(), Some("model-00001-of-00010.safetensors"));
+        assert!(!p.done);
+        let done = format!("{log}{}\n", r#"{"democtl":"done","bytes_total":1011,"files_total":10}"#);
+        let p = download_progress(&done, "download-a").unwrap();
+        assert!(p.done);
+        assert_eq!(p.bytes_done, 1011);
+        assert_eq!(download_progress("42%\n{\"other\": 1}\n", "a"), None);
+        assert_eq!(download_progress(r#"{"democtl":"progress"}"#, "a"), None);
     }
 
     #[test]

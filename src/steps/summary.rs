@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{BuildError, StepEnv, boxed, get_object};
 use crate::cluster::ObjectKey;
-use crate::runner::event::StepOutput;
+use crate::runner::event::Endpoint;
 use crate::runner::step::{Step, StepCtx, StepDone, StepError};
 use crate::stage::params::{EndpointSpec, SummaryParams};
 use crate::stage::schema::StepSpec;
@@ -85,12 +85,12 @@ impl Step for Summary {
                             super::value_key(ctx, &format!("endpoint.{}", slug(&e.label))),
                             json!(url),
                         );
-                        let example = e
-                            .example
-                            .as_deref()
-                            .map(|x| x.replace("{}", &url))
-                            .unwrap_or_default();
-                        rows.push(vec![e.label.clone(), url, example]);
+                        let example = e.example.as_deref().map(|x| x.replace("{}", &url));
+                        rows.push(Endpoint {
+                            label: e.label.clone(),
+                            url: Some(url),
+                            example,
+                        });
                     }
                     None => {
                         let why = format!("{} (`{}` of {})", e.label, e.pointer, key.describe());
@@ -99,15 +99,15 @@ impl Step for Summary {
                         } else {
                             missing.push(why);
                         }
-                        rows.push(vec![e.label.clone(), "not available".into(), String::new()]);
+                        rows.push(Endpoint {
+                            label: e.label.clone(),
+                            url: None,
+                            example: None,
+                        });
                     }
                 }
             }
-            ctx.output(StepOutput {
-                title: format!("{} endpoints", self.env.stage.title),
-                columns: vec!["endpoint".into(), "url".into(), "try".into()],
-                rows,
-            });
+            ctx.endpoints(format!("{} endpoints", self.env.stage.title), rows);
             if missing.is_empty() {
                 Ok(StepDone::Succeeded)
             } else {

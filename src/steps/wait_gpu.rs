@@ -242,6 +242,9 @@ impl Step for WaitGpu {
                     .collect::<Vec<_>>()
                     .join(" · ");
                 if line != last {
+                    for s in &states {
+                        ctx.measure(crate::runner::event::Measure::GpuNodes(s.measure()));
+                    }
                     ctx.progress(line.clone());
                     last = line;
                 }

@@ -8,6 +8,7 @@ use futures::future::try_join_all;
 use super::job_run::{self, ProgressBoard, RunTarget};
 use super::job_state::RunState;
 use super::{BuildError, StepEnv, boxed, cluster_failure};
+use crate::runner::event::Measure;
 use crate::runner::step::{Step, StepCtx, StepDone, StepError};
 use crate::stage::params::{RunKind, WaitJobsParams};
 use crate::stage::schema::StepSpec;
@@ -86,7 +87,10 @@ impl Step for WaitJobs {
                 let board = &board;
                 async move {
                     let report = |m: String| ctx.progress(board.set(&t.key.name, m));
-                    match job_run::wait_finished(cluster, t, deadline, &report).await {
+                    let measure = |p| ctx.measure(Measure::Download(p));
+                    match job_run::wait_finished_measured(cluster, t, deadline, &report, &measure)
+                        .await
+                    {
                         Ok(_) => {
                             ctx.progress(board.set(&t.key.name, "done"));
                             Ok(())

@@ -171,7 +171,11 @@ async fn deploy_writes_a_run_log_and_records_state() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("done in"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("✓ stage1 deployed in"),
+        "{}",
+        run.stderr
+    );
     // Recorded in the cluster: `status` sees it from any machine.
     let status = demo.run(&["--kubeconfig", &kubeconfig, "status", "-o", "json"]);
     let report: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();

@@ -174,15 +174,28 @@ error: job `download-mistral` failed
     401 Unauthorized
 [00:01:05] stage1/deploy-models: skipped: Step deploy-models (an earlier step failed)
 [00:01:05] stage stage1: failed (1m 05s)
-STAGE   STEP           RESULT   TIME
-stage1  wait-gpu       ok       1m 05s
-stage1  wait-models    failed   0ms
-stage1  deploy-models  skipped
-failed after 1m 05s
+✗ stage1 failed after 1m 05s at step `wait-models` — 3 steps, 1 ok, 1 failed, 1 not run
+  stage1 / wait-models: Step wait-models
+  error: job `download-mistral` failed
+    caused by: pod exited with code 1
+    hint: check the Hugging Face token
+    evidence:
+      401 Unauthorized
 to resume: democtl deploy stage1 --from wait-models
 ";
     assert_eq!(text, expected);
     assert!(!text.contains('\x1b'));
+    // `-v` (and `democtl logs`) add the full step table before the result.
+    let mut verbose = PlainReporter::new(Vec::new(), false).verbose(true);
+    replay(&events, &mut verbose);
+    let text = String::from_utf8(verbose.into_inner()).unwrap();
+    assert!(
+        text.contains(
+            "STAGE   STEP           RESULT   TIME\nstage1  wait-gpu       ok       1m 05s\n"
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("to resume: democtl deploy stage1 --from wait-models\n"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -200,7 +213,7 @@ error: job `download-mistral` failed
   hint: check the Hugging Face token
   evidence:
     401 Unauthorized
-failed after 1m 05s
+✗ stage1 failed after 1m 05s at step `wait-models` — 3 steps, 1 ok, 1 failed, 1 not run
 to resume: democtl deploy stage1 --from wait-models
 "
     );
@@ -224,11 +237,10 @@ async fn the_terminal_shows_results_errors_and_the_summary() {
         "✓ Step wait-gpu (1m 05s)",
         "✗ Step wait-models failed after 0ms",
         "  error: job `download-mistral` failed",
-        "      caused by: pod exited with code 1",
-        "      hint: check the Hugging Face token",
-        "○ Step deploy-models skipped: an earlier step failed",
-        "STAGE   STEP           RESULT   TIME",
-        "to resume: democtl deploy stage1 --from wait-models",
+        "    caused by: pod exited with code 1",
+        "    hint: check the Hugging Face token",
+        "○ 1 step of stage1 not run",
+        "✗ stage1 failed after 1m 05s at step `wait-models` — 3 steps, 1 ok, 1 failed, 1 not run",
     ] {
         assert!(
             text.lines().any(|l| l == expected),
@@ -236,6 +248,17 @@ async fn the_terminal_shows_results_errors_and_the_summary() {
         );
     }
     assert!(!text.contains('\x1b'), "colour without colour:\n{text}");
+    // No line per step skipped after the failure, and no step table (that is `-v`).
+    assert!(!text.contains("Step deploy-models skipped"), "{text}");
+    assert!(!text.contains("STAGE   STEP"), "{text}");
+    // The error is repeated at the bottom, and the resume command is the last line.
+    let tail: Vec<&str> = text.lines().rev().take(5).collect();
+    assert_eq!(
+        tail[0],
+        "to resume: democtl deploy stage1 --from wait-models",
+        "{text}"
+    );
+    assert!(tail.contains(&"    hint: check the Hugging Face token"), "{text}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -261,8 +284,10 @@ async fn the_spinner_shows_the_live_sub_status() {
         tty.report(e).unwrap();
     }
     let text = screen.text();
+    // The sub-status sits on its own line under the spinner (never cut at the edge).
+    assert!(text.contains("Step wait-gpu"), "{text}");
     assert!(
-        text.contains("Step wait-gpu — GPU nodes 1/2 — machine g6-12xlarge-x8k2 Provisioned"),
+        text.contains("    GPU nodes 1/2 — machine g6-12xlarge-x8k2 Provisioned"),
         "{text}"
     );
     assert!(text.contains('\x1b'), "colours requested:\n{text}");
