@@ -14,6 +14,7 @@ pub mod managed;
 pub mod persist;
 pub mod resources;
 pub mod scenario;
+pub mod schema;
 pub mod selector;
 pub mod server;
 pub mod store;

@@ -10,7 +10,6 @@ pub mod patch;
 pub mod read;
 pub mod review;
 pub mod table;
-pub mod validate;
 pub mod watch;
 pub mod write;
 

@@ -9,6 +9,7 @@ use super::write::{Part, check_type, commit_update, create_in, main_scope};
 use super::{Request, for_version, json_response};
 use crate::sim::error::{ApiError, Cause};
 use crate::sim::managed::{self, Scope, Writer};
+use crate::sim::schema;
 use crate::sim::server::Shared;
 
 /// The patch flavours kube-apiserver accepts.
@@ -97,10 +98,20 @@ pub fn patch(shared: &Shared, req: &Request) -> Result<axum::response::Response,
         ));
     }
     let manager = req.field_manager();
+    let admitted = schema::admit_request(&st, req, doc, Some(&old))?;
     let obj = commit_update(
-        &mut st, shared, &req.kind, &old, doc, part, &manager, false, dry,
+        &mut st,
+        shared,
+        &req.kind,
+        &old,
+        admitted.object,
+        part,
+        &manager,
+        false,
+        dry,
     )?;
-    Ok(json_response(200, &for_version(&req.kind, &obj)))
+    let resp = json_response(200, &for_version(&req.kind, &obj));
+    Ok(schema::with_warnings(resp, &admitted.warnings))
 }
 
 /// Strategic merge patch with the built-in merge keys (`crate::merge`). Like kube-apiserver,
@@ -174,6 +185,11 @@ fn apply(
         main_scope(&req.kind)
     };
     let mut st = shared.store.lock();
+    let mut typed = applied.clone();
+    if req.kind.namespaced {
+        typed["metadata"]["namespace"] = json!(req.ns());
+    }
+    schema::check_apply(&req.kind, schema::crd_of(&st, &req.kind).as_deref(), &typed)?;
     let old = st.get(&req.gr, req.ns(), name);
     match old {
         None => {
@@ -185,6 +201,7 @@ fn apply(
                 base["metadata"]["namespace"] = json!(req.ns());
             }
             let merged = managed::apply(&req.kind, None, base, &applied, &w, force, scope)?;
+            let merged = schema::admit_request(&st, req, merged, None)?.object;
             let obj = create_in(
                 &mut st,
                 shared,
@@ -208,6 +225,7 @@ fn apply(
                 force,
                 scope,
             )?;
+            let merged = schema::admit_request(&st, req, merged, Some(&old))?.object;
             let obj = commit_update(
                 &mut st, shared, &req.kind, &old, merged, part, &manager, true, dry,
             )?;

@@ -7,7 +7,8 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::delete::{finalize_if_done, settle};
-use super::{Request, for_version, json_response, review, validate};
+use super::{Request, for_version, json_response, review};
+use crate::sim::schema::{self, rules as validate};
 use crate::sim::error::{ApiError, Cause};
 use crate::sim::managed::{self, Scope, Writer};
 use crate::sim::resources::KindInfo;
@@ -235,17 +236,19 @@ pub fn create(shared: &Shared, req: &Request) -> Result<axum::response::Response
     let dry = req.dry_run()?;
     let manager = req.field_manager();
     let mut st = shared.store.lock();
+    let admitted = schema::admit_request(&st, req, body, None)?;
     let obj = create_in(
         &mut st,
         shared,
         &req.kind,
         req.ns(),
-        body,
+        admitted.object,
         &manager,
         false,
         dry,
     )?;
-    Ok(json_response(201, &for_version(&req.kind, &obj)))
+    let resp = json_response(201, &for_version(&req.kind, &obj));
+    Ok(schema::with_warnings(resp, &admitted.warnings))
 }
 
 fn spec_part(v: &Value) -> Value {
@@ -486,10 +489,20 @@ pub fn update(shared: &Shared, req: &Request) -> Result<axum::response::Response
             .unwrap_or(Value::Null),
     );
     let manager = req.field_manager();
+    let admitted = schema::admit_request(&st, req, body, Some(&old))?;
     let obj = commit_update(
-        &mut st, shared, &req.kind, &old, body, part, &manager, false, dry,
+        &mut st,
+        shared,
+        &req.kind,
+        &old,
+        admitted.object,
+        part,
+        &manager,
+        false,
+        dry,
     )?;
-    Ok(json_response(200, &for_version(&req.kind, &obj)))
+    let resp = json_response(200, &for_version(&req.kind, &obj));
+    Ok(schema::with_warnings(resp, &admitted.warnings))
 }
 
 fn dot_pointer(path: &str) -> String {
