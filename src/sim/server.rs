@@ -606,8 +606,8 @@ fn openapi_response(shared: &Shared, rest: &str) -> Response {
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let doc = match segs.as_slice() {
         [] => Some(api::openapi::index(&st.registry)),
-        ["api", v] => api::openapi::group_version(&st.registry, "", v),
-        ["apis", g, v] => api::openapi::group_version(&st.registry, g, v),
+        ["api", v] => api::openapi::group_version(&st, "", v),
+        ["apis", g, v] => api::openapi::group_version(&st, g, v),
         _ => None,
     };
     match doc {

@@ -368,10 +368,7 @@ pub fn commit_update(
             ));
         }
     }
-    let mut causes = validate::spec_causes(kind, &new);
-    if part != Part::Status {
-        causes.extend(validate::immutable_causes(kind, old, &new));
-    }
+    let causes = validate::spec_causes(kind, &new);
     if !causes.is_empty() {
         return Err(ApiError::invalid(&kind.kind, &kind.group, &name, causes));
     }

@@ -105,7 +105,8 @@ fn cannot_handle(kind: &KindInfo, what: &str) -> ApiError {
 /// Admits a written object (create, update, patch): decodes it like kube-apiserver (type errors
 /// 400; unknown and `duplicates` fields per `mode`), prunes and defaults it (CRDs), and validates
 /// it against its schema and CEL rules (422). `crd` is the CustomResourceDefinition of a custom
-/// kind; `old` the stored object of an update.
+/// kind; `old` the stored object of an update; `status_write` a write to the `status`
+/// subresource.
 pub fn admit(
     kind: &KindInfo,
     crd: Option<&Value>,
@@ -113,6 +114,7 @@ pub fn admit(
     old: Option<&Value>,
     mode: FieldValidation,
     duplicates: &[String],
+    status_write: bool,
 ) -> Result<Admitted, ApiError> {
     let (report, schema) = match source(kind, crd) {
         Source::None => {
@@ -151,8 +153,28 @@ pub fn admit(
         FieldValidation::Warn => strict,
         _ => vec![],
     };
-    let causes = report.causes;
-    let _ = (schema, old);
+    // Like the strategies of a kind with a status subresource: a main-resource write keeps the
+    // stored status (a create resets it) and a status write keeps the stored rest, so only the
+    // part being written is validated.
+    let causes: Vec<_> = report
+        .causes
+        .into_iter()
+        .filter(|c| {
+            let in_status = c.field == "status" || c.field.starts_with("status.") || c.field.starts_with("status[");
+            match (kind.status, status_write) {
+                (_, true) => in_status,
+                (true, false) => !in_status,
+                (false, false) => true,
+            }
+        })
+        .collect();
+    let mut causes = causes;
+    if let Some(old) = old
+        && !status_write
+    {
+        causes.extend(rules::update_causes(kind, old, &object));
+    }
+    let _ = schema;
     if !causes.is_empty() {
         let name = object
             .pointer("/metadata/name")
@@ -190,7 +212,15 @@ pub fn admit_request(
         vec![]
     };
     let crd = crd_of(st, &req.kind);
-    admit(&req.kind, crd.as_deref(), object, old, mode, &duplicates)
+    let status_write = req.sub.as_deref() == Some("status");
+    let r = admit(&req.kind, crd.as_deref(), object, old, mode, &duplicates, status_write);
+    #[allow(clippy::print_stderr)]
+    match &r {
+        Err(e) => eprintln!("ADMITDBG ERR {} {} {}", req.kind.kind, req.verb(), e.message),
+        Ok(a) if !a.warnings.is_empty() => eprintln!("ADMITDBG WARN {} {} {:?}", req.kind.kind, req.verb(), a.warnings),
+        _ => {}
+    }
+    r
 }
 
 /// Adds one `Warning` header per warning to a response.
@@ -368,17 +398,17 @@ mod tests {
     fn strict_warn_ignore_like_kube() {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "bogus": "x",
             "data": {"a": "1"}, "metadata": {"name": "u", "bogusMeta": 1}});
-        let e = admit(&kind("configmaps"), None, cm.clone(), None, FieldValidation::Strict, &["data".into()])
+        let e = admit(&kind("configmaps"), None, cm.clone(), None, FieldValidation::Strict, &["data".into()], false)
             .unwrap_err();
         assert_eq!(e.code, 400);
         assert_eq!(
             e.message,
             "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"bogus\", unknown field \"metadata.bogusMeta\", duplicate field \"data\""
         );
-        let ok = admit(&kind("configmaps"), None, cm.clone(), None, FieldValidation::Warn, &[]).unwrap();
+        let ok = admit(&kind("configmaps"), None, cm.clone(), None, FieldValidation::Warn, &[], false).unwrap();
         assert_eq!(ok.warnings, vec!["unknown field \"bogus\"", "unknown field \"metadata.bogusMeta\""]);
         assert_eq!(ok.object, json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}, "metadata": {"name": "u"}}));
-        let quiet = admit(&kind("configmaps"), None, cm.clone(), None, FieldValidation::Ignore, &[]).unwrap();
+        let quiet = admit(&kind("configmaps"), None, cm.clone(), None, FieldValidation::Ignore, &[], false).unwrap();
         assert!(quiet.warnings.is_empty());
         let e = check_apply(&kind("configmaps"), None, &json!({"apiVersion": "v1", "kind": "ConfigMap", "bogus": "x",
             "metadata": {"name": "u4", "namespace": "n", "bogusMeta": 1}})).unwrap_err();

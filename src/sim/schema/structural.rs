@@ -351,6 +351,11 @@ impl<'s> Walker<'s> {
                     self.go_error(v, schema, path);
                     return;
                 };
+                // No declared fields at all: a Go type with its own decoding (FieldsV1,
+                // RawExtension) that keeps whatever it is given.
+                if schema.get("properties").is_none() && schema.get("additionalProperties").is_none() {
+                    return;
+                }
                 self.walk_object(schema, map, path);
             }
             Some("array") => {

@@ -323,8 +323,12 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
         } else {
             status["url"] = Value::Null;
             status["address"] = Value::Null;
-            status["modelStatus"]["lastFailureInfo"] =
-                json!({"reason": reason, "message": message});
+            // lastFailureInfo.reason is an enum of load failures: only a failing pod sets it.
+            status["modelStatus"]["lastFailureInfo"] = if reason == "PredictorNotReady" {
+                Value::Null
+            } else {
+                json!({"reason": "ModelLoadFailed", "message": format!("{reason}: {message}")})
+            };
         }
         ctx.note(ctx.patch_status(ISVC, isvc, status).await, wake);
     }
@@ -517,8 +521,11 @@ async fn llama_stacks(ctx: &Ctx, wake: &mut Wake) {
             "serviceURL": format!("http://{svc}.{ns}.svc.cluster.local:{port}"),
             "version": {"operatorVersion": "0.3.0", "llamaStackServerVersion": "0.2.22"},
             "conditions": [
-                obj::make_condition(lsd, "DeploymentReady", ready, if ready { "DeploymentReady" } else { "DeploymentPending" }, "", &now),
-                obj::make_condition(lsd, "HealthCheck", ready, if ready { "HealthCheckPassed" } else { "HealthCheckPending" }, "", &now),
+                // The real schema requires reason and message on every condition.
+                obj::make_condition(lsd, "DeploymentReady", ready, if ready { "DeploymentReady" } else { "DeploymentPending" },
+                                    if ready { "Deployment is ready" } else { "Deployment is not ready" }, &now),
+                obj::make_condition(lsd, "HealthCheck", ready, if ready { "HealthCheckPassed" } else { "HealthCheckPending" },
+                                    if ready { "Health check passed" } else { "Health check pending" }, &now),
             ],
         });
         ctx.note(ctx.patch_status(LLAMA_STACK, lsd, status).await, wake);
