@@ -160,8 +160,8 @@ pub fn summary(summary: &RunSummary) -> Vec<String> {
         );
     }
     lines.push(closing_line(summary));
-    if let Some((_, Some(resume))) = failure(&summary.outcome) {
-        lines.push(format!("to resume: {resume}"));
+    if let Some(next) = summary.next_command() {
+        lines.push(format!("to resume: {next}"));
     }
     lines
 }

@@ -176,6 +176,23 @@ pub struct RunSummary {
     pub steps: Vec<StepSummary>,
     #[serde(with = "duration_ms")]
     pub duration: Duration,
+    /// After every non-success outcome: the exact command line to run next (computed by the
+    /// app from what failed; reporters print it last).
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+impl RunSummary {
+    /// The command to run next: [`RunSummary::next`], else the failed step's resume command
+    /// (logs written before `next` existed).
+    pub fn next_command(&self) -> Option<&str> {
+        self.next.as_deref().or(match &self.outcome {
+            Outcome::Failed { resume_command, .. } | Outcome::TimedOut { resume_command, .. } => {
+                resume_command.as_deref()
+            }
+            _ => None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -228,7 +228,7 @@ pub(crate) fn config() -> RunConfig {
         },
         dry_run: false,
         values: BTreeMap::new(),
-        resume_command: Some(Arc::new(|stage, step| {
+        resume_command: Some(Arc::new(|stage, step, _| {
             format!("democtl deploy {stage} --from {step}")
         })),
         jitter_seed: Some(42),
