@@ -458,7 +458,10 @@ mod tests {
         }
         let cli = parse(&["democtl", "status", "--sim-speed", "0.5"]).unwrap();
         assert_eq!(cli.global.sim_speed, Some(0.5));
-        assert_eq!(parse(&["democtl", "status"]).unwrap().global.sim_speed, None);
+        assert_eq!(
+            parse(&["democtl", "status"]).unwrap().global.sim_speed,
+            None
+        );
     }
 
     #[test]

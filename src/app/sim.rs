@@ -317,10 +317,7 @@ async fn spawn(
                     "the simulated cluster did not come up within {}s",
                     START_TIMEOUT.as_secs()
                 ),
-                format!(
-                    "see its log: {}",
-                    project.relative(&log_path).display()
-                ),
+                format!("see its log: {}", project.relative(&log_path).display()),
             ))
         }
     }
@@ -491,7 +488,10 @@ async fn status(ctx: &Ctx) -> Result<u8, AppError> {
         record.objects,
         match &record.save_error {
             None => format!("saved to {}", rel(&state_file)),
-            Some(e) => format!("NOT SAVED — {e}; {} holds the last good state", rel(&state_file)),
+            Some(e) => format!(
+                "NOT SAVED — {e}; {} holds the last good state",
+                rel(&state_file)
+            ),
         },
         rel(&dir.join(background::LOG_FILE)),
     );
@@ -504,9 +504,7 @@ async fn status(ctx: &Ctx) -> Result<u8, AppError> {
         text.push_str(&format!("  answers     no — {e}\n"));
     }
     print_stdout(&text)?;
-    if let Err(e) = answering {
-        return Err(e);
-    }
+    answering?;
     if let Some(e) = &record.save_error {
         return Err(AppError::Other {
             message: format!("the simulated cluster cannot save its state: {e}"),

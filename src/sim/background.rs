@@ -59,7 +59,12 @@ pub struct Record {
 impl Record {
     /// The simulated time now, from the recorded clock anchor and speed.
     pub fn sim_now(&self) -> Timestamp {
-        sim_time_at(self.clock_sim, self.clock_wall, self.speed, Timestamp::now())
+        sim_time_at(
+            self.clock_sim,
+            self.clock_wall,
+            self.speed,
+            Timestamp::now(),
+        )
     }
 }
 
@@ -198,17 +203,18 @@ fn write_record(state_dir: &Path, record: &Record) -> Result<(), BackgroundError
         path: path.clone(),
         source,
     })?;
-    persist::write_atomic(&path, &text).or_else(|atomic| {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(&path)
-            .map_err(|_| atomic)?;
-        file.write_all(&text)?;
-        file.sync_all()
-    })
-    .map_err(io(&path))
+    persist::write_atomic(&path, &text)
+        .or_else(|atomic| {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&path)
+                .map_err(|_| atomic)?;
+            file.write_all(&text)?;
+            file.sync_all()
+        })
+        .map_err(io(&path))
 }
 
 /// Removes `server.json` (missing is fine).
@@ -329,9 +335,10 @@ fn signals(stop: CancellationToken) -> tokio::task::JoinHandle<()> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) =
-                (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-            else {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
                 return;
             };
             tokio::select! {
@@ -480,7 +487,10 @@ mod tests {
             sim_time_at(sim, wall, 60.0, at).to_string(),
             "2026-01-01T00:10:00Z"
         );
-        assert_eq!(sim_time_at(sim, wall, 1.0, at).to_string(), "2026-01-01T00:00:10Z");
+        assert_eq!(
+            sim_time_at(sim, wall, 1.0, at).to_string(),
+            "2026-01-01T00:00:10Z"
+        );
     }
 
     #[test]
@@ -503,10 +513,16 @@ mod tests {
         };
         write_record(dir.path(), &record).unwrap();
         // A record without a process holding the lock: it died.
-        assert_eq!(liveness(dir.path()).unwrap(), Liveness::Died(record.clone()));
+        assert_eq!(
+            liveness(dir.path()).unwrap(),
+            Liveness::Died(record.clone())
+        );
         let lock = std::fs::File::create(dir.path().join(embedded::LOCK_FILE)).unwrap();
         lock.lock().unwrap();
-        assert_eq!(liveness(dir.path()).unwrap(), Liveness::Running(record.clone()));
+        assert_eq!(
+            liveness(dir.path()).unwrap(),
+            Liveness::Running(record.clone())
+        );
         remove_record(dir.path()).unwrap();
         assert_eq!(liveness(dir.path()).unwrap(), Liveness::Starting);
         drop(lock);

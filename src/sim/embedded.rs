@@ -73,9 +73,9 @@ impl EmbeddedError {
             EmbeddedError::Scenario(e) => e.hint(),
             EmbeddedError::Server(e) => e.hint(),
             EmbeddedError::Seed(e) => e.hint(),
-            EmbeddedError::Busy { .. } => Some(
-                "`democtl sim status` shows it; `democtl sim stop` stops it".to_string(),
-            ),
+            EmbeddedError::Busy { .. } => {
+                Some("`democtl sim status` shows it; `democtl sim stop` stops it".to_string())
+            }
             EmbeddedError::Io { .. } => None,
         }
     }

@@ -216,4 +216,3 @@ fn logs_lists_and_replays_runs() {
         run.stderr
     );
 }
-

@@ -3,7 +3,7 @@
 //! client (and kubectl when installed). Every test owns a [`Cluster`] guard that stops the
 //! background process on drop (SIGKILL if it must) and checks that nothing serves the project
 //! any more: no test leaves a process behind.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -207,7 +207,8 @@ fn start_status_stop_and_a_crash_are_told_apart() {
     let run = sim.run(&["sim", "status"]);
     run.expect_code(3);
     assert!(
-        run.stdout.contains("its state is kept in .democtl/sim/state.json"),
+        run.stdout
+            .contains("its state is kept in .democtl/sim/state.json"),
         "{}",
         run.stdout
     );
@@ -241,16 +242,28 @@ fn start_status_stop_and_a_crash_are_told_apart() {
     assert!(run.stderr.contains("`democtl sim start`"), "{}", run.stderr);
     let run = sim.run(&["sim", "status"]);
     run.expect_code(3);
-    assert!(run.stdout.contains("stopped unexpectedly"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("stopped unexpectedly"),
+        "{}",
+        run.stdout
+    );
     let run = sim.run(&["sim", "start"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("had stopped unexpectedly"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("had stopped unexpectedly"),
+        "{}",
+        run.stderr
+    );
 
     // Reset: stopped and forgotten; the next `--sim` command starts a new one, saying so.
     let third = sim.record();
     let run = sim.run(&["sim", "reset"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("is stopped and reset"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("is stopped and reset"),
+        "{}",
+        run.stdout
+    );
     assert!(!process_exists(third.pid));
     assert!(!sim.dir().join("state.json").exists());
     let run = sim.run(&["--sim", "--sim-speed", "700", "status"]);
@@ -269,7 +282,11 @@ fn invalid_speeds_exit_2_with_a_message_and_start_nothing() {
     let demo = Demo::repo();
     for bad in ["0", "NaN", "-5", "inf", "1e400", "fast"] {
         for args in [
-            vec!["--sim".to_string(), format!("--sim-speed={bad}"), "status".into()],
+            vec![
+                "--sim".to_string(),
+                format!("--sim-speed={bad}"),
+                "status".into(),
+            ],
             vec!["sim".into(), "start".into(), format!("--sim-speed={bad}")],
         ] {
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -331,7 +348,10 @@ async fn reset_is_refused_while_the_cluster_lock_is_held() {
         },
         ..Default::default()
     };
-    namespaces.create(&PostParams::default(), &ns).await.unwrap();
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
     let now = MicroTime(jiff::Timestamp::now());
     let lease = Lease {
         metadata: ObjectMeta {
@@ -356,8 +376,11 @@ async fn reset_is_refused_while_the_cluster_lock_is_held() {
     let run = sim.run_async(&["sim", "reset"]).await;
     run.expect_code(1);
     assert!(
-        run.stderr.contains("refusing to reset the simulated cluster")
-            && run.stderr.contains("`alice@laptop pid 4242` running `deploy stage3`"),
+        run.stderr
+            .contains("refusing to reset the simulated cluster")
+            && run
+                .stderr
+                .contains("`alice@laptop pid 4242` running `deploy stage3`"),
         "{}",
         run.stderr
     );
@@ -421,23 +444,33 @@ async fn a_failed_save_is_reported_and_the_last_good_state_stays() {
         },
         ..Default::default()
     };
-    cms.create(&PostParams::default(), &cm("saved")).await.unwrap();
+    cms.create(&PostParams::default(), &cm("saved"))
+        .await
+        .unwrap();
     let state = sim.dir().join("state.json");
     let contains = |name: &str| {
         std::fs::read_to_string(&state)
             .unwrap_or_default()
             .contains(&format!("\"name\":\"{name}\""))
     };
-    wait_until("the first save", Duration::from_secs(20), || contains("saved"));
+    wait_until("the first save", Duration::from_secs(20), || {
+        contains("saved")
+    });
 
     std::fs::set_permissions(sim.dir(), std::fs::Permissions::from_mode(0o555)).unwrap();
-    cms.create(&PostParams::default(), &cm("unsaved")).await.unwrap();
-    wait_until("the failure to be recorded", Duration::from_secs(20), || {
-        background::read_record(&sim.dir())
-            .ok()
-            .flatten()
-            .is_some_and(|r| r.save_error.is_some())
-    });
+    cms.create(&PostParams::default(), &cm("unsaved"))
+        .await
+        .unwrap();
+    wait_until(
+        "the failure to be recorded",
+        Duration::from_secs(20),
+        || {
+            background::read_record(&sim.dir())
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.save_error.is_some())
+        },
+    );
     let good = std::fs::read(&state).unwrap();
     let run = sim.run_async(&["sim", "status"]).await;
     run.expect_code(1);
@@ -456,7 +489,11 @@ async fn a_failed_save_is_reported_and_the_last_good_state_stays() {
         "{}",
         run.stderr
     );
-    assert_eq!(std::fs::read(&state).unwrap(), good, "the last good state stays");
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        good,
+        "the last good state stays"
+    );
     assert!(contains("saved") && !contains("unsaved"));
     let temp: Vec<String> = std::fs::read_dir(sim.dir())
         .unwrap()
@@ -559,7 +596,13 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
     let leases: Api<Lease> = Api::namespaced(client.clone(), "democtl");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if leases.get_opt("democtl-lock").await.ok().flatten().is_some() {
+        if leases
+            .get_opt("democtl-lock")
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+        {
             break;
         }
         assert!(Instant::now() < deadline, "the deploy never took the lock");
@@ -568,7 +611,8 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
     let run = sim.run_async(&["sim", "reset"]).await;
     run.expect_code(1);
     assert!(
-        run.stderr.contains("refusing to reset the simulated cluster")
+        run.stderr
+            .contains("refusing to reset the simulated cluster")
             && run.stderr.contains(&format!("pid {deploy_pid}"))
             && run.stderr.contains("running `deploy stage3`"),
         "{}",
@@ -631,10 +675,10 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
     run.expect_code(0);
     for stage in ["stage1", "stage2"] {
         assert!(
-            run.stderr
-                .lines()
-                .any(|l| l.starts_with(&format!("{stage} is deployed and healthy"))
-                    && l.ends_with("not run again")),
+            run.stderr.lines().any(
+                |l| l.starts_with(&format!("{stage} is deployed and healthy"))
+                    && l.ends_with("not run again")
+            ),
             "{stage}:\n{}",
             run.stderr
         );
@@ -651,7 +695,11 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
         })
         .collect();
     assert!(changed.is_empty(), "a second deploy changed {changed:?}");
-    assert_eq!(pods(&client).await, before, "a second deploy restarted pods");
+    assert_eq!(
+        pods(&client).await,
+        before,
+        "a second deploy restarted pods"
+    );
 
     sim.run_async(&["sim", "stop"]).await.expect_code(0);
     sim.run_async(&["sim", "start"]).await.expect_code(0);
@@ -665,7 +713,11 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
             run.stdout, run.stderr
         );
     }
-    assert_eq!(pods(&client).await, before, "pods restarted after a restart");
+    assert_eq!(
+        pods(&client).await,
+        before,
+        "pods restarted after a restart"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
