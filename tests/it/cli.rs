@@ -217,40 +217,6 @@ fn logs_lists_and_replays_runs() {
     );
 }
 
-#[test]
-fn the_embedded_simulator_persists_between_commands() {
-    let demo = Demo::repo();
-    let run = demo.run(&["--sim", "status"]);
-    run.expect_code(5);
-    assert!(run.stdout.contains("not deployed"), "{}", run.stdout);
-    assert!(demo.path().join(".democtl/sim/state.json").exists());
-    let run = demo.run(&[
-        "--sim",
-        "--sim-speed",
-        "600",
-        "deploy",
-        "1",
-        "--only",
-        "preflight",
-    ]);
-    run.expect_code(0);
-    let run = demo.run(&["--sim", "status", "-o", "json"]);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(
-        report["stages"][0]["completed_steps"],
-        serde_json::json!(["preflight"]),
-        "{}",
-        run.stdout
-    );
-    let run = demo.run(&["sim", "reset"]);
-    run.expect_code(0);
-    assert_eq!(
-        run.stdout,
-        "the simulated cluster in `.democtl/sim` is reset\n"
-    );
-    assert!(!demo.path().join(".democtl/sim/state.json").exists());
-}
-
 /// Issue #13: `deploy stage3 --only summary` ran 1, 23 and 10 steps: `--only`/`--from` must keep
 /// the run inside the target stage, and earlier stages that are not deployed are an error that
 /// says which and how, before anything changes.
