@@ -611,7 +611,7 @@ async fn pipeline_runs(ctx: &Ctx, wake: &mut Wake) {
         } else {
             let per = ctx.scenario.delays.pipeline_run / tasks.max(1) as u64;
             let finished = (ctx.elapsed(Some(&start)) / per.max(1)).min(tasks as u64);
-            if let Some(at) = Ctx::after(&start, (finished + 1) * per.max(1)) {
+            if let Some(at) = ctx.after(&start, (finished + 1) * per.max(1)) {
                 wake.at(at);
             }
             (
