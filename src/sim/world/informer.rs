@@ -189,7 +189,9 @@ impl Caches {
     /// ReplicaSets would be reported as 0/1 ready, a ReplicaSet seen before its pods would count
     /// none — which is how a restarted world used to flip every workload to "not ready".
     pub fn all_synced(&self) -> bool {
-        self.synced.read().is_ok_and(|s| ALL.iter().all(|k| s.contains(k)))
+        self.synced
+            .read()
+            .is_ok_and(|s| ALL.iter().all(|k| s.contains(k)))
     }
 }
 

@@ -316,10 +316,7 @@ impl Ctx {
     where
         Fut: std::future::Future<Output = Result<T, kube::Error>>,
     {
-        let key = format!(
-            "{verb} {object} {}",
-            obj::hash_chars(&body.to_string(), 16)
-        );
+        let key = format!("{verb} {object} {}", obj::hash_chars(&body.to_string(), 16));
         if self.writes.backing_off(&key) {
             return Err(WorldError::Deferred {
                 action: verb,

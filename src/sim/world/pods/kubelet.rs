@@ -426,7 +426,8 @@ async fn serve(ctx: &Ctx, pod: &Value, started_at: &str, wake: &mut Wake) {
             wake.at(at);
         }
         // Stable per restart, so the status only changes when the restart count does.
-        let finished = ctx.after(started_at, restarts * 30 + 5)
+        let finished = ctx
+            .after(started_at, restarts * 30 + 5)
             .map(crate::sim::clock::rfc3339)
             .unwrap_or_else(|| now.clone());
         let name = containers(pod)
