@@ -853,6 +853,20 @@ async fn wait_for_first_consumer_pvc_binds_only_when_a_pod_uses_it() {
     let unused = w.get(&pvcs, Some(NS), "unused").await;
     assert_eq!(unused["status"]["phase"], "Pending");
     assert!(unused["spec"]["volumeName"].is_null());
+    // The claim deleted, its PV (reclaim policy Delete) goes too.
+    assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Delete");
+    w.api(&pvcs, Some(NS))
+        .delete("models", &Default::default())
+        .await
+        .unwrap();
+    w.wait_all(
+        &ar::<k8s_openapi::api::core::v1::PersistentVolume>(),
+        None,
+        "the PV of the deleted claim gone",
+        |m| !m.contains_key(&format!("/{pv_name}")),
+    )
+    .await;
+    assert!(w.rejected().is_empty(), "{:?}", w.rejected());
 }
 
 #[tokio::test]
