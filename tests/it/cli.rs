@@ -223,6 +223,7 @@ fn logs_lists_and_replays_runs() {
 #[test]
 fn only_and_from_act_on_the_target_stage_alone() {
     let demo = Demo::repo();
+    let _stop = StopSim(&demo);
     for args in [
         &["--sim", "deploy", "stage3", "--only", "summary"][..],
         &[
@@ -238,7 +239,10 @@ fn only_and_from_act_on_the_target_stage_alone() {
         run.expect_code(2);
         let flag = format!("{} {}", args[3], args[4]);
         assert_eq!(
-            run.stderr.lines().next().unwrap_or_default(),
+            run.stderr
+                .lines()
+                .find(|l| l.starts_with("error:"))
+                .unwrap_or_default(),
             format!(
                 "error: `{flag}` acts on stage3 alone, but stage1 is not deployed and stage2 is not deployed"
             ),
@@ -266,6 +270,7 @@ fn after_a_refused_token_the_next_command_reruns_the_token_step() {
     let demo = Demo::repo()
         .file("scenario.yaml", HF_401)
         .env("HF_TOKEN", "hf_refused_token_1234");
+    let _stop = StopSim(&demo);
     let run = demo.run(&[
         "--sim",
         "--sim-speed",
@@ -303,6 +308,7 @@ fn after_a_refused_token_the_next_command_reruns_the_token_step() {
 #[test]
 fn after_a_failed_dry_run_the_next_command_is_the_same_dry_run() {
     let demo = Demo::repo().env("HF_TOKEN", "hf_token_5678");
+    let _stop = StopSim(&demo);
     let run = demo.run(&[
         "--sim",
         "--sim-scenario",
@@ -318,4 +324,13 @@ fn after_a_failed_dry_run_the_next_command_is_the_same_dry_run() {
         "{}",
         run.stderr
     );
+}
+
+/// Stops the project's background simulated cluster when the test ends, pass or fail.
+struct StopSim<'a>(&'a Demo);
+
+impl Drop for StopSim<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(&["sim", "stop"]);
+    }
 }
