@@ -242,6 +242,15 @@ class Registry:
         return 200, self._patch(self._get(self.store.artifacts, params["id"], "artifact"), body)
 
 
+def _conform(model: type, data: dict):
+    """`data` parsed as the generated model does it (oneOf wrappers resolve to their one
+    matching schema, which is returned); raises ValueError/ValidationError when it does not fit."""
+    parsed = model.from_dict(data)
+    if parsed is None:
+        raise ValueError(f"not a {model.__name__}")
+    return getattr(parsed, "actual_instance", None) or parsed
+
+
 def _wire(obj: dict) -> dict:
     """The object as the server sends it (internal fields dropped)."""
     return {k: v for k, v in obj.items() if not k.startswith("_")}
@@ -322,14 +331,14 @@ class Stub:
         if op.body_model is not None:
             try:
                 body = json.loads(raw or b"null")
-                op.body_model.model_validate(body)
+                schema = type(_conform(op.body_model, body))
             except (ValueError, pydantic.ValidationError) as err:
                 self.violations.append(f"{method} {path}: body does not match {op.body_model.__name__}: {err}")
                 return 400, {"code": "400", "message": str(err)}
-            known = {f.alias or n for n, f in op.body_model.model_fields.items()}
+            known = {f.alias or n for n, f in schema.model_fields.items()}
             for k in body:
                 if k not in known:
-                    self.violations.append(f"{method} {path}: field `{k}` is not in {op.body_model.__name__}")
+                    self.violations.append(f"{method} {path}: field `{k}` is not in {schema.__name__}")
         try:
             status, obj = self.registry.handle(op, params, query, body)
         except ApiError as err:
@@ -338,7 +347,7 @@ class Stub:
         if "items" in payload:
             payload = {**payload, "items": [_wire(i) for i in payload["items"]]}
         if op.response_model is not None:
-            op.response_model.model_validate(payload)
+            _conform(op.response_model, payload)
         return status, payload
 
     # -- for assertions

@@ -1,41 +1,56 @@
-import json, os, ssl, sys, time, urllib.error, urllib.request
-base = os.environ["REGISTRY_URL"] + "/api/model_registry/v1alpha3"
-token = open(os.environ.get("TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token")).read().strip()
-tls = ssl.create_default_context(cafile=os.environ["CA_FILE"]) if base.startswith("https") else None
-def call(method, path, body=None):
-    req = urllib.request.Request(base + path, method=method,
-                                 data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Authorization": "Bearer " + token,
-                                          "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, context=tls, timeout=30) as resp:
-        return json.load(resp)
-for attempt in range(30):
-    try:
-        call("GET", "/registered_models?pageSize=1")
-        break
-    except (urllib.error.URLError, OSError) as err:
-        print(f"registry not reachable yet ({err}), retrying", flush=True)
-        time.sleep(10)
-else:
-    sys.exit("model registry did not answer")
-models = json.loads(os.environ["MODELS"])
-for m in models:
-    try:
-        rm = call("GET", "/registered_model?name=" + m["name"])
-    except urllib.error.HTTPError as err:
-        if err.code != 404:
-            raise
-        rm = call("POST", "/registered_models", {"name": m["name"], "description": m["description"]})
-    try:
-        mv = call("GET", f"/model_versions?name={m['version']}&parentResourceId={rm['id']}")
-    except urllib.error.HTTPError as err:
-        if err.code != 404:
-            raise
-        mv = call("POST", f"/registered_models/{rm['id']}/versions",
-                  {"name": m["version"], "registeredModelId": rm["id"], "author": "private-ai-demo"})
-        call("POST", f"/model_versions/{mv['id']}/artifacts",
-             {"artifactType": "model-artifact", "name": m["name"], "uri": m["uri"],
-              "modelFormatName": "vLLM", "modelFormatVersion": "1",
-              "customProperties": {"source": {"metadataType": "MetadataStringValue", "string_value": m["source"]},
-                                   "gpus": {"metadataType": "MetadataStringValue", "string_value": m["gpus"]}}})
-    print(f"registered {m['name']} version {m['version']} (model id {rm['id']}, version id {mv['id']})", flush=True)
+"""Registers the demo's models in the Model Registry (run by Job `register-models`).
+
+Each model of models.json gets one registered model, one version and one model artifact
+(PVC URI, vLLM format). Idempotent: a model or version that exists is kept, its artifact's
+URI corrected if it changed; nothing is ever created twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from registry_client import connect  # noqa: E402
+
+MODELS_FILE = Path(os.environ.get("MODELS_FILE", Path(__file__).resolve().parent / "models.json"))
+
+
+def register(registry, m: dict) -> str:
+    """Registers one model; returns what was done."""
+    rm = registry.get_registered_model(m["name"])
+    mv = registry.get_model_version(m["name"], m["version"]) if rm else None
+    if mv is None:
+        registry.register_model(
+            m["name"],
+            m["uri"],
+            version=m["version"],
+            model_format_name="vLLM",
+            model_format_version="1",
+            description=m["description"],
+            metadata={"source": m["source"], "gpus": m["gpus"]},
+        )
+        return "registered"
+    artifact = registry.get_model_artifact(m["name"], m["version"])
+    if artifact is not None and artifact.uri != m["uri"]:
+        artifact.uri = m["uri"]
+        registry.update(artifact)
+        return "kept; artifact URI updated"
+    return "already registered; kept"
+
+
+def main() -> int:
+    models = json.loads(MODELS_FILE.read_text())
+    registry = connect()
+    for m in models:
+        done = register(registry, m)
+        mv = registry.get_model_version(m["name"], m["version"])
+        print(f"{m['name']} version {m['version']}: {done} (version id {mv.id})", flush=True)
+    print(f"{len(models)} models in the registry", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
