@@ -4,7 +4,7 @@
 # and reach the cluster as ConfigMap documents-<scenario>, mounted at SOURCE: nothing is
 # downloaded at run time. DIR is the scenario's source directory in the workspace.
 set -eu
-: "${SOURCE:=/documents}"
+SOURCE=$(printenv SOURCE || echo /documents)
 rm -rf "$DIR"
 mkdir -p "$DIR"
 n=0

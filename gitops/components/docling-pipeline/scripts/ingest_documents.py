@@ -1,8 +1,9 @@
 """Chunks a scenario's Markdown and stores it in a Llama Stack vector DB (Task ingest-documents).
 
-Uses the `llama-stack-client` SDK. The vector DB is (re)created on the provider PROVIDER_ID —
-`milvus` is the distribution's inline Milvus-Lite inside the Llama Stack pod, not the Milvus
-that stage 2 deploys — so every run replaces the collection instead of adding duplicates.
+Uses the `llama-stack-client` SDK. The vector DB is (re)created on the provider PROVIDER_ID, so every
+run replaces the collection instead of adding duplicates. In the Red Hat distribution's run
+configuration `milvus-remote` (remote::milvus, enabled by MILVUS_ENDPOINT) is the Milvus that
+stage 2 deploys; `milvus` is the inline Milvus-Lite file inside the Llama Stack pod.
 Chunks are cut here (by Markdown section, then by paragraph, at most CHUNK_SIZE words) so the
 count is known and reported. Environment: BASE, VECTOR_DB, LLAMA_STACK_URL, PROVIDER_ID,
 EMBEDDING_MODEL, EMBEDDING_DIMENSION, CHUNK_SIZE.
@@ -19,7 +20,7 @@ import re
 import sys
 from pathlib import Path
 
-PROVIDER_ID = "milvus"
+PROVIDER_ID = "milvus-remote"
 
 
 def sections(text: str) -> list[str]:
