@@ -440,8 +440,9 @@ fn every_pipelinerun_mounts_configmaps_the_render_contains() {
             run_params.extend(param_values(&run["spec"]["params"], "value"));
             for task_ref in pipeline["spec"]["tasks"].as_array().unwrap() {
                 let task_name = task_ref["taskRef"]["name"].as_str().unwrap();
-                let task = find(&objs, "Task", task_name)
-                    .unwrap_or_else(|| panic!("stage{n}: {pipeline_name} uses missing {task_name}"));
+                let task = find(&objs, "Task", task_name).unwrap_or_else(|| {
+                    panic!("stage{n}: {pipeline_name} uses missing {task_name}")
+                });
                 let mut params = param_values(&task["spec"]["params"], "default");
                 for (k, v) in param_values(&task_ref["params"], "value") {
                     params.insert(k, substitute_params(&v, &run_params));
@@ -458,7 +459,10 @@ fn every_pipelinerun_mounts_configmaps_the_render_contains() {
                     assert!(!name.is_empty(), "{at}: configMap.name is empty");
                     assert!(!name.contains("$("), "{at}: unresolved `{name}`");
                     if cm["optional"] != true {
-                        assert!(configmaps.contains(&name), "{at}: ConfigMap `{name}` is not in the render");
+                        assert!(
+                            configmaps.contains(&name),
+                            "{at}: ConfigMap `{name}` is not in the render"
+                        );
                     }
                     checked += 1;
                 }
