@@ -167,6 +167,7 @@ pub async fn dispatch(shared: Arc<Shared>, req: Request) -> Result<Response, Api
         ("get", Some("log")) => log::serve(shared, req).await,
         ("get", Some("scale")) => write::get_scale(&shared, &req),
         ("update", Some("scale")) | ("patch", Some("scale")) => write::set_scale(&shared, &req),
+        ("create", Some("binding")) => write::bind(&shared, &req),
         ("get", _) => read::get(&shared, &req),
         ("list", _) => read::list(&shared, &req),
         ("watch", _) => watch::serve(shared, req),
@@ -185,6 +186,7 @@ fn allowed_verb(kind: &KindInfo, verb: &str, sub: Option<&str>) -> bool {
         Some("status") => kind.status && matches!(verb, "get" | "update" | "patch"),
         Some("scale") => kind.scale.is_some() && matches!(verb, "get" | "update" | "patch"),
         Some("log") => kind.log && verb == "get",
+        Some("binding") => kind.group.is_empty() && kind.plural == "pods" && verb == "create",
         Some(_) => false,
     }
 }

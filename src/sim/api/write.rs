@@ -597,3 +597,97 @@ pub fn set_scale(shared: &Shared, req: &Request) -> Result<axum::response::Respo
     )?;
     Ok(json_response(200, &scale_of(&req.kind, &obj)))
 }
+
+/// POST `pods/{name}/binding` (a `Binding`): how kube-scheduler assigns a pod to a node. Sets
+/// `spec.nodeName` and `PodScheduled=True` as kube-apiserver's BindingREST does; a pod that is
+/// already bound is a 409, as is a Binding whose uid names another pod.
+pub fn bind(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
+    let name = req.name.as_deref().unwrap_or("");
+    let dry = req.dry_run()?;
+    let body = req.body_json()?;
+    let node = body
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Binding",
+                "",
+                name,
+                vec![Cause {
+                    reason: "FieldValueRequired".into(),
+                    message: "Required value".into(),
+                    field: "target.name".into(),
+                }],
+            )
+        })?
+        .to_string();
+    let mut st = shared.store.lock();
+    let old = st
+        .get(&req.gr, req.ns(), name)
+        .ok_or_else(|| ApiError::not_found("", "pods", name))?;
+    let uid = body.pointer("/metadata/uid").and_then(Value::as_str);
+    if uid.is_some_and(|u| Some(u) != old.pointer("/metadata/uid").and_then(Value::as_str)) {
+        return Err(ApiError::conflict(
+            "",
+            "pods/binding",
+            name,
+            "the UID in the precondition does not match the UID in record",
+        ));
+    }
+    if let Some(bound) = old
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    {
+        return Err(ApiError::conflict(
+            "",
+            "pods/binding",
+            name,
+            &format!("pod {name} is already assigned to node \"{bound}\""),
+        ));
+    }
+    let now = shared.config.clock.now_rfc3339();
+    let mut new = (*old).clone();
+    new["spec"]["nodeName"] = json!(node);
+    let mut conditions: Vec<Value> = new
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    conditions.retain(|c| c["type"] != "PodScheduled");
+    conditions.push(json!({"type": "PodScheduled", "status": "True",
+        "lastProbeTime": null, "lastTransitionTime": now}));
+    new["status"]["conditions"] = json!(conditions);
+    let manager = req.field_manager();
+    let kind = req.kind.clone();
+    commit_update(
+        &mut st,
+        shared,
+        &kind,
+        &old,
+        new.clone(),
+        Part::Main,
+        &manager,
+        false,
+        dry,
+    )?;
+    let stored = st.get(&req.gr, req.ns(), name).unwrap_or(old);
+    let mut with_status = (*stored).clone();
+    with_status["status"] = new["status"].clone();
+    commit_update(
+        &mut st,
+        shared,
+        &kind,
+        &stored,
+        with_status,
+        Part::Status,
+        &manager,
+        false,
+        dry,
+    )?;
+    Ok(json_response(
+        201,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+    ))
+}
