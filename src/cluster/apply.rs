@@ -508,7 +508,7 @@ impl Run<'_> {
             // tearing down a higher stage never leaks or removes a lower stage's object.
             inventory::label_object(&mut obj, owner, self.opts.applyset);
         }
-        let mut params = PatchParams::apply(FIELD_MANAGER);
+        let mut params = PatchParams::apply(FIELD_MANAGER).validation_strict();
         if self.opts.dry_run {
             params = params.dry_run();
         }
@@ -922,7 +922,9 @@ async fn write_applyset_parent(
         .await?
         .map(|o| typed_value(o, &r.resource));
     let parent = inventory::parent_object(stage, keys, existing.as_ref());
-    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let params = PatchParams::apply(FIELD_MANAGER)
+        .force()
+        .validation_strict();
     cluster
         .call(
             "apply",

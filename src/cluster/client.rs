@@ -15,6 +15,7 @@ use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::ApiResource;
 use kube::{Client, Config};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -212,13 +213,42 @@ impl Cluster {
         Ok(obj.map(|o| typed_value(o, resource)))
     }
 
+    /// `POST` of a typed object with `fieldValidation=Strict`, as kubectl sends it (kube's
+    /// `PostParams` cannot carry the parameter): an unknown field is an error, never dropped.
+    pub async fn create_strict<K>(&self, api: &Api<K>, obj: &K) -> Result<K, kube::Error>
+    where
+        K: kube::Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+    {
+        let body = serde_json::to_vec(obj).map_err(kube::Error::SerdeError)?;
+        let req = kube::core::Request::new(api.resource_url())
+            .create(&PostParams::default(), body)
+            .map_err(kube::Error::BuildRequest)?;
+        self.client.request::<K>(strict(req)?).await
+    }
+
+    /// `PUT` of a typed object with `fieldValidation=Strict` (see [`Cluster::create_strict`]).
+    pub async fn replace_strict<K>(
+        &self,
+        api: &Api<K>,
+        name: &str,
+        obj: &K,
+    ) -> Result<K, kube::Error>
+    where
+        K: kube::Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+    {
+        let body = serde_json::to_vec(obj).map_err(kube::Error::SerdeError)?;
+        let req = kube::core::Request::new(api.resource_url())
+            .replace(name, &PostParams::default(), body)
+            .map_err(kube::Error::BuildRequest)?;
+        self.client.request::<K>(strict(req)?).await
+    }
+
     /// Who we are, through SelfSubjectReview (`oc whoami`). Distinguishes an unreachable
     /// cluster and rejected credentials (exit code 3) from other failures.
     pub async fn identity(&self) -> Result<Identity, ClusterError> {
         let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
         let review = SelfSubjectReview::default();
-        let pp = PostParams::default();
-        let fut = api.create(&pp, &review);
+        let fut = self.create_strict(&api, &review);
         let result = match tokio::time::timeout(self.request_timeout, fut).await {
             Ok(r) => r,
             Err(_) => {
@@ -255,6 +285,21 @@ impl Cluster {
             )),
         }
     }
+}
+
+/// Adds `fieldValidation=Strict` to a request built by kube's request builder (kube-core and
+/// axum share the one `http` crate of the dependency tree).
+fn strict(
+    mut req: axum::http::Request<Vec<u8>>,
+) -> Result<axum::http::Request<Vec<u8>>, kube::Error> {
+    let uri = req.uri().to_string();
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    *req.uri_mut() = format!("{uri}{sep}fieldValidation=Strict")
+        .parse()
+        .map_err(|e: axum::http::uri::InvalidUri| {
+            kube::Error::BuildRequest(kube::core::request::Error::BuildRequest(e.into()))
+        })?;
+    Ok(req)
 }
 
 /// Reads the kubeconfig as kubectl would and returns the config and the context name.

@@ -168,11 +168,7 @@ pub async fn acquire(
         None => {
             let lease = lease_object(holder, command, None);
             match cluster
-                .call(
-                    "create",
-                    lease_desc,
-                    api.create(&PostParams::default(), &lease),
-                )
+                .call("create", lease_desc, cluster.create_strict(&api, &lease))
                 .await
             {
                 Ok(_) => {}
@@ -200,7 +196,7 @@ pub async fn acquire(
                 .call(
                     "take over",
                     lease_desc,
-                    api.replace(LEASE_NAME, &PostParams::default(), &lease),
+                    cluster.replace_strict(&api, LEASE_NAME, &lease),
                 )
                 .await
             {

@@ -130,7 +130,9 @@ pub async fn ensure_namespace(cluster: &Cluster) -> Result<(), ClusterError> {
     let key = ObjectKey::new("v1", "Namespace", None, NAMESPACE);
     let r = cluster.resolve_or_missing(&key).await?;
     let api = cluster.api(&r.resource, None);
-    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let params = PatchParams::apply(FIELD_MANAGER)
+        .force()
+        .validation_strict();
     cluster
         .call(
             "apply",
@@ -285,7 +287,7 @@ async fn apply_cm(
     ensure_namespace(cluster).await?;
     let key = cm_key(stage);
     let api = cm_api(cluster).await?;
-    let params = PatchParams::apply(manager).force();
+    let params = PatchParams::apply(manager).force().validation_strict();
     let cm = base_cm(stage, data);
     cluster
         .call(

@@ -524,7 +524,11 @@ async fn remove_finalizers(cluster: &Cluster, key: &ObjectKey) -> Result<(), Clu
         .call_if_present(
             "remove finalizers of",
             || key.describe(),
-            api.patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch)),
+            api.patch(
+                &key.name,
+                &PatchParams::default().validation_strict(),
+                &Patch::Merge(&patch),
+            ),
         )
         .await
         .map(|_| ())
@@ -556,7 +560,7 @@ async fn restore(
             || p.target.describe(),
             api.patch(
                 &p.target.name,
-                &PatchParams::default(),
+                &PatchParams::default().validation_strict(),
                 &Patch::Merge(&p.restore),
             ),
         )

@@ -123,7 +123,8 @@ impl PatchStep {
             let mut params = KubePatchParams {
                 field_manager: Some(FIELD_MANAGER.into()),
                 ..KubePatchParams::default()
-            };
+            }
+            .validation_strict();
             if ctx.dry_run {
                 params = params.dry_run();
             }
