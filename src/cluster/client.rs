@@ -243,6 +243,24 @@ impl Cluster {
         self.client.request::<K>(strict(req)?).await
     }
 
+    /// `PUT` of a subresource (`namespaces/{name}/finalize`) with `fieldValidation=Strict`.
+    pub async fn replace_subresource_strict<K>(
+        &self,
+        api: &Api<K>,
+        subresource: &str,
+        name: &str,
+        obj: &K,
+    ) -> Result<K, kube::Error>
+    where
+        K: kube::Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+    {
+        let body = serde_json::to_vec(obj).map_err(kube::Error::SerdeError)?;
+        let req = kube::core::Request::new(api.resource_url())
+            .replace_subresource(subresource, name, &PostParams::default(), body)
+            .map_err(kube::Error::BuildRequest)?;
+        self.client.request::<K>(strict(req)?).await
+    }
+
     /// Who we are, through SelfSubjectReview (`oc whoami`). Distinguishes an unreachable
     /// cluster and rejected credentials (exit code 3) from other failures.
     pub async fn identity(&self) -> Result<Identity, ClusterError> {
