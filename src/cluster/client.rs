@@ -22,6 +22,7 @@ use serde_json::Value;
 use super::discovery::Discovery;
 use super::error::{ClusterError, is_connection_error};
 use super::object::typed_value;
+use super::retry::RetryPolicy;
 
 /// The cluster's notion of "now" (system time, or the simulator's clock).
 pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
@@ -54,6 +55,7 @@ pub struct Cluster {
     server: String,
     context: Option<String>,
     request_timeout: Duration,
+    retry: RetryPolicy,
     discovery: Discovery,
 }
 
@@ -96,7 +98,19 @@ impl Cluster {
             server: server.into(),
             context: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// Changes how transient failures are retried (default: [`RetryPolicy::default`]).
+    #[must_use]
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// Changes the per-request timeout (default 30 s).
@@ -139,34 +153,72 @@ impl Cluster {
         self.request_timeout
     }
 
-    /// Runs one API request with the per-request timeout, mapping failures to `ClusterError`
-    /// with `action` ("apply", "get") and `object` (already quoted, see `ObjectKey::describe`).
-    pub async fn call<T>(
+    /// Runs one API request with the per-request timeout and the cluster's [`RetryPolicy`],
+    /// mapping failures to `ClusterError` with `action` ("apply", "get") and `object` (already
+    /// quoted, see `ObjectKey::describe`). `request` makes the request anew for each attempt.
+    ///
+    /// Transient failures are retried (see [`super::retry`]); an optimistic-lock conflict is
+    /// not (the caller must read again). A write retried after a lost response may meet its own
+    /// effect: server-side apply is idempotent, callers of create treat AlreadyExists and
+    /// callers of delete NotFound accordingly.
+    pub async fn call<T, Fut>(
         &self,
         action: &str,
-        object: impl FnOnce() -> String,
-        fut: impl Future<Output = Result<T, kube::Error>>,
-    ) -> Result<T, ClusterError> {
-        match tokio::time::timeout(self.request_timeout, fut).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(source)) => Err(ClusterError::api(action, object(), source)),
-            Err(_) => Err(ClusterError::RequestTimeout {
-                action: action.to_string(),
-                object: object(),
-                after: self.request_timeout,
-            }),
+        object: impl Fn() -> String,
+        mut request: impl FnMut() -> Fut,
+    ) -> Result<T, ClusterError>
+    where
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        let mut delays = self.retry.backoff();
+        let mut attempt = 1u32;
+        loop {
+            let err = match tokio::time::timeout(self.request_timeout, request()).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(source)) => ClusterError::api(action, object(), source),
+                Err(_) => ClusterError::RequestTimeout {
+                    action: action.to_string(),
+                    object: object(),
+                    after: self.request_timeout,
+                },
+            };
+            if !err.is_transient() || err.is_conflict() {
+                return Err(err);
+            }
+            let Some(backoff) = delays.next() else {
+                return Err(err);
+            };
+            let delay = err
+                .retry_after()
+                .map(|d| d.min(self.retry.max_retry_after))
+                .unwrap_or(backoff);
+            if super::retry::deadline().is_some_and(|d| tokio::time::Instant::now() + delay >= d) {
+                return Err(err);
+            }
+            attempt += 1;
+            super::retry::notify(format!(
+                "retrying {action} {} in {}ms (attempt {attempt} of {}): {}",
+                object(),
+                delay.as_millis(),
+                self.retry.max_attempts,
+                err.cause()
+            ));
+            tokio::time::sleep(delay).await;
         }
     }
 
     /// [`Cluster::call`] for a request about an object that may already be gone (delete, restore,
     /// finalizer removal): NotFound is `Ok(None)`, not an error.
-    pub async fn call_if_present<T>(
+    pub async fn call_if_present<T, Fut>(
         &self,
         action: &str,
-        object: impl FnOnce() -> String,
-        fut: impl Future<Output = Result<T, kube::Error>>,
-    ) -> Result<Option<T>, ClusterError> {
-        match self.call(action, object, fut).await {
+        object: impl Fn() -> String,
+        request: impl FnMut() -> Fut,
+    ) -> Result<Option<T>, ClusterError>
+    where
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        match self.call(action, object, request).await {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -188,10 +240,10 @@ impl Cluster {
         resource: &ApiResource,
         namespace: Option<&str>,
         params: &ListParams,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
     ) -> Result<Vec<Value>, ClusterError> {
         let api = self.api(resource, namespace);
-        let list = self.call("list", what, api.list(params)).await?;
+        let list = self.call("list", what, || api.list(params)).await?;
         Ok(list
             .items
             .into_iter()
@@ -206,10 +258,10 @@ impl Cluster {
         resource: &ApiResource,
         namespace: Option<&str>,
         name: &str,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
     ) -> Result<Option<Value>, ClusterError> {
         let api = self.api(resource, namespace);
-        let obj = self.call("get", what, api.get_opt(name)).await?;
+        let obj = self.call("get", what, || api.get_opt(name)).await?;
         Ok(obj.map(|o| typed_value(o, resource)))
     }
 
@@ -266,17 +318,12 @@ impl Cluster {
     pub async fn identity(&self) -> Result<Identity, ClusterError> {
         let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
         let review = SelfSubjectReview::default();
-        let fut = self.create_strict(&api, &review);
-        let result = match tokio::time::timeout(self.request_timeout, fut).await {
-            Ok(r) => r,
-            Err(_) => {
-                return Err(ClusterError::RequestTimeout {
-                    action: "review the identity on".into(),
-                    object: format!("`{}`", self.server),
-                    after: self.request_timeout,
-                });
-            }
-        };
+        let server = || format!("`{}`", self.server);
+        let result = self
+            .call("review the identity on", server, || {
+                self.create_strict(&api, &review)
+            })
+            .await;
         match result {
             Ok(review) => {
                 let info = review.status.and_then(|s| s.user_info).unwrap_or_default();
@@ -286,21 +333,20 @@ impl Cluster {
                     groups: info.groups.unwrap_or_default(),
                 })
             }
-            Err(source) if is_connection_error(&source) => Err(ClusterError::Unreachable {
-                server: self.server.clone(),
-                source,
-            }),
-            Err(kube::Error::Api(s)) if s.code == 401 || s.code == 403 => {
-                Err(ClusterError::Unauthorized {
+            Err(ClusterError::Api { source, .. }) if is_connection_error(&source) => {
+                Err(ClusterError::Unreachable {
                     server: self.server.clone(),
-                    source: kube::Error::Api(s),
+                    source,
                 })
             }
-            Err(source) => Err(ClusterError::api(
-                "review the identity on",
-                format!("`{}`", self.server),
-                source,
-            )),
+            Err(ClusterError::Api {
+                source: kube::Error::Api(s),
+                ..
+            }) if s.code == 401 || s.code == 403 => Err(ClusterError::Unauthorized {
+                server: self.server.clone(),
+                source: kube::Error::Api(s),
+            }),
+            Err(e) => Err(e),
         }
     }
 }

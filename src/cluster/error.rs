@@ -171,6 +171,22 @@ impl ClusterError {
         }
     }
 
+    /// The root cause in one line, for retry notices: `503 ServiceUnavailable: …` for an API
+    /// status, the transport error otherwise.
+    pub fn cause(&self) -> String {
+        match self.kube_error() {
+            Some(kube::Error::Api(s)) => format!("{} {}: {}", s.code, s.reason, s.message),
+            Some(other) => {
+                let mut cur: &(dyn std::error::Error + 'static) = other;
+                while let Some(next) = cur.source() {
+                    cur = next;
+                }
+                cur.to_string()
+            }
+            None => self.to_string(),
+        }
+    }
+
     /// The kube error underneath, if any.
     pub fn kube_error(&self) -> Option<&kube::Error> {
         match self {

@@ -143,7 +143,7 @@ pub async fn collect(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
             .call(
                 "read logs of",
                 || format!("`Pod/{pod}` in `{ns}`"),
-                pods.logs(&pod, &lp),
+                || pods.logs(&pod, &lp),
             )
             .await
         {

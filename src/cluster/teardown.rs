@@ -201,7 +201,7 @@ async fn check(
         },
     );
     let Some(live) = cluster
-        .call("get", || key.describe(), api.get_opt(&key.name))
+        .call("get", || key.describe(), || api.get_opt(&key.name))
         .await?
     else {
         return Ok(Verdict::Gone);
@@ -240,7 +240,7 @@ async fn applyset_members(cluster: &Cluster, stage: &str) -> Result<Vec<ObjectKe
     };
     let api = cluster.api(&r.resource, Some(NAMESPACE));
     let Some(p) = cluster
-        .call("get", || parent.describe(), api.get_opt(&parent.name))
+        .call("get", || parent.describe(), || api.get_opt(&parent.name))
         .await?
     else {
         return Ok(Vec::new());
@@ -379,7 +379,11 @@ async fn delete_one(cluster: &Cluster, d: &PlannedDelete) -> Result<(), ClusterE
         ..DeleteParams::default()
     };
     match cluster
-        .call("delete", || d.key.describe(), api.delete(&d.key.name, &dp))
+        .call(
+            "delete",
+            || d.key.describe(),
+            || api.delete(&d.key.name, &dp),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -466,7 +470,7 @@ pub async fn stuck_reasons(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
         },
     );
     let Ok(Some(live)) = cluster
-        .call("get", || key.describe(), api.get_opt(&key.name))
+        .call("get", || key.describe(), || api.get_opt(&key.name))
         .await
     else {
         return Vec::new();
@@ -501,15 +505,13 @@ async fn remove_finalizers(cluster: &Cluster, key: &ObjectKey) -> Result<(), Clu
         },
     );
     let patch = json!({"metadata": {"finalizers": null}});
+    let patch = Patch::Merge(&patch);
+    let params = PatchParams::default().validation_strict();
     cluster
         .call_if_present(
             "remove finalizers of",
             || key.describe(),
-            api.patch(
-                &key.name,
-                &PatchParams::default().validation_strict(),
-                &Patch::Merge(&patch),
-            ),
+            || api.patch(&key.name, &params, &patch),
         )
         .await
         .map(|_| ())
@@ -520,7 +522,7 @@ async fn finalize_namespace(cluster: &Cluster, name: &str) -> Result<(), Cluster
     use k8s_openapi::api::core::v1::{Namespace, NamespaceSpec};
     let api: kube::Api<Namespace> = kube::Api::all(cluster.client().clone());
     let what = || format!("`Namespace/{name}`");
-    let Some(mut ns) = cluster.call("get", what, api.get_opt(name)).await? else {
+    let Some(mut ns) = cluster.call("get", what, || api.get_opt(name)).await? else {
         return Ok(());
     };
     if ns
@@ -535,11 +537,9 @@ async fn finalize_namespace(cluster: &Cluster, name: &str) -> Result<(), Cluster
         finalizers: Some(Vec::new()),
     });
     cluster
-        .call_if_present(
-            "finalize",
-            what,
-            cluster.replace_subresource_strict(&api, "finalize", name, &ns),
-        )
+        .call_if_present("finalize", what, || {
+            cluster.replace_subresource_strict(&api, "finalize", name, &ns)
+        })
         .await
         .map(|_| ())
 }
@@ -564,15 +564,13 @@ async fn restore(
         },
     );
     progress(format!("restoring {}", p.target.describe()));
+    let patch = Patch::Merge(&p.restore);
+    let params = PatchParams::default().validation_strict();
     cluster
         .call_if_present(
             "restore",
             || p.target.describe(),
-            api.patch(
-                &p.target.name,
-                &PatchParams::default().validation_strict(),
-                &Patch::Merge(&p.restore),
-            ),
+            || api.patch(&p.target.name, &params, &patch),
         )
         .await
         .map(|_| ())
@@ -589,12 +587,9 @@ async fn delete_parent(cluster: &Cluster, stage: &str) -> Result<(), ClusterErro
         return Ok(());
     };
     let api = cluster.api(&r.resource, Some(NAMESPACE));
+    let dp = DeleteParams::default();
     cluster
-        .call_if_present(
-            "delete",
-            || key.describe(),
-            api.delete(&key.name, &DeleteParams::default()),
-        )
+        .call_if_present("delete", || key.describe(), || api.delete(&key.name, &dp))
         .await
         .map(|_| ())
 }

@@ -133,8 +133,33 @@ impl BuildError {
     }
 }
 
-/// Builds the executable step for `spec`.
+/// Builds the executable step for `spec`. Every step runs in a retry scope
+/// ([`crate::cluster::retry`]): its API calls' retries show as its progress and stop at its
+/// deadline.
 pub fn build(spec: &StepSpec, env: &StepEnv) -> Result<Box<dyn Step>, BuildError> {
+    build_kind(spec, env).map(|inner| Box::new(RetryScoped { inner }) as Box<dyn Step>)
+}
+
+/// A step whose cluster calls report their retries to the step's progress.
+struct RetryScoped {
+    inner: Box<dyn Step>,
+}
+
+impl Step for RetryScoped {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a StepCtx,
+    ) -> BoxFuture<'a, Result<crate::runner::step::StepDone, StepError>> {
+        let sink = ctx.clone();
+        let scope = crate::cluster::retry::RetryScope {
+            notify: std::sync::Arc::new(move |line| sink.progress(line)),
+            deadline: ctx.deadline,
+        };
+        Box::pin(crate::cluster::retry::scoped(scope, self.inner.run(ctx)))
+    }
+}
+
+fn build_kind(spec: &StepSpec, env: &StepEnv) -> Result<Box<dyn Step>, BuildError> {
     let mismatch = || BuildError::ParamsMismatch {
         step: spec.id.clone(),
         kind: spec.kind.as_str(),
@@ -227,14 +252,14 @@ pub(crate) async fn delete_and_wait(
     let api = cluster.api(&r.resource, key.namespace.as_deref());
     let dp = kube::api::DeleteParams::background();
     let existing = cluster
-        .call("get", || key.describe(), api.get_opt(&key.name))
+        .call("get", || key.describe(), || api.get_opt(&key.name))
         .await?;
     let Some(existing) = existing else {
         return Ok(false);
     };
     let uid = existing.metadata.uid.clone();
     match cluster
-        .call("delete", || key.describe(), api.delete(&key.name, &dp))
+        .call("delete", || key.describe(), || api.delete(&key.name, &dp))
         .await
     {
         Ok(_) => {}

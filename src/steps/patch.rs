@@ -95,7 +95,7 @@ impl PatchStep {
             .map_err(|e| fail("patch", e))?;
         let api = cluster.api(&resolved.resource, target.namespace.as_deref());
         let live = cluster
-            .call("get", || target.describe(), api.get_opt(&target.name))
+            .call("get", || target.describe(), || api.get_opt(&target.name))
             .await
             .map_err(|e| fail("read", e))?;
         let Some(live) = live else {
@@ -128,11 +128,12 @@ impl PatchStep {
             if ctx.dry_run {
                 params = params.dry_run();
             }
+            let merge = Patch::Merge(&self.patch);
             cluster
                 .call(
                     "patch",
                     || target.describe(),
-                    api.patch(&target.name, &params, &Patch::Merge(&self.patch)),
+                    || api.patch(&target.name, &params, &merge),
                 )
                 .await
                 .map_err(|e| fail("patch", e))?;

@@ -121,7 +121,7 @@ impl Prereq {
                 .call(
                     "reach",
                     || format!("`{}`", cluster.server()),
-                    cluster.client().apiserver_version(),
+                    || cluster.client().apiserver_version(),
                 )
                 .await
                 .map(|v| {
@@ -266,7 +266,7 @@ impl Prereq {
                     .call(
                         "review access on",
                         || format!("`{}`", cluster.server()),
-                        cluster.create_strict(&api, &review),
+                        || cluster.create_strict(&api, &review),
                     )
                     .await
                 {

@@ -727,7 +727,9 @@ async fn a_terminating_namespace_shows_its_finalizers_and_conditions() {
         "{evidence}"
     );
     assert!(
-        evidence.contains("`Namespace/held`: NamespaceContentRemaining: Some resources are remaining: pods"),
+        evidence.contains(
+            "`Namespace/held`: NamespaceContentRemaining: Some resources are remaining: pods"
+        ),
         "{evidence}"
     );
     assert!(
@@ -877,7 +879,11 @@ async fn apply_rides_out_injected_transient_faults() {
     let lines = Lines::default();
     let mut opts = ApplyOptions::new("stage1");
     opts.applyset = false;
-    let report = apply(&cluster, &objects, &opts, &lines.sink())
+    let scope = democtl::cluster::retry::RetryScope {
+        notify: Arc::new(lines.sink()),
+        deadline: None,
+    };
+    let report = democtl::cluster::retry::scoped(scope, apply(&cluster, &objects, &opts, &|_| {}))
         .await
         .unwrap();
     assert_eq!(report.objects.len(), 12);
@@ -905,6 +911,7 @@ async fn throttling_is_transient_and_carries_retry_after() {
         ..ServerConfig::default()
     })
     .await;
+    let cluster = cluster.with_retry_policy(democtl::cluster::retry::RetryPolicy::none());
     let err = cluster.identity().await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
