@@ -27,7 +27,7 @@ use super::client::Cluster;
 use super::diff::{self, DiffLine};
 use super::error::ClusterError;
 use super::inventory::{self, FIELD_MANAGER, NAMESPACE};
-use super::object::{ObjectKey, str_at};
+use super::object::{ObjectKey, str_at, typed_value};
 use super::operators::{self, Decision, crd_established};
 use super::state;
 use super::wait::Progress;
@@ -492,7 +492,7 @@ impl Run<'_> {
         let live = cluster
             .call("get", || key.describe(), api.get_opt(&key.name))
             .await?
-            .map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+            .map(|o| typed_value(o, &resolved.resource));
         // An object that existed before democtl (the DataScienceCluster, an operator's
         // namespace) is configured but never owned: no ownership labels, so teardown and
         // ApplySet pruning leave it alone.
@@ -641,7 +641,7 @@ impl Run<'_> {
             }
             Err(e) => return Err(e),
         };
-        let applied = serde_json::to_value(&applied).unwrap_or(Value::Null);
+        let applied = typed_value(applied, &resolved.resource);
         let result = if recreated {
             ApplyResult::Recreated
         } else {
@@ -920,7 +920,7 @@ async fn write_applyset_parent(
     let existing = cluster
         .call("get", || secret.describe(), api.get_opt(&secret.name))
         .await?
-        .map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+        .map(|o| typed_value(o, &r.resource));
     let parent = inventory::parent_object(stage, keys, existing.as_ref());
     let params = PatchParams::apply(FIELD_MANAGER).force();
     cluster

@@ -11,14 +11,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
-use kube::api::{Api, DynamicObject, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::ApiResource;
 use kube::{Client, Config};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::discovery::Discovery;
 use super::error::{ClusterError, is_connection_error};
+use super::object::typed_value;
 
 /// The cluster's notion of "now" (system time, or the simulator's clock).
 pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
@@ -176,6 +178,38 @@ impl Cluster {
             Some(ns) => Api::namespaced_with(self.client.clone(), ns, ar),
             None => Api::all_with(self.client.clone(), ar),
         }
+    }
+
+    /// Lists the objects of `resource` (in `namespace`, or cluster-wide) as JSON, each stamped
+    /// with the resource's apiVersion/kind (list items of built-in kinds carry none).
+    pub async fn list_values(
+        &self,
+        resource: &ApiResource,
+        namespace: Option<&str>,
+        params: &ListParams,
+        what: impl FnOnce() -> String,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let api = self.api(resource, namespace);
+        let list = self.call("list", what, api.list(params)).await?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|o| typed_value(o, resource))
+            .collect())
+    }
+
+    /// Reads one object of `resource` as JSON stamped with its apiVersion/kind; None when it
+    /// does not exist.
+    pub async fn get_value(
+        &self,
+        resource: &ApiResource,
+        namespace: Option<&str>,
+        name: &str,
+        what: impl FnOnce() -> String,
+    ) -> Result<Option<Value>, ClusterError> {
+        let api = self.api(resource, namespace);
+        let obj = self.call("get", what, api.get_opt(name)).await?;
+        Ok(obj.map(|o| typed_value(o, resource)))
     }
 
     /// Who we are, through SelfSubjectReview (`oc whoami`). Distinguishes an unreachable

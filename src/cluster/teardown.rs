@@ -24,7 +24,7 @@ use super::apply::{Tier, tier_of};
 use super::client::Cluster;
 use super::error::ClusterError;
 use super::inventory::{self, LABEL_PART_OF, LABEL_STAGE, NAMESPACE};
-use super::object::{ObjectKey, condition, label, str_at};
+use super::object::{ObjectKey, condition, label, str_at, typed_value};
 use super::state::{self, PatchedObject};
 use super::wait::{Progress, WaitError, WaitOutcome, Waited};
 use crate::readiness::Status;
@@ -206,7 +206,7 @@ async fn check(
     else {
         return Ok(Verdict::Gone);
     };
-    let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+    let live = typed_value(live, &r.resource);
     if !inventory::is_owned(&live) {
         return Ok(Verdict::Skip("not managed by democtl".into()));
     }
@@ -245,7 +245,7 @@ async fn applyset_members(cluster: &Cluster, stage: &str) -> Result<Vec<ObjectKe
     else {
         return Ok(Vec::new());
     };
-    let p = serde_json::to_value(&p).unwrap_or(Value::Null);
+    let p = typed_value(p, &r.resource);
     let ann = |a: &str| {
         p.pointer("/metadata/annotations")
             .and_then(|m| m.get(a))
@@ -272,25 +272,16 @@ async fn applyset_members(cluster: &Cluster, stage: &str) -> Result<Vec<ObjectKe
             vec![None]
         };
         for ns in scopes {
-            let api = cluster.api(&resolved.resource, ns);
             let lp = ListParams::default().labels(&selector);
             let list = match cluster
-                .call("list", || format!("`{gk}`"), api.list(&lp))
+                .list_values(&resolved.resource, ns, &lp, || format!("`{gk}`"))
                 .await
             {
                 Ok(l) => l,
                 Err(e) if e.is_not_found() => continue,
                 Err(e) => return Err(e),
             };
-            for o in list.items {
-                let v = serde_json::to_value(&o).unwrap_or(Value::Null);
-                if let Some(mut k) = ObjectKey::from_value(&v) {
-                    if k.api_version.is_empty() {
-                        k.api_version = resolved.resource.api_version.clone();
-                    }
-                    out.push(k);
-                }
-            }
+            out.extend(list.iter().filter_map(ObjectKey::from_value));
         }
     }
     Ok(out)
@@ -480,7 +471,7 @@ pub async fn stuck_reasons(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
     else {
         return Vec::new();
     };
-    let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+    let live = typed_value(live, &r.resource);
     stuck_lines(key, &live)
 }
 

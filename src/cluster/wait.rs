@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::client::Cluster;
 use super::error::ClusterError;
-use super::object::ObjectKey;
+use super::object::{ObjectKey, typed_value};
 use super::operators::Decision;
 use crate::readiness::Status;
 
@@ -178,6 +178,7 @@ impl Cluster {
         let api = self.api(&resolved.resource, key.namespace.as_deref());
         let mut stream = watch_object(api, &key.name).default_backoff().boxed();
         let mut last = String::from("no status yet");
+        let resource = &resolved.resource;
         loop {
             match tokio::time::timeout_at(deadline, stream.next()).await {
                 Err(_) => {
@@ -200,7 +201,7 @@ impl Cluster {
                 // The watcher recovers by itself (with backoff); transient errors are not news.
                 Ok(Some(Err(_))) => continue,
                 Ok(Some(Ok(obj))) => {
-                    let value = obj.map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+                    let value = obj.map(|o| typed_value(o, resource));
                     match decide(value.as_ref()) {
                         Decision::Done(t) => return Ok(t),
                         Decision::Failed(reason) => {

@@ -184,11 +184,11 @@ pub(crate) async fn get_object(
     let Some(r) = cluster.resolve(&key.api_version, &key.kind).await? else {
         return Ok(None);
     };
-    let api = cluster.api(&r.resource, key.namespace.as_deref());
-    let obj = cluster
-        .call("get", || key.describe(), api.get_opt(&key.name))
-        .await?;
-    Ok(obj.and_then(|o| serde_json::to_value(&o).ok()))
+    cluster
+        .get_value(&r.resource, key.namespace.as_deref(), &key.name, || {
+            key.describe()
+        })
+        .await
 }
 
 /// Lists objects of a kind (in `namespace`, or cluster-wide), optionally by label selector.
@@ -203,7 +203,6 @@ pub(crate) async fn list_objects(
     let Some(r) = cluster.resolve(api_version, kind).await? else {
         return Ok(Vec::new());
     };
-    let api = cluster.api(&r.resource, namespace);
     let mut lp = kube::api::ListParams::default();
     if let Some(s) = selector {
         lp = lp.labels(s);
@@ -212,12 +211,7 @@ pub(crate) async fn list_objects(
         Some(ns) => format!("`{kind}` objects in `{ns}`"),
         None => format!("`{kind}` objects"),
     };
-    let list = cluster.call("list", what, api.list(&lp)).await?;
-    Ok(list
-        .items
-        .iter()
-        .filter_map(|o| serde_json::to_value(o).ok())
-        .collect())
+    cluster.list_values(&r.resource, namespace, &lp, what).await
 }
 
 /// Deletes an object (background propagation) and waits until it is gone. Missing = done.

@@ -102,7 +102,7 @@ impl PatchStep {
             return Err(StepError::new(format!("{} does not exist", target.describe()))
                 .with_hint("the operator that owns it creates it; check that it is installed and its instance exists"));
         };
-        let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+        let live = crate::cluster::object::typed_value(live, &resolved.resource);
         let unchanged = already_applied(&self.patch, &live);
         if !ctx.dry_run {
             state::record_patch(
