@@ -430,7 +430,8 @@ pub fn populate_namespace(st: &mut super::store::State, ns: &str, now: &str) {
     let cm = GroupResource::new("", "configmaps");
     if st.get(&cm, ns, "kube-root-ca.crt").is_none() {
         let mut fields = json!({"f:data": {".": {}, "f:ca.crt": {}}});
-        fields["f:metadata"] = json!({"f:annotations": {".": {}, "f:kubernetes.io/description": {}}});
+        fields["f:metadata"] =
+            json!({"f:annotations": {".": {}, "f:kubernetes.io/description": {}}});
         let mut m = meta("kube-root-ca.crt", fields);
         m["annotations"] = json!({"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."});
         st.put(

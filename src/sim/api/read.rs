@@ -120,7 +120,11 @@ fn validate_list_options(req: &Request) -> Result<(), ApiError> {
         message: format!("Forbidden: {message}"),
         field: "resourceVersionMatch".into(),
     };
-    if let Some(m) = req.query.get("resourceVersionMatch").filter(|m| !m.is_empty()) {
+    if let Some(m) = req
+        .query
+        .get("resourceVersionMatch")
+        .filter(|m| !m.is_empty())
+    {
         if rv.is_empty() {
             causes.push(forbidden(
                 "resourceVersionMatch is forbidden unless resourceVersion is provided",

@@ -25,9 +25,8 @@ static QUALIFIED_NAME: LazyLock<Option<Regex>> =
     LazyLock::new(|| re(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"));
 static LABEL_VALUE: LazyLock<Option<Regex>> =
     LazyLock::new(|| re(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"));
-static DNS1123_SUBDOMAIN: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    re(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-});
+static DNS1123_SUBDOMAIN: LazyLock<Option<Regex>> =
+    LazyLock::new(|| re(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"));
 static CONFIG_KEY: LazyLock<Option<Regex>> = LazyLock::new(|| re(r"^[-._a-zA-Z0-9]+$"));
 
 fn matches(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
@@ -199,9 +198,7 @@ fn secret_causes(obj: &Value) -> Vec<Cause> {
         "kubernetes.io/dockerconfigjson" if !has_data(obj, ".dockerconfigjson") => {
             causes.push(required(&data(".dockerconfigjson")));
         }
-        "kubernetes.io/basic-auth"
-            if !has_data(obj, "username") && !has_data(obj, "password") =>
-        {
+        "kubernetes.io/basic-auth" if !has_data(obj, "username") && !has_data(obj, "password") => {
             causes.push(required(&data("username")));
             causes.push(required(&data("password")));
         }
@@ -309,7 +306,10 @@ pub fn causes(kind: &KindInfo, old: Option<&Value>, obj: &Value) -> Vec<Cause> {
                 if t(old) != t(obj) {
                     causes.push(Cause {
                         reason: "FieldValueInvalid".into(),
-                        message: format!("Invalid value: {}: field is immutable", go_value(&t(obj))),
+                        message: format!(
+                            "Invalid value: {}: field is immutable",
+                            go_value(&t(obj))
+                        ),
                         field: "type".into(),
                     });
                 }
@@ -382,9 +382,7 @@ pub fn prepare(kind: &KindInfo, obj: &mut Value) -> Result<(), ApiError> {
         && let Some(sd) = string_data.as_object()
         && !sd.is_empty()
     {
-        let data = m
-            .entry("data")
-            .or_insert_with(|| Value::Object(Map::new()));
+        let data = m.entry("data").or_insert_with(|| Value::Object(Map::new()));
         if !data.is_object() {
             *data = Value::Object(Map::new());
         }

@@ -141,8 +141,14 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns, Columns) {
             ],
             vec![],
             vec![
-                ("IP".to_string(), Box::new(|v: &Value| none(s(v, "/status/podIP")))),
-                ("Node".to_string(), Box::new(|v: &Value| none(s(v, "/spec/nodeName")))),
+                (
+                    "IP".to_string(),
+                    Box::new(|v: &Value| none(s(v, "/status/podIP"))),
+                ),
+                (
+                    "Node".to_string(),
+                    Box::new(|v: &Value| none(s(v, "/spec/nodeName"))),
+                ),
                 (
                     "Nominated Node".to_string(),
                     Box::new(|v: &Value| none(s(v, "/status/nominatedNodeName"))),
@@ -303,11 +309,17 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns, Columns) {
 }
 
 fn none(text: String) -> String {
-    if text.is_empty() { "<none>".into() } else { text }
+    if text.is_empty() {
+        "<none>".into()
+    } else {
+        text
+    }
 }
 
 fn count(v: &Value, p: &str) -> usize {
-    v.pointer(p).and_then(Value::as_object).map_or(0, |m| m.len())
+    v.pointer(p)
+        .and_then(Value::as_object)
+        .map_or(0, |m| m.len())
 }
 
 fn map_text(v: Option<&Value>) -> String {
@@ -332,7 +344,9 @@ fn readiness_gates(v: &Value) -> String {
     }
     let ready = gates
         .iter()
-        .filter(|g| condition(v, g["conditionType"].as_str().unwrap_or("")).as_deref() == Some("True"))
+        .filter(|g| {
+            condition(v, g["conditionType"].as_str().unwrap_or("")).as_deref() == Some("True")
+        })
         .count();
     format!("{ready}/{}", gates.len())
 }
@@ -341,7 +355,12 @@ fn external_ip(v: &Value) -> String {
     let mut ips: Vec<String> = v
         .pointer("/spec/externalIPs")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     if s(v, "/spec/type") == "LoadBalancer" {
         let lb: Vec<String> = v
@@ -394,12 +413,7 @@ fn workload_wide() -> Columns {
     let containers = |v: &Value, field: &str| {
         v.pointer("/spec/template/spec/containers")
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|c| s(c, field))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
+            .map(|a| a.iter().map(|c| s(c, field)).collect::<Vec<_>>().join(","))
             .unwrap_or_default()
     };
     vec![

@@ -361,7 +361,11 @@ pub fn commit_update(
                     reason: "FieldValueForbidden".into(),
                     message: format!(
                         "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
-                        added.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ")
+                        added
+                            .iter()
+                            .map(|f| format!("{f:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     field: "metadata.finalizers".into(),
                 }],
