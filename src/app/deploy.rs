@@ -233,10 +233,8 @@ async fn deploy_locked(
                 crate::runner::Disposition::Skip(_) => None,
             };
             let mut planned = planned_step(spec, disposition, step);
-            if ctx.global.sim {
-                planned.timeout = planned
-                    .timeout
-                    .map(|t| sim_timeout(t, ctx.global.sim_speed));
+            if let Some(speed) = target.sim_speed() {
+                planned.timeout = planned.timeout.map(|t| sim_timeout(t, speed));
             }
             steps_run.push(planned);
         }
@@ -254,13 +252,14 @@ async fn deploy_locked(
         }
         super::print_stderr(&text);
     }
-    let header = session::header(
+    let mut header = session::header(
         ctx,
         "deploy",
         Some(cluster.server().to_owned()),
         cluster.context().map(str::to_owned),
         Some(target.identity.user.clone()),
     );
+    header.simulated = target.simulated();
     let config = RunConfig {
         header,
         dry_run: args.dry_run,

@@ -114,8 +114,8 @@ pub fn command_prefix(ctx: &Ctx) -> String {
     let mut parts = vec!["democtl".to_owned()];
     if ctx.global.sim {
         parts.push("--sim".into());
-        if ctx.global.sim_speed != 1.0 {
-            parts.push(format!("--sim-speed {}", ctx.global.sim_speed));
+        if let Some(speed) = ctx.global.sim_speed {
+            parts.push(format!("--sim-speed {speed}"));
         }
     }
     if let Some(k) = &ctx.global.kubeconfig {
@@ -256,6 +256,7 @@ pub fn header(
         cluster_server: server,
         context,
         user,
+        simulated: None,
     }
 }
 

@@ -254,6 +254,19 @@ async fn renew_loop(api: Api<Lease>, holder: String, timeout: Duration) {
     }
 }
 
+/// Who holds the cluster lock now, as the [`ClusterError::Locked`] a second run would get
+/// (`None` when it is free or expired). For commands that must not disturb a running deploy
+/// (`democtl sim reset`).
+pub async fn current_holder(cluster: &Cluster) -> Result<Option<ClusterError>, ClusterError> {
+    let api: Api<Lease> = Api::namespaced(cluster.client().clone(), NAMESPACE);
+    let existing = cluster
+        .call("read", lease_desc, api.get_opt(LEASE_NAME))
+        .await?;
+    Ok(existing
+        .filter(|l| is_live(l, jiff::Timestamp::now()))
+        .map(|l| locked(&l)))
+}
+
 /// The default holder identity: `user@host pid N`.
 pub fn default_holder(user: &str) -> String {
     let host = std::env::var("HOSTNAME")

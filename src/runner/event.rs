@@ -102,6 +102,18 @@ pub struct RunHeader {
     pub cluster_server: Option<String>,
     pub context: Option<String>,
     pub user: Option<String>,
+    /// Set when the cluster is the simulated one (`--sim`): the banner says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated: Option<SimulatedCluster>,
+}
+
+/// The simulated cluster a run talks to (`cluster: simulated (scenario healthy, 60×)`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SimulatedCluster {
+    /// The scenario it was seeded with (shipped name or file).
+    pub scenario: String,
+    /// Simulated seconds per real second.
+    pub speed: f64,
 }
 
 /// A step as planned, shown up front.

@@ -42,6 +42,8 @@ pub struct Shared {
     pub cancel: CancellationToken,
     jobs: mpsc::UnboundedSender<Job>,
     address: String,
+    /// Why the last save of the state file failed (cleared by the next good save).
+    save_error: std::sync::Mutex<Option<String>>,
 }
 
 /// Work kube-apiserver's own controllers do a little later.
@@ -130,6 +132,7 @@ impl SimServer {
             cancel: CancellationToken::new(),
             jobs: etx,
             address: addr.to_string(),
+            save_error: std::sync::Mutex::new(None),
         });
         seed_defaults(&shared);
         let app = Router::new().fallback(handle).with_state(shared.clone());
@@ -294,6 +297,21 @@ impl SimServer {
         save_now(&self.shared)
     }
 
+    /// Why the last save of the state file failed, while it keeps failing (the file on disk
+    /// then still holds the last good state).
+    pub fn save_error(&self) -> Option<String> {
+        self.shared
+            .save_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How many objects the server holds.
+    pub fn object_count(&self) -> usize {
+        self.shared.store.lock().len()
+    }
+
     /// Serves until `cancel` fires, then shuts down (for `democtl sim serve`).
     pub async fn run_until(self, cancel: CancellationToken) -> Result<(), SimError> {
         let mine = self.shared.cancel.clone();
@@ -329,11 +347,28 @@ fn save_now(shared: &Shared) -> Result<(), SimError> {
         st.dirty = false;
         persist::snapshot(&st, &shared.config.clock.now_rfc3339())
     };
-    persist::save(path, &data)
+    let result = persist::save(path, &data);
+    let mut error = shared
+        .save_error
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match &result {
+        Ok(()) => *error = None,
+        Err(e) => {
+            // Saved again on the next change or tick, not lost for good.
+            shared.store.lock().dirty = true;
+            let cause = std::error::Error::source(e)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            *error = Some(format!("{e}{cause}"));
+        }
+    }
+    result
 }
 
 /// Saves the state file at most every 200 ms while there are changes.
 async fn persister(shared: Arc<Shared>) {
+    let mut logged: Option<String> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
@@ -343,8 +378,22 @@ async fn persister(shared: Arc<Shared>) {
         if shared.store.lock().dirty {
             let s = shared.clone();
             let result = tokio::task::spawn_blocking(move || save_now(&s)).await;
-            if let Ok(Err(e)) = result {
-                tracing::warn!(error = %e, "failed to save the simulated cluster state");
+            // A failing save is retried on every tick; say so when it starts failing (or fails
+            // differently) and when it recovers, not 5 times a second.
+            let now = shared
+                .save_error
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            if now != logged {
+                match (&now, &result) {
+                    (Some(_), Ok(Err(e))) => {
+                        tracing::error!(error = %e, "failed to save the simulated cluster state; the last good state stays on disk")
+                    }
+                    (None, _) => tracing::info!("the simulated cluster state is saved again"),
+                    _ => {}
+                }
+                logged = now;
             }
         }
     }

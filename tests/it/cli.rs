@@ -216,37 +216,3 @@ fn logs_lists_and_replays_runs() {
         run.stderr
     );
 }
-
-#[test]
-fn the_embedded_simulator_persists_between_commands() {
-    let demo = Demo::repo();
-    let run = demo.run(&["--sim", "status"]);
-    run.expect_code(5);
-    assert!(run.stdout.contains("not deployed"), "{}", run.stdout);
-    assert!(demo.path().join(".democtl/sim/state.json").exists());
-    let run = demo.run(&[
-        "--sim",
-        "--sim-speed",
-        "600",
-        "deploy",
-        "1",
-        "--only",
-        "preflight",
-    ]);
-    run.expect_code(0);
-    let run = demo.run(&["--sim", "status", "-o", "json"]);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(
-        report["stages"][0]["completed_steps"],
-        serde_json::json!(["preflight"]),
-        "{}",
-        run.stdout
-    );
-    let run = demo.run(&["sim", "reset"]);
-    run.expect_code(0);
-    assert_eq!(
-        run.stdout,
-        "the simulated cluster in `.democtl/sim` is reset\n"
-    );
-    assert!(!demo.path().join(".democtl/sim/state.json").exists());
-}

@@ -225,6 +225,7 @@ pub(crate) fn config() -> RunConfig {
             cluster_server: None,
             context: None,
             user: None,
+            simulated: None,
         },
         dry_run: false,
         values: BTreeMap::new(),
