@@ -207,7 +207,7 @@ fn secret_causes(obj: &Value) -> Vec<Cause> {
         }
         "kubernetes.io/tls" => {
             for k in ["tls.crt", "tls.key"] {
-                if !obj.pointer("/data").is_some_and(|d| d.get(k).is_some()) {
+                if obj.pointer("/data").is_none_or(|d| d.get(k).is_none()) {
                     causes.push(required(&data(k)));
                 }
             }
@@ -358,7 +358,7 @@ fn base64_error_offset(s: &str) -> Option<usize> {
 /// (400 on bad base64, as the JSON decoder fails), `stringData` is folded into `data`, and `type`
 /// defaults to `Opaque`.
 pub fn prepare(kind: &KindInfo, obj: &mut Value) -> Result<(), ApiError> {
-    if kind.custom || kind.group != "" || kind.plural != "secrets" {
+    if kind.custom || !kind.group.is_empty() || kind.plural != "secrets" {
         return Ok(());
     }
     let cannot = |detail: String| {
