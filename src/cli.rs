@@ -257,6 +257,11 @@ pub struct SimServeArgs {
     /// Scenario (built-in name or file).
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
+    /// Serve the API only, like a bare kube-apiserver: no simulated operators, schedulers or
+    /// kubelets (the namespace, garbage-collector, service-account and root-CA controllers
+    /// still run). Pair it with `democtl sim controllers` to play them from another process.
+    #[arg(long)]
+    pub no_controllers: bool,
 }
 
 /// `democtl sim controllers`.

@@ -651,8 +651,14 @@ async fn serve(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> {
     let world_cancel = cancel.clone();
     let clock = server.clock().clone();
     let world_scenario = scenario.clone();
-    let controllers =
-        tokio::spawn(async move { world::run(client, &world_scenario, clock, world_cancel).await });
+    let run_world = !args.no_controllers;
+    let controllers = tokio::spawn(async move {
+        if run_world {
+            world::run(client, &world_scenario, clock, world_cancel).await
+        } else {
+            Ok(())
+        }
+    });
     print_stdout(&format!(
         "simulated cluster at {} (scenario {})\nkubeconfig written to {}\ntry: kubectl --kubeconfig {} get nodes\nCtrl-C stops it\n",
         server.url(),

@@ -464,6 +464,44 @@ fn establish(shared: &Shared, name: &str) {
     st.put(&gr, "", name, crd);
 }
 
+/// What kube-controller-manager puts into every new namespace: the `kube-root-ca.crt` ConfigMap
+/// (root-ca-cert-publisher) and the `default` ServiceAccount (serviceaccount controller). Done
+/// synchronously with the namespace's creation, like the simulator's garbage collector.
+pub fn populate_namespace(st: &mut super::store::State, ns: &str, now: &str) {
+    let manager = |fields: Value| {
+        json!([{"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1",
+            "time": now, "fieldsType": "FieldsV1", "fieldsV1": fields}])
+    };
+    let meta = |name: &str, fields: Value| {
+        json!({"name": name, "namespace": ns, "uid": uuid::Uuid::new_v4().to_string(),
+            "creationTimestamp": now, "managedFields": manager(fields)})
+    };
+    let cm = GroupResource::new("", "configmaps");
+    if st.get(&cm, ns, "kube-root-ca.crt").is_none() {
+        let mut fields = json!({"f:data": {".": {}, "f:ca.crt": {}}});
+        fields["f:metadata"] =
+            json!({"f:annotations": {".": {}, "f:kubernetes.io/description": {}}});
+        let mut m = meta("kube-root-ca.crt", fields);
+        m["annotations"] = json!({"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."});
+        st.put(
+            &cm,
+            ns,
+            "kube-root-ca.crt",
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": m,
+                "data": {"ca.crt": super::tls::CA_PEM}}),
+        );
+    }
+    let sa = GroupResource::new("", "serviceaccounts");
+    if st.get(&sa, ns, "default").is_none() {
+        st.put(
+            &sa,
+            ns,
+            "default",
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("default", json!({}))}),
+        );
+    }
+}
+
 /// Objects every cluster has: the `default`, `kube-system` and `kube-public` namespaces.
 fn seed_defaults(shared: &Shared) {
     let gr = GroupResource::new("", "namespaces");
@@ -486,7 +524,11 @@ fn seed_defaults(shared: &Shared) {
                 }),
             );
         }
+        populate_namespace(&mut st, ns, &now);
     }
+    // Like kube-apiserver's watch cache, which starts from a list taken after bootstrap: a watch
+    // from an older resourceVersion is answered 410 Expired.
+    st.start_watch_window();
     st.dirty = was_dirty;
 }
 

@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod patch;
 pub mod read;
 pub mod review;
+pub mod strategy;
 pub mod table;
 pub mod validate;
 pub mod watch;
@@ -147,11 +148,33 @@ pub fn json_response(code: u16, v: &Value) -> Response {
 
 /// Sets `apiVersion`/`kind` of an object to the requested version (storage is version-agnostic,
 /// like a CRD with conversion strategy `None`).
+/// `kind` and `apiVersion` come first, as kube-apiserver serialises them.
 pub fn for_version(kind: &KindInfo, obj: &Value) -> Value {
+    let Some(m) = obj.as_object() else {
+        return obj.clone();
+    };
+    let mut o = serde_json::Map::with_capacity(m.len() + 2);
+    o.insert("kind".into(), Value::String(kind.kind.clone()));
+    o.insert("apiVersion".into(), Value::String(kind.api_version()));
+    for (k, v) in m {
+        if k != "kind" && k != "apiVersion" {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(o)
+}
+
+/// An item of a list response: built-in kinds carry no `kind`/`apiVersion` in list items (the
+/// list does; kube-apiserver's typed codecs leave the items' TypeMeta empty), while custom
+/// resources (unstructured) keep theirs.
+pub fn list_item(kind: &KindInfo, obj: &Value) -> Value {
+    if kind.custom {
+        return for_version(kind, obj);
+    }
     let mut o = obj.clone();
     if let Some(m) = o.as_object_mut() {
-        m.insert("apiVersion".into(), Value::String(kind.api_version()));
-        m.insert("kind".into(), Value::String(kind.kind.clone()));
+        m.shift_remove("kind");
+        m.shift_remove("apiVersion");
     }
     o
 }

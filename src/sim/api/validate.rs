@@ -61,14 +61,26 @@ pub fn name_causes(kind: &KindInfo, name: &str) -> Vec<Cause> {
                 format!("Invalid value: {name:?}: may not be '{name}'"),
             )];
         }
-    } else if name.len() > 253 || !is_match(&SUBDOMAIN) {
-        return vec![cause(
-            "FieldValueInvalid",
-            "metadata.name",
-            format!(
-                "Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-            ),
-        )];
+    } else {
+        // `IsDNS1123Subdomain`: one cause per failed rule, length first.
+        let mut causes = vec![];
+        if name.len() > 253 {
+            causes.push(cause(
+                "FieldValueInvalid",
+                "metadata.name",
+                format!("Invalid value: {name:?}: must be no more than 253 characters"),
+            ));
+        }
+        if !is_match(&SUBDOMAIN) {
+            causes.push(cause(
+                "FieldValueInvalid",
+                "metadata.name",
+                format!(
+                    "Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+                ),
+            ));
+        }
+        return causes;
     }
     vec![]
 }

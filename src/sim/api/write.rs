@@ -7,7 +7,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::delete::{finalize_if_done, settle};
-use super::{Request, for_version, json_response, review, validate};
+use super::{Request, for_version, json_response, review, strategy, validate};
 use crate::sim::error::{ApiError, Cause};
 use crate::sim::managed::{self, Scope, Writer};
 use crate::sim::resources::KindInfo;
@@ -132,6 +132,7 @@ pub fn create_in(
     managed_done: bool,
     dry: bool,
 ) -> Result<Value, ApiError> {
+    strategy::prepare(kind, &mut obj)?;
     validate::decode(kind, &obj)?;
     let body_ns = meta_str(&obj, "namespace").to_string();
     if kind.namespaced {
@@ -151,6 +152,7 @@ pub fn create_in(
         set_meta(&mut obj, "name", json!(name));
     }
     let mut causes = validate::name_causes(kind, &name);
+    causes.extend(strategy::causes(kind, None, &obj));
     causes.extend(validate::spec_causes(kind, &obj));
     if !causes.is_empty() {
         return Err(ApiError::invalid(&kind.kind, &kind.group, &name, causes));
@@ -172,8 +174,12 @@ pub fn create_in(
         }
     }
     let gr = GroupResource::new(&kind.group, &kind.plural);
-    if st.get(&gr, ns, &name).is_some() {
-        return Err(ApiError::already_exists(&kind.group, &kind.plural, &name));
+    if let Some(existing) = st.get(&gr, ns, &name) {
+        let mut e = ApiError::already_exists(&kind.group, &kind.plural, &name);
+        if existing.pointer("/metadata/deletionTimestamp").is_some() {
+            e.message = format!("object is being deleted: {}", e.message);
+        }
+        return Err(e);
     }
     defaults(kind, &mut obj);
     let now = shared.config.clock.now_rfc3339();
@@ -210,6 +216,9 @@ pub fn create_in(
         return Ok(obj);
     }
     let stored = st.put(&gr, ns, &name, obj);
+    if kind.group.is_empty() && kind.plural == "namespaces" {
+        crate::sim::server::populate_namespace(st, &name, &now);
+    }
     if kind.plural == "customresourcedefinitions" {
         shared.schedule_establish(&name);
     }
@@ -246,16 +255,6 @@ pub fn create(shared: &Shared, req: &Request) -> Result<axum::response::Response
         dry,
     )?;
     Ok(json_response(201, &for_version(&req.kind, &obj)))
-}
-
-fn spec_part(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(m) = v.as_object_mut() {
-        for k in ["metadata", "status", "apiVersion", "kind"] {
-            m.remove(k);
-        }
-    }
-    v
 }
 
 fn finalizers(v: &Value) -> Vec<String> {
@@ -295,6 +294,9 @@ pub fn commit_update(
     managed_done: bool,
     dry: bool,
 ) -> Result<Value, ApiError> {
+    if part == Part::Main {
+        strategy::prepare(kind, &mut new)?;
+    }
     validate::decode(kind, &new)?;
     let ns = meta_str(old, "namespace").to_string();
     let name = meta_str(old, "name").to_string();
@@ -358,21 +360,27 @@ pub fn commit_update(
                 vec![Cause {
                     reason: "FieldValueForbidden".into(),
                     message: format!(
-                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+                        added
+                            .iter()
+                            .map(|f| format!("{f:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     field: "metadata.finalizers".into(),
                 }],
             ));
         }
     }
-    let mut causes = validate::spec_causes(kind, &new);
+    let mut causes = strategy::causes(kind, Some(old), &new);
+    causes.extend(validate::spec_causes(kind, &new));
     if part != Part::Status {
         causes.extend(validate::immutable_causes(kind, old, &new));
     }
     if !causes.is_empty() {
         return Err(ApiError::invalid(&kind.kind, &kind.group, &name, causes));
     }
-    if kind.has_generation() && spec_part(old) != spec_part(&new) {
+    if kind.has_generation() && strategy::bumps_generation(kind, old, &new) {
         let g = old
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
