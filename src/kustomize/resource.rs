@@ -220,24 +220,6 @@ impl Resource {
         }
     }
 
-    /// Whether `o` has the same current id (kind, name, effective namespace), without
-    /// allocating.
-    pub fn same_id(&self, o: &Resource) -> bool {
-        fn eff(r: &Resource) -> &str {
-            if CLUSTER_SCOPED.contains(&r.kind()) {
-                "_non_namespaceable_"
-            } else if r.namespace().is_empty() {
-                "default"
-            } else {
-                r.namespace()
-            }
-        }
-        self.name() == o.name()
-            && self.kind() == o.kind()
-            && self.api_version() == o.api_version()
-            && eff(self) == eff(o)
-    }
-
     /// The id it had when first loaded or generated.
     pub fn org_id(&self) -> ResId {
         self.prev.first().cloned().unwrap_or_else(|| self.cur_id())

@@ -201,7 +201,8 @@ impl StageSet {
                 field: None,
                 message: "no stage files (`*.yaml`)".into(),
                 hint: Some(
-                    "add `stages/stage1.yaml`; see the stage file reference in docs/commands.md".into(),
+                    "add `stages/stage1.yaml`; see the stage file reference in docs/commands.md"
+                        .into(),
                 ),
             });
         }
