@@ -309,6 +309,18 @@ fn table() -> Vec<Referral> {
             kind: "PriorityClass",
             fields: prio,
         },
+        Referral {
+            group: "admissionregistration.k8s.io",
+            version: "",
+            kind: "ValidatingAdmissionPolicy",
+            fields: vec![f(
+                "admissionregistration.k8s.io",
+                "",
+                "ValidatingAdmissionPolicyBinding",
+                "spec/policyName",
+                false,
+            )],
+        },
     ]
 }
 
