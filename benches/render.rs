@@ -90,14 +90,13 @@ fn peak_rss_mib(bin: &Path, dir: &Path) -> Option<f64> {
     let status_file = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0u64;
     loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file) {
-            if let Some(kib) = text
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kib) = text
                 .lines()
                 .find_map(|l| l.strip_prefix("VmHWM:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            {
-                peak_kib = peak_kib.max(kib);
-            }
+        {
+            peak_kib = peak_kib.max(kib);
         }
         match child.try_wait() {
             Ok(Some(s)) if s.success() => break,
