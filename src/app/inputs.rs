@@ -174,7 +174,7 @@ async fn existing_keys(
     let api: Api<Secret> = Api::namespaced(cluster.client().clone(), &p.namespace);
     let what = || format!("`Secret/{}` in `{}`", p.name, p.namespace);
     let secret = cluster
-        .call("read", what, api.get_opt(&p.name))
+        .call("read", what, || api.get_opt(&p.name))
         .await
         .map_err(AppError::Cluster)?;
     Ok(secret
