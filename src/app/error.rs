@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::inputs::InputProblem;
 use crate::cluster::ClusterError;
 use crate::project::ProjectError;
 use crate::runner::event::ReportError;
@@ -41,6 +42,9 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// Inputs the run needs (secrets, `.env`) are missing or malformed; nothing was changed.
+    #[error("{}", inputs_message(.0))]
+    Inputs(Vec<InputProblem>),
     /// The run failed; the reporters have shown why.
     #[error("the run failed")]
     RunFailed,
@@ -72,6 +76,10 @@ impl AppError {
             AppError::UnknownStage(e) => Some(e.hint.clone()),
             AppError::UnknownStep(e) => Some(e.hint.clone()),
             AppError::Usage { hint, .. } | AppError::Other { hint, .. } => hint.clone(),
+            AppError::Inputs(problems) => match problems.as_slice() {
+                [one] => Some(one.hint.clone()),
+                _ => Some("fix them, then run the same command again".into()),
+            },
             AppError::Io { .. }
             | AppError::RunFailed
             | AppError::Interrupted
@@ -82,6 +90,25 @@ impl AppError {
     /// Whether the message still has to be printed (a failed run was already reported).
     pub fn needs_message(&self) -> bool {
         !matches!(self, AppError::RunFailed | AppError::Interrupted)
+    }
+
+    /// The evidence lines of a multi-problem error (each with its hint).
+    pub fn evidence(&self) -> Vec<String> {
+        match self {
+            AppError::Stages(load) | AppError::Invalid(load) if load.problems.len() > 1 => load
+                .problems
+                .iter()
+                .map(|p| match &p.hint {
+                    Some(h) => format!("{p}\n  hint: {h}"),
+                    None => p.to_string(),
+                })
+                .collect(),
+            AppError::Inputs(problems) if problems.len() > 1 => problems
+                .iter()
+                .map(|p| format!("{}\n  hint: {}", p.message, p.hint))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// A usage error.
@@ -98,5 +125,15 @@ impl AppError {
             path: path.into(),
             source,
         }
+    }
+}
+
+fn inputs_message(problems: &[InputProblem]) -> String {
+    match problems {
+        [one] => format!("{}; nothing was changed", one.message),
+        _ => format!(
+            "{} inputs of the run are missing or malformed; nothing was changed",
+            problems.len()
+        ),
     }
 }

@@ -167,13 +167,14 @@ async fn run_plans(
         }],
     };
     let reporters = session::reporters(ctx, "teardown", Some(what))?;
-    let header = session::header(
+    let mut header = session::header(
         ctx,
         "teardown",
         Some(target.cluster.server().to_owned()),
         target.cluster.context().map(str::to_owned),
         Some(target.identity.user.clone()),
     );
+    header.simulated = target.simulated();
     let config = RunConfig {
         header,
         dry_run: false,

@@ -180,8 +180,8 @@ impl<W: Write + Send> PlainReporter<W> {
             RunEventKind::RunFinished(summary) => {
                 if quiet {
                     let mut lines = vec![render::closing_line(summary)];
-                    if let Some((_, Some(resume))) = render::failure(&summary.outcome) {
-                        lines.push(format!("to resume: {resume}"));
+                    if let Some(next) = summary.next_command() {
+                        lines.push(format!("to resume: {next}"));
                     }
                     lines
                 } else {

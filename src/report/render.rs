@@ -125,6 +125,12 @@ pub fn banner(header: &RunHeader) -> Vec<String> {
     if !target.is_empty() {
         lines.push(target.join(" · "));
     }
+    if let Some(sim) = &header.simulated {
+        lines.push(format!(
+            "cluster: simulated (scenario {}, {}×)",
+            sim.scenario, sim.speed
+        ));
+    }
     lines
 }
 
@@ -160,8 +166,8 @@ pub fn summary(summary: &RunSummary) -> Vec<String> {
         );
     }
     lines.push(closing_line(summary));
-    if let Some((_, Some(resume))) = failure(&summary.outcome) {
-        lines.push(format!("to resume: {resume}"));
+    if let Some(next) = summary.next_command() {
+        lines.push(format!("to resume: {next}"));
     }
     lines
 }

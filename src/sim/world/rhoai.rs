@@ -323,12 +323,8 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
         } else {
             status["url"] = Value::Null;
             status["address"] = Value::Null;
-            // lastFailureInfo.reason is an enum of load failures: only a failing pod sets it.
-            status["modelStatus"]["lastFailureInfo"] = if reason == "PredictorNotReady" {
-                Value::Null
-            } else {
-                json!({"reason": "ModelLoadFailed", "message": format!("{reason}: {message}")})
-            };
+            status["modelStatus"]["lastFailureInfo"] =
+                json!({"reason": reason, "message": message});
         }
         ctx.note(ctx.patch_status(ISVC, isvc, status).await, wake);
     }
@@ -355,7 +351,12 @@ fn predictor_deployment(isvc: &Value, runtime: &Value, name: &str) -> Value {
         }
     }
     let mut spec = json!({"containers": containers});
-    let mut volumes = Vec::new();
+    // The runtime's volumes (vLLM's `shm` emptyDir) go with its containers' volumeMounts: a mount
+    // of an undeclared volume is refused by the API server.
+    let mut volumes: Vec<Value> = runtime["spec"]["volumes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if let Some(pvc) = model["storageUri"]
         .as_str()
         .and_then(|u| u.strip_prefix("pvc://"))
@@ -521,11 +522,11 @@ async fn llama_stacks(ctx: &Ctx, wake: &mut Wake) {
             "serviceURL": format!("http://{svc}.{ns}.svc.cluster.local:{port}"),
             "version": {"operatorVersion": "0.3.0", "llamaStackServerVersion": "0.2.22"},
             "conditions": [
-                // The real schema requires reason and message on every condition.
+                // The CRD requires reason and message on every condition.
                 obj::make_condition(lsd, "DeploymentReady", ready, if ready { "DeploymentReady" } else { "DeploymentPending" },
-                                    if ready { "Deployment is ready" } else { "Deployment is not ready" }, &now),
+                    if ready { "Deployment is ready" } else { "Waiting for the deployment to become ready" }, &now),
                 obj::make_condition(lsd, "HealthCheck", ready, if ready { "HealthCheckPassed" } else { "HealthCheckPending" },
-                                    if ready { "Health check passed" } else { "Health check pending" }, &now),
+                    if ready { "Health check passed" } else { "Waiting for the server to answer its health check" }, &now),
             ],
         });
         ctx.note(ctx.patch_status(LLAMA_STACK, lsd, status).await, wake);
@@ -618,7 +619,7 @@ async fn pipeline_runs(ctx: &Ctx, wake: &mut Wake) {
         } else {
             let per = ctx.scenario.delays.pipeline_run / tasks.max(1) as u64;
             let finished = (ctx.elapsed(Some(&start)) / per.max(1)).min(tasks as u64);
-            if let Some(at) = Ctx::after(&start, (finished + 1) * per.max(1)) {
+            if let Some(at) = ctx.after(&start, (finished + 1) * per.max(1)) {
                 wake.at(at);
             }
             (

@@ -80,7 +80,9 @@ fn is_transient(e: &WorldError) -> bool {
             kube::Error::HyperError(_) | kube::Error::Service(_) => true,
             _ => false,
         },
-        WorldError::CrdNotEstablished { .. } => false,
+        WorldError::CrdNotEstablished { .. }
+        | WorldError::Deferred { .. }
+        | WorldError::Malformed { .. } => false,
     }
 }
 
@@ -123,6 +125,7 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
         scenario: std::sync::Arc::new(scenario.clone()),
         clock: SimClock::new(1.0),
         caches: Default::default(),
+        writes: Default::default(),
     };
     let c = &scenario.cluster;
     let now = rfc3339(jiff::Timestamp::now());
