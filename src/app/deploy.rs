@@ -107,7 +107,7 @@ async fn deploy(
         Some(
             lease::acquire(&cluster, &holder, &command)
                 .await
-                .map_err(AppError::Cluster)?,
+                .map_err(AppError::cluster)?,
         )
     };
     let result = deploy_locked(ctx, args, stages, prepared, target).await;
@@ -129,7 +129,7 @@ async fn deploy_locked(
     let target_id = prepared.target.stage.id.clone();
     let states: BTreeMap<String, StageState> = state::load_all(&cluster)
         .await
-        .map_err(AppError::Cluster)?
+        .map_err(AppError::cluster)?
         .into_iter()
         .map(|s| (s.stage.clone(), s))
         .collect();
@@ -403,7 +403,7 @@ async fn healthy_stages(
     }
     let report = status::collect(cluster, &deployed)
         .await
-        .map_err(AppError::Cluster)?;
+        .map_err(AppError::cluster)?;
     Ok(report
         .stages
         .iter()

@@ -28,7 +28,7 @@ pub enum AppError {
     UnknownStep(UnknownStep),
     /// The cluster could not be reached, refused us, or failed a request.
     #[error(transparent)]
-    Cluster(ClusterError),
+    Cluster(Box<ClusterError>),
     /// A bad combination of arguments or values.
     #[error("{message}")]
     Usage {
@@ -67,6 +67,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A cluster failure (boxed: `ClusterError` carries evidence and is large).
+    pub fn cluster(e: ClusterError) -> Self {
+        AppError::Cluster(Box::new(e))
+    }
+
     /// What to do about it.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -176,7 +176,7 @@ async fn existing_keys(
     let secret = cluster
         .call("read", what, || api.get_opt(&p.name))
         .await
-        .map_err(AppError::Cluster)?;
+        .map_err(AppError::cluster)?;
     Ok(secret
         .and_then(|s| s.data)
         .unwrap_or_default()

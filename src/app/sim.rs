@@ -578,7 +578,7 @@ async fn refuse_while_locked(project: &Project, record: &Record) -> Result<(), A
         kubeconfig: Some(record.kubeconfig.clone()),
         context: None,
     };
-    let cluster = Cluster::connect(&opts).await.map_err(AppError::Cluster)?;
+    let cluster = Cluster::connect(&opts).await.map_err(AppError::cluster)?;
     match lease::current_holder(&cluster).await {
         Ok(None) => Ok(()),
         Ok(Some(locked)) => Err(AppError::Other {
@@ -684,8 +684,8 @@ async fn controllers(ctx: &Ctx, args: SimControllersArgs) -> Result<u8, AppError
     };
     let cluster = crate::cluster::Cluster::connect(&opts)
         .await
-        .map_err(AppError::Cluster)?;
-    cluster.identity().await.map_err(AppError::Cluster)?;
+        .map_err(AppError::cluster)?;
+    cluster.identity().await.map_err(AppError::cluster)?;
     let client = cluster.client().clone();
     world::seed(client.clone(), &scenario).await.map_err(|e| {
         let hint = e.hint();

@@ -46,7 +46,7 @@ impl Target {
             };
             let cluster = Cluster::connect(&opts)
                 .await
-                .map_err(AppError::Cluster)?
+                .map_err(AppError::cluster)?
                 .with_clock(Arc::new(move || record.sim_now()));
             (cluster, Some(sim))
         } else {
@@ -55,11 +55,11 @@ impl Target {
                 context: ctx.global.context.clone(),
             };
             (
-                Cluster::connect(&opts).await.map_err(AppError::Cluster)?,
+                Cluster::connect(&opts).await.map_err(AppError::cluster)?,
                 None,
             )
         };
-        let identity = cluster.identity().await.map_err(AppError::Cluster)?;
+        let identity = cluster.identity().await.map_err(AppError::cluster)?;
         Ok(Target {
             cluster: Arc::new(cluster),
             identity,

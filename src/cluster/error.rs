@@ -61,13 +61,11 @@ pub enum ClusterError {
     /// The server refused an object because of its fields: unknown under
     /// `fieldValidation=Strict` (400 strict decoding error, or server-side apply's "field not
     /// declared in schema"), invalid (422 with causes) or of the wrong type.
-    #[error("the server rejected {object}: {}", problems_text(.problems))]
+    #[error("the server rejected {object}: {}", problems_text(&.fields.problems))]
     Rejected {
         object: String,
-        /// Kind of the object (for the `kubectl explain` hint).
-        kind: String,
-        /// (field path, the server's message) pairs, in the server's order.
-        problems: Vec<(String, String)>,
+        /// What the server said of which field (boxed: keeps `ClusterError` small).
+        fields: Box<RejectedFields>,
         #[source]
         source: kube::Error,
     },
@@ -142,6 +140,15 @@ fn problems_text(problems: &[(String, String)]) -> String {
         .join("; ")
 }
 
+/// The fields a server refused in an object ([`ClusterError::Rejected`]).
+#[derive(Debug)]
+pub struct RejectedFields {
+    /// Kind of the object (for the `kubectl explain` hint).
+    pub kind: String,
+    /// (field path, the server's message) pairs, in the server's order.
+    pub problems: Vec<(String, String)>,
+}
+
 impl ClusterError {
     /// Wraps a kube error from an API call on `object`. A refusal because of the object's
     /// fields becomes [`ClusterError::Rejected`], naming each field path.
@@ -158,8 +165,7 @@ impl ClusterError {
                     .to_string();
                 return ClusterError::Rejected {
                     object,
-                    kind,
-                    problems,
+                    fields: Box::new(RejectedFields { kind, problems }),
                     source,
                 };
             }
@@ -282,7 +288,9 @@ impl ClusterError {
                 Some(op) => format!("install the {op} operator, then run again"),
                 None => format!("install the operator that provides `{kind}`, then run again"),
             }),
-            ClusterError::Rejected { problems, kind, .. } => Some(rejected_hint(kind, problems)),
+            ClusterError::Rejected { fields, .. } => {
+                Some(rejected_hint(&fields.kind, &fields.problems))
+            }
             ClusterError::Immutable { object, .. } => Some(format!(
                 "delete {object} and run again (its spec cannot be changed in place)"
             )),
@@ -649,13 +657,17 @@ mod tests {
             "",
             "failed to create typed patch object (ns/u4; /v1, Kind=ConfigMap): errors:\n  .metadata.bogusMeta: field not declared in schema\n  .bogus: field not declared in schema",
         );
-        let ClusterError::Rejected { problems, .. } =
+        let ClusterError::Rejected { fields, .. } =
             ClusterError::api("apply", "`ConfigMap/u4` in `ns`", multi)
         else {
             panic!("not a rejection");
         };
         assert_eq!(
-            problems.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+            fields
+                .problems
+                .iter()
+                .map(|(f, _)| f.as_str())
+                .collect::<Vec<_>>(),
             ["metadata.bogusMeta", "bogus"]
         );
         // Create/update with fieldValidation=Strict.

@@ -415,6 +415,7 @@ pub async fn stop(state_dir: &Path, grace: Duration) -> Result<Stopped, Backgrou
     }
     signal(record.pid, false)?;
     if wait_unserved(state_dir, grace).await? {
+        wait_exited(&record, Duration::from_secs(5)).await;
         remove_record(state_dir)?;
         return Ok(Stopped::Stopped(record));
     }
@@ -423,6 +424,7 @@ pub async fn stop(state_dir: &Path, grace: Duration) -> Result<Stopped, Backgrou
     }
     let waited = Duration::from_secs(5);
     if wait_unserved(state_dir, waited).await? {
+        wait_exited(&record, waited).await;
         remove_record(state_dir)?;
         return Ok(Stopped::Killed(record));
     }
@@ -430,6 +432,18 @@ pub async fn stop(state_dir: &Path, grace: Duration) -> Result<Stopped, Backgrou
         pid: record.pid,
         waited: grace + waited,
     })
+}
+
+/// Waits (at most `timeout`) until the process is gone: it releases the state directory's lock
+/// a moment before it exits, and `sim stop` promises that the process has ended.
+async fn wait_exited(record: &Record, timeout: Duration) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + timeout;
+    while is_ours(record) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits until nothing holds the state directory's lock; false after `timeout`.
