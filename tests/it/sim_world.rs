@@ -1412,10 +1412,9 @@ async fn operands_llama_stack_notebook_pipelinerun_and_lmeval_complete() {
             l["status"]["phase"] == "Ready"
         })
         .await;
-    assert_eq!(
-        l["status"]["serviceURL"],
-        "http://llama-stack-service.private-ai-demo.svc.cluster.local:8321"
-    );
+    // RHOAI 2.22's LlamaStackDistribution status has no `serviceURL` (the schema prunes it).
+    assert_eq!(l["status"]["serviceURL"], Value::Null);
+    assert_eq!(l["status"]["availableReplicas"], 1);
     let n = w
         .wait(&nb, Some(NS), "rag-testing", |n| {
             n["status"]["readyReplicas"] == 1

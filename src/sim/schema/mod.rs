@@ -213,14 +213,7 @@ pub fn admit_request(
     };
     let crd = crd_of(st, &req.kind);
     let status_write = req.sub.as_deref() == Some("status");
-    let r = admit(&req.kind, crd.as_deref(), object, old, mode, &duplicates, status_write);
-    #[allow(clippy::print_stderr)]
-    match &r {
-        Err(e) => eprintln!("ADMITDBG ERR {} {} {}", req.kind.kind, req.verb(), e.message),
-        Ok(a) if !a.warnings.is_empty() => eprintln!("ADMITDBG WARN {} {} {:?}", req.kind.kind, req.verb(), a.warnings),
-        _ => {}
-    }
-    r
+    admit(&req.kind, crd.as_deref(), object, old, mode, &duplicates, status_write)
 }
 
 /// Adds one `Warning` header per warning to a response.

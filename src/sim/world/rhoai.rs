@@ -323,8 +323,13 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
         } else {
             status["url"] = Value::Null;
             status["address"] = Value::Null;
-            status["modelStatus"]["lastFailureInfo"] =
-                json!({"reason": reason, "message": message});
+            // The schema allows only KServe's failure reasons; a pod that is merely
+            // starting or unschedulable is no failure (its message is in the conditions).
+            status["modelStatus"]["lastFailureInfo"] = if reason == "CrashLoopBackOff" {
+                json!({"reason": "ModelLoadFailed", "message": message})
+            } else {
+                Value::Null
+            };
         }
         ctx.note(ctx.patch_status(ISVC, isvc, status).await, wake);
     }
@@ -519,7 +524,6 @@ async fn llama_stacks(ctx: &Ctx, wake: &mut Wake) {
         let status = json!({
             "phase": if ready { "Ready" } else { "Initializing" },
             "availableReplicas": if ready { replicas } else { 0 },
-            "serviceURL": format!("http://{svc}.{ns}.svc.cluster.local:{port}"),
             "version": {"operatorVersion": "0.3.0", "llamaStackServerVersion": "0.2.22"},
             "conditions": [
                 // The CRD requires reason and message on every condition.
