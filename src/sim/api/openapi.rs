@@ -56,7 +56,11 @@ fn crd_component(k: &KindInfo) -> String {
 }
 
 /// Copies `name` and every component it references from `from` into `into`.
-fn copy_with_refs(from: &serde_json::Map<String, Value>, name: &str, into: &mut serde_json::Map<String, Value>) {
+fn copy_with_refs(
+    from: &serde_json::Map<String, Value>,
+    name: &str,
+    into: &mut serde_json::Map<String, Value>,
+) {
     fn refs(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(m) => {
@@ -87,7 +91,9 @@ pub fn group_version(st: &State, group: &str, version: &str) -> Option<Value> {
     let reg = &st.registry;
     let served = reg.all().any(|k| k.group == group && k.version == version);
     if served
-        && !reg.all().any(|k| k.group == group && k.version == version && k.custom)
+        && !reg
+            .all()
+            .any(|k| k.group == group && k.version == version && k.custom)
         && let Some(doc) = data::builtin_doc(group, version)
     {
         return Some(doc.clone());
@@ -95,8 +101,13 @@ pub fn group_version(st: &State, group: &str, version: &str) -> Option<Value> {
     let mut doc = generated(reg, group, version)?;
     let mut components = serde_json::Map::new();
     let meta = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
-    for k in reg.all().filter(|k| k.group == group && k.version == version && k.custom) {
-        let Some(crd) = schema::crd_of(st, k) else { continue };
+    for k in reg
+        .all()
+        .filter(|k| k.group == group && k.version == version && k.custom)
+    {
+        let Some(crd) = schema::crd_of(st, k) else {
+            continue;
+        };
         let Some(mut s) = crd
             .pointer("/spec/versions")
             .and_then(Value::as_array)

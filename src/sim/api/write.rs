@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use super::delete::{finalize_if_done, settle};
 use super::{Request, for_version, json_response, review, strategy};
-use crate::sim::schema::{self, rules as validate};
 use crate::sim::error::{ApiError, Cause};
 use crate::sim::managed::{self, Scope, Writer};
 use crate::sim::resources::KindInfo;
+use crate::sim::schema::{self, rules as validate};
 use crate::sim::server::Shared;
 use crate::sim::store::{GroupResource, Obj, State};
 

@@ -8,50 +8,177 @@ use serde_json::Value;
 
 /// `(<plural>.<group>, file text)` of every real CRD.
 const CRD_FILES: &[(&str, &str)] = &[
-    ("clusterversions.config.openshift.io", include_str!("data/crds/config.openshift.io_clusterversions.yaml")),
-    ("infrastructures.config.openshift.io", include_str!("data/crds/config.openshift.io_infrastructures.yaml")),
-    ("ingresses.config.openshift.io", include_str!("data/crds/config.openshift.io_ingresses.yaml")),
-    ("datascienceclusters.datasciencecluster.opendatahub.io", include_str!("data/crds/datasciencecluster.opendatahub.io_datascienceclusters.yaml")),
-    ("dscinitializations.dscinitialization.opendatahub.io", include_str!("data/crds/dscinitialization.opendatahub.io_dscinitializations.yaml")),
-    ("notebooks.kubeflow.org", include_str!("data/crds/kubeflow.org_notebooks.yaml")),
-    ("llamastackdistributions.llamastack.io", include_str!("data/crds/llamastack.io_llamastackdistributions.yaml")),
-    ("machines.machine.openshift.io", include_str!("data/crds/machine.openshift.io_machines.yaml")),
-    ("machinesets.machine.openshift.io", include_str!("data/crds/machine.openshift.io_machinesets.yaml")),
-    ("machineconfigpools.machineconfiguration.openshift.io", include_str!("data/crds/machineconfiguration.openshift.io_machineconfigpools.yaml")),
-    ("machineconfigs.machineconfiguration.openshift.io", include_str!("data/crds/machineconfiguration.openshift.io_machineconfigs.yaml")),
-    ("modelregistries.modelregistry.opendatahub.io", include_str!("data/crds/modelregistry.opendatahub.io_modelregistries.yaml")),
-    ("nodefeaturediscoveries.nfd.openshift.io", include_str!("data/crds/nfd.openshift.io_nodefeaturediscoveries.yaml")),
-    ("clusterpolicies.nvidia.com", include_str!("data/crds/nvidia.com_clusterpolicies.yaml")),
-    ("clusterserviceversions.operators.coreos.com", include_str!("data/crds/operators.coreos.com_clusterserviceversions.yaml")),
-    ("operatorgroups.operators.coreos.com", include_str!("data/crds/operators.coreos.com_operatorgroups.yaml")),
-    ("subscriptions.operators.coreos.com", include_str!("data/crds/operators.coreos.com_subscriptions.yaml")),
-    ("routes.route.openshift.io", include_str!("data/crds/route.openshift.io_routes.yaml")),
-    ("inferenceservices.serving.kserve.io", include_str!("data/crds/serving.kserve.io_inferenceservices.yaml")),
-    ("servingruntimes.serving.kserve.io", include_str!("data/crds/serving.kserve.io_servingruntimes.yaml")),
-    ("pipelineruns.tekton.dev", include_str!("data/crds/tekton.dev_pipelineruns.yaml")),
-    ("pipelines.tekton.dev", include_str!("data/crds/tekton.dev_pipelines.yaml")),
-    ("taskruns.tekton.dev", include_str!("data/crds/tekton.dev_taskruns.yaml")),
-    ("tasks.tekton.dev", include_str!("data/crds/tekton.dev_tasks.yaml")),
-    ("lmevaljobs.trustyai.opendatahub.io", include_str!("data/crds/trustyai.opendatahub.io_lmevaljobs.yaml")),
+    (
+        "clusterversions.config.openshift.io",
+        include_str!("data/crds/config.openshift.io_clusterversions.yaml"),
+    ),
+    (
+        "infrastructures.config.openshift.io",
+        include_str!("data/crds/config.openshift.io_infrastructures.yaml"),
+    ),
+    (
+        "ingresses.config.openshift.io",
+        include_str!("data/crds/config.openshift.io_ingresses.yaml"),
+    ),
+    (
+        "datascienceclusters.datasciencecluster.opendatahub.io",
+        include_str!("data/crds/datasciencecluster.opendatahub.io_datascienceclusters.yaml"),
+    ),
+    (
+        "dscinitializations.dscinitialization.opendatahub.io",
+        include_str!("data/crds/dscinitialization.opendatahub.io_dscinitializations.yaml"),
+    ),
+    (
+        "notebooks.kubeflow.org",
+        include_str!("data/crds/kubeflow.org_notebooks.yaml"),
+    ),
+    (
+        "llamastackdistributions.llamastack.io",
+        include_str!("data/crds/llamastack.io_llamastackdistributions.yaml"),
+    ),
+    (
+        "machines.machine.openshift.io",
+        include_str!("data/crds/machine.openshift.io_machines.yaml"),
+    ),
+    (
+        "machinesets.machine.openshift.io",
+        include_str!("data/crds/machine.openshift.io_machinesets.yaml"),
+    ),
+    (
+        "machineconfigpools.machineconfiguration.openshift.io",
+        include_str!("data/crds/machineconfiguration.openshift.io_machineconfigpools.yaml"),
+    ),
+    (
+        "machineconfigs.machineconfiguration.openshift.io",
+        include_str!("data/crds/machineconfiguration.openshift.io_machineconfigs.yaml"),
+    ),
+    (
+        "modelregistries.modelregistry.opendatahub.io",
+        include_str!("data/crds/modelregistry.opendatahub.io_modelregistries.yaml"),
+    ),
+    (
+        "nodefeaturediscoveries.nfd.openshift.io",
+        include_str!("data/crds/nfd.openshift.io_nodefeaturediscoveries.yaml"),
+    ),
+    (
+        "clusterpolicies.nvidia.com",
+        include_str!("data/crds/nvidia.com_clusterpolicies.yaml"),
+    ),
+    (
+        "clusterserviceversions.operators.coreos.com",
+        include_str!("data/crds/operators.coreos.com_clusterserviceversions.yaml"),
+    ),
+    (
+        "operatorgroups.operators.coreos.com",
+        include_str!("data/crds/operators.coreos.com_operatorgroups.yaml"),
+    ),
+    (
+        "subscriptions.operators.coreos.com",
+        include_str!("data/crds/operators.coreos.com_subscriptions.yaml"),
+    ),
+    (
+        "routes.route.openshift.io",
+        include_str!("data/crds/route.openshift.io_routes.yaml"),
+    ),
+    (
+        "inferenceservices.serving.kserve.io",
+        include_str!("data/crds/serving.kserve.io_inferenceservices.yaml"),
+    ),
+    (
+        "servingruntimes.serving.kserve.io",
+        include_str!("data/crds/serving.kserve.io_servingruntimes.yaml"),
+    ),
+    (
+        "pipelineruns.tekton.dev",
+        include_str!("data/crds/tekton.dev_pipelineruns.yaml"),
+    ),
+    (
+        "pipelines.tekton.dev",
+        include_str!("data/crds/tekton.dev_pipelines.yaml"),
+    ),
+    (
+        "taskruns.tekton.dev",
+        include_str!("data/crds/tekton.dev_taskruns.yaml"),
+    ),
+    (
+        "tasks.tekton.dev",
+        include_str!("data/crds/tekton.dev_tasks.yaml"),
+    ),
+    (
+        "lmevaljobs.trustyai.opendatahub.io",
+        include_str!("data/crds/trustyai.opendatahub.io_lmevaljobs.yaml"),
+    ),
 ];
 
 /// `(group, version, file text)` of every built-in OpenAPI v3 document.
 const BUILTIN_FILES: &[(&str, &str, &str)] = &[
     ("", "v1", include_str!("data/builtin/api_v1.json")),
-    ("apiextensions.k8s.io", "v1", include_str!("data/builtin/apis_apiextensions.k8s.io_v1.json")),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        include_str!("data/builtin/apis_apiextensions.k8s.io_v1.json"),
+    ),
     ("apps", "v1", include_str!("data/builtin/apis_apps_v1.json")),
-    ("authentication.k8s.io", "v1", include_str!("data/builtin/apis_authentication.k8s.io_v1.json")),
-    ("authorization.k8s.io", "v1", include_str!("data/builtin/apis_authorization.k8s.io_v1.json")),
-    ("autoscaling", "v2", include_str!("data/builtin/apis_autoscaling_v2.json")),
-    ("batch", "v1", include_str!("data/builtin/apis_batch_v1.json")),
-    ("coordination.k8s.io", "v1", include_str!("data/builtin/apis_coordination.k8s.io_v1.json")),
-    ("discovery.k8s.io", "v1", include_str!("data/builtin/apis_discovery.k8s.io_v1.json")),
-    ("events.k8s.io", "v1", include_str!("data/builtin/apis_events.k8s.io_v1.json")),
-    ("networking.k8s.io", "v1", include_str!("data/builtin/apis_networking.k8s.io_v1.json")),
-    ("policy", "v1", include_str!("data/builtin/apis_policy_v1.json")),
-    ("rbac.authorization.k8s.io", "v1", include_str!("data/builtin/apis_rbac.authorization.k8s.io_v1.json")),
-    ("scheduling.k8s.io", "v1", include_str!("data/builtin/apis_scheduling.k8s.io_v1.json")),
-    ("storage.k8s.io", "v1", include_str!("data/builtin/apis_storage.k8s.io_v1.json")),
+    (
+        "authentication.k8s.io",
+        "v1",
+        include_str!("data/builtin/apis_authentication.k8s.io_v1.json"),
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        include_str!("data/builtin/apis_authorization.k8s.io_v1.json"),
+    ),
+    (
+        "autoscaling",
+        "v2",
+        include_str!("data/builtin/apis_autoscaling_v2.json"),
+    ),
+    (
+        "batch",
+        "v1",
+        include_str!("data/builtin/apis_batch_v1.json"),
+    ),
+    (
+        "coordination.k8s.io",
+        "v1",
+        include_str!("data/builtin/apis_coordination.k8s.io_v1.json"),
+    ),
+    (
+        "discovery.k8s.io",
+        "v1",
+        include_str!("data/builtin/apis_discovery.k8s.io_v1.json"),
+    ),
+    (
+        "events.k8s.io",
+        "v1",
+        include_str!("data/builtin/apis_events.k8s.io_v1.json"),
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        include_str!("data/builtin/apis_networking.k8s.io_v1.json"),
+    ),
+    (
+        "policy",
+        "v1",
+        include_str!("data/builtin/apis_policy_v1.json"),
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        include_str!("data/builtin/apis_rbac.authorization.k8s.io_v1.json"),
+    ),
+    (
+        "scheduling.k8s.io",
+        "v1",
+        include_str!("data/builtin/apis_scheduling.k8s.io_v1.json"),
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        include_str!("data/builtin/apis_storage.k8s.io_v1.json"),
+    ),
 ];
 
 static CRDS: LazyLock<Vec<OnceLock<Option<Value>>>> =

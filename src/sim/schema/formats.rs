@@ -15,8 +15,7 @@ static HOSTNAME: LazyLock<Option<Regex>> = LazyLock::new(|| {
 static MAC: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$|^([0-9a-f]{4}\.){2}[0-9a-f]{4}$").ok()
 });
-static DATE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}$").ok());
+static DATE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}$").ok());
 
 fn matches(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
     re.as_ref().is_none_or(|r| r.is_match(s))
@@ -29,18 +28,20 @@ pub fn valid(format: &str, value: &str) -> bool {
         "date" => matches(&DATE, value) && value.parse::<jiff::civil::Date>().is_ok(),
         "byte" => {
             use base64::Engine;
-            base64::engine::general_purpose::STANDARD.decode(value).is_ok()
+            base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .is_ok()
         }
         "uuid" | "uuid3" | "uuid4" | "uuid5" => matches(&UUID, value),
         "ipv4" => value.parse::<Ipv4Addr>().is_ok(),
         "ipv6" => value.parse::<Ipv6Addr>().is_ok(),
-        "cidr" => value
-            .split_once('/')
-            .is_some_and(|(ip, bits)| match (ip.parse::<IpAddr>(), bits.parse::<u8>()) {
+        "cidr" => value.split_once('/').is_some_and(|(ip, bits)| {
+            match (ip.parse::<IpAddr>(), bits.parse::<u8>()) {
                 (Ok(IpAddr::V4(_)), Ok(b)) => b <= 32,
                 (Ok(IpAddr::V6(_)), Ok(b)) => b <= 128,
                 _ => false,
-            }),
+            }
+        }),
         "hostname" => value.len() <= 255 && matches(&HOSTNAME, value),
         "mac" => matches(&MAC, value),
         _ => true,

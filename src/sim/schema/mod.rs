@@ -160,7 +160,9 @@ pub fn admit(
         .causes
         .into_iter()
         .filter(|c| {
-            let in_status = c.field == "status" || c.field.starts_with("status.") || c.field.starts_with("status[");
+            let in_status = c.field == "status"
+                || c.field.starts_with("status.")
+                || c.field.starts_with("status[");
             match (kind.status, status_write) {
                 (_, true) => in_status,
                 (true, false) => !in_status,
@@ -206,18 +208,30 @@ pub fn admit_request(
     old: Option<&Value>,
 ) -> Result<Admitted, ApiError> {
     let mode = FieldValidation::from_query(req.query.get("fieldValidation").map(String::as_str))?;
-    let duplicates = if matches!(req.verb(), "create" | "update") && !req.content_type.contains("yaml") {
-        duplicate_fields(&req.body)
-    } else {
-        vec![]
-    };
+    let duplicates =
+        if matches!(req.verb(), "create" | "update") && !req.content_type.contains("yaml") {
+            duplicate_fields(&req.body)
+        } else {
+            vec![]
+        };
     let crd = crd_of(st, &req.kind);
     let status_write = req.sub.as_deref() == Some("status");
-    admit(&req.kind, crd.as_deref(), object, old, mode, &duplicates, status_write)
+    admit(
+        &req.kind,
+        crd.as_deref(),
+        object,
+        old,
+        mode,
+        &duplicates,
+        status_write,
+    )
 }
 
 /// Adds one `Warning` header per warning to a response.
-pub fn with_warnings(mut resp: axum::response::Response, warnings: &[String]) -> axum::response::Response {
+pub fn with_warnings(
+    mut resp: axum::response::Response,
+    warnings: &[String],
+) -> axum::response::Response {
     for w in warnings {
         if let Ok(v) = axum::http::HeaderValue::from_str(&warning_header(w)) {
             resp.headers_mut().append(axum::http::header::WARNING, v);
@@ -391,25 +405,68 @@ mod tests {
     fn strict_warn_ignore_like_kube() {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "bogus": "x",
             "data": {"a": "1"}, "metadata": {"name": "u", "bogusMeta": 1}});
-        let e = admit(&kind("configmaps"), None, cm.clone(), None, FieldValidation::Strict, &["data".into()], false)
-            .unwrap_err();
+        let e = admit(
+            &kind("configmaps"),
+            None,
+            cm.clone(),
+            None,
+            FieldValidation::Strict,
+            &["data".into()],
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.code, 400);
         assert_eq!(
             e.message,
             "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"bogus\", unknown field \"metadata.bogusMeta\", duplicate field \"data\""
         );
-        let ok = admit(&kind("configmaps"), None, cm.clone(), None, FieldValidation::Warn, &[], false).unwrap();
-        assert_eq!(ok.warnings, vec!["unknown field \"bogus\"", "unknown field \"metadata.bogusMeta\""]);
-        assert_eq!(ok.object, json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}, "metadata": {"name": "u"}}));
-        let quiet = admit(&kind("configmaps"), None, cm.clone(), None, FieldValidation::Ignore, &[], false).unwrap();
+        let ok = admit(
+            &kind("configmaps"),
+            None,
+            cm.clone(),
+            None,
+            FieldValidation::Warn,
+            &[],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            ok.warnings,
+            vec![
+                "unknown field \"bogus\"",
+                "unknown field \"metadata.bogusMeta\""
+            ]
+        );
+        assert_eq!(
+            ok.object,
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}, "metadata": {"name": "u"}})
+        );
+        let quiet = admit(
+            &kind("configmaps"),
+            None,
+            cm.clone(),
+            None,
+            FieldValidation::Ignore,
+            &[],
+            false,
+        )
+        .unwrap();
         assert!(quiet.warnings.is_empty());
-        let e = check_apply(&kind("configmaps"), None, &json!({"apiVersion": "v1", "kind": "ConfigMap", "bogus": "x",
-            "metadata": {"name": "u4", "namespace": "n", "bogusMeta": 1}})).unwrap_err();
+        let e = check_apply(
+            &kind("configmaps"),
+            None,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "bogus": "x",
+            "metadata": {"name": "u4", "namespace": "n", "bogusMeta": 1}}),
+        )
+        .unwrap_err();
         assert_eq!(
             e.message,
             "failed to create typed patch object (n/u4; /v1, Kind=ConfigMap): errors:\n  .metadata.bogusMeta: field not declared in schema\n  .bogus: field not declared in schema"
         );
-        assert_eq!(warning_header("unknown field \"bogus\""), "299 - \"unknown field \\\"bogus\\\"\"");
+        assert_eq!(
+            warning_header("unknown field \"bogus\""),
+            "299 - \"unknown field \\\"bogus\\\"\""
+        );
     }
 
     #[test]
@@ -421,8 +478,14 @@ mod tests {
 
     #[test]
     fn field_validation_parameter() {
-        assert_eq!(FieldValidation::from_query(None).unwrap(), FieldValidation::Warn);
-        assert_eq!(FieldValidation::from_query(Some("Strict")).unwrap(), FieldValidation::Strict);
+        assert_eq!(
+            FieldValidation::from_query(None).unwrap(),
+            FieldValidation::Warn
+        );
+        assert_eq!(
+            FieldValidation::from_query(Some("Strict")).unwrap(),
+            FieldValidation::Strict
+        );
         assert!(FieldValidation::from_query(Some("Loud")).is_err());
     }
 }

@@ -207,7 +207,10 @@ pub fn update_causes(kind: &KindInfo, old: &Value, new: &Value) -> Vec<Cause> {
             }
             // The retroactive default StorageClass (the PV controller sets
             // storageClassName on a claim created without one) is allowed.
-            if old.pointer("/spec/storageClassName").is_none_or(Value::is_null) {
+            if old
+                .pointer("/spec/storageClassName")
+                .is_none_or(Value::is_null)
+            {
                 for s in [&mut a, &mut b] {
                     if let Some(m) = s.as_object_mut() {
                         m.remove("storageClassName");
@@ -216,13 +219,18 @@ pub fn update_causes(kind: &KindInfo, old: &Value, new: &Value) -> Vec<Cause> {
             }
             for s in [&mut a, &mut b] {
                 if let Some(m) = s.as_object_mut()
-                    && m.get("resources").is_some_and(|r| r.as_object().is_some_and(|r| r.is_empty()))
+                    && m.get("resources")
+                        .is_some_and(|r| r.as_object().is_some_and(|r| r.is_empty()))
                 {
                     m.remove("resources");
                 }
             }
             // Binding (setting volumeName on an unbound claim) is allowed.
-            if old.pointer("/spec/volumeName").and_then(Value::as_str).unwrap_or("").is_empty()
+            if old
+                .pointer("/spec/volumeName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
                 && let Some(m) = b.as_object_mut()
             {
                 m.remove("volumeName");
@@ -265,13 +273,29 @@ fn pod_update_cause(old: &Value, new: &Value) -> Option<Cause> {
         }
     }
     let tolerations_added = {
-        let before = a.get("tolerations").and_then(Value::as_array).cloned().unwrap_or_default();
-        let after = b.get("tolerations").and_then(Value::as_array).cloned().unwrap_or_default();
+        let before = a
+            .get("tolerations")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let after = b
+            .get("tolerations")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         before.iter().all(|t| after.contains(t))
     };
     let gates_removed = {
-        let before = a.get("schedulingGates").and_then(Value::as_array).cloned().unwrap_or_default();
-        let after = b.get("schedulingGates").and_then(Value::as_array).cloned().unwrap_or_default();
+        let before = a
+            .get("schedulingGates")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let after = b
+            .get("schedulingGates")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         after.iter().all(|g| before.contains(g))
     };
     for free in ["activeDeadlineSeconds", "terminationGracePeriodSeconds"] {
@@ -356,7 +380,10 @@ fn meta_causes(obj: &Value) -> Vec<Cause> {
             }
         }
     }
-    if let Some(annotations) = obj.pointer("/metadata/annotations").and_then(Value::as_object) {
+    if let Some(annotations) = obj
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+    {
         for k in annotations.keys() {
             out.extend(key_cause("metadata.annotations", &k.to_lowercase()));
         }
@@ -367,12 +394,20 @@ fn meta_causes(obj: &Value) -> Vec<Cause> {
 /// A pod spec's containers and volumes (422 causes under `at`).
 fn pod_spec_causes(spec: &Value, at: &str) -> Vec<Cause> {
     let mut out = vec![];
-    let volumes = spec.get("volumes").and_then(Value::as_array).cloned().unwrap_or_default();
+    let volumes = spec
+        .get("volumes")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut names: Vec<&str> = vec![];
     for (i, v) in volumes.iter().enumerate() {
         let field = format!("{at}.volumes[{i}]");
         match v.get("name").and_then(Value::as_str).unwrap_or("") {
-            "" => out.push(cause("FieldValueRequired", &format!("{field}.name"), "Required value".into())),
+            "" => out.push(cause(
+                "FieldValueRequired",
+                &format!("{field}.name"),
+                "Required value".into(),
+            )),
             n if names.contains(&n) => out.push(cause(
                 "FieldValueDuplicate",
                 &format!("{field}.name"),
@@ -381,17 +416,35 @@ fn pod_spec_causes(spec: &Value, at: &str) -> Vec<Cause> {
             n => names.push(n),
         }
         if let Some(cm) = v.get("configMap")
-            && cm.get("name").and_then(Value::as_str).unwrap_or("").is_empty()
+            && cm
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
         {
-            out.push(cause("FieldValueRequired", &format!("{field}.configMap.name"), "Required value".into()));
+            out.push(cause(
+                "FieldValueRequired",
+                &format!("{field}.configMap.name"),
+                "Required value".into(),
+            ));
         }
         if let Some(s) = v.get("secret")
-            && s.get("secretName").and_then(Value::as_str).unwrap_or("").is_empty()
+            && s.get("secretName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
         {
-            out.push(cause("FieldValueRequired", &format!("{field}.secret.secretName"), "Required value".into()));
+            out.push(cause(
+                "FieldValueRequired",
+                &format!("{field}.secret.secretName"),
+                "Required value".into(),
+            ));
         }
         if let Some(c) = v.get("persistentVolumeClaim")
-            && c.get("claimName").and_then(Value::as_str).unwrap_or("").is_empty()
+            && c.get("claimName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
         {
             out.push(cause(
                 "FieldValueRequired",
@@ -402,10 +455,20 @@ fn pod_spec_causes(spec: &Value, at: &str) -> Vec<Cause> {
     }
     for list in ["initContainers", "containers"] {
         let mut seen: Vec<&str> = vec![];
-        for (i, c) in spec.get(list).and_then(Value::as_array).into_iter().flatten().enumerate() {
+        for (i, c) in spec
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             let field = format!("{at}.{list}[{i}]");
             match c.get("name").and_then(Value::as_str).unwrap_or("") {
-                "" => out.push(cause("FieldValueRequired", &format!("{field}.name"), "Required value".into())),
+                "" => out.push(cause(
+                    "FieldValueRequired",
+                    &format!("{field}.name"),
+                    "Required value".into(),
+                )),
                 n if seen.contains(&n) => out.push(cause(
                     "FieldValueDuplicate",
                     &format!("{field}.name"),
@@ -413,13 +476,31 @@ fn pod_spec_causes(spec: &Value, at: &str) -> Vec<Cause> {
                 )),
                 n => seen.push(n),
             }
-            if c.get("image").and_then(Value::as_str).unwrap_or("").is_empty() {
-                out.push(cause("FieldValueRequired", &format!("{field}.image"), "Required value".into()));
+            if c.get("image")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
+            {
+                out.push(cause(
+                    "FieldValueRequired",
+                    &format!("{field}.image"),
+                    "Required value".into(),
+                ));
             }
-            for (j, m) in c.get("volumeMounts").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            for (j, m) in c
+                .get("volumeMounts")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 let mfield = format!("{field}.volumeMounts[{j}]");
                 match m.get("name").and_then(Value::as_str).unwrap_or("") {
-                    "" => out.push(cause("FieldValueRequired", &format!("{mfield}.name"), "Required value".into())),
+                    "" => out.push(cause(
+                        "FieldValueRequired",
+                        &format!("{mfield}.name"),
+                        "Required value".into(),
+                    )),
                     n if !names.contains(&n) => out.push(cause(
                         "FieldValueNotFound",
                         &format!("{mfield}.name"),
@@ -427,8 +508,16 @@ fn pod_spec_causes(spec: &Value, at: &str) -> Vec<Cause> {
                     )),
                     _ => {}
                 }
-                if m.get("mountPath").and_then(Value::as_str).unwrap_or("").is_empty() {
-                    out.push(cause("FieldValueRequired", &format!("{mfield}.mountPath"), "Required value".into()));
+                if m.get("mountPath")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+                {
+                    out.push(cause(
+                        "FieldValueRequired",
+                        &format!("{mfield}.mountPath"),
+                        "Required value".into(),
+                    ));
                 }
             }
         }
@@ -471,22 +560,29 @@ fn selects(selector: &Value, labels: &serde_json::Map<String, Value>) -> bool {
 fn selector_causes(kind: &KindInfo, obj: &Value) -> Vec<Cause> {
     let checked = match (kind.group.as_str(), kind.plural.as_str()) {
         ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets") => true,
-        ("batch", "jobs") => obj.pointer("/spec/manualSelector").and_then(Value::as_bool) == Some(true),
+        ("batch", "jobs") => {
+            obj.pointer("/spec/manualSelector").and_then(Value::as_bool) == Some(true)
+        }
         _ => false,
     };
     let Some(selector) = obj.pointer("/spec/selector").filter(|_| checked) else {
         return vec![];
     };
-    let empty = selector.get("matchLabels").and_then(Value::as_object).is_none_or(|m| m.is_empty())
-        && selector.get("matchExpressions").and_then(Value::as_array).is_none_or(|a| a.is_empty());
+    let empty = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .is_none_or(|m| m.is_empty())
+        && selector
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .is_none_or(|a| a.is_empty());
     if empty && kind.group == "apps" {
         return vec![cause(
             "FieldValueInvalid",
             "spec.selector",
             format!(
                 "Invalid value: {}: empty selector is invalid for {}",
-                selector,
-                kind.singular
+                selector, kind.singular
             ),
         )];
     }
@@ -540,7 +636,13 @@ pub fn spec_causes(kind: &KindInfo, obj: &Value) -> Vec<Cause> {
     out.extend(meta_causes(obj));
     if kind.group.is_empty() && kind.plural == "configmaps" {
         for map in ["data", "binaryData"] {
-            for k in obj.get(map).and_then(Value::as_object).into_iter().flatten().map(|(k, _)| k) {
+            for k in obj
+                .get(map)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+            {
                 if !matches(&CONFIG_KEY, k) {
                     out.push(cause(
                         "FieldValueInvalid",

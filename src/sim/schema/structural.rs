@@ -167,9 +167,8 @@ fn cause(reason: &str, path: &Path, message: String) -> Cause {
     }
 }
 
-static QUANTITY: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$").ok()
-});
+static QUANTITY: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$").ok());
 
 impl<'s> Walker<'s> {
     /// A walker for a CRD's structural schema.
@@ -301,7 +300,11 @@ impl<'s> Walker<'s> {
         self.report.causes.push(cause(
             "FieldValueInvalid",
             path,
-            format!("Invalid value: {}: {} in body {detail}", show(v), path.field()),
+            format!(
+                "Invalid value: {}: {} in body {detail}",
+                show(v),
+                path.field()
+            ),
         ));
     }
 
@@ -320,7 +323,13 @@ impl<'s> Walker<'s> {
         }
     }
 
-    fn walk_builtin(&mut self, schema: &'s Value, component: Option<&str>, v: &mut Value, path: &Path) {
+    fn walk_builtin(
+        &mut self,
+        schema: &'s Value,
+        component: Option<&str>,
+        v: &mut Value,
+        path: &Path,
+    ) {
         if v.is_null() {
             return;
         }
@@ -353,7 +362,9 @@ impl<'s> Walker<'s> {
                 };
                 // No declared fields at all: a Go type with its own decoding (FieldsV1,
                 // RawExtension) that keeps whatever it is given.
-                if schema.get("properties").is_none() && schema.get("additionalProperties").is_none() {
+                if schema.get("properties").is_none()
+                    && schema.get("additionalProperties").is_none()
+                {
                     return;
                 }
                 self.walk_object(schema, map, path);
@@ -369,16 +380,8 @@ impl<'s> Walker<'s> {
                     }
                 }
             }
-            Some("string") => {
-                if !v.is_string() {
-                    self.go_error(v, schema, path);
-                }
-            }
-            Some("boolean") => {
-                if !v.is_boolean() {
-                    self.go_error(v, schema, path);
-                }
-            }
+            Some("string") if !v.is_string() => self.go_error(v, schema, path),
+            Some("boolean") if !v.is_boolean() => self.go_error(v, schema, path),
             Some("integer") => {
                 let ok = match format {
                     Some("int32") => v.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
@@ -388,11 +391,7 @@ impl<'s> Walker<'s> {
                     self.go_error(v, schema, path);
                 }
             }
-            Some("number") => {
-                if !v.is_number() {
-                    self.go_error(v, schema, path);
-                }
-            }
+            Some("number") if !v.is_number() => self.go_error(v, schema, path),
             _ => {}
         }
     }
@@ -463,7 +462,8 @@ impl<'s> Walker<'s> {
         let Some(doc) = data::builtin_doc("", "v1") else {
             return;
         };
-        let Some(meta) = doc.pointer("/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+        let Some(meta) =
+            doc.pointer("/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
         else {
             return;
         };
@@ -690,7 +690,11 @@ impl<'s> Walker<'s> {
             if flag(schema, "exclusiveMaximum") && n >= max {
                 self.invalid(path, v, format!("should be less than {}", shown(max)));
             } else if n > max {
-                self.invalid(path, v, format!("should be less than or equal to {}", shown(max)));
+                self.invalid(
+                    path,
+                    v,
+                    format!("should be less than or equal to {}", shown(max)),
+                );
             }
         }
         if let Some(min) = bound("minimum") {
@@ -755,7 +759,10 @@ mod tests {
             "spec": {"size": 3, "bogus": 1, "free": {"any": [1]}}, "top": 1});
         let r = walk(&mut obj);
         assert_eq!(r.unknown, vec!["metadata.bogusMeta", "spec.bogus", "top"]);
-        assert_eq!(r.apply_unknown, vec![".metadata.bogusMeta", ".spec.bogus", ".top"]);
+        assert_eq!(
+            r.apply_unknown,
+            vec![".metadata.bogusMeta", ".spec.bogus", ".top"]
+        );
         assert!(r.causes.is_empty(), "{:?}", r.causes);
         assert_eq!(
             obj,
@@ -807,18 +814,27 @@ mod tests {
         w.walk_root(schema, &mut obj, "Deployment");
         assert_eq!(
             w.report.decode_error.as_deref(),
-            Some("json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32")
+            Some(
+                "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"
+            )
         );
-        assert_eq!(w.report.unknown, vec!["spec.template.spec.containers[0].bogus"]);
+        assert_eq!(
+            w.report.unknown,
+            vec!["spec.template.spec.containers[0].bogus"]
+        );
 
         let core = data::builtin_doc("", "v1").unwrap();
-        let cm = core.pointer("/components/schemas/io.k8s.api.core.v1.ConfigMap").unwrap();
+        let cm = core
+            .pointer("/components/schemas/io.k8s.api.core.v1.ConfigMap")
+            .unwrap();
         let mut obj = json!({"data": {"a": 1}});
         let mut w = Walker::builtin(core);
         w.walk_root(cm, &mut obj, "ConfigMap");
         assert_eq!(
             w.report.decode_error.as_deref(),
-            Some("json: cannot unmarshal number into Go struct field ConfigMap.data of type string")
+            Some(
+                "json: cannot unmarshal number into Go struct field ConfigMap.data of type string"
+            )
         );
     }
 }
