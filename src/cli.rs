@@ -31,13 +31,15 @@ pub struct GlobalArgs {
     /// Kubeconfig context (default: the current context).
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
-    /// Run against the embedded simulated cluster (state kept under `<project>/.democtl/sim/`).
+    /// Use the project's simulated cluster (a background process, started first when none
+    /// runs; state under `<project>/.democtl/sim/`).
     #[arg(long, global = true)]
     pub sim: bool,
-    /// Speed factor of simulated time (`--sim-speed 60`: a simulated minute per second).
-    #[arg(long, global = true, value_name = "FACTOR", default_value_t = 1.0)]
-    pub sim_speed: f64,
-    /// Scenario of the embedded simulated cluster (used when its state is first created).
+    /// Speed of simulated time when the simulated cluster starts (`60`: a simulated minute per
+    /// second; default 1); a running cluster keeps its speed.
+    #[arg(long, global = true, value_name = "FACTOR", value_parser = parse_speed)]
+    pub sim_speed: Option<f64>,
+    /// Scenario of the simulated cluster (used when its state is first created).
     #[arg(long, global = true, value_name = "NAME")]
     pub sim_scenario: Option<String>,
     /// Where run logs go (default: `<project>/logs`).
@@ -196,12 +198,54 @@ pub struct RenderArgs {
 /// `democtl sim …`.
 #[derive(Debug, Clone, Subcommand)]
 pub enum SimCommand {
-    /// Run the simulated cluster in the foreground (for kubectl and oc) until Ctrl-C.
+    /// Start the project's simulated cluster in the background (kept running until `sim stop`).
+    Start(SimStartArgs),
+    /// Stop the project's simulated cluster (its state is saved and kept).
+    Stop,
+    /// Whether the simulated cluster runs: since when, scenario, speed, simulated time, objects
+    /// (exit 0 running, 3 not running, 1 running but its state cannot be saved).
+    Status,
+    /// Print the path of the simulated cluster's kubeconfig (`export KUBECONFIG=$(democtl sim kubeconfig)`).
+    Kubeconfig,
+    /// Stop the simulated cluster and forget its state (refused while a deploy or teardown runs).
+    Reset(SimResetArgs),
+    /// Run a simulated cluster in the foreground (for kubectl and oc) until Ctrl-C.
     Serve(SimServeArgs),
     /// Play the simulated controllers against another API server (`--kubeconfig FILE`).
     Controllers(SimControllersArgs),
-    /// Forget the embedded simulated cluster's state (`<project>/.democtl/sim/`).
-    Reset,
+    /// The background server itself (started by `sim start`).
+    #[command(hide = true)]
+    Daemon(SimDaemonArgs),
+}
+
+/// `democtl sim start`.
+#[derive(Debug, Clone, Args)]
+pub struct SimStartArgs {
+    /// Scenario for a new cluster (built-in name or file; default `healthy`).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub scenario: Option<String>,
+}
+
+/// `democtl sim reset`.
+#[derive(Debug, Clone, Args)]
+pub struct SimResetArgs {
+    /// Reset even while a deploy or teardown holds the cluster lock (that run then fails).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `democtl sim daemon` (internal).
+#[derive(Debug, Clone, Args)]
+pub struct SimDaemonArgs {
+    /// The state directory.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: PathBuf,
+    /// Identifies this start (recorded, and checked before `sim stop` signals the process).
+    #[arg(long)]
+    pub nonce: String,
+    /// Scenario for a new cluster.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub scenario: Option<String>,
 }
 
 /// `democtl sim serve`.
@@ -213,6 +257,11 @@ pub struct SimServeArgs {
     /// Scenario (built-in name or file).
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
+    /// Serve the API only, like a bare kube-apiserver: no simulated operators, schedulers or
+    /// kubelets (the namespace, garbage-collector, service-account and root-CA controllers
+    /// still run). Pair it with `democtl sim controllers` to play them from another process.
+    #[arg(long)]
+    pub no_controllers: bool,
 }
 
 /// `democtl sim controllers`.
@@ -221,6 +270,29 @@ pub struct SimControllersArgs {
     /// Scenario (built-in name or file).
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
+}
+
+/// Largest `--sim-speed`: beyond it a simulated hour passes in under 40 ms and the simulated
+/// controllers cannot keep up with their own deadlines.
+pub const MAX_SIM_SPEED: f64 = 100_000.0;
+
+/// Parses `--sim-speed`: a finite number above 0 (and at most [`MAX_SIM_SPEED`]).
+pub fn parse_speed(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number such as `60`, got `{text}`"))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(format!(
+            "the speed must be a finite number above 0 (`60`: a simulated minute per second), got `{text}`"
+        ));
+    }
+    if value > MAX_SIM_SPEED {
+        return Err(format!(
+            "the speed must be at most {MAX_SIM_SPEED}, got `{text}`"
+        ));
+    }
+    Ok(value)
 }
 
 /// Parses `name=true|false` for `--set-switch`.
@@ -379,6 +451,22 @@ mod tests {
         assert!(parse(&["democtl", "teardown"]).is_err());
         assert!(parse(&["democtl", "teardown", "--stage", "2", "--all"]).is_err());
         assert!(parse(&["democtl", "teardown", "--all", "--dry-run"]).is_ok());
+    }
+
+    #[test]
+    fn sim_speed_must_be_finite_and_positive() {
+        for bad in ["0", "NaN", "-5", "inf", "-inf", "fast", "1e9"] {
+            let arg = format!("--sim-speed={bad}");
+            let err = parse(&["democtl", "--sim", &arg, "status"]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}: {err}");
+            assert!(err.to_string().contains(bad), "{bad}: {err}");
+        }
+        let cli = parse(&["democtl", "status", "--sim-speed", "0.5"]).unwrap();
+        assert_eq!(cli.global.sim_speed, Some(0.5));
+        assert_eq!(
+            parse(&["democtl", "status"]).unwrap().global.sim_speed,
+            None
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ impl AppError {
             | AppError::UnknownStage(_)
             | AppError::UnknownStep(_)
             | AppError::Usage { .. }
+            | AppError::Inputs(_)
             | AppError::Io { .. } => USAGE,
             AppError::RunFailed | AppError::Report(_) | AppError::Invalid(_) => FAILED,
             AppError::Interrupted => INTERRUPTED,

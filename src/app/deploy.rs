@@ -12,7 +12,7 @@ use super::secrets::Secrets;
 use super::session::{self, Selection};
 use super::state::ClusterState;
 use super::target::Target;
-use super::{AppError, Ctx, env_file::EnvFile, render};
+use super::{AppError, Ctx, env_file::EnvFile, inputs, render};
 use crate::cli::DeployArgs;
 use crate::cluster::state::{StageState, StageStatus};
 use crate::cluster::{lease, state, status};
@@ -107,7 +107,7 @@ async fn deploy(
         Some(
             lease::acquire(&cluster, &holder, &command)
                 .await
-                .map_err(AppError::Cluster)?,
+                .map_err(AppError::cluster)?,
         )
     };
     let result = deploy_locked(ctx, args, stages, prepared, target).await;
@@ -129,7 +129,7 @@ async fn deploy_locked(
     let target_id = prepared.target.stage.id.clone();
     let states: BTreeMap<String, StageState> = state::load_all(&cluster)
         .await
-        .map_err(AppError::Cluster)?
+        .map_err(AppError::cluster)?
         .into_iter()
         .map(|s| (s.stage.clone(), s))
         .collect();
@@ -140,17 +140,30 @@ async fn deploy_locked(
         .filter(|s| s.stage.id != target_id)
         .map(|s| s.stage.id.clone())
         .collect();
+    let scope = prepared.selection.flag();
+    if let Some(flag) = &scope {
+        check_scoped_prerequisites(ctx, flag, &target_id, &earlier, &states)?;
+    }
     let healthy = healthy_stages(&cluster, &earlier, &states).await?;
     let mut notes = Vec::new();
     let mut running: Vec<&LoadedStage> = Vec::new();
     for s in &prepared.chain {
         let id = &s.stage.id;
-        if *id != target_id && healthy.contains(id) {
+        if *id != target_id && (healthy.contains(id) || scope.is_some()) {
             let run = states
                 .get(id)
                 .map(|st| format!(" (run {})", st.run_id))
                 .unwrap_or_default();
-            notes.push(format!("{id} is deployed and healthy{run}: not run again"));
+            let how = if healthy.contains(id) {
+                "deployed and healthy"
+            } else {
+                "deployed but not healthy"
+            };
+            let why = scope
+                .as_ref()
+                .map(|flag| format!(" ({flag} acts on {target_id} alone)"))
+                .unwrap_or_default();
+            notes.push(format!("{id} is {how}{run}: not run again{why}"));
         } else {
             if *id != target_id {
                 let why = match states.get(id).map(|st| st.status) {
@@ -172,17 +185,21 @@ async fn deploy_locked(
     let reporters = session::reporters(ctx, "deploy", Some(&target_id))?;
     let artifacts_dir = reporters.log_path.with_extension("");
     let can_prompt = ctx.output.interactive && !ctx.global.yes;
-    let env_file = match std::fs::read_to_string(prepared.project.env_file()) {
+    let env_path = prepared.project.env_file();
+    let env_file = match std::fs::read_to_string(&env_path) {
         Ok(text) => EnvFile::parse(&text),
-        Err(_) => EnvFile::default(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => EnvFile::default(),
+        Err(e) => return Err(AppError::io(&env_path, e)),
     };
+    let mut input_problems = inputs::env_file_problems(&env_file);
     let mut warnings: Vec<String> = env_file.warnings.clone();
     warnings.extend(env_file.unknown_keys(&secret_keys(stages)));
-    let secrets: Arc<dyn steps::SecretProvider> = Arc::new(Secrets::new(
-        env_file,
-        can_prompt,
-        reporters.progress.clone(),
-    ));
+    let cancel = session::cancel_on_ctrl_c();
+    let secrets_store = Arc::new(
+        Secrets::new(env_file, can_prompt, reporters.progress.clone()).cancel_with(cancel.clone()),
+    );
+    let secrets: Arc<dyn steps::SecretProvider> = secrets_store.clone();
+    let mut secret_steps = Vec::new();
     let mut plan = RunPlan { stages: Vec::new() };
     for s in &running {
         let is_target = s.stage.id == target_id;
@@ -217,6 +234,14 @@ async fn deploy_locked(
                 &prepared.switches,
                 &completed,
             );
+            if disposition == crate::runner::Disposition::Run
+                && matches!(spec.with, crate::stage::params::StepParams::Secret(_))
+            {
+                secret_steps.push(inputs::SecretStep {
+                    stage: &s.stage.id,
+                    step: spec,
+                });
+            }
             let step = match disposition {
                 crate::runner::Disposition::Run => {
                     Some(steps::build(spec, &env).map_err(|e| AppError::Other {
@@ -233,10 +258,8 @@ async fn deploy_locked(
                 crate::runner::Disposition::Skip(_) => None,
             };
             let mut planned = planned_step(spec, disposition, step);
-            if ctx.global.sim {
-                planned.timeout = planned
-                    .timeout
-                    .map(|t| sim_timeout(t, ctx.global.sim_speed));
+            if let Some(speed) = target.sim_speed() {
+                planned.timeout = planned.timeout.map(|t| sim_timeout(t, speed));
             }
             steps_run.push(planned);
         }
@@ -246,6 +269,26 @@ async fn deploy_locked(
             steps: steps_run,
         });
     }
+    // Every input the run needs, before anything changes.
+    let checked = inputs::check_secrets(&cluster, &secret_steps, &secrets_store).await;
+    let stop = match checked {
+        Ok(problems) => {
+            input_problems.extend(problems);
+            if !input_problems.is_empty() {
+                Some(AppError::Inputs(input_problems))
+            } else if cancel.is_cancelled() {
+                Some(AppError::Interrupted)
+            } else {
+                None
+            }
+        }
+        Err(e) => Some(e),
+    };
+    if let Some(error) = stop {
+        // Nothing ran: no run log either.
+        let _ = std::fs::remove_file(&reporters.log_path);
+        return Err(error);
+    }
     if super::chatty(&ctx.output) && ctx.output.mode != Mode::Quiet {
         let mut text = String::new();
         for note in notes.iter().chain(warnings.iter()) {
@@ -254,13 +297,14 @@ async fn deploy_locked(
         }
         super::print_stderr(&text);
     }
-    let header = session::header(
+    let mut header = session::header(
         ctx,
         "deploy",
         Some(cluster.server().to_owned()),
         cluster.context().map(str::to_owned),
         Some(target.identity.user.clone()),
     );
+    header.simulated = target.simulated();
     let config = RunConfig {
         header,
         dry_run: args.dry_run,
@@ -270,6 +314,7 @@ async fn deploy_locked(
             stages,
             &target_id,
             &prepared.switches,
+            args.dry_run,
         )),
         jitter_seed: None,
     };
@@ -282,7 +327,6 @@ async fn deploy_locked(
     } else {
         &cluster_state
     };
-    let cancel = session::cancel_on_ctrl_c();
     let mut fanout = reporters.fanout;
     let result = crate::runner::run(plan, config, &mut fanout, store, cancel).await;
     if let Some(e) = result.report_error {
@@ -297,6 +341,46 @@ async fn deploy_locked(
         }
         _ => Ok(crate::exit::OK),
     }
+}
+
+/// `--only`/`--from` keep the run inside the target stage: every earlier stage must already be
+/// deployed, or the run stops before anything changes and says which and how.
+fn check_scoped_prerequisites(
+    ctx: &Ctx,
+    flag: &str,
+    target: &str,
+    earlier: &[String],
+    states: &BTreeMap<String, StageState>,
+) -> Result<(), AppError> {
+    let gaps: Vec<String> = earlier
+        .iter()
+        .filter_map(|id| {
+            let why = match states.get(id).map(|st| st.status) {
+                Some(StageStatus::Deployed) => return None,
+                None => "is not deployed",
+                Some(StageStatus::InProgress) => "is unfinished",
+                Some(StageStatus::Failed) => "failed last time",
+            };
+            Some(format!("{id} {why}"))
+        })
+        .collect();
+    let Some(last) = earlier
+        .iter()
+        .rev()
+        .find(|id| states.get(*id).map(|st| st.status) != Some(StageStatus::Deployed))
+    else {
+        return Ok(());
+    };
+    let prefix = session::command_prefix(ctx);
+    Err(AppError::usage(
+        format!(
+            "`{flag}` acts on {target} alone, but {}",
+            gaps.join(" and ")
+        ),
+        Some(format!(
+            "deploy the earlier stages first with `{prefix} deploy {last}` (it deploys what {last} requires too), then run this again; or run `{prefix} deploy {target}` without `{flag}`"
+        )),
+    ))
 }
 
 /// Stages whose record says deployed and whose components are all ready now.
@@ -319,7 +403,7 @@ async fn healthy_stages(
     }
     let report = status::collect(cluster, &deployed)
         .await
-        .map_err(AppError::Cluster)?;
+        .map_err(AppError::cluster)?;
     Ok(report
         .stages
         .iter()

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::inputs::InputProblem;
 use crate::cluster::ClusterError;
 use crate::project::ProjectError;
 use crate::runner::event::ReportError;
@@ -27,7 +28,7 @@ pub enum AppError {
     UnknownStep(UnknownStep),
     /// The cluster could not be reached, refused us, or failed a request.
     #[error(transparent)]
-    Cluster(ClusterError),
+    Cluster(Box<ClusterError>),
     /// A bad combination of arguments or values.
     #[error("{message}")]
     Usage {
@@ -41,6 +42,9 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// Inputs the run needs (secrets, `.env`) are missing or malformed; nothing was changed.
+    #[error("{}", inputs_message(.0))]
+    Inputs(Vec<InputProblem>),
     /// The run failed; the reporters have shown why.
     #[error("the run failed")]
     RunFailed,
@@ -63,6 +67,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A cluster failure (boxed: `ClusterError` carries evidence and is large).
+    pub fn cluster(e: ClusterError) -> Self {
+        AppError::Cluster(Box::new(e))
+    }
+
     /// What to do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -72,6 +81,10 @@ impl AppError {
             AppError::UnknownStage(e) => Some(e.hint.clone()),
             AppError::UnknownStep(e) => Some(e.hint.clone()),
             AppError::Usage { hint, .. } | AppError::Other { hint, .. } => hint.clone(),
+            AppError::Inputs(problems) => match problems.as_slice() {
+                [one] => Some(one.hint.clone()),
+                _ => Some("fix them, then run the same command again".into()),
+            },
             AppError::Io { .. }
             | AppError::RunFailed
             | AppError::Interrupted
@@ -82,6 +95,25 @@ impl AppError {
     /// Whether the message still has to be printed (a failed run was already reported).
     pub fn needs_message(&self) -> bool {
         !matches!(self, AppError::RunFailed | AppError::Interrupted)
+    }
+
+    /// The evidence lines of a multi-problem error (each with its hint).
+    pub fn evidence(&self) -> Vec<String> {
+        match self {
+            AppError::Stages(load) | AppError::Invalid(load) if load.problems.len() > 1 => load
+                .problems
+                .iter()
+                .map(|p| match &p.hint {
+                    Some(h) => format!("{p}\n  hint: {h}"),
+                    None => p.to_string(),
+                })
+                .collect(),
+            AppError::Inputs(problems) if problems.len() > 1 => problems
+                .iter()
+                .map(|p| format!("{}\n  hint: {}", p.message, p.hint))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// A usage error.
@@ -98,5 +130,15 @@ impl AppError {
             path: path.into(),
             source,
         }
+    }
+}
+
+fn inputs_message(problems: &[InputProblem]) -> String {
+    match problems {
+        [one] => format!("{}; nothing was changed", one.message),
+        _ => format!(
+            "{} inputs of the run are missing or malformed; nothing was changed",
+            problems.len()
+        ),
     }
 }

@@ -5,8 +5,10 @@
 mod deploy;
 pub mod env_file;
 mod error;
+mod inputs;
 mod logs;
 mod plan;
+mod prompt;
 mod render;
 pub mod secrets;
 mod session;
@@ -189,19 +191,7 @@ pub fn error_report(error: &AppError) -> ErrorReport {
         }
         source = cause.source();
     }
-    let mut evidence = Vec::new();
-    if let AppError::Stages(load) | AppError::Invalid(load) = error
-        && load.problems.len() > 1
-    {
-        for p in &load.problems {
-            let hint = p
-                .hint
-                .as_deref()
-                .map(|h| format!("\n  hint: {h}"))
-                .unwrap_or_default();
-            evidence.push(format!("{p}{hint}"));
-        }
-    }
+    let evidence = error.evidence();
     ErrorReport {
         message,
         chain,

@@ -15,7 +15,7 @@ use crate::report::history::Expectations;
 use crate::report::html::FilesReporter;
 use crate::report::screen::Files;
 use crate::report::{Fanout, Mode, plain::PlainReporter, tty::TtyReporter};
-use crate::runner::event::{Reporter, RunHeader};
+use crate::runner::event::{ErrorReport, Reporter, RunHeader};
 use crate::runner::{Disposition, ResumeCommand};
 use crate::stage::{LoadedStage, StageSet, StepSpec, suggest};
 
@@ -79,6 +79,17 @@ impl Selection {
     }
 }
 
+impl Selection {
+    /// `--only ID` / `--from ID`, when one was given.
+    pub fn flag(&self) -> Option<String> {
+        match (&self.only, &self.from) {
+            (Some((_, id)), _) => Some(format!("--only {id}")),
+            (None, Some((_, id))) => Some(format!("--from {id}")),
+            (None, None) => None,
+        }
+    }
+}
+
 /// Whether step `index` of `stage` runs, and why not.
 pub fn disposition(
     stage: &LoadedStage,
@@ -117,8 +128,8 @@ pub fn command_prefix(ctx: &Ctx) -> String {
     let mut parts = vec!["democtl".to_owned()];
     if ctx.global.sim {
         parts.push("--sim".into());
-        if ctx.global.sim_speed != 1.0 {
-            parts.push(format!("--sim-speed {}", ctx.global.sim_speed));
+        if let Some(speed) = ctx.global.sim_speed {
+            parts.push(format!("--sim-speed {speed}"));
         }
     }
     if let Some(k) = &ctx.global.kubeconfig {
@@ -154,24 +165,109 @@ pub fn switch_flags(stages: &StageSet, switches: &BTreeMap<String, bool>) -> Str
     out
 }
 
-/// `democtl deploy stage1 --from wait-models`, then the target if it is another stage.
+/// The command to run after a failure or Ctrl-C: `democtl deploy stage1 --from wait-models`,
+/// then the target if it is another stage. The step is the failed (or interrupted) one, unless
+/// the error names a secret variable (`HF_TOKEN`) that an earlier `secret` step stores: then
+/// that step, so the fix the hint asks for is picked up. After a dry run: the same dry run.
 pub fn resume_command(
     ctx: &Ctx,
     stages: &StageSet,
     target: &str,
     switches: &BTreeMap<String, bool>,
+    dry_run: bool,
 ) -> ResumeCommand {
     let prefix = command_prefix(ctx);
     let flags = switch_flags(stages, switches);
     let target = target.to_owned();
-    Arc::new(move |stage: &str, step: &str| {
-        let first = format!("{prefix} deploy {stage} --from {step}{flags}");
-        if stage == target {
-            first
-        } else {
-            format!("{first} && {prefix} deploy {target}{flags}")
-        }
+    let typed = typed_command(ctx);
+    // (stage, step, index, variables) of every secret step, in deploy order.
+    let order: Vec<(String, Vec<String>)> = stages
+        .stages()
+        .iter()
+        .map(|s| {
+            (
+                s.stage.id.clone(),
+                s.stage.steps.iter().map(|st| st.id.clone()).collect(),
+            )
+        })
+        .collect();
+    let secret_steps: Vec<(String, String, Vec<String>)> = stages
+        .stages()
+        .iter()
+        .flat_map(|s| {
+            s.stage.steps.iter().filter_map(|st| match &st.with {
+                crate::stage::params::StepParams::Secret(p) => Some((
+                    s.stage.id.clone(),
+                    st.id.clone(),
+                    p.data.values().map(|src| src.env.clone()).collect(),
+                )),
+                _ => None,
+            })
+        })
+        .collect();
+    Arc::new(
+        move |stage: &str, step: &str, error: Option<&ErrorReport>| {
+            if dry_run {
+                return typed.clone();
+            }
+            let position = |stage: &str, step: &str| {
+                order.iter().enumerate().find_map(|(i, (id, steps))| {
+                    (id == stage).then(|| (i, steps.iter().position(|s| s == step).unwrap_or(0)))
+                })
+            };
+            let failed_at = position(stage, step);
+            let (stage, step) = error
+                .and_then(|error| {
+                    let text = error_text(error);
+                    secret_steps.iter().find(|(st, sp, vars)| {
+                        let before = match (position(st, sp), failed_at) {
+                            (Some(a), Some(b)) => a <= b,
+                            _ => false,
+                        };
+                        before && vars.iter().any(|v| mentions(&text, v))
+                    })
+                })
+                .map_or((stage, step), |(st, sp, _)| (st.as_str(), sp.as_str()));
+            let first = format!("{prefix} deploy {stage} --from {step}{flags}");
+            if stage == target {
+                first
+            } else {
+                format!("{first} && {prefix} deploy {target}{flags}")
+            }
+        },
+    )
+}
+
+/// Message, causes and hint of an error, as one text to search.
+fn error_text(error: &ErrorReport) -> String {
+    let mut text = error.message.clone();
+    for part in error.chain.iter().chain(error.hint.iter()) {
+        text.push('\n');
+        text.push_str(part);
+    }
+    text
+}
+
+/// Whether `text` names the variable `name` as a whole word.
+fn mentions(text: &str, name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
     })
+}
+
+/// The command line as typed, `democtl` first, each word shell-quoted (secrets redacted).
+pub fn typed_command(ctx: &Ctx) -> String {
+    let mut words = vec!["democtl".to_owned()];
+    words.extend(
+        ctx.command_line
+            .iter()
+            .skip(1)
+            .map(|a| shell_word(&crate::runner::sensitive::redact(a))),
+    );
+    words.join(" ")
 }
 
 fn shell_word(text: &str) -> String {
@@ -283,6 +379,7 @@ pub fn header(
         cluster_server: server,
         context,
         user,
+        simulated: None,
     }
 }
 
@@ -301,6 +398,7 @@ pub fn cancel_on_ctrl_c() -> CancellationToken {
         if tokio::signal::ctrl_c().await.is_ok() {
             cancel.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
+                super::prompt::restore_terminal();
                 std::process::exit(i32::from(crate::exit::INTERRUPTED));
             }
         }

@@ -23,11 +23,20 @@ async fn show(args: &StatusArgs, target: &Target, ids: &[String]) -> Result<u8, 
     loop {
         let report = status::collect(&target.cluster, ids)
             .await
-            .map_err(AppError::Cluster)?;
+            .map_err(AppError::cluster)?;
         let text = match args.output {
             OutputFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
             OutputFormat::Yaml => serde_saphyr::to_string(&report).unwrap_or_default(),
-            OutputFormat::Table => table(&report),
+            OutputFormat::Table => match target.simulated() {
+                // Nobody mistakes a rehearsal for the real cluster.
+                Some(sim) => format!(
+                    "cluster: simulated (scenario {}, {}×)\n{}",
+                    sim.scenario,
+                    sim.speed,
+                    table(&report)
+                ),
+                None => table(&report),
+            },
         };
         if !args.watch {
             print_stdout(&text)?;

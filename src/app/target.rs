@@ -1,19 +1,22 @@
 //! The cluster a command talks to: the kubeconfig's (`--kubeconfig`, `--context`, KUBECONFIG),
-//! or the embedded simulated cluster (`--sim`, state under `<project>/.democtl/sim/`).
+//! or the project's simulated cluster (`--sim`: the background server under
+//! `<project>/.democtl/sim/`, started first when none runs; reached through its kubeconfig like
+//! any cluster, so nothing of the simulator runs in this process).
 
 use std::sync::Arc;
 
 use super::{AppError, Ctx};
 use crate::cluster::{Cluster, ConnectOptions, Identity};
 use crate::project::Project;
-use crate::sim::{Embedded, EmbeddedError};
+use crate::runner::event::SimulatedCluster;
 
-/// A connected cluster, and the simulator serving it when `--sim` is on.
+/// A connected cluster.
 pub struct Target {
     pub cluster: Arc<Cluster>,
     /// Checked with a SelfSubjectReview: reachable and authenticated.
     pub identity: Identity,
-    sim: Option<Embedded>,
+    /// Set on the simulated cluster (`--sim`): its scenario and speed.
+    sim: Option<SimulatedCluster>,
 }
 
 impl Target {
@@ -24,37 +27,39 @@ impl Target {
                 Some(p) => p.clone(),
                 None => ctx.project()?,
             };
-            let embedded = Embedded::start(
-                &project.sim_dir(),
-                ctx.global.sim_scenario.as_deref(),
-                ctx.global.sim_speed,
-            )
-            .await
-            .map_err(sim_error)?;
-            let client = embedded.client().map_err(sim_error)?;
-            let clock = embedded.clock().clone();
-            let cluster = Cluster::from_client(client, embedded.url())
-                .with_clock(Arc::new(move || clock.now()));
-            (cluster, Some(embedded))
+            let record = super::sim::ensure_running(ctx, &project, None, true).await?;
+            if let Some(e) = &record.save_error {
+                super::print_stderr(&format!(
+                    "warning: the simulated cluster cannot save its state ({e}); `{}` keeps the last good state — see `democtl sim status`\n",
+                    project
+                        .relative(&project.sim_dir().join(crate::sim::embedded::STATE_FILE))
+                        .display()
+                ));
+            }
+            let opts = ConnectOptions {
+                kubeconfig: Some(record.kubeconfig.clone()),
+                context: None,
+            };
+            let sim = SimulatedCluster {
+                scenario: record.scenario.clone(),
+                speed: record.speed,
+            };
+            let cluster = Cluster::connect(&opts)
+                .await
+                .map_err(AppError::cluster)?
+                .with_clock(Arc::new(move || record.sim_now()));
+            (cluster, Some(sim))
         } else {
             let opts = ConnectOptions {
                 kubeconfig: ctx.global.kubeconfig.clone(),
                 context: ctx.global.context.clone(),
             };
             (
-                Cluster::connect(&opts).await.map_err(AppError::Cluster)?,
+                Cluster::connect(&opts).await.map_err(AppError::cluster)?,
                 None,
             )
         };
-        let identity = match cluster.identity().await {
-            Ok(identity) => identity,
-            Err(e) => {
-                if let Some(sim) = sim {
-                    let _ = sim.shutdown().await;
-                }
-                return Err(AppError::Cluster(e));
-            }
-        };
+        let identity = cluster.identity().await.map_err(AppError::cluster)?;
         Ok(Target {
             cluster: Arc::new(cluster),
             identity,
@@ -62,20 +67,18 @@ impl Target {
         })
     }
 
-    /// Stops the embedded simulator (saving its state); nothing for a real cluster.
-    pub async fn close(self) -> Result<(), AppError> {
-        if let Some(sim) = self.sim {
-            sim.shutdown().await.map_err(sim_error)?;
-        }
-        Ok(())
+    /// The simulated cluster's scenario and speed (for the banner); `None` on a real cluster.
+    pub fn simulated(&self) -> Option<SimulatedCluster> {
+        self.sim.clone()
     }
-}
 
-fn sim_error(error: EmbeddedError) -> AppError {
-    AppError::Other {
-        message: "the embedded simulated cluster failed".into(),
-        hint: error.hint(),
-        source: Some(Box::new(error)),
-        code: crate::exit::USAGE,
+    /// The simulated cluster's speed (simulated seconds per real second), on `--sim`.
+    pub fn sim_speed(&self) -> Option<f64> {
+        self.sim.as_ref().map(|s| s.speed)
+    }
+
+    /// Nothing to release: the simulated cluster keeps running (`democtl sim stop` stops it).
+    pub async fn close(self) -> Result<(), AppError> {
+        Ok(())
     }
 }

@@ -73,7 +73,7 @@ async fn teardown(
         opts.force = args.force;
         let plan = teardown::plan(&cluster, &opts)
             .await
-            .map_err(AppError::Cluster)?;
+            .map_err(AppError::cluster)?;
         plans.push((*s, opts, plan));
     }
     let text = describe(&plans);
@@ -123,7 +123,7 @@ async fn teardown(
     let holder = lease::default_holder(&target.identity.user);
     let guard = lease::acquire(&cluster, &holder, &format!("teardown {what}"))
         .await
-        .map_err(AppError::Cluster)?;
+        .map_err(AppError::cluster)?;
     let result = run_plans(ctx, plans, &what, target).await;
     let _ = guard.release().await;
     result
@@ -167,13 +167,14 @@ async fn run_plans(
         }],
     };
     let reporters = session::reporters(ctx, "teardown", Some(what))?;
-    let header = session::header(
+    let mut header = session::header(
         ctx,
         "teardown",
         Some(target.cluster.server().to_owned()),
         target.cluster.context().map(str::to_owned),
         Some(target.identity.user.clone()),
     );
+    header.simulated = target.simulated();
     let config = RunConfig {
         header,
         dry_run: false,

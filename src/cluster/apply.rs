@@ -27,7 +27,7 @@ use super::client::Cluster;
 use super::diff::{self, DiffLine};
 use super::error::ClusterError;
 use super::inventory::{self, FIELD_MANAGER, NAMESPACE};
-use super::object::{ObjectKey, str_at};
+use super::object::{ObjectKey, str_at, typed_value};
 use super::operators::{self, Decision, crd_established};
 use super::state;
 use super::wait::Progress;
@@ -422,24 +422,9 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// One object; transient failures of its calls are retried by [`Cluster::call`].
     async fn apply_one(&self, item: &Item) -> Result<AppliedObject, ClusterError> {
-        let retry = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(200))
-            .with_max_delay(Duration::from_secs(5))
-            .with_max_times(3)
-            .with_jitter();
-        (|| self.apply_once(item))
-            .retry(retry)
-            .when(ClusterError::is_transient)
-            .adjust(|e: &ClusterError, dur| e.retry_after().or(dur))
-            .notify(|e: &ClusterError, dur| {
-                (self.progress)(format!(
-                    "retrying {} in {}ms: {e}",
-                    item.key.describe(),
-                    dur.as_millis()
-                ));
-            })
-            .await
+        self.apply_once(item).await
     }
 
     async fn apply_once(&self, item: &Item) -> Result<AppliedObject, ClusterError> {
@@ -490,9 +475,9 @@ impl Run<'_> {
         }
         let api = cluster.api(&resolved.resource, namespace.as_deref());
         let live = cluster
-            .call("get", || key.describe(), api.get_opt(&key.name))
+            .call("get", || key.describe(), || api.get_opt(&key.name))
             .await?
-            .map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+            .map(|o| typed_value(o, &resolved.resource));
         // An object that existed before democtl (the DataScienceCluster, an operator's
         // namespace) is configured but never owned: no ownership labels, so teardown and
         // ApplySet pruning leave it alone.
@@ -508,15 +493,16 @@ impl Run<'_> {
             // tearing down a higher stage never leaks or removes a lower stage's object.
             inventory::label_object(&mut obj, owner, self.opts.applyset);
         }
-        let mut params = PatchParams::apply(FIELD_MANAGER);
+        let mut params = PatchParams::apply(FIELD_MANAGER).validation_strict();
         if self.opts.dry_run {
             params = params.dry_run();
         }
+        let patch = Patch::Apply(&obj);
         let first = cluster
             .call(
                 "apply",
                 || key.describe(),
-                api.patch(&key.name, &params, &Patch::Apply(&obj)),
+                || api.patch(&key.name, &params, &patch),
             )
             .await;
         let mut recreated = false;
@@ -570,7 +556,7 @@ impl Run<'_> {
                     .call(
                         "apply",
                         || key.describe(),
-                        api.patch(&key.name, &forced, &Patch::Apply(&obj)),
+                        || api.patch(&key.name, &forced, &patch),
                     )
                     .await?
             }
@@ -620,7 +606,7 @@ impl Run<'_> {
                     ..DeleteParams::default()
                 };
                 match cluster
-                    .call("delete", || key.describe(), api.delete(&key.name, &dp))
+                    .call("delete", || key.describe(), || api.delete(&key.name, &dp))
                     .await
                 {
                     Ok(_) => {}
@@ -635,13 +621,13 @@ impl Run<'_> {
                     .call(
                         "apply",
                         || key.describe(),
-                        api.patch(&key.name, &params, &Patch::Apply(&obj)),
+                        || api.patch(&key.name, &params, &patch),
                     )
                     .await?
             }
             Err(e) => return Err(e),
         };
-        let applied = serde_json::to_value(&applied).unwrap_or(Value::Null);
+        let applied = typed_value(applied, &resolved.resource);
         let result = if recreated {
             ApplyResult::Recreated
         } else {
@@ -918,16 +904,19 @@ async fn write_applyset_parent(
     let r = cluster.resolve_or_missing(&secret).await?;
     let api = cluster.api(&r.resource, Some(NAMESPACE));
     let existing = cluster
-        .call("get", || secret.describe(), api.get_opt(&secret.name))
+        .call("get", || secret.describe(), || api.get_opt(&secret.name))
         .await?
-        .map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+        .map(|o| typed_value(o, &r.resource));
     let parent = inventory::parent_object(stage, keys, existing.as_ref());
-    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let params = PatchParams::apply(FIELD_MANAGER)
+        .force()
+        .validation_strict();
+    let patch = Patch::Apply(&parent);
     cluster
         .call(
             "apply",
             || secret.describe(),
-            api.patch(&secret.name, &params, &Patch::Apply(&parent)),
+            || api.patch(&secret.name, &params, &patch),
         )
         .await?;
     Ok(())

@@ -11,14 +11,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
-use kube::api::{Api, DynamicObject, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::ApiResource;
 use kube::{Client, Config};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::discovery::Discovery;
 use super::error::{ClusterError, is_connection_error};
+use super::object::typed_value;
+use super::retry::RetryPolicy;
 
 /// The cluster's notion of "now" (system time, or the simulator's clock).
 pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
@@ -51,6 +55,7 @@ pub struct Cluster {
     server: String,
     context: Option<String>,
     request_timeout: Duration,
+    retry: RetryPolicy,
     discovery: Discovery,
 }
 
@@ -93,7 +98,19 @@ impl Cluster {
             server: server.into(),
             context: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// Changes how transient failures are retried (default: [`RetryPolicy::default`]).
+    #[must_use]
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// Changes the per-request timeout (default 30 s).
@@ -136,34 +153,72 @@ impl Cluster {
         self.request_timeout
     }
 
-    /// Runs one API request with the per-request timeout, mapping failures to `ClusterError`
-    /// with `action` ("apply", "get") and `object` (already quoted, see `ObjectKey::describe`).
-    pub async fn call<T>(
+    /// Runs one API request with the per-request timeout and the cluster's [`RetryPolicy`],
+    /// mapping failures to `ClusterError` with `action` ("apply", "get") and `object` (already
+    /// quoted, see `ObjectKey::describe`). `request` makes the request anew for each attempt.
+    ///
+    /// Transient failures are retried (see [`super::retry`]); an optimistic-lock conflict is
+    /// not (the caller must read again). A write retried after a lost response may meet its own
+    /// effect: server-side apply is idempotent, callers of create treat AlreadyExists and
+    /// callers of delete NotFound accordingly.
+    pub async fn call<T, Fut>(
         &self,
         action: &str,
-        object: impl FnOnce() -> String,
-        fut: impl Future<Output = Result<T, kube::Error>>,
-    ) -> Result<T, ClusterError> {
-        match tokio::time::timeout(self.request_timeout, fut).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(source)) => Err(ClusterError::api(action, object(), source)),
-            Err(_) => Err(ClusterError::RequestTimeout {
-                action: action.to_string(),
-                object: object(),
-                after: self.request_timeout,
-            }),
+        object: impl Fn() -> String,
+        mut request: impl FnMut() -> Fut,
+    ) -> Result<T, ClusterError>
+    where
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        let mut delays = self.retry.backoff();
+        let mut attempt = 1u32;
+        loop {
+            let err = match tokio::time::timeout(self.request_timeout, request()).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(source)) => ClusterError::api(action, object(), source),
+                Err(_) => ClusterError::RequestTimeout {
+                    action: action.to_string(),
+                    object: object(),
+                    after: self.request_timeout,
+                },
+            };
+            if !err.is_transient() || err.is_conflict() {
+                return Err(err);
+            }
+            let Some(backoff) = delays.next() else {
+                return Err(err);
+            };
+            let delay = err
+                .retry_after()
+                .map(|d| d.min(self.retry.max_retry_after))
+                .unwrap_or(backoff);
+            if super::retry::deadline().is_some_and(|d| tokio::time::Instant::now() + delay >= d) {
+                return Err(err);
+            }
+            attempt += 1;
+            super::retry::notify(format!(
+                "retrying {action} {} in {}ms (attempt {attempt} of {}): {}",
+                object(),
+                delay.as_millis(),
+                self.retry.max_attempts,
+                err.cause()
+            ));
+            tokio::time::sleep(delay).await;
         }
     }
 
     /// [`Cluster::call`] for a request about an object that may already be gone (delete, restore,
     /// finalizer removal): NotFound is `Ok(None)`, not an error.
-    pub async fn call_if_present<T>(
+    pub async fn call_if_present<T, Fut>(
         &self,
         action: &str,
-        object: impl FnOnce() -> String,
-        fut: impl Future<Output = Result<T, kube::Error>>,
-    ) -> Result<Option<T>, ClusterError> {
-        match self.call(action, object, fut).await {
+        object: impl Fn() -> String,
+        request: impl FnMut() -> Fut,
+    ) -> Result<Option<T>, ClusterError>
+    where
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        match self.call(action, object, request).await {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -178,23 +233,97 @@ impl Cluster {
         }
     }
 
+    /// Lists the objects of `resource` (in `namespace`, or cluster-wide) as JSON, each stamped
+    /// with the resource's apiVersion/kind (list items of built-in kinds carry none).
+    pub async fn list_values(
+        &self,
+        resource: &ApiResource,
+        namespace: Option<&str>,
+        params: &ListParams,
+        what: impl Fn() -> String,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let api = self.api(resource, namespace);
+        let list = self.call("list", what, || api.list(params)).await?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|o| typed_value(o, resource))
+            .collect())
+    }
+
+    /// Reads one object of `resource` as JSON stamped with its apiVersion/kind; None when it
+    /// does not exist.
+    pub async fn get_value(
+        &self,
+        resource: &ApiResource,
+        namespace: Option<&str>,
+        name: &str,
+        what: impl Fn() -> String,
+    ) -> Result<Option<Value>, ClusterError> {
+        let api = self.api(resource, namespace);
+        let obj = self.call("get", what, || api.get_opt(name)).await?;
+        Ok(obj.map(|o| typed_value(o, resource)))
+    }
+
+    /// `POST` of a typed object with `fieldValidation=Strict`, as kubectl sends it (kube's
+    /// `PostParams` cannot carry the parameter): an unknown field is an error, never dropped.
+    pub async fn create_strict<K>(&self, api: &Api<K>, obj: &K) -> Result<K, kube::Error>
+    where
+        K: kube::Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+    {
+        let body = serde_json::to_vec(obj).map_err(kube::Error::SerdeError)?;
+        let req = kube::core::Request::new(api.resource_url())
+            .create(&PostParams::default(), body)
+            .map_err(kube::Error::BuildRequest)?;
+        self.client.request::<K>(strict(req)?).await
+    }
+
+    /// `PUT` of a typed object with `fieldValidation=Strict` (see [`Cluster::create_strict`]).
+    pub async fn replace_strict<K>(
+        &self,
+        api: &Api<K>,
+        name: &str,
+        obj: &K,
+    ) -> Result<K, kube::Error>
+    where
+        K: kube::Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+    {
+        let body = serde_json::to_vec(obj).map_err(kube::Error::SerdeError)?;
+        let req = kube::core::Request::new(api.resource_url())
+            .replace(name, &PostParams::default(), body)
+            .map_err(kube::Error::BuildRequest)?;
+        self.client.request::<K>(strict(req)?).await
+    }
+
+    /// `PUT` of a subresource (`namespaces/{name}/finalize`) with `fieldValidation=Strict`.
+    pub async fn replace_subresource_strict<K>(
+        &self,
+        api: &Api<K>,
+        subresource: &str,
+        name: &str,
+        obj: &K,
+    ) -> Result<K, kube::Error>
+    where
+        K: kube::Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+    {
+        let body = serde_json::to_vec(obj).map_err(kube::Error::SerdeError)?;
+        let req = kube::core::Request::new(api.resource_url())
+            .replace_subresource(subresource, name, &PostParams::default(), body)
+            .map_err(kube::Error::BuildRequest)?;
+        self.client.request::<K>(strict(req)?).await
+    }
+
     /// Who we are, through SelfSubjectReview (`oc whoami`). Distinguishes an unreachable
     /// cluster and rejected credentials (exit code 3) from other failures.
     pub async fn identity(&self) -> Result<Identity, ClusterError> {
         let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
         let review = SelfSubjectReview::default();
-        let pp = PostParams::default();
-        let fut = api.create(&pp, &review);
-        let result = match tokio::time::timeout(self.request_timeout, fut).await {
-            Ok(r) => r,
-            Err(_) => {
-                return Err(ClusterError::RequestTimeout {
-                    action: "review the identity on".into(),
-                    object: format!("`{}`", self.server),
-                    after: self.request_timeout,
-                });
-            }
-        };
+        let server = || format!("`{}`", self.server);
+        let result = self
+            .call("review the identity on", server, || {
+                self.create_strict(&api, &review)
+            })
+            .await;
         match result {
             Ok(review) => {
                 let info = review.status.and_then(|s| s.user_info).unwrap_or_default();
@@ -204,23 +333,37 @@ impl Cluster {
                     groups: info.groups.unwrap_or_default(),
                 })
             }
-            Err(source) if is_connection_error(&source) => Err(ClusterError::Unreachable {
-                server: self.server.clone(),
-                source,
-            }),
-            Err(kube::Error::Api(s)) if s.code == 401 || s.code == 403 => {
-                Err(ClusterError::Unauthorized {
+            Err(ClusterError::Api { source, .. }) if is_connection_error(&source) => {
+                Err(ClusterError::Unreachable {
                     server: self.server.clone(),
-                    source: kube::Error::Api(s),
+                    source,
                 })
             }
-            Err(source) => Err(ClusterError::api(
-                "review the identity on",
-                format!("`{}`", self.server),
-                source,
-            )),
+            Err(ClusterError::Api {
+                source: kube::Error::Api(s),
+                ..
+            }) if s.code == 401 || s.code == 403 => Err(ClusterError::Unauthorized {
+                server: self.server.clone(),
+                source: kube::Error::Api(s),
+            }),
+            Err(e) => Err(e),
         }
     }
+}
+
+/// Adds `fieldValidation=Strict` to a request built by kube's request builder (kube-core and
+/// axum share the one `http` crate of the dependency tree).
+fn strict(
+    mut req: axum::http::Request<Vec<u8>>,
+) -> Result<axum::http::Request<Vec<u8>>, kube::Error> {
+    let uri = req.uri().to_string();
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    *req.uri_mut() = format!("{uri}{sep}fieldValidation=Strict")
+        .parse()
+        .map_err(|e: axum::http::uri::InvalidUri| {
+            kube::Error::BuildRequest(kube::core::request::Error::BuildRequest(e.into()))
+        })?;
+    Ok(req)
 }
 
 /// Reads the kubeconfig as kubectl would and returns the config and the context name.

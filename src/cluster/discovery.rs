@@ -101,18 +101,14 @@ impl Cluster {
         let client = self.client();
         let what = || format!("`{api_version}`");
         let list = if group.is_empty() {
-            self.call(
-                "discover",
-                what,
-                client.list_core_api_resources(api_version),
-            )
+            self.call("discover", what, || {
+                client.list_core_api_resources(api_version)
+            })
             .await
         } else {
-            self.call(
-                "discover",
-                what,
-                client.list_api_group_resources(api_version),
-            )
+            self.call("discover", what, || {
+                client.list_api_group_resources(api_version)
+            })
             .await
         };
         let list = match list {

@@ -58,6 +58,17 @@ pub enum ClusterError {
         #[source]
         source: kube::Error,
     },
+    /// The server refused an object because of its fields: unknown under
+    /// `fieldValidation=Strict` (400 strict decoding error, or server-side apply's "field not
+    /// declared in schema"), invalid (422 with causes) or of the wrong type.
+    #[error("the server rejected {object}: {}", problems_text(&.fields.problems))]
+    Rejected {
+        object: String,
+        /// What the server said of which field (boxed: keeps `ClusterError` small).
+        fields: Box<RejectedFields>,
+        #[source]
+        source: kube::Error,
+    },
     /// A request did not answer within the per-request timeout.
     #[error("timed out after {}s waiting for the API server to {action} {object}", .after.as_secs())]
     RequestTimeout {
@@ -115,13 +126,70 @@ fn path_suffix(path: &Option<PathBuf>) -> String {
         .unwrap_or_default()
 }
 
+fn problems_text(problems: &[(String, String)]) -> String {
+    problems
+        .iter()
+        .map(|(field, message)| {
+            if field.is_empty() {
+                message.clone()
+            } else {
+                format!("{field}: {message}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The fields a server refused in an object ([`ClusterError::Rejected`]).
+#[derive(Debug)]
+pub struct RejectedFields {
+    /// Kind of the object (for the `kubectl explain` hint).
+    pub kind: String,
+    /// (field path, the server's message) pairs, in the server's order.
+    pub problems: Vec<(String, String)>,
+}
+
 impl ClusterError {
-    /// Wraps a kube error from an API call on `object`.
+    /// Wraps a kube error from an API call on `object`. A refusal because of the object's
+    /// fields becomes [`ClusterError::Rejected`], naming each field path.
     pub fn api(action: impl Into<String>, object: impl Into<String>, source: kube::Error) -> Self {
+        let object = object.into();
+        if let kube::Error::Api(s) = &source {
+            let problems = field_errors(s);
+            if !problems.is_empty() {
+                let kind = object
+                    .trim_start_matches('`')
+                    .split('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                return ClusterError::Rejected {
+                    object,
+                    fields: Box::new(RejectedFields { kind, problems }),
+                    source,
+                };
+            }
+        }
         ClusterError::Api {
             action: action.into(),
-            object: object.into(),
+            object,
             source,
+        }
+    }
+
+    /// The root cause in one line, for retry notices: `503 ServiceUnavailable: …` for an API
+    /// status, the transport error otherwise.
+    pub fn cause(&self) -> String {
+        match self.kube_error() {
+            Some(kube::Error::Api(s)) => format!("{} {}: {}", s.code, s.reason, s.message),
+            Some(other) => {
+                let mut cur: &(dyn std::error::Error + 'static) = other;
+                while let Some(next) = cur.source() {
+                    cur = next;
+                }
+                cur.to_string()
+            }
+            None => self.to_string(),
         }
     }
 
@@ -132,6 +200,7 @@ impl ClusterError {
             | ClusterError::Unreachable { source, .. }
             | ClusterError::Unauthorized { source, .. }
             | ClusterError::Api { source, .. }
+            | ClusterError::Rejected { source, .. }
             | ClusterError::Immutable { source, .. } => Some(source),
             _ => None,
         }
@@ -219,6 +288,9 @@ impl ClusterError {
                 Some(op) => format!("install the {op} operator, then run again"),
                 None => format!("install the operator that provides `{kind}`, then run again"),
             }),
+            ClusterError::Rejected { fields, .. } => {
+                Some(rejected_hint(&fields.kind, &fields.problems))
+            }
             ClusterError::Immutable { object, .. } => Some(format!(
                 "delete {object} and run again (its spec cannot be changed in place)"
             )),
@@ -231,6 +303,112 @@ impl ClusterError {
             _ => None,
         }
     }
+}
+
+/// What to do about fields the server refused: fix them in the manifest; for unknown fields,
+/// `kubectl explain` of the parent path lists the ones the server accepts.
+fn rejected_hint(kind: &str, problems: &[(String, String)]) -> String {
+    let fields: Vec<String> = problems
+        .iter()
+        .filter(|(f, _)| !f.is_empty())
+        .map(|(f, _)| format!("`{f}`"))
+        .collect();
+    let what = if fields.is_empty() {
+        "the object".to_string()
+    } else {
+        fields.join(", ")
+    };
+    let unknown = problems.iter().find(|(f, m)| {
+        !f.is_empty() && (m.contains("unknown field") || m.contains("not declared in schema"))
+    });
+    match unknown {
+        Some((field, _)) if !kind.is_empty() => {
+            let parent = match field.rsplit_once('.') {
+                Some((parent, _)) => format!(".{}", strip_indexes(parent)),
+                None => String::new(),
+            };
+            format!(
+                "fix {what} in the manifest (a typo, or a field this version does not have); `kubectl explain {}{parent}` lists the fields the server accepts",
+                kind.to_ascii_lowercase()
+            )
+        }
+        _ => format!("fix {what} in the manifest, then run again"),
+    }
+}
+
+/// `spec.volumes[1].configMap` → `spec.volumes.configMap` (what `kubectl explain` takes).
+fn strip_indexes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut depth = 0;
+    for c in path.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The field problems a write was refused for, as kube-apiserver reports them: 422 `Invalid`
+/// with `details.causes`; 400 `strict decoding error: unknown field "spec.x", …` (create and
+/// update with `fieldValidation=Strict`); server-side apply's `.spec.x: field not declared in
+/// schema` (a 500 without reason); and 400 `cannot unmarshal … into Go struct field T.path of
+/// type …`. Immutable-field errors are left to the caller's immutable handling.
+pub fn field_errors(s: &Status) -> Vec<(String, String)> {
+    let msg = s.message.as_str();
+    if msg.contains("immutable") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if s.code == 422
+        && let Some(d) = &s.details
+    {
+        for c in &d.causes {
+            out.push((c.field.clone(), c.message.clone()));
+        }
+        if out.is_empty() {
+            out.push((String::new(), msg.to_string()));
+        }
+        return out;
+    }
+    if let Some((_, rest)) = msg.split_once("strict decoding error: ") {
+        for part in rest.split(", ") {
+            let field = part
+                .split_once('"')
+                .and_then(|(_, f)| f.rsplit_once('"'))
+                .map(|(f, _)| f.to_string())
+                .unwrap_or_default();
+            let what = part.split_once(" \"").map(|(w, _)| w).unwrap_or(part);
+            out.push((field, what.trim().to_string()));
+        }
+        return out;
+    }
+    if msg.contains("field not declared in schema") {
+        for segment in msg.split(['\n', ':']).collect::<Vec<_>>().windows(2) {
+            let (path, what) = (segment[0].trim(), segment[1].trim());
+            if what == "field not declared in schema" && path.starts_with('.') {
+                out.push((path.trim_start_matches('.').to_string(), what.to_string()));
+            }
+        }
+        return out;
+    }
+    if let Some((_, rest)) = msg.split_once("into Go struct field ") {
+        // `DeploymentSpec.spec.replicas of type int32`: the Go type name comes first.
+        let (field, ty) = rest.split_once(" of type ").unwrap_or((rest, ""));
+        let field = field.split_once('.').map(|(_, f)| f).unwrap_or(field);
+        let got = msg
+            .split_once("cannot unmarshal ")
+            .and_then(|(_, r)| r.split_once(" into"))
+            .map(|(g, _)| g)
+            .unwrap_or("a value");
+        out.push((
+            field.to_string(),
+            format!("wrong type: expected {ty}, got {got}"),
+        ));
+    }
+    out
 }
 
 fn api_code(err: &kube::Error) -> Option<u16> {
@@ -280,6 +458,8 @@ pub fn is_transient_kube(err: &kube::Error) -> bool {
 pub fn is_transient_status(s: &Status) -> bool {
     let msg = s.message.to_ascii_lowercase();
     match s.code {
+        // Server-side apply refuses unknown fields with a 500 that no retry will fix.
+        500 if msg.contains("failed to create typed patch object") => false,
         429 | 500 | 502 | 503 | 504 => true,
         // Optimistic-lock conflict ("the object has been modified; please apply your changes
         // to the latest version"), not a field-manager conflict, which needs a decision.
@@ -451,6 +631,112 @@ mod tests {
         };
         assert_eq!(ctx.exit_code(), exit::USAGE);
         assert_eq!(ctx.hint().unwrap(), "available contexts: a, b");
+    }
+
+    #[test]
+    fn field_rejections_name_the_object_and_each_field_path() {
+        let obj = "`InferenceService/granite` in `demo`";
+        // Server-side apply with fieldValidation=Strict (kube-apiserver: 500 without reason).
+        let ssa = status(
+            500,
+            "",
+            "failed to create typed patch object (demo/granite; serving.kserve.io/v1beta1, Kind=InferenceService): .spec.predictor.modle: field not declared in schema",
+        );
+        let e = ClusterError::api("apply", obj, ssa);
+        assert!(!e.is_transient(), "a schema refusal is not retried");
+        assert_eq!(
+            e.to_string(),
+            "the server rejected `InferenceService/granite` in `demo`: spec.predictor.modle: field not declared in schema"
+        );
+        assert_eq!(
+            e.hint().unwrap(),
+            "fix `spec.predictor.modle` in the manifest (a typo, or a field this version does not have); `kubectl explain inferenceservice.spec.predictor` lists the fields the server accepts"
+        );
+        let multi = status(
+            500,
+            "",
+            "failed to create typed patch object (ns/u4; /v1, Kind=ConfigMap): errors:\n  .metadata.bogusMeta: field not declared in schema\n  .bogus: field not declared in schema",
+        );
+        let ClusterError::Rejected { fields, .. } =
+            ClusterError::api("apply", "`ConfigMap/u4` in `ns`", multi)
+        else {
+            panic!("not a rejection");
+        };
+        assert_eq!(
+            fields
+                .problems
+                .iter()
+                .map(|(f, _)| f.as_str())
+                .collect::<Vec<_>>(),
+            ["metadata.bogusMeta", "bogus"]
+        );
+        // Create/update with fieldValidation=Strict.
+        let strict = status(
+            400,
+            "BadRequest",
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"bogus\", duplicate field \"data\"",
+        );
+        let e = ClusterError::api("create", "`ConfigMap/u5` in `ns`", strict);
+        assert_eq!(
+            e.to_string(),
+            "the server rejected `ConfigMap/u5` in `ns`: bogus: unknown field; data: duplicate field"
+        );
+        // 422 Invalid with causes.
+        let mut invalid = Status::failure(
+            "Pod \"p\" is invalid: spec.volumes[1].configMap.name: Required value",
+            "Invalid",
+        )
+        .with_code(422);
+        invalid.details = Some(kube::core::response::StatusDetails {
+            name: "p".into(),
+            group: String::new(),
+            kind: "Pod".into(),
+            uid: String::new(),
+            causes: vec![kube::core::response::StatusCause {
+                reason: "FieldValueRequired".into(),
+                message: "Required value".into(),
+                field: "spec.volumes[1].configMap.name".into(),
+            }],
+            retry_after_seconds: 0,
+        });
+        let e = ClusterError::api(
+            "create",
+            "`Pod/p` in `ns`",
+            kube::Error::Api(Box::new(invalid)),
+        );
+        assert_eq!(
+            e.to_string(),
+            "the server rejected `Pod/p` in `ns`: spec.volumes[1].configMap.name: Required value"
+        );
+        assert_eq!(
+            e.hint().unwrap(),
+            "fix `spec.volumes[1].configMap.name` in the manifest, then run again"
+        );
+        // Wrong type.
+        let typed = status(
+            400,
+            "BadRequest",
+            "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32",
+        );
+        let e = ClusterError::api("apply", "`Deployment/d` in `ns`", typed);
+        assert_eq!(
+            e.to_string(),
+            "the server rejected `Deployment/d` in `ns`: spec.replicas: wrong type: expected int32, got string"
+        );
+        // Immutable fields and ordinary errors stay what they were.
+        let immutable = status(
+            422,
+            "Invalid",
+            "Job.batch \"j\" is invalid: spec.template: Invalid value: field is immutable",
+        );
+        assert!(matches!(
+            ClusterError::api("apply", "`Job/j`", immutable),
+            ClusterError::Api { .. }
+        ));
+        assert!(matches!(
+            ClusterError::api("get", "`Job/j`", status(404, "NotFound", "not found")),
+            ClusterError::Api { .. }
+        ));
     }
 
     #[test]

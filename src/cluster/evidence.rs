@@ -71,38 +71,30 @@ async fn list(
     let Ok(Some(r)) = cluster.resolve(api_version, kind).await else {
         return Vec::new();
     };
-    let api = cluster.api(&r.resource, if r.namespaced { namespace } else { None });
     let mut lp = ListParams::default();
     if let Some(s) = selector {
         lp = lp.labels(s);
     }
-    let what = || format!("`{kind}`");
-    match cluster.call("list", what, api.list(&lp)).await {
-        Ok(list) => list
-            .items
-            .into_iter()
-            .filter_map(|o| serde_json::to_value(&o).ok())
-            .collect(),
-        Err(_) => Vec::new(),
-    }
+    let ns = if r.namespaced { namespace } else { None };
+    cluster
+        .list_values(&r.resource, ns, &lp, || format!("`{kind}`"))
+        .await
+        .unwrap_or_default()
 }
 
 async fn warning_events(cluster: &Cluster, ns: &str, names: &[String]) -> Vec<Value> {
     let Ok(Some(r)) = cluster.resolve("v1", "Event").await else {
         return Vec::new();
     };
-    let api = cluster.api(&r.resource, Some(ns));
     let lp = ListParams::default().fields("type=Warning");
     let Ok(list) = cluster
-        .call("list", || format!("`Event` in `{ns}`"), api.list(&lp))
+        .list_values(&r.resource, Some(ns), &lp, || format!("`Event` in `{ns}`"))
         .await
     else {
         return Vec::new();
     };
     let mut events: Vec<Value> = list
-        .items
         .into_iter()
-        .filter_map(|o| serde_json::to_value(&o).ok())
         .filter(|e| {
             str_at(e, "/type").is_none_or(|t| t == "Warning")
                 && str_at(e, "/involvedObject/name").is_some_and(|n| names.iter().any(|x| x == n))
@@ -124,12 +116,13 @@ pub async fn collect(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
     let Ok(Some(r)) = cluster.resolve(&key.api_version, &key.kind).await else {
         return Vec::new();
     };
-    let api = cluster.api(&r.resource, key.namespace.as_deref());
     let obj = match cluster
-        .call("get", || key.describe(), api.get_opt(&key.name))
+        .get_value(&r.resource, key.namespace.as_deref(), &key.name, || {
+            key.describe()
+        })
         .await
     {
-        Ok(Some(o)) => serde_json::to_value(&o).unwrap_or(Value::Null),
+        Ok(Some(o)) => o,
         _ => return Vec::new(),
     };
     let related = Related::fetch(cluster, &obj).await;
@@ -150,7 +143,7 @@ pub async fn collect(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
             .call(
                 "read logs of",
                 || format!("`Pod/{pod}` in `{ns}`"),
-                pods.logs(&pod, &lp),
+                || pods.logs(&pod, &lp),
             )
             .await
         {

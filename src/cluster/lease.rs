@@ -162,54 +162,49 @@ pub async fn acquire(
     state::ensure_namespace(cluster).await?;
     let api: Api<Lease> = Api::namespaced(cluster.client().clone(), NAMESPACE);
     let existing = cluster
-        .call("read", lease_desc, api.get_opt(LEASE_NAME))
+        .call("read", lease_desc, || api.get_opt(LEASE_NAME))
         .await?;
     match existing {
         None => {
             let lease = lease_object(holder, command, None);
             match cluster
-                .call(
-                    "create",
-                    lease_desc,
-                    api.create(&PostParams::default(), &lease),
-                )
+                .call("create", lease_desc, || cluster.create_strict(&api, &lease))
                 .await
             {
                 Ok(_) => {}
                 Err(e) if e.is_conflict() => {
-                    // Created by someone else between our read and our create.
+                    // Created by someone else between our read and our create — or by us, when
+                    // the response to our create was lost and the retry met our own Lease.
                     let current = cluster
-                        .call("read", lease_desc, api.get_opt(LEASE_NAME))
+                        .call("read", lease_desc, || api.get_opt(LEASE_NAME))
                         .await?;
-                    return Err(current.as_ref().map(locked).unwrap_or_else(|| e));
+                    if !current.as_ref().is_some_and(|c| held_by(c, holder)) {
+                        return Err(current.as_ref().map(locked).unwrap_or_else(|| e));
+                    }
                 }
                 Err(e) => return Err(e),
             }
         }
         Some(current) => {
-            let ours = current
-                .spec
-                .as_ref()
-                .and_then(|s| s.holder_identity.as_deref())
-                == Some(holder);
+            let ours = held_by(&current, holder);
             if is_live(&current, jiff::Timestamp::now()) && !ours {
                 return Err(locked(&current));
             }
             let lease = lease_object(holder, command, current.metadata.resource_version.clone());
             match cluster
-                .call(
-                    "take over",
-                    lease_desc,
-                    api.replace(LEASE_NAME, &PostParams::default(), &lease),
-                )
+                .call("take over", lease_desc, || {
+                    cluster.replace_strict(&api, LEASE_NAME, &lease)
+                })
                 .await
             {
                 Ok(_) => {}
                 Err(e) if e.is_conflict() => {
                     let current = cluster
-                        .call("read", lease_desc, api.get_opt(LEASE_NAME))
+                        .call("read", lease_desc, || api.get_opt(LEASE_NAME))
                         .await?;
-                    return Err(current.as_ref().map(locked).unwrap_or_else(|| e));
+                    if !current.as_ref().is_some_and(|c| held_by(c, holder)) {
+                        return Err(current.as_ref().map(locked).unwrap_or_else(|| e));
+                    }
                 }
                 Err(e) => return Err(e),
             }
@@ -252,6 +247,28 @@ async fn renew_loop(api: Api<Lease>, holder: String, timeout: Duration) {
         )
         .await;
     }
+}
+
+/// Who holds the cluster lock now, as the [`ClusterError::Locked`] a second run would get
+/// (`None` when it is free or expired). For commands that must not disturb a running deploy
+/// (`democtl sim reset`).
+pub async fn current_holder(cluster: &Cluster) -> Result<Option<ClusterError>, ClusterError> {
+    let api: Api<Lease> = Api::namespaced(cluster.client().clone(), NAMESPACE);
+    let existing = cluster
+        .call("read", lease_desc, || api.get_opt(LEASE_NAME))
+        .await?;
+    Ok(existing
+        .filter(|l| is_live(l, jiff::Timestamp::now()))
+        .map(|l| locked(&l)))
+}
+
+/// Whether `lease` names `holder` as its holder.
+fn held_by(lease: &Lease, holder: &str) -> bool {
+    lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.holder_identity.as_deref())
+        == Some(holder)
 }
 
 /// The default holder identity: `user@host pid N`.

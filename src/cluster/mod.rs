@@ -14,6 +14,7 @@ pub mod lease;
 pub mod object;
 pub mod operators;
 pub mod ready;
+pub mod retry;
 pub mod state;
 pub mod status;
 pub mod teardown;

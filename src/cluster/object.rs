@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use kube::api::GroupVersionKind;
+use kube::api::{DynamicObject, GroupVersionKind};
+use kube::core::TypeMeta;
+use kube::discovery::ApiResource;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -87,6 +89,19 @@ impl fmt::Display for ObjectKey {
             None => write!(f, "{}/{}", self.kind, self.name),
         }
     }
+}
+
+/// A dynamic object read through `resource` as JSON, with `apiVersion`/`kind` set from the
+/// resource it was listed, watched or fetched as — never from the object itself: in a real list
+/// response the items of built-in kinds carry no `kind`/`apiVersion` (only the List does), and
+/// kube-runtime's watchers start with such a list. Without this, readiness would not know a Job
+/// is a Job and would call it ready (issue #9).
+pub fn typed_value(mut obj: DynamicObject, resource: &ApiResource) -> Value {
+    obj.types = Some(TypeMeta {
+        api_version: resource.api_version.clone(),
+        kind: resource.kind.clone(),
+    });
+    serde_json::to_value(&obj).unwrap_or(Value::Null)
 }
 
 /// Splits `apps/v1` into (`apps`, `v1`) and `v1` into (``, `v1`).

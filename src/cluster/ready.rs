@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::client::Cluster;
 use super::error::ClusterError;
 use super::evidence;
-use super::object::ObjectKey;
+use super::object::{ObjectKey, typed_value};
 use super::wait::{Progress, QUIET_PERIOD, WaitError, WaitOutcome, Waited, wait_err};
 use crate::readiness::{self, AssessContext, Status};
 
@@ -110,7 +110,7 @@ impl Cluster {
             let now = Instant::now();
             match event {
                 Ok(Some(Ok(obj))) => {
-                    let next = obj.map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+                    let next = obj.map(|o| typed_value(o, &resolved.resource));
                     // A Job with a TTL that we saw and is now gone has finished (Flux's rule).
                     if next.is_none()
                         && let Some(seen) = &current

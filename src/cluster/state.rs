@@ -130,16 +130,16 @@ pub async fn ensure_namespace(cluster: &Cluster) -> Result<(), ClusterError> {
     let key = ObjectKey::new("v1", "Namespace", None, NAMESPACE);
     let r = cluster.resolve_or_missing(&key).await?;
     let api = cluster.api(&r.resource, None);
-    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let ns_object = inventory::namespace_object();
+    let namespace = Patch::Apply(&ns_object);
+    let params = PatchParams::apply(FIELD_MANAGER)
+        .force()
+        .validation_strict();
     cluster
         .call(
             "apply",
             || key.describe(),
-            api.patch(
-                NAMESPACE,
-                &params,
-                &Patch::Apply(&inventory::namespace_object()),
-            ),
+            || api.patch(NAMESPACE, &params, &namespace),
         )
         .await?;
     Ok(())
@@ -219,7 +219,7 @@ pub async fn load(cluster: &Cluster, stage: &str) -> Result<Option<StageState>, 
     let key = cm_key(stage);
     let api = cm_api(cluster).await?;
     let Some(cm) = cluster
-        .call("get", || key.describe(), api.get_opt(&key.name))
+        .call("get", || key.describe(), || api.get_opt(&key.name))
         .await?
     else {
         return Ok(None);
@@ -236,7 +236,7 @@ pub async fn load_all(cluster: &Cluster) -> Result<Vec<StageState>, ClusterError
         .call(
             "list",
             || format!("`ConfigMap` in `{NAMESPACE}`"),
-            api.list(&lp),
+            || api.list(&lp),
         )
         .await
     {
@@ -285,13 +285,14 @@ async fn apply_cm(
     ensure_namespace(cluster).await?;
     let key = cm_key(stage);
     let api = cm_api(cluster).await?;
-    let params = PatchParams::apply(manager).force();
+    let params = PatchParams::apply(manager).force().validation_strict();
     let cm = base_cm(stage, data);
+    let patch = Patch::Apply(&cm);
     cluster
         .call(
             "record state in",
             || key.describe(),
-            api.patch(&key.name, &params, &Patch::Apply(&cm)),
+            || api.patch(&key.name, &params, &patch),
         )
         .await?;
     Ok(())
@@ -456,12 +457,9 @@ pub async fn record_benchmarks(
 pub async fn delete(cluster: &Cluster, stage: &str) -> Result<(), ClusterError> {
     let key = cm_key(stage);
     let api = cm_api(cluster).await?;
+    let dp = DeleteParams::default();
     cluster
-        .call_if_present(
-            "delete",
-            || key.describe(),
-            api.delete(&key.name, &DeleteParams::default()),
-        )
+        .call_if_present("delete", || key.describe(), || api.delete(&key.name, &dp))
         .await
         .map(|_| ())
 }

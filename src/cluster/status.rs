@@ -267,18 +267,14 @@ async fn list_scoped(
     let Some(r) = cluster.resolve(api_version, kind).await? else {
         return Ok(Vec::new());
     };
-    let api = cluster.api(&r.resource, if r.namespaced { ns } else { None });
     // No label selector: objects democtl configured but does not own (adopted) count too.
     let lp = ListParams::default();
+    let ns = if r.namespaced { ns } else { None };
     match cluster
-        .call("list", || format!("`{kind}`"), api.list(&lp))
+        .list_values(&r.resource, ns, &lp, || format!("`{kind}`"))
         .await
     {
-        Ok(l) => Ok(l
-            .items
-            .iter()
-            .filter_map(|o| serde_json::to_value(o).ok())
-            .collect()),
+        Ok(items) => Ok(items),
         Err(e) if e.is_not_found() => Ok(Vec::new()),
         Err(e) => Err(e),
     }
@@ -293,20 +289,15 @@ async fn list_all(
     let Some(r) = cluster.resolve(api_version, kind).await? else {
         return Ok(Vec::new());
     };
-    let api = cluster.api(&r.resource, None);
     let mut lp = ListParams::default();
     if let Some(s) = selector {
         lp = lp.labels(s);
     }
     match cluster
-        .call("list", || format!("`{kind}`"), api.list(&lp))
+        .list_values(&r.resource, None, &lp, || format!("`{kind}`"))
         .await
     {
-        Ok(l) => Ok(l
-            .items
-            .iter()
-            .filter_map(|o| serde_json::to_value(o).ok())
-            .collect()),
+        Ok(items) => Ok(items),
         Err(e) if e.is_not_found() || e.code() == 403 => Ok(Vec::new()),
         Err(e) => Err(e),
     }

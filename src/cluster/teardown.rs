@@ -24,9 +24,9 @@ use super::apply::{Tier, tier_of};
 use super::client::Cluster;
 use super::error::ClusterError;
 use super::inventory::{self, LABEL_PART_OF, LABEL_STAGE, NAMESPACE};
-use super::object::{ObjectKey, condition, label, str_at};
+use super::object::{ObjectKey, label, str_at, typed_value};
 use super::state::{self, PatchedObject};
-use super::wait::{Progress, WaitError, WaitOutcome, Waited};
+use super::wait::{Progress, WaitError, WaitOutcome, Waited, deletion_blockers};
 use crate::readiness::Status;
 
 /// How to tear a stage down.
@@ -201,12 +201,12 @@ async fn check(
         },
     );
     let Some(live) = cluster
-        .call("get", || key.describe(), api.get_opt(&key.name))
+        .call("get", || key.describe(), || api.get_opt(&key.name))
         .await?
     else {
         return Ok(Verdict::Gone);
     };
-    let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+    let live = typed_value(live, &r.resource);
     if !inventory::is_owned(&live) {
         return Ok(Verdict::Skip("not managed by democtl".into()));
     }
@@ -240,12 +240,12 @@ async fn applyset_members(cluster: &Cluster, stage: &str) -> Result<Vec<ObjectKe
     };
     let api = cluster.api(&r.resource, Some(NAMESPACE));
     let Some(p) = cluster
-        .call("get", || parent.describe(), api.get_opt(&parent.name))
+        .call("get", || parent.describe(), || api.get_opt(&parent.name))
         .await?
     else {
         return Ok(Vec::new());
     };
-    let p = serde_json::to_value(&p).unwrap_or(Value::Null);
+    let p = typed_value(p, &r.resource);
     let ann = |a: &str| {
         p.pointer("/metadata/annotations")
             .and_then(|m| m.get(a))
@@ -272,25 +272,16 @@ async fn applyset_members(cluster: &Cluster, stage: &str) -> Result<Vec<ObjectKe
             vec![None]
         };
         for ns in scopes {
-            let api = cluster.api(&resolved.resource, ns);
             let lp = ListParams::default().labels(&selector);
             let list = match cluster
-                .call("list", || format!("`{gk}`"), api.list(&lp))
+                .list_values(&resolved.resource, ns, &lp, || format!("`{gk}`"))
                 .await
             {
                 Ok(l) => l,
                 Err(e) if e.is_not_found() => continue,
                 Err(e) => return Err(e),
             };
-            for o in list.items {
-                let v = serde_json::to_value(&o).unwrap_or(Value::Null);
-                if let Some(mut k) = ObjectKey::from_value(&v) {
-                    if k.api_version.is_empty() {
-                        k.api_version = resolved.resource.api_version.clone();
-                    }
-                    out.push(k);
-                }
-            }
+            out.extend(list.iter().filter_map(ObjectKey::from_value));
         }
     }
     Ok(out)
@@ -388,7 +379,11 @@ async fn delete_one(cluster: &Cluster, d: &PlannedDelete) -> Result<(), ClusterE
         ..DeleteParams::default()
     };
     match cluster
-        .call("delete", || d.key.describe(), api.delete(&d.key.name, &dp))
+        .call(
+            "delete",
+            || d.key.describe(),
+            || api.delete(&d.key.name, &dp),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -475,48 +470,29 @@ pub async fn stuck_reasons(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
         },
     );
     let Ok(Some(live)) = cluster
-        .call("get", || key.describe(), api.get_opt(&key.name))
+        .call("get", || key.describe(), || api.get_opt(&key.name))
         .await
     else {
         return Vec::new();
     };
-    let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+    let live = typed_value(live, &r.resource);
     stuck_lines(key, &live)
 }
 
 fn stuck_lines(key: &ObjectKey, live: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    let finalizers: Vec<&str> = live
-        .pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !finalizers.is_empty() {
-        out.push(format!(
-            "{} waits on finalizers: {}",
-            key.describe(),
-            finalizers.join(", ")
-        ));
-    }
-    for c in [
-        "NamespaceContentRemaining",
-        "NamespaceFinalizersRemaining",
-        "NamespaceDeletionContentFailure",
-    ] {
-        if let Some(cond) = condition(live, c)
-            && cond.get("status").and_then(Value::as_str) == Some("True")
-        {
-            out.push(format!(
-                "{}: {c}: {}",
-                key.describe(),
-                cond.get("message").and_then(Value::as_str).unwrap_or("")
-            ));
-        }
-    }
-    out
+    deletion_blockers(live)
+        .into_iter()
+        .map(|b| format!("{}: {b}", key.describe()))
+        .collect()
 }
 
+/// `--force`: removes the finalizers that keep `key`. A Namespace is finalized the way
+/// kubectl-savvy users do it: a PUT of `namespaces/{name}/finalize` with `spec.finalizers`
+/// emptied (a patch cannot change them); its own `metadata.finalizers` go too.
 async fn remove_finalizers(cluster: &Cluster, key: &ObjectKey) -> Result<(), ClusterError> {
+    if key.kind == "Namespace" && key.group().is_empty() {
+        finalize_namespace(cluster, &key.name).await?;
+    }
     let Some(r) = cluster.resolve(&key.api_version, &key.kind).await? else {
         return Ok(());
     };
@@ -529,12 +505,41 @@ async fn remove_finalizers(cluster: &Cluster, key: &ObjectKey) -> Result<(), Clu
         },
     );
     let patch = json!({"metadata": {"finalizers": null}});
+    let patch = Patch::Merge(&patch);
+    let params = PatchParams::default().validation_strict();
     cluster
         .call_if_present(
             "remove finalizers of",
             || key.describe(),
-            api.patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch)),
+            || api.patch(&key.name, &params, &patch),
         )
+        .await
+        .map(|_| ())
+}
+
+/// PUT `namespaces/{name}/finalize` with `spec.finalizers` emptied.
+async fn finalize_namespace(cluster: &Cluster, name: &str) -> Result<(), ClusterError> {
+    use k8s_openapi::api::core::v1::{Namespace, NamespaceSpec};
+    let api: kube::Api<Namespace> = kube::Api::all(cluster.client().clone());
+    let what = || format!("`Namespace/{name}`");
+    let Some(mut ns) = cluster.call("get", what, || api.get_opt(name)).await? else {
+        return Ok(());
+    };
+    if ns
+        .spec
+        .as_ref()
+        .and_then(|s| s.finalizers.as_ref())
+        .is_none_or(|f| f.is_empty())
+    {
+        return Ok(());
+    }
+    ns.spec = Some(NamespaceSpec {
+        finalizers: Some(Vec::new()),
+    });
+    cluster
+        .call_if_present("finalize", what, || {
+            cluster.replace_subresource_strict(&api, "finalize", name, &ns)
+        })
         .await
         .map(|_| ())
 }
@@ -559,15 +564,13 @@ async fn restore(
         },
     );
     progress(format!("restoring {}", p.target.describe()));
+    let patch = Patch::Merge(&p.restore);
+    let params = PatchParams::default().validation_strict();
     cluster
         .call_if_present(
             "restore",
             || p.target.describe(),
-            api.patch(
-                &p.target.name,
-                &PatchParams::default(),
-                &Patch::Merge(&p.restore),
-            ),
+            || api.patch(&p.target.name, &params, &patch),
         )
         .await
         .map(|_| ())
@@ -584,12 +587,9 @@ async fn delete_parent(cluster: &Cluster, stage: &str) -> Result<(), ClusterErro
         return Ok(());
     };
     let api = cluster.api(&r.resource, Some(NAMESPACE));
+    let dp = DeleteParams::default();
     cluster
-        .call_if_present(
-            "delete",
-            || key.describe(),
-            api.delete(&key.name, &DeleteParams::default()),
-        )
+        .call_if_present("delete", || key.describe(), || api.delete(&key.name, &dp))
         .await
         .map(|_| ())
 }
@@ -622,14 +622,23 @@ mod tests {
     #[test]
     fn stuck_namespaces_name_their_conditions() {
         let ns = ObjectKey::new("v1", "Namespace", None, "demo");
-        let live = serde_json::json!({"metadata": {"name": "demo", "finalizers": ["kubernetes"]},
+        let live = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "demo", "finalizers": ["example.com/hold"]},
+        "spec": {"finalizers": ["kubernetes"]},
         "status": {"phase": "Terminating", "conditions": [
+            {"type": "NamespaceDeletionDiscoveryFailure", "status": "False", "message": "All resources successfully discovered"},
             {"type": "NamespaceContentRemaining", "status": "True", "message": "Some resources are remaining: inferenceservices.serving.kserve.io has 1 resource instances"},
             {"type": "NamespaceFinalizersRemaining", "status": "True", "message": "Some content in the namespace has finalizers remaining: inferenceservice.finalizers in 1 resource instances"}
         ]}});
         let lines = stuck_lines(&ns, &live);
-        assert_eq!(lines[0], "`Namespace/demo` waits on finalizers: kubernetes");
-        assert!(lines[1].contains("NamespaceContentRemaining: Some resources are remaining"));
-        assert!(lines[2].contains("inferenceservice.finalizers"));
+        assert_eq!(
+            lines,
+            [
+                "`Namespace/demo`: waits on finalizers: example.com/hold",
+                "`Namespace/demo`: waits on namespace finalizers (spec.finalizers): kubernetes",
+                "`Namespace/demo`: NamespaceContentRemaining: Some resources are remaining: inferenceservices.serving.kserve.io has 1 resource instances",
+                "`Namespace/demo`: NamespaceFinalizersRemaining: Some content in the namespace has finalizers remaining: inferenceservice.finalizers in 1 resource instances",
+            ]
+        );
     }
 }

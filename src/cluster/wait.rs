@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::client::Cluster;
 use super::error::ClusterError;
-use super::object::ObjectKey;
+use super::object::{ObjectKey, typed_value};
 use super::operators::Decision;
 use crate::readiness::Status;
 
@@ -178,6 +178,7 @@ impl Cluster {
         let api = self.api(&resolved.resource, key.namespace.as_deref());
         let mut stream = watch_object(api, &key.name).default_backoff().boxed();
         let mut last = String::from("no status yet");
+        let resource = &resolved.resource;
         loop {
             match tokio::time::timeout_at(deadline, stream.next()).await {
                 Err(_) => {
@@ -200,7 +201,7 @@ impl Cluster {
                 // The watcher recovers by itself (with backoff); transient errors are not news.
                 Ok(Some(Err(_))) => continue,
                 Ok(Some(Ok(obj))) => {
-                    let value = obj.map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+                    let value = obj.map(|o| typed_value(o, resource));
                     match decide(value.as_ref()) {
                         Decision::Done(t) => return Ok(t),
                         Decision::Failed(reason) => {
@@ -244,24 +245,64 @@ impl Cluster {
                 Decision::Done(())
             }
             Some(o) => {
-                let finalizers: Vec<&str> = o
-                    .pointer("/metadata/finalizers")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                if finalizers.is_empty() {
+                let blockers = deletion_blockers(o);
+                if blockers.is_empty() {
                     Decision::Pending(format!("deleting {}", key.describe()))
                 } else {
                     Decision::Pending(format!(
-                        "deleting {} (finalizers: {})",
+                        "deleting {}: {}",
                         key.describe(),
-                        finalizers.join(", ")
+                        blockers.join("; ")
                     ))
                 }
             }
         })
         .await
     }
+}
+
+/// Namespace conditions that say why a terminating namespace is still there (set by the
+/// namespace controller while it deletes the content).
+const NAMESPACE_BLOCKERS: [&str; 5] = [
+    "NamespaceContentRemaining",
+    "NamespaceFinalizersRemaining",
+    "NamespaceDeletionContentFailure",
+    "NamespaceDeletionDiscoveryFailure",
+    "NamespaceDeletionGroupVersionParsingFailure",
+];
+
+/// What keeps an object that is being deleted: its `metadata.finalizers`; for a Namespace also
+/// `spec.finalizers` (`kubernetes`, removed by the namespace controller once the content is
+/// gone) and the namespace conditions that are True, with their messages.
+pub fn deletion_blockers(live: &Value) -> Vec<String> {
+    let strings = |pointer: &str| -> Vec<&str> {
+        live.pointer(pointer)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    let finalizers = strings("/metadata/finalizers");
+    if !finalizers.is_empty() {
+        out.push(format!("waits on finalizers: {}", finalizers.join(", ")));
+    }
+    let spec_finalizers = strings("/spec/finalizers");
+    if !spec_finalizers.is_empty() && live.get("kind").and_then(Value::as_str) == Some("Namespace")
+    {
+        out.push(format!(
+            "waits on namespace finalizers (spec.finalizers): {}",
+            spec_finalizers.join(", ")
+        ));
+    }
+    for c in NAMESPACE_BLOCKERS {
+        if let Some(cond) = super::object::condition(live, c)
+            && cond.get("status").and_then(Value::as_str) == Some("True")
+        {
+            let message = cond.get("message").and_then(Value::as_str).unwrap_or("");
+            out.push(format!("{c}: {message}"));
+        }
+    }
+    out
 }
 
 /// Watches all objects of a kind in a namespace (or cluster-wide) and returns the stream of

@@ -3,6 +3,7 @@
 //! the top — adds content-hash suffixes, fixes name references, drops local-config objects
 //! and sorts. Reads files only; never the network.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -14,7 +15,7 @@ use super::loader::file_in_root;
 use super::order;
 use super::patch;
 use super::replacements;
-use super::resource::{Resource, invalid, load_manifests};
+use super::resource::{ResId, Resource, invalid, load_manifests};
 use super::transform::{images, labels, nameref, namespace, prefix, replicas};
 
 /// Renders the kustomization in `dir`.
@@ -74,6 +75,7 @@ fn accumulate(
         .map(|e| ("resources", e))
         .chain(k.bases.iter().map(|e| ("bases", e)))
         .collect();
+    let mut index = IdIndex::of(&acc);
     for (field, entry) in entries {
         if is_remote(entry) {
             return Err(RenderError::Remote {
@@ -87,12 +89,12 @@ fn accumulate(
             let sub = load_dir(&l, field, entry, &path, stack)?;
             let sub_res = accumulate(sub, false, Vec::new(), stack)?;
             for r in sub_res {
-                append(&mut acc, r)?;
+                append(&mut acc, &mut index, r)?;
             }
         } else {
             let file = file_in_root(&l, field, entry)?;
             for r in load_manifests(&file, &file)? {
-                append(&mut acc, r)?;
+                append(&mut acc, &mut index, r)?;
             }
         }
     }
@@ -103,7 +105,7 @@ fn accumulate(
     ] {
         for args in list {
             let (r, behavior) = generators::generate(&l, kind, args)?;
-            absorb(&l, &mut acc, r, behavior, kind)?;
+            absorb(&l, &mut acc, &mut index, r, behavior, kind)?;
         }
     }
 
@@ -165,15 +167,57 @@ fn load_dir(
     kustomization::load(path)
 }
 
+/// The ids of an accumulation while resources are added to it, so that adding N resources
+/// stays linear (kustomize's resmap keeps the same map). Valid until the first transformer
+/// renames something; the build only adds resources before that.
+struct IdIndex {
+    /// Current ids.
+    current: HashMap<ResId, usize>,
+    /// Current and previous ids (a generator with `behavior: merge` finds its target by either).
+    any: HashMap<ResId, Vec<usize>>,
+}
+
+/// An id keyed as kustomize compares them: the effective namespace, not the written one.
+fn id_key(id: &ResId) -> ResId {
+    ResId {
+        namespace: id.effective_namespace().to_string(),
+        ..id.clone()
+    }
+}
+
+impl IdIndex {
+    fn of(acc: &[Resource]) -> Self {
+        let mut index = Self {
+            current: HashMap::new(),
+            any: HashMap::new(),
+        };
+        for (i, r) in acc.iter().enumerate() {
+            index.insert(i, r);
+        }
+        index
+    }
+
+    fn insert(&mut self, i: usize, r: &Resource) {
+        self.current.insert(id_key(&r.cur_id()), i);
+        for id in r.all_ids() {
+            let list = self.any.entry(id_key(&id)).or_default();
+            if !list.contains(&i) {
+                list.push(i);
+            }
+        }
+    }
+}
+
 /// Adds a resource, refusing a second one with the same id.
-fn append(acc: &mut Vec<Resource>, r: Resource) -> Result<(), RenderError> {
-    if let Some(first) = acc.iter().find(|x| x.same_id(&r)) {
+fn append(acc: &mut Vec<Resource>, index: &mut IdIndex, r: Resource) -> Result<(), RenderError> {
+    if let Some(&first) = index.current.get(&id_key(&r.cur_id())) {
         return Err(RenderError::DuplicateId {
             id: r.cur_id().to_string(),
-            first: first.file.clone(),
+            first: acc[first].file.clone(),
             second: r.file.clone(),
         });
     }
+    index.insert(acc.len(), &r);
     acc.push(r);
     Ok(())
 }
@@ -182,6 +226,7 @@ fn append(acc: &mut Vec<Resource>, r: Resource) -> Result<(), RenderError> {
 fn absorb(
     l: &Loaded,
     acc: &mut Vec<Resource>,
+    index: &mut IdIndex,
     mut r: Resource,
     behavior: Behavior,
     kind: GenKind,
@@ -191,15 +236,13 @@ fn absorb(
     } else {
         "secretGenerator"
     };
-    let id = r.cur_id();
-    let hits: Vec<usize> = acc
-        .iter()
-        .enumerate()
-        .filter(|(_, x)| x.all_ids().iter().any(|i| i.equals(&id)))
-        .map(|(i, _)| i)
-        .collect();
+    let hits: Vec<usize> = index
+        .any
+        .get(&id_key(&r.cur_id()))
+        .cloned()
+        .unwrap_or_default();
     match (hits.as_slice(), behavior) {
-        ([], Behavior::Create) => append(acc, r),
+        ([], Behavior::Create) => append(acc, index, r),
         ([], _) => Err(invalid(
             &l.file,
             field,
@@ -215,6 +258,7 @@ fn absorb(
         )),
         ([i], b) => {
             generators::merge_into(&acc[*i], &mut r, b);
+            index.insert(*i, &r);
             acc[*i] = r;
             Ok(())
         }

@@ -193,7 +193,6 @@ pub(crate) fn generate(
         md.insert("annotations".into(), string_map(&opts.annotations));
     }
     obj.insert("metadata".into(), Value::Object(md));
-    let b64 = base64::engine::general_purpose::STANDARD;
     match kind {
         GenKind::ConfigMap => {
             let mut data = Map::new();
@@ -201,7 +200,7 @@ pub(crate) fn generate(
             for (k, v) in pairs {
                 match String::from_utf8(v) {
                     Ok(s) => data.insert(k, Value::String(s)),
-                    Err(e) => binary.insert(k, Value::String(b64.encode(e.as_bytes()))),
+                    Err(e) => binary.insert(k, Value::String(wrapped_base64(e.as_bytes()))),
                 };
             }
             if !data.is_empty() {
@@ -220,7 +219,7 @@ pub(crate) fn generate(
             obj.insert("type".into(), json!(t));
             let data: Map<String, Value> = pairs
                 .into_iter()
-                .map(|(k, v)| (k, Value::String(b64.encode(v))))
+                .map(|(k, v)| (k, Value::String(wrapped_base64(&v))))
                 .collect();
             if !data.is_empty() {
                 obj.insert("data".into(), Value::Object(data));
@@ -294,8 +293,13 @@ pub(crate) fn merge_into(old: &Resource, new: &mut Resource, behavior: Behavior)
     new.set_name(&name);
     new.set_namespace(&ns);
     new.prev = old.prev.clone();
-    // The hash suffix follows the object being merged into (a plain resource keeps its name).
-    new.generated = old.generated.clone();
+    // A hash suffix only when both sides want one (kustomize merges its internal
+    // needs-hash annotation this way): a plain resource keeps its name, and an overlay's
+    // `disableNameSuffixHash` switches off the base's suffix.
+    let new_wants_hash = new.generated.as_ref().is_some_and(|g| g.needs_hash);
+    new.generated = old.generated.as_ref().map(|g| GenInfo {
+        needs_hash: g.needs_hash && new_wants_hash,
+    });
     if behavior == Behavior::Merge {
         for field in ["data", "binaryData"] {
             let mut merged: Map<String, Value> = old
@@ -357,6 +361,23 @@ pub(crate) fn content_hash(obj: &Value) -> String {
     let mut s = String::new();
     go_json(&Value::Object(m), &mut s);
     encode_hash(&s)
+}
+
+/// Base64 as kustomize writes generated `binaryData` and Secret `data` (kyaml's
+/// `encodeBase64`): when the encoding is 70 characters or longer it is cut into lines of 70,
+/// each ending in a newline; shorter encodings stay on one line.
+fn wrapped_base64(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let enc = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if enc.len() < LINE {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + enc.len() / LINE + 1);
+    for chunk in enc.as_bytes().chunks(LINE) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
 }
 
 fn encode_hash(s: &str) -> String {

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::error::RenderError;
-use super::resource::{Gvk, ResId, Resource};
+use super::resource::{ResId, Resource};
 
 const ORDER_FIRST: [&str; 22] = [
     "Namespace",
@@ -45,18 +45,47 @@ fn type_order(kind: &str) -> i64 {
     0
 }
 
-fn gvk_key(g: &Gvk) -> (i64, String) {
-    (type_order(&g.kind), g.sort_string())
-}
-
-/// Sorts like kustomize's `LegacyOrderTransformer`: kind priority, then group/version/kind,
-/// then the id string.
-pub(crate) fn legacy_sort(res: &mut [Resource]) {
-    res.sort_by_cached_key(|r| {
-        let id: ResId = r.cur_id();
-        let (o, s) = gvk_key(&id.gvk);
-        (o, s, id.legacy_string())
+/// Sorts like kustomize's `LegacyOrderTransformer` (`NodeIsLessThan`): kind priority, then
+/// group/version/kind, then the id string — except that a core `Namespace` sorts before
+/// `Namespace` kinds of other groups (kustomize's special case in `gvkLessThan`).
+pub(crate) fn legacy_sort(res: &mut Vec<Resource>) {
+    struct Key {
+        order: i64,
+        gvk: String,
+        /// A `Namespace` kind; `core` when of the core group.
+        namespace: bool,
+        core: bool,
+        id: String,
+    }
+    let keys: Vec<Key> = res
+        .iter()
+        .map(|r| {
+            let id: ResId = r.cur_id();
+            Key {
+                order: type_order(&id.gvk.kind),
+                gvk: id.gvk.sort_string(),
+                namespace: id.gvk.kind == "Namespace",
+                core: id.gvk.group.is_empty(),
+                id: id.legacy_string(),
+            }
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..res.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (&keys[a], &keys[b]);
+        ka.order
+            .cmp(&kb.order)
+            .then_with(|| {
+                if ka.namespace && kb.namespace && (ka.core || kb.core) {
+                    kb.gvk.cmp(&ka.gvk)
+                } else {
+                    ka.gvk.cmp(&kb.gvk)
+                }
+            })
+            .then_with(|| ka.id.cmp(&kb.id))
     });
+    let mut slots: Vec<Option<Resource>> = std::mem::take(res).into_iter().map(Some).collect();
+    res.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
 
 /// A copy of `v` with every object's keys sorted (kustomize prints keys sorted).

@@ -163,17 +163,26 @@ pub(crate) fn apply(l: &Loaded, res: &mut [Resource]) -> Result<(), RenderError>
     Ok(())
 }
 
+/// Whether the selector picks `r`: kustomize (v5, `utils.MakeResIds`) matches the current id
+/// or any id the object had before a rename, so a replacement written against a base's
+/// names still works after an overlay's prefix or suffix.
 fn sel_matches(s: &Sel, r: &Resource) -> bool {
     let gvk = r.gvk();
     let eq = |want: &str, have: &str| want.is_empty() || want == have;
-    let ns_ok = s.namespace.is_empty()
-        || r.cur_id().effective_namespace() == s.namespace
-        || (s.namespace == "default" && r.namespace().is_empty());
-    eq(&s.group, &gvk.group)
-        && eq(&s.version, &gvk.version)
-        && eq(&s.kind, &gvk.kind)
-        && eq(&s.name, r.name())
-        && ns_ok
+    if !(eq(&s.group, &gvk.group) && eq(&s.version, &gvk.version) && eq(&s.kind, &gvk.kind)) {
+        return false;
+    }
+    let id_ok = |name: &str, id_ns: &str, eff_ns: &str| {
+        eq(&s.name, name)
+            && (s.namespace.is_empty()
+                || eff_ns == s.namespace
+                || (s.namespace == "default" && id_ns.is_empty()))
+    };
+    let any_id = id_ok(r.name(), r.namespace(), r.cur_id().effective_namespace())
+        || r.prev
+            .iter()
+            .any(|id| id_ok(&id.name, &id.namespace, id.effective_namespace()));
+    any_id
         && labels_ok(&s.label_selector, &r.string_map("labels"))
         && labels_ok(&s.annotation_selector, &r.string_map("annotations"))
 }

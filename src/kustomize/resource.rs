@@ -9,37 +9,62 @@ use serde_json::{Map, Value};
 
 use super::error::RenderError;
 
-/// Kinds the API server knows to be cluster-scoped (kustomize's built-in OpenAPI data).
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "CustomResourceDefinition",
-    "StorageClass",
-    "PriorityClass",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "APIService",
-    "CSIDriver",
-    "CSINode",
-    "VolumeAttachment",
-    "RuntimeClass",
-    "IngressClass",
-    "PodSecurityPolicy",
-    "ComponentStatus",
-    "CertificateSigningRequest",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
-    "SelfSubjectReview",
-    "TokenReview",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "SubjectAccessReview",
-    "StorageVersionMigration",
+/// The (apiVersion, kind) pairs kustomize v5.5 treats as cluster-scoped: the cluster-scoped
+/// types of its built-in OpenAPI data (Kubernetes 1.21), read off `kubectl kustomize` (1.32)
+/// for every version of every built-in kind. Anything else — a newer type such as
+/// `ValidatingAdmissionPolicy`, a newer version such as `flowcontrol…/v1`, or a custom kind
+/// that happens to be called `Namespace` — is namespaced for kustomize, and so for democtl.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("v1", "ComponentStatus"),
+    ("v1", "Namespace"),
+    ("v1", "Node"),
+    ("v1", "PersistentVolume"),
+    (
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io/v1", "APIService"),
+    ("apiregistration.k8s.io/v1beta1", "APIService"),
+    ("certificates.k8s.io/v1", "CertificateSigningRequest"),
+    ("certificates.k8s.io/v1beta1", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema"),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta1",
+        "PriorityLevelConfiguration",
+    ),
+    ("networking.k8s.io/v1", "IngressClass"),
+    ("networking.k8s.io/v1beta1", "IngressClass"),
+    ("node.k8s.io/v1", "RuntimeClass"),
+    ("node.k8s.io/v1beta1", "RuntimeClass"),
+    ("policy/v1beta1", "PodSecurityPolicy"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io/v1beta1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1beta1", "ClusterRoleBinding"),
+    ("scheduling.k8s.io/v1", "PriorityClass"),
+    ("scheduling.k8s.io/v1beta1", "PriorityClass"),
+    ("storage.k8s.io/v1", "CSIDriver"),
+    ("storage.k8s.io/v1", "CSINode"),
+    ("storage.k8s.io/v1", "StorageClass"),
+    ("storage.k8s.io/v1", "VolumeAttachment"),
+    ("storage.k8s.io/v1beta1", "CSIDriver"),
+    ("storage.k8s.io/v1beta1", "CSINode"),
+    ("storage.k8s.io/v1beta1", "StorageClass"),
+    ("storage.k8s.io/v1beta1", "VolumeAttachment"),
 ];
 
 /// Group/version/kind of an object.
@@ -71,9 +96,15 @@ impl Gvk {
             && (kind.is_empty() || kind == self.kind)
     }
 
-    /// Whether the kind is known to be cluster-scoped.
+    /// Whether kustomize knows the type to be cluster-scoped (see [`CLUSTER_SCOPED`]).
     pub fn is_cluster_scoped(&self) -> bool {
-        CLUSTER_SCOPED.contains(&self.kind.as_str())
+        CLUSTER_SCOPED.iter().any(|(api_version, kind)| {
+            *kind == self.kind
+                && match api_version.split_once('/') {
+                    Some((g, v)) => g == self.group && v == self.version,
+                    None => self.group.is_empty() && *api_version == self.version,
+                }
+        })
     }
 
     /// kustomize's stable sort string (`group_version_kind`, `~G` etc. for empties).
@@ -218,24 +249,6 @@ impl Resource {
             name: self.name().to_string(),
             namespace: self.namespace().to_string(),
         }
-    }
-
-    /// Whether `o` has the same current id (kind, name, effective namespace), without
-    /// allocating.
-    pub fn same_id(&self, o: &Resource) -> bool {
-        fn eff(r: &Resource) -> &str {
-            if CLUSTER_SCOPED.contains(&r.kind()) {
-                "_non_namespaceable_"
-            } else if r.namespace().is_empty() {
-                "default"
-            } else {
-                r.namespace()
-            }
-        }
-        self.name() == o.name()
-            && self.kind() == o.kind()
-            && self.api_version() == o.api_version()
-            && eff(self) == eff(o)
     }
 
     /// The id it had when first loaded or generated.
@@ -476,7 +489,8 @@ pub(crate) fn load_manifests(path: &Path, display: &Path) -> Result<Vec<Resource
     Ok(out)
 }
 
-fn check_resource(obj: Value, file: &Path) -> Result<Resource, RenderError> {
+fn check_resource(mut obj: Value, file: &Path) -> Result<Resource, RenderError> {
+    stringify_annotations(&mut obj);
     let r = Resource::new(obj, file);
     if !r.obj.is_object() {
         return Err(invalid(
@@ -501,6 +515,26 @@ fn check_resource(obj: Value, file: &Path) -> Result<Resource, RenderError> {
         ));
     }
     Ok(r)
+}
+
+/// kustomize reads `metadata.annotations` as a string map, so `x: 5`, `y: true` and `w: null`
+/// come out as `"5"`, `"true"` and `"null"` (labels and pod-template annotations are left alone).
+/// A float prints in its shortest form (`1.50` becomes `"1.5"`; kustomize keeps the source text).
+fn stringify_annotations(obj: &mut Value) {
+    let Some(annotations) = obj
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for v in annotations.values_mut() {
+        match v {
+            Value::Null => *v = Value::String("null".into()),
+            Value::Bool(_) | Value::Number(_) => *v = Value::String(v.to_string()),
+            _ => {}
+        }
+    }
 }
 
 /// Shorthand for [`RenderError::Invalid`].

@@ -125,6 +125,12 @@ pub fn banner(header: &RunHeader) -> Vec<String> {
     if !target.is_empty() {
         lines.push(target.join(" · "));
     }
+    if let Some(sim) = &header.simulated {
+        lines.push(format!(
+            "cluster: simulated (scenario {}, {}×)",
+            sim.scenario, sim.speed
+        ));
+    }
     lines
 }
 

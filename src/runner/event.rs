@@ -122,6 +122,18 @@ pub struct RunHeader {
     pub cluster_server: Option<String>,
     pub context: Option<String>,
     pub user: Option<String>,
+    /// Set when the cluster is the simulated one (`--sim`): the banner says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated: Option<SimulatedCluster>,
+}
+
+/// The simulated cluster a run talks to (`cluster: simulated (scenario healthy, 60×)`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SimulatedCluster {
+    /// The scenario it was seeded with (shipped name or file).
+    pub scenario: String,
+    /// Simulated seconds per real second.
+    pub speed: f64,
 }
 
 /// A step as planned, shown up front.
@@ -196,10 +208,23 @@ pub struct RunSummary {
     pub steps: Vec<StepSummary>,
     #[serde(with = "duration_ms")]
     pub duration: Duration,
-    /// The exact command line to run next (after a failure: the resume command); reporters
-    /// print it last.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// After every non-success outcome: the exact command line to run next (computed by the
+    /// app from what failed; reporters print it last).
+    #[serde(default)]
     pub next: Option<String>,
+}
+
+impl RunSummary {
+    /// The command to run next: [`RunSummary::next`], else the failed step's resume command
+    /// (logs written before `next` existed).
+    pub fn next_command(&self) -> Option<&str> {
+        self.next.as_deref().or(match &self.outcome {
+            Outcome::Failed { resume_command, .. } | Outcome::TimedOut { resume_command, .. } => {
+                resume_command.as_deref()
+            }
+            _ => None,
+        })
+    }
 }
 
 /// Structured progress of one part of a long wait.

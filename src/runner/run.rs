@@ -18,8 +18,10 @@ use super::retry::Backoff;
 use super::state::StateStore;
 use super::step::{StepCtx, StepDone, StepError, StepMessage};
 
-/// Formats the command that resumes a run at a step: `(stage, step) → command line`.
-pub type ResumeCommand = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+/// Formats the command to run after a step failed or was interrupted: `(stage, step, error) →
+/// command line` (the error, when there is one, lets the app point at an earlier step whose
+/// inputs the hint asks to change).
+pub type ResumeCommand = Arc<dyn Fn(&str, &str, Option<&ErrorReport>) -> String + Send + Sync>;
 
 /// How to run.
 pub struct RunConfig {
@@ -72,17 +74,18 @@ pub async fn run(
     }
     let interrupted = matches!(runner.aborted, Some(Abort::Cancelled));
     let outcome = runner.run_outcome();
-    // After a failure the next command is the resume command (the app may say otherwise).
+    let cancelled = runner
+        .summary
+        .iter()
+        .find(|s| s.outcome == Outcome::Cancelled)
+        .map(|s| (s.stage.clone(), s.step.clone()));
     let next = match &outcome {
         Outcome::Failed { resume_command, .. } | Outcome::TimedOut { resume_command, .. } => {
             resume_command.clone()
         }
-        // Interrupted: go on from the step that was stopped.
-        Outcome::Cancelled => runner
-            .summary
-            .iter()
-            .find(|s| s.outcome == Outcome::Cancelled)
-            .and_then(|s| runner.resume(&s.stage, &s.step)),
+        Outcome::Cancelled => cancelled
+            .as_ref()
+            .and_then(|(stage, step)| runner.resume(stage, step, None)),
         _ => None,
     };
     let summary = RunSummary {
@@ -92,11 +95,8 @@ pub async fn run(
         next,
     };
     if interrupted {
-        let (stage, step) = runner
-            .summary
-            .iter()
-            .find(|s| s.outcome == Outcome::Cancelled)
-            .map(|s| (Some(s.stage.clone()), Some(s.step.clone())))
+        let (stage, step) = cancelled
+            .map(|(a, b)| (Some(a), Some(b)))
             .unwrap_or_default();
         runner.emit(RunEventKind::RunInterrupted { stage, step });
     }
@@ -316,8 +316,11 @@ impl Runner<'_> {
         }
     }
 
-    fn resume(&self, stage: &str, step: &str) -> Option<String> {
-        self.config.resume_command.as_ref().map(|f| f(stage, step))
+    fn resume(&self, stage: &str, step: &str, error: Option<&ErrorReport>) -> Option<String> {
+        self.config
+            .resume_command
+            .as_ref()
+            .map(|f| f(stage, step, error))
     }
 
     /// Runs one step with retries, its deadline and cancellation.
@@ -416,8 +419,8 @@ impl Runner<'_> {
             };
         }
         Outcome::Failed {
+            resume_command: self.resume(stage, &planned.id, Some(&error)),
             error,
-            resume_command: self.resume(stage, &planned.id),
         }
     }
 
@@ -451,8 +454,8 @@ impl Runner<'_> {
             };
         }
         Outcome::TimedOut {
+            resume_command: self.resume(stage, &planned.id, Some(&error)),
             error,
-            resume_command: self.resume(stage, &planned.id),
         }
     }
 

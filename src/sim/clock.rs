@@ -1,7 +1,9 @@
-//! Simulated time: a clock that runs `speed` times faster than the wall clock, shared by the API
-//! server (timestamps, CRD establish delays) and the world controllers (machine boot, downloads).
-//! It is built on `tokio::time::Instant`, so tests with paused tokio time drive it deterministically.
-//! It never sleeps on its own and owns no tasks.
+//! Simulated time, shared by the API server and the world controllers. The clock *reads* wall time
+//! (what the server stamps into `creationTimestamp` and the controllers into conditions, as on a
+//! real cluster, so `kubectl get` shows true ages); the *speed* only scales durations of simulated
+//! processes: a 600 s model download takes 600 / speed real seconds ([`SimClock::sim_since`],
+//! [`SimClock::to_real`]). It is built on `tokio::time::Instant`, so tests with paused tokio time
+//! drive it deterministically. It never sleeps on its own and owns no tasks.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -33,13 +35,14 @@ impl Default for SimClock {
 }
 
 impl SimClock {
-    /// A clock starting at the current wall-clock time, running `speed` times faster than real
-    /// time (values below 0.001 or not finite are treated as 1).
+    /// A clock reading the wall-clock time, with simulated processes running `speed` times faster
+    /// than real time (values below 0.001 or not finite are treated as 1).
     pub fn new(speed: f64) -> Self {
         Self::starting_at(Timestamp::now(), speed)
     }
 
-    /// A clock starting at `start` (simulated), running `speed` times faster than real time.
+    /// A clock reading `start` now and advancing with real time; simulated processes run `speed`
+    /// times faster.
     pub fn starting_at(start: Timestamp, speed: f64) -> Self {
         let speed = if speed.is_finite() && speed >= 0.001 {
             speed
@@ -62,10 +65,10 @@ impl SimClock {
         self.inner.speed
     }
 
-    /// The current simulated time.
+    /// The current time (wall time, plus any `advance`): what objects are stamped with.
     pub fn now(&self) -> Timestamp {
         let real = self.inner.origin_real.elapsed();
-        let sim_ns = (real.as_nanos() as f64 * self.inner.speed) as i64
+        let sim_ns = i64::try_from(real.as_nanos()).unwrap_or(i64::MAX / 2)
             + self.inner.offset_ns.load(Ordering::Relaxed);
         self.inner
             .origin_sim
@@ -73,29 +76,39 @@ impl SimClock {
             .unwrap_or(self.inner.origin_sim)
     }
 
-    /// The current simulated time as RFC 3339 with second precision (`2026-11-25T19:30:00Z`),
+    /// The current time as RFC 3339 with second precision (`2026-11-25T19:30:00Z`),
     /// the format Kubernetes uses for `metav1.Time`.
     pub fn now_rfc3339(&self) -> String {
         rfc3339(self.now())
     }
 
-    /// Simulated time elapsed since `since`.
+    /// Time elapsed since `since` on this clock (wall time: an object's age).
     pub fn since(&self, since: Timestamp) -> Duration {
         let d = self.now().duration_since(since);
         d.try_into().unwrap_or(Duration::ZERO)
     }
 
+    /// Simulated time elapsed since `since`: `since(since) × speed` (how far a process started
+    /// then has got).
+    pub fn sim_since(&self, since: Timestamp) -> Duration {
+        Duration::from_secs_f64(self.since(since).as_secs_f64() * self.inner.speed)
+    }
+
+    /// The moment (on this clock) at which a process started at `since` has run for `sim`
+    /// simulated time.
+    pub fn sim_after(&self, since: Timestamp, sim: Duration) -> Timestamp {
+        let real = SignedDuration::try_from(self.to_real(sim)).unwrap_or(SignedDuration::MAX);
+        since.checked_add(real).unwrap_or(Timestamp::MAX)
+    }
+
     /// Sleeps for `sim` of simulated time (that is `sim / speed` of real time, less when the
     /// clock is advanced meanwhile).
     pub async fn sleep(&self, sim: Duration) {
-        let at = self
-            .now()
-            .checked_add(SignedDuration::try_from(sim).unwrap_or(SignedDuration::MAX))
-            .unwrap_or(Timestamp::MAX);
+        let at = self.sim_after(self.now(), sim);
         self.sleep_until(at).await;
     }
 
-    /// Sleeps until the simulated time reaches `at` (returns at once if it has passed).
+    /// Sleeps until the clock reaches `at` (returns at once if it has passed).
     pub async fn sleep_until(&self, at: Timestamp) {
         loop {
             let now = self.now();
@@ -105,7 +118,7 @@ impl SimClock {
             let d: Duration = at.duration_since(now).try_into().unwrap_or(Duration::ZERO);
             let jumped = self.inner.jumped.notified();
             tokio::select! {
-                _ = tokio::time::sleep(self.to_real(d)) => {}
+                _ = tokio::time::sleep(d) => {}
                 _ = jumped => {}
             }
         }
@@ -151,7 +164,8 @@ mod tests {
 
     #[test]
     fn speed_converts_durations() {
-        let clock = SimClock::starting_at("2026-01-01T00:00:00Z".parse().unwrap(), 60.0);
+        let start: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let clock = SimClock::starting_at(start, 60.0);
         assert_eq!(
             clock.to_real(Duration::from_secs(120)),
             Duration::from_secs(2)
@@ -159,6 +173,19 @@ mod tests {
         assert!(clock.now_rfc3339().starts_with("2026-01-01T00:0"));
         clock.advance(Duration::from_secs(3600));
         assert!(clock.now_rfc3339().starts_with("2026-01-01T01:0"));
+        // An hour of clock time is 60 simulated hours of process time.
+        assert!(clock.sim_since(start) >= Duration::from_secs(3600 * 60));
+        assert_eq!(
+            clock.sim_after(start, Duration::from_secs(600)),
+            "2026-01-01T00:00:10Z".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_clock_reads_wall_time_whatever_the_speed() {
+        let clock = SimClock::new(1000.0);
+        let drift = clock.now().duration_since(Timestamp::now()).abs();
+        assert!(drift < SignedDuration::from_secs(5), "{drift:?}");
     }
 
     #[test]

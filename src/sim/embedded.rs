@@ -1,13 +1,14 @@
-//! The embedded simulated cluster behind `democtl --sim <command>`: a [`SimServer`] whose state is
-//! persisted under a directory (`.democtl/sim/`), seeded with the scenario's starting cluster on the
-//! first start only, with the world's controllers running in-process for as long as the command
-//! runs. Simulated time resumes where the previous invocation stopped (the server advances the
-//! clock to the persisted time) and the controllers are level-triggered, so a half-finished Job
-//! continues from its recorded `startTime`.
+//! A persisted simulated cluster: a [`SimServer`] whose state is kept under a directory
+//! (`.democtl/sim/`), seeded with the scenario's starting cluster on the first start only, with the
+//! world's controllers running in the same process. The background server behind `democtl sim
+//! start` / `democtl --sim …` (see `sim::background`) runs one; tests run one in-process.
+//! Simulated time resumes where the previous run stopped (the server advances the clock to the
+//! persisted time) and the controllers are level-triggered, so a half-finished Job continues from
+//! its recorded `startTime`.
 //!
 //! Files under the state directory: `state.json` (the server's objects), `scenario` (the name or
 //! path of the scenario it was seeded with; written once seeding completed), `kubeconfig`, `lock`
-//! (held while a process uses the cluster).
+//! (held by the one process serving the cluster).
 //! Never prints.
 
 use std::path::{Path, PathBuf};
@@ -47,7 +48,7 @@ pub enum EmbeddedError {
         /// The scenario asked for.
         requested: String,
     },
-    /// Another democtl process is using the same simulated cluster.
+    /// Another process serves the same simulated cluster.
     #[error("the simulated cluster in `{dir}` is in use by another democtl process")]
     Busy {
         /// The state directory.
@@ -72,10 +73,9 @@ impl EmbeddedError {
             EmbeddedError::Scenario(e) => e.hint(),
             EmbeddedError::Server(e) => e.hint(),
             EmbeddedError::Seed(e) => e.hint(),
-            EmbeddedError::Busy { .. } => Some(
-                "wait for the other `democtl --sim` command to finish (one command at a time per project)"
-                    .to_string(),
-            ),
+            EmbeddedError::Busy { .. } => {
+                Some("`democtl sim status` shows it; `democtl sim stop` stops it".to_string())
+            }
             EmbeddedError::Io { .. } => None,
         }
     }
@@ -85,6 +85,8 @@ impl EmbeddedError {
 #[derive(Debug)]
 pub struct Embedded {
     server: SimServer,
+    /// The scenario as recorded (shipped name or path).
+    scenario_name: String,
     scenario: Scenario,
     kubeconfig: PathBuf,
     cancel: CancellationToken,
@@ -133,21 +135,95 @@ pub async fn start_seeded(
         .map_err(EmbeddedError::Server)
 }
 
-const STATE_FILE: &str = "state.json";
-const SCENARIO_FILE: &str = "scenario";
-const KUBECONFIG_FILE: &str = "kubeconfig";
-const LOCK_FILE: &str = "lock";
+/// The server's objects, under the state directory.
+pub const STATE_FILE: &str = "state.json";
+/// The scenario the cluster was seeded with (name or path), under the state directory.
+pub const SCENARIO_FILE: &str = "scenario";
+/// The kubeconfig of the running server, under the state directory.
+pub const KUBECONFIG_FILE: &str = "kubeconfig";
+/// Locked (advisory file lock) by the process serving the cluster, under the state directory.
+pub const LOCK_FILE: &str = "lock";
+/// The speed the cluster last ran at, under the state directory (a restart keeps it).
+pub const SPEED_FILE: &str = "speed";
+
+/// The speed the cluster in `state_dir` last ran at.
+pub fn recorded_speed(state_dir: &Path) -> Option<f64> {
+    std::fs::read_to_string(state_dir.join(SPEED_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+}
+
+/// How to start an [`Embedded`] cluster.
+#[derive(Debug, Clone, Default)]
+pub struct EmbeddedOptions {
+    /// A shipped scenario name or a YAML path, for a directory that holds no cluster yet
+    /// (default `healthy`); for an existing cluster `None` or the recorded one.
+    pub scenario: Option<String>,
+    /// Simulated seconds per real second (`--sim-speed`); when `None`, the speed it last ran
+    /// at, else 1.
+    pub speed: Option<f64>,
+    /// Serve HTTPS (kubectl and oc send tokens only over TLS).
+    pub tls: bool,
+}
+
+/// Whether some process holds the lock of the cluster in `state_dir` (serves it). `Ok(false)`
+/// when the directory or lock file does not exist.
+pub fn is_served(state_dir: &Path) -> Result<bool, EmbeddedError> {
+    let path = state_dir.join(LOCK_FILE);
+    let file = match std::fs::OpenOptions::new().write(true).open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => return Err(EmbeddedError::Io { path, source }),
+    };
+    match file.try_lock() {
+        // Dropping the file releases the probe's lock at once.
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(source)) => Err(EmbeddedError::Io { path, source }),
+    }
+}
+
+/// The scenario recorded for the cluster in `state_dir`, once it was seeded.
+pub fn recorded_scenario(state_dir: &Path) -> Option<String> {
+    std::fs::read_to_string(state_dir.join(SCENARIO_FILE))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
 
 impl Embedded {
-    /// Starts the cluster persisted under `state_dir` (created if needed). `scenario` (a shipped
-    /// name or a YAML path) is used when the directory holds no cluster yet (default `healthy`);
-    /// for an existing cluster it must be `None` or the recorded one. `speed` is the simulated-time
-    /// factor (`--sim-speed`).
+    /// Starts the cluster persisted under `state_dir` (created if needed), over plain HTTP.
+    /// `scenario` (a shipped name or a YAML path) is used when the directory holds no cluster yet
+    /// (default `healthy`); for an existing cluster it must be `None` or the recorded one.
+    /// `speed` is the simulated-time factor (`--sim-speed`).
     pub async fn start(
         state_dir: &Path,
         scenario: Option<&str>,
         speed: f64,
     ) -> Result<Embedded, EmbeddedError> {
+        Self::start_with(
+            state_dir,
+            &EmbeddedOptions {
+                scenario: scenario.map(str::to_string),
+                speed: Some(speed),
+                tls: false,
+            },
+        )
+        .await
+    }
+
+    /// Starts the cluster persisted under `state_dir` with `options`; fails with
+    /// [`EmbeddedError::Busy`] while another process serves it.
+    pub async fn start_with(
+        state_dir: &Path,
+        options: &EmbeddedOptions,
+    ) -> Result<Embedded, EmbeddedError> {
+        let scenario = options.scenario.as_deref();
+        let speed = options
+            .speed
+            .or_else(|| recorded_speed(state_dir))
+            .unwrap_or(1.0);
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| EmbeddedError::Io { path, source }
@@ -174,11 +250,10 @@ impl Embedded {
                 });
             }
         }
+        // Only the lock holder saves, so temp files a crashed save left are garbage now.
+        super::persist::remove_temp_files(&state_dir.join(STATE_FILE));
         let scenario_file = state_dir.join(SCENARIO_FILE);
-        let recorded = std::fs::read_to_string(&scenario_file)
-            .ok()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
+        let recorded = recorded_scenario(state_dir);
         let fresh = recorded.is_none();
         let name = match (&recorded, scenario) {
             (Some(r), Some(asked)) if r != asked => {
@@ -195,6 +270,7 @@ impl Embedded {
         let mut config = loaded.server_config();
         config.clock = SimClock::new(speed);
         config.state_file = Some(state_dir.join(STATE_FILE));
+        config.tls = options.tls;
         let server = if fresh {
             start_seeded(config, &loaded).await?
         } else {
@@ -212,6 +288,8 @@ impl Embedded {
             // Recorded only after a complete seed: an interrupted seed is redone next time.
             std::fs::write(&scenario_file, format!("{name}\n")).map_err(io(&scenario_file))?;
         }
+        let speed_file = state_dir.join(SPEED_FILE);
+        std::fs::write(&speed_file, format!("{speed}\n")).map_err(io(&speed_file))?;
         let cancel = CancellationToken::new();
         let run_cancel = cancel.clone();
         let clock = server.clock().clone();
@@ -223,6 +301,7 @@ impl Embedded {
         });
         Ok(Embedded {
             server,
+            scenario_name: name,
             scenario: loaded,
             kubeconfig,
             cancel,
@@ -241,7 +320,7 @@ impl Embedded {
         &self.kubeconfig
     }
 
-    /// The server's URL (`http://127.0.0.1:PORT`).
+    /// The server's URL (`http://127.0.0.1:PORT`, `https://` with TLS).
     pub fn url(&self) -> String {
         self.server.url()
     }
@@ -251,9 +330,29 @@ impl Embedded {
         &self.scenario
     }
 
+    /// The scenario as recorded: a shipped name (`healthy`) or the path it was given as.
+    pub fn scenario_name(&self) -> &str {
+        &self.scenario_name
+    }
+
     /// The simulated clock.
     pub fn clock(&self) -> &SimClock {
         self.server.clock()
+    }
+
+    /// The bearer token clients must send.
+    pub fn token(&self) -> &str {
+        self.server.token()
+    }
+
+    /// Why saving the state keeps failing, if it does (the file holds the last good state).
+    pub fn save_error(&self) -> Option<String> {
+        self.server.save_error()
+    }
+
+    /// How many objects the cluster holds.
+    pub fn object_count(&self) -> usize {
+        self.server.object_count()
     }
 
     /// Stops the controllers, then the server, and saves the state.
@@ -266,7 +365,8 @@ impl Embedded {
     /// Deletes the persisted cluster under `state_dir` (for `democtl sim reset`); missing files are
     /// fine.
     pub fn reset(state_dir: &Path) -> Result<(), EmbeddedError> {
-        for f in [STATE_FILE, SCENARIO_FILE, KUBECONFIG_FILE] {
+        super::persist::remove_temp_files(&state_dir.join(STATE_FILE));
+        for f in [STATE_FILE, SCENARIO_FILE, KUBECONFIG_FILE, SPEED_FILE] {
             let path = state_dir.join(f);
             match std::fs::remove_file(&path) {
                 Ok(()) => {}

@@ -265,6 +265,15 @@ impl ApiError {
         }))
     }
 
+    /// 422 Invalid without details (`NewGenericServerResponse`), as for a JSON patch that fails.
+    pub fn rejected() -> Self {
+        Self::new(
+            422,
+            "Invalid",
+            "the server rejected our request due to an error in our request",
+        )
+    }
+
     /// 429 TooManyRequests with Retry-After.
     pub fn too_many_requests(retry_after: u64) -> Self {
         let mut e = Self::new(
@@ -311,11 +320,22 @@ impl ApiError {
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         });
+        // kube-apiserver's field order (`details` before `code`), and `details` fields are
+        // `omitempty`: an empty group, name or kind is left out.
         if let Some(d) = &self.details {
-            v["details"] = (**d).clone();
+            let mut details = (**d).clone();
+            if let Some(m) = details.as_object_mut() {
+                m.retain(|_, v| match v {
+                    Value::String(s) => !s.is_empty(),
+                    Value::Array(a) => !a.is_empty(),
+                    Value::Number(n) => n.as_u64() != Some(0),
+                    _ => true,
+                });
+            }
+            v["details"] = details;
         }
+        v["code"] = json!(self.code);
         v
     }
 }

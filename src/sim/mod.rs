@@ -5,15 +5,17 @@
 //! [`SimServer::client`] (kube-rs) or a kubeconfig from [`SimServer::write_kubeconfig`].
 
 pub mod api;
+pub mod background;
 pub mod clock;
 pub mod config;
-mod embedded;
+pub mod embedded;
 pub mod error;
 pub mod faults;
 pub mod managed;
 pub mod persist;
 pub mod resources;
 pub mod scenario;
+pub mod schema;
 pub mod selector;
 pub mod server;
 pub mod store;
@@ -22,6 +24,6 @@ pub mod world;
 
 pub use clock::SimClock;
 pub use config::{FaultConfig, FaultKinds, PermissionRule, ServerConfig};
-pub use embedded::{Embedded, EmbeddedError, start_seeded};
+pub use embedded::{Embedded, EmbeddedError, EmbeddedOptions, start_seeded};
 pub use error::SimError;
 pub use server::SimServer;

@@ -1,5 +1,5 @@
 //! Persistence of the simulated cluster: the whole store (objects, resourceVersion counter,
-//! simulated time) as one JSON file, loaded at start and saved atomically (temp file + rename).
+//! simulated time) as one JSON file, loaded at start and saved atomically (unique temp file + fsync + rename).
 //! Knows nothing about HTTP.
 
 use std::path::Path;
@@ -26,25 +26,82 @@ pub fn snapshot(st: &State, sim_time: &str) -> Value {
     })
 }
 
-/// Writes `data` to `path` atomically.
+/// Writes `data` to `path` atomically: a temp file with a unique name beside it, fsync, rename,
+/// fsync of the directory. Concurrent saves never share a temp file; a failed save (full disk,
+/// read-only directory) removes its temp file and leaves the previous `path` as it was.
 pub fn save(path: &Path, data: &Value) -> Result<(), SimError> {
-    let io = |source| SimError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let text = serde_json::to_vec(data).map_err(|source| SimError::State {
         path: path.to_path_buf(),
         source,
     })?;
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
+    write_atomic(path, &text).map_err(|source| SimError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The prefix of temp files written beside `path` (`.state.json.`), for [`remove_temp_files`].
+fn temp_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.")
+}
+
+/// Writes `bytes` to `path` atomically (see [`save`]); also used for the background server's
+/// record file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let tmp = dir.join(format!(
+        "{}{}.tmp",
+        temp_prefix(path),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // The rename is durable once the directory entry is (best effort: not every platform can
+    // open a directory).
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
     Ok(())
+}
+
+/// Removes temp files a crashed save left beside `path` (call only while owning `path`, e.g.
+/// holding the state directory's lock). Returns how many were removed.
+pub fn remove_temp_files(path: &Path) -> usize {
+    let Some(dir) = path.parent() else {
+        return 0;
+    };
+    let prefix = temp_prefix(path);
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix)
+            && name.ends_with(".tmp")
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// What a state file held.
@@ -154,5 +211,54 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn saves_leave_no_temp_file_and_a_failed_save_keeps_the_last_good_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        save(&path, &json!({"n": 1})).unwrap();
+        save(&path, &json!({"n": 2})).unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["state.json".to_string()]);
+        // A leftover from a crash neither blocks a save nor survives the cleanup.
+        let stale = dir.path().join(".state.json.0123.tmp");
+        std::fs::write(&stale, "partial").unwrap();
+        save(&path, &json!({"n": 3})).unwrap();
+        assert_eq!(remove_temp_files(&path), 1);
+        assert!(!stale.exists());
+        // The target cannot be replaced (a directory in its place): the save fails, nothing is
+        // left behind, and the directory in its place is untouched.
+        let blocked = dir.path().join("blocked.json");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("keep"), "x").unwrap();
+        let err = save(&blocked, &json!({"n": 4})).unwrap_err();
+        assert!(err.to_string().contains("blocked.json"), "{err}");
+        assert!(blocked.join("keep").exists());
+        assert_eq!(remove_temp_files(&blocked), 0);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, r#"{"n":3}"#);
+    }
+
+    #[test]
+    fn concurrent_saves_never_share_a_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::thread::scope(|scope| {
+            for n in 0..8 {
+                let path = &path;
+                scope.spawn(move || {
+                    for i in 0..20 {
+                        save(path, &json!({"writer": n, "i": i})).unwrap();
+                    }
+                });
+            }
+        });
+        let v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(v["i"], 19);
+        assert_eq!(remove_temp_files(&path), 0);
     }
 }

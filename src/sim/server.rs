@@ -42,6 +42,8 @@ pub struct Shared {
     pub cancel: CancellationToken,
     jobs: mpsc::UnboundedSender<Job>,
     address: String,
+    /// Why the last save of the state file failed (cleared by the next good save).
+    save_error: std::sync::Mutex<Option<String>>,
 }
 
 /// Work kube-apiserver's own controllers do a little later.
@@ -130,6 +132,7 @@ impl SimServer {
             cancel: CancellationToken::new(),
             jobs: etx,
             address: addr.to_string(),
+            save_error: std::sync::Mutex::new(None),
         });
         seed_defaults(&shared);
         let app = Router::new().fallback(handle).with_state(shared.clone());
@@ -294,6 +297,21 @@ impl SimServer {
         save_now(&self.shared)
     }
 
+    /// Why the last save of the state file failed, while it keeps failing (the file on disk
+    /// then still holds the last good state).
+    pub fn save_error(&self) -> Option<String> {
+        self.shared
+            .save_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How many objects the server holds.
+    pub fn object_count(&self) -> usize {
+        self.shared.store.lock().len()
+    }
+
     /// Serves until `cancel` fires, then shuts down (for `democtl sim serve`).
     pub async fn run_until(self, cancel: CancellationToken) -> Result<(), SimError> {
         let mine = self.shared.cancel.clone();
@@ -329,11 +347,28 @@ fn save_now(shared: &Shared) -> Result<(), SimError> {
         st.dirty = false;
         persist::snapshot(&st, &shared.config.clock.now_rfc3339())
     };
-    persist::save(path, &data)
+    let result = persist::save(path, &data);
+    let mut error = shared
+        .save_error
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match &result {
+        Ok(()) => *error = None,
+        Err(e) => {
+            // Saved again on the next change or tick, not lost for good.
+            shared.store.lock().dirty = true;
+            let cause = std::error::Error::source(e)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            *error = Some(format!("{e}{cause}"));
+        }
+    }
+    result
 }
 
 /// Saves the state file at most every 200 ms while there are changes.
 async fn persister(shared: Arc<Shared>) {
+    let mut logged: Option<String> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
@@ -343,8 +378,22 @@ async fn persister(shared: Arc<Shared>) {
         if shared.store.lock().dirty {
             let s = shared.clone();
             let result = tokio::task::spawn_blocking(move || save_now(&s)).await;
-            if let Ok(Err(e)) = result {
-                tracing::warn!(error = %e, "failed to save the simulated cluster state");
+            // A failing save is retried on every tick; say so when it starts failing (or fails
+            // differently) and when it recovers, not 5 times a second.
+            let now = shared
+                .save_error
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            if now != logged {
+                match (&now, &result) {
+                    (Some(_), Ok(Err(e))) => {
+                        tracing::error!(error = %e, "failed to save the simulated cluster state; the last good state stays on disk")
+                    }
+                    (None, _) => tracing::info!("the simulated cluster state is saved again"),
+                    _ => {}
+                }
+                logged = now;
             }
         }
     }
@@ -415,6 +464,44 @@ fn establish(shared: &Shared, name: &str) {
     st.put(&gr, "", name, crd);
 }
 
+/// What kube-controller-manager puts into every new namespace: the `kube-root-ca.crt` ConfigMap
+/// (root-ca-cert-publisher) and the `default` ServiceAccount (serviceaccount controller). Done
+/// synchronously with the namespace's creation, like the simulator's garbage collector.
+pub fn populate_namespace(st: &mut super::store::State, ns: &str, now: &str) {
+    let manager = |fields: Value| {
+        json!([{"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1",
+            "time": now, "fieldsType": "FieldsV1", "fieldsV1": fields}])
+    };
+    let meta = |name: &str, fields: Value| {
+        json!({"name": name, "namespace": ns, "uid": uuid::Uuid::new_v4().to_string(),
+            "creationTimestamp": now, "managedFields": manager(fields)})
+    };
+    let cm = GroupResource::new("", "configmaps");
+    if st.get(&cm, ns, "kube-root-ca.crt").is_none() {
+        let mut fields = json!({"f:data": {".": {}, "f:ca.crt": {}}});
+        fields["f:metadata"] =
+            json!({"f:annotations": {".": {}, "f:kubernetes.io/description": {}}});
+        let mut m = meta("kube-root-ca.crt", fields);
+        m["annotations"] = json!({"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."});
+        st.put(
+            &cm,
+            ns,
+            "kube-root-ca.crt",
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": m,
+                "data": {"ca.crt": super::tls::CA_PEM}}),
+        );
+    }
+    let sa = GroupResource::new("", "serviceaccounts");
+    if st.get(&sa, ns, "default").is_none() {
+        st.put(
+            &sa,
+            ns,
+            "default",
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("default", json!({}))}),
+        );
+    }
+}
+
 /// Objects every cluster has: the `default`, `kube-system` and `kube-public` namespaces.
 fn seed_defaults(shared: &Shared) {
     let gr = GroupResource::new("", "namespaces");
@@ -437,7 +524,11 @@ fn seed_defaults(shared: &Shared) {
                 }),
             );
         }
+        populate_namespace(&mut st, ns, &now);
     }
+    // Like kube-apiserver's watch cache, which starts from a list taken after bootstrap: a watch
+    // from an older resourceVersion is answered 410 Expired.
+    st.start_watch_window();
     st.dirty = was_dirty;
 }
 
@@ -606,8 +697,8 @@ fn openapi_response(shared: &Shared, rest: &str) -> Response {
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let doc = match segs.as_slice() {
         [] => Some(api::openapi::index(&st.registry)),
-        ["api", v] => api::openapi::group_version(&st.registry, "", v),
-        ["apis", g, v] => api::openapi::group_version(&st.registry, g, v),
+        ["api", v] => api::openapi::group_version(&st, "", v),
+        ["apis", g, v] => api::openapi::group_version(&st, g, v),
         _ => None,
     };
     match doc {

@@ -151,6 +151,11 @@ impl State {
         self.compacted = self.rv;
     }
 
+    /// Starts the watch window at the current resourceVersion (nothing older can be watched).
+    pub fn start_watch_window(&mut self) {
+        self.compacted = self.compacted.max(self.rv);
+    }
+
     /// Gets one object.
     pub fn get(&self, gr: &GroupResource, ns: &str, name: &str) -> Option<Obj> {
         self.objects

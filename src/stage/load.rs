@@ -136,6 +136,9 @@ impl LoadedStage {
 #[derive(Debug, Clone)]
 pub struct StageSet {
     stages: Vec<LoadedStage>,
+    /// Ids of the stage files that did not load: references to them are not reported again
+    /// (the file's own problem is the root cause).
+    unloaded: BTreeSet<String>,
 }
 
 impl StageSet {
@@ -163,7 +166,7 @@ impl StageSet {
                     message: format!("cannot read the stage folder ({e})"),
                     hint: Some("stage files live in `stages/` at the project root".into()),
                 };
-                return (StageSet { stages: Vec::new() }, vec![problem]);
+                return (StageSet::from_stages(Vec::new()), vec![problem]);
             }
         };
         let mut files: Vec<PathBuf> = entries
@@ -174,6 +177,7 @@ impl StageSet {
         files.sort();
         let mut problems = Vec::new();
         let mut stages = Vec::new();
+        let mut unloaded = BTreeSet::new();
         for path in files {
             let rel = rel_dir.join(path.file_name().unwrap_or_default());
             let text = match std::fs::read_to_string(&path) {
@@ -191,7 +195,10 @@ impl StageSet {
             };
             match LoadedStage::parse(rel, &text) {
                 Ok(stage) => stages.push(stage),
-                Err(problem) => problems.push(problem),
+                Err(problem) => {
+                    unloaded.extend(presumed_ids(&path, &text));
+                    problems.push(problem);
+                }
             }
         }
         if stages.is_empty() && problems.is_empty() {
@@ -201,11 +208,13 @@ impl StageSet {
                 field: None,
                 message: "no stage files (`*.yaml`)".into(),
                 hint: Some(
-                    "add `stages/stage1.yaml`; see the stage file reference in docs/commands.md".into(),
+                    "add `stages/stage1.yaml`; see the stage file reference in docs/commands.md"
+                        .into(),
                 ),
             });
         }
-        let set = StageSet::from_stages(stages);
+        let mut set = StageSet::from_stages(stages);
+        set.unloaded = unloaded;
         problems.extend(set.validate(Some(root)));
         (set, problems)
     }
@@ -213,7 +222,10 @@ impl StageSet {
     /// A set from parsed stages, unvalidated (tests; `load` validates).
     pub fn from_stages(mut stages: Vec<LoadedStage>) -> StageSet {
         stages.sort_by_key(|s| s.stage.number);
-        StageSet { stages }
+        StageSet {
+            stages,
+            unloaded: BTreeSet::new(),
+        }
     }
 
     pub fn stages(&self) -> &[LoadedStage] {
@@ -306,7 +318,7 @@ impl StageSet {
         }
         let known: Vec<&str> = self.stages.iter().map(|s| s.stage.id.as_str()).collect();
         for s in &self.stages {
-            validate_stage(s, &known, &ids, root, &mut problems);
+            validate_stage(s, &known, &ids, &self.unloaded, root, &mut problems);
         }
         problems
     }
@@ -355,6 +367,7 @@ fn validate_stage(
     s: &LoadedStage,
     known: &[&str],
     ids: &BTreeMap<&str, &LoadedStage>,
+    unloaded: &BTreeSet<String>,
     root: Option<&Path>,
     problems: &mut Vec<Problem>,
 ) {
@@ -369,6 +382,7 @@ fn validate_stage(
     for (i, required) in stage.requires.iter().enumerate() {
         let field = format!("requires[{i}]");
         match ids.get(required.as_str()) {
+            None if unloaded.contains(required) => {}
             None => problems.push(s.problem(
                 &field,
                 format!("unknown stage `{required}`"),
@@ -507,6 +521,7 @@ fn validate_stage(
                     if check.check == CheckKind::StageDeployed
                         && let Some(name) = &check.name
                         && !known.contains(&name.as_str())
+                        && !unloaded.contains(name)
                     {
                         problems.push(s.problem(
                             &at(&format!("with.checks[{j}].name")),
@@ -561,6 +576,32 @@ const RESERVED_FLAGS: &[&str] = &[
     "quiet",
     "version",
 ];
+
+/// The id a stage file that does not load was meant to have: its `id:` line if one can be
+/// read, and its file name (`stages/stage1.yaml` → `stage1`).
+fn presumed_ids(path: &Path, text: &str) -> Vec<String> {
+    let mut ids: Vec<String> = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    if let Some(id) = text
+        .lines()
+        .find_map(|l| l.strip_prefix("id:"))
+        .map(|v| {
+            v.split('#')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .trim_matches(['"', '\''])
+        })
+        .filter(|v| !v.is_empty())
+    {
+        ids.push(id.to_owned());
+    }
+    ids
+}
 
 fn is_identifier(text: &str) -> bool {
     !text.is_empty()

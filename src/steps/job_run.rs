@@ -343,7 +343,7 @@ async fn job_pods(cluster: &Cluster, target: &RunTarget) -> Result<Vec<Value>, C
             .call(
                 "list",
                 || format!("pods of {}", target.key.describe()),
-                api.list(&lp),
+                || api.list(&lp),
             )
             .await?;
         if !list.items.is_empty() {
@@ -387,7 +387,7 @@ pub async fn job_log(cluster: &Cluster, target: &RunTarget, tail: Option<usize>)
         .call(
             "read the log of",
             || format!("`Pod/{name}` in `{ns}`"),
-            api.logs(&name, &lp),
+            || api.logs(&name, &lp),
         )
         .await
         .ok()

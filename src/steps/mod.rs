@@ -133,8 +133,33 @@ impl BuildError {
     }
 }
 
-/// Builds the executable step for `spec`.
+/// Builds the executable step for `spec`. Every step runs in a retry scope
+/// ([`crate::cluster::retry`]): its API calls' retries show as its progress and stop at its
+/// deadline.
 pub fn build(spec: &StepSpec, env: &StepEnv) -> Result<Box<dyn Step>, BuildError> {
+    build_kind(spec, env).map(|inner| Box::new(RetryScoped { inner }) as Box<dyn Step>)
+}
+
+/// A step whose cluster calls report their retries to the step's progress.
+struct RetryScoped {
+    inner: Box<dyn Step>,
+}
+
+impl Step for RetryScoped {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a StepCtx,
+    ) -> BoxFuture<'a, Result<crate::runner::step::StepDone, StepError>> {
+        let sink = ctx.clone();
+        let scope = crate::cluster::retry::RetryScope {
+            notify: std::sync::Arc::new(move |line| sink.progress(line)),
+            deadline: ctx.deadline,
+        };
+        Box::pin(crate::cluster::retry::scoped(scope, self.inner.run(ctx)))
+    }
+}
+
+fn build_kind(spec: &StepSpec, env: &StepEnv) -> Result<Box<dyn Step>, BuildError> {
     let mismatch = || BuildError::ParamsMismatch {
         step: spec.id.clone(),
         kind: spec.kind.as_str(),
@@ -184,11 +209,11 @@ pub(crate) async fn get_object(
     let Some(r) = cluster.resolve(&key.api_version, &key.kind).await? else {
         return Ok(None);
     };
-    let api = cluster.api(&r.resource, key.namespace.as_deref());
-    let obj = cluster
-        .call("get", || key.describe(), api.get_opt(&key.name))
-        .await?;
-    Ok(obj.and_then(|o| serde_json::to_value(&o).ok()))
+    cluster
+        .get_value(&r.resource, key.namespace.as_deref(), &key.name, || {
+            key.describe()
+        })
+        .await
 }
 
 /// Lists objects of a kind (in `namespace`, or cluster-wide), optionally by label selector.
@@ -203,7 +228,6 @@ pub(crate) async fn list_objects(
     let Some(r) = cluster.resolve(api_version, kind).await? else {
         return Ok(Vec::new());
     };
-    let api = cluster.api(&r.resource, namespace);
     let mut lp = kube::api::ListParams::default();
     if let Some(s) = selector {
         lp = lp.labels(s);
@@ -212,12 +236,7 @@ pub(crate) async fn list_objects(
         Some(ns) => format!("`{kind}` objects in `{ns}`"),
         None => format!("`{kind}` objects"),
     };
-    let list = cluster.call("list", what, api.list(&lp)).await?;
-    Ok(list
-        .items
-        .iter()
-        .filter_map(|o| serde_json::to_value(o).ok())
-        .collect())
+    cluster.list_values(&r.resource, namespace, &lp, what).await
 }
 
 /// Deletes an object (background propagation) and waits until it is gone. Missing = done.
@@ -233,14 +252,14 @@ pub(crate) async fn delete_and_wait(
     let api = cluster.api(&r.resource, key.namespace.as_deref());
     let dp = kube::api::DeleteParams::background();
     let existing = cluster
-        .call("get", || key.describe(), api.get_opt(&key.name))
+        .call("get", || key.describe(), || api.get_opt(&key.name))
         .await?;
     let Some(existing) = existing else {
         return Ok(false);
     };
     let uid = existing.metadata.uid.clone();
     match cluster
-        .call("delete", || key.describe(), api.delete(&key.name, &dp))
+        .call("delete", || key.describe(), || api.delete(&key.name, &dp))
         .await
     {
         Ok(_) => {}

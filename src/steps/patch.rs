@@ -95,14 +95,14 @@ impl PatchStep {
             .map_err(|e| fail("patch", e))?;
         let api = cluster.api(&resolved.resource, target.namespace.as_deref());
         let live = cluster
-            .call("get", || target.describe(), api.get_opt(&target.name))
+            .call("get", || target.describe(), || api.get_opt(&target.name))
             .await
             .map_err(|e| fail("read", e))?;
         let Some(live) = live else {
             return Err(StepError::new(format!("{} does not exist", target.describe()))
                 .with_hint("the operator that owns it creates it; check that it is installed and its instance exists"));
         };
-        let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+        let live = crate::cluster::object::typed_value(live, &resolved.resource);
         let unchanged = already_applied(&self.patch, &live);
         if !ctx.dry_run {
             state::record_patch(
@@ -123,15 +123,17 @@ impl PatchStep {
             let mut params = KubePatchParams {
                 field_manager: Some(FIELD_MANAGER.into()),
                 ..KubePatchParams::default()
-            };
+            }
+            .validation_strict();
             if ctx.dry_run {
                 params = params.dry_run();
             }
+            let merge = Patch::Merge(&self.patch);
             cluster
                 .call(
                     "patch",
                     || target.describe(),
-                    api.patch(&target.name, &params, &Patch::Merge(&self.patch)),
+                    || api.patch(&target.name, &params, &merge),
                 )
                 .await
                 .map_err(|e| fail("patch", e))?;

@@ -8,7 +8,7 @@ use futures::future::{BoxFuture, join_all};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use serde_json::Value;
 
 use super::{BuildError, StepEnv, boxed, get_object, list_objects};
@@ -121,7 +121,7 @@ impl Prereq {
                 .call(
                     "reach",
                     || format!("`{}`", cluster.server()),
-                    cluster.client().apiserver_version(),
+                    || cluster.client().apiserver_version(),
                 )
                 .await
                 .map(|v| {
@@ -253,7 +253,6 @@ impl Prereq {
                     ..SelfSubjectAccessReview::default()
                 };
                 let api: Api<SelfSubjectAccessReview> = Api::all(cluster.client().clone());
-                let pp = PostParams::default();
                 let what = match &c.group {
                     Some(g) if !g.is_empty() => format!("{verb} {resource}.{g}"),
                     _ => format!("{verb} {resource}"),
@@ -267,7 +266,7 @@ impl Prereq {
                     .call(
                         "review access on",
                         || format!("`{}`", cluster.server()),
-                        api.create(&pp, &review),
+                        || cluster.create_strict(&api, &review),
                     )
                     .await
                 {

@@ -158,7 +158,7 @@ impl SecretStep {
         let secret = self
             .env
             .cluster
-            .call("read", what, api.get_opt(&self.params.name))
+            .call("read", what, || api.get_opt(&self.params.name))
             .await
             .map_err(|e| cluster_failure(format!("failed to read {}", what()), e))?;
         Ok(secret

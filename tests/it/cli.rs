@@ -217,36 +217,120 @@ fn logs_lists_and_replays_runs() {
     );
 }
 
+/// Issue #13: `deploy stage3 --only summary` ran 1, 23 and 10 steps: `--only`/`--from` must keep
+/// the run inside the target stage, and earlier stages that are not deployed are an error that
+/// says which and how, before anything changes.
 #[test]
-fn the_embedded_simulator_persists_between_commands() {
+fn only_and_from_act_on_the_target_stage_alone() {
     let demo = Demo::repo();
-    let run = demo.run(&["--sim", "status"]);
-    run.expect_code(5);
-    assert!(run.stdout.contains("not deployed"), "{}", run.stdout);
-    assert!(demo.path().join(".democtl/sim/state.json").exists());
+    let _stop = StopSim(&demo);
+    for args in [
+        &["--sim", "deploy", "stage3", "--only", "summary"][..],
+        &[
+            "--sim",
+            "deploy",
+            "stage3",
+            "--from",
+            "summary",
+            "--dry-run",
+        ][..],
+    ] {
+        let run = demo.run(args);
+        run.expect_code(2);
+        let flag = format!("{} {}", args[3], args[4]);
+        assert_eq!(
+            run.stderr
+                .lines()
+                .find(|l| l.starts_with("error:"))
+                .unwrap_or_default(),
+            format!(
+                "error: `{flag}` acts on stage3 alone, but stage1 is not deployed and stage2 is not deployed"
+            ),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(
+                "hint: deploy the earlier stages first with `democtl --sim deploy stage2`"
+            ),
+            "{}",
+            run.stderr
+        );
+        assert!(demo.logs().is_empty(), "no step ran, no run log");
+    }
+}
+
+/// The scenario of the Hugging Face refusal (the download Job's pod logs a 401).
+const HF_401: &str = "name: hf-401\nextends: healthy\nfailures:\n  model_downloads:\n    - job: download-mistral-24b\n      exclude: quantized\n      at_percent: 40\n      message: \"HfHubHTTPError: 401 Client Error: Unauthorized for url: https://huggingface.co/api/models/mistralai/Mistral-Small-24B-Instruct-2501\"\n";
+
+/// Issue #13: after a Hugging Face 401 the printed `--from wait-downloads` skipped the
+/// `hf-token` step that the hint asks to fix. The next command starts at the secret step.
+#[test]
+fn after_a_refused_token_the_next_command_reruns_the_token_step() {
+    let demo = Demo::repo()
+        .file("scenario.yaml", HF_401)
+        .env("HF_TOKEN", "hf_refused_token_1234");
+    let _stop = StopSim(&demo);
     let run = demo.run(&[
         "--sim",
         "--sim-speed",
         "600",
+        "--sim-scenario",
+        "scenario.yaml",
+        "deploy",
+        "stage1",
+        "--no-eval",
+        "--no-benchmarks",
+        "--no-model-registry",
+    ]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("HF_TOKEN"), "{}", run.stderr);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        "to resume: democtl --sim --sim-speed 600 deploy stage1 --from hf-token --no-benchmarks --no-model-registry --no-eval",
+        "{}",
+        run.stderr
+    );
+    let events = demo.last_events();
+    let Some(democtl::runner::event::RunEventKind::RunFinished(summary)) =
+        events.last().map(|e| &e.kind)
+    else {
+        panic!("no run-finished event")
+    };
+    assert_eq!(
+        summary.next.as_deref(),
+        Some(last.trim_start_matches("to resume: "))
+    );
+}
+
+/// Issue #13: after a failed dry run the next command was a real deploy.
+#[test]
+fn after_a_failed_dry_run_the_next_command_is_the_same_dry_run() {
+    let demo = Demo::repo().env("HF_TOKEN", "hf_token_5678");
+    let _stop = StopSim(&demo);
+    let run = demo.run(&[
+        "--sim",
+        "--sim-scenario",
+        "not-aws",
         "deploy",
         "1",
-        "--only",
-        "preflight",
+        "--dry-run",
     ]);
-    run.expect_code(0);
-    let run = demo.run(&["--sim", "status", "-o", "json"]);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    run.expect_code(1);
     assert_eq!(
-        report["stages"][0]["completed_steps"],
-        serde_json::json!(["preflight"]),
+        run.stderr.lines().last().unwrap_or_default(),
+        "to resume: democtl --sim --sim-scenario not-aws deploy 1 --dry-run",
         "{}",
-        run.stdout
+        run.stderr
     );
-    let run = demo.run(&["sim", "reset"]);
-    run.expect_code(0);
-    assert_eq!(
-        run.stdout,
-        "the simulated cluster in `.democtl/sim` is reset\n"
-    );
-    assert!(!demo.path().join(".democtl/sim/state.json").exists());
+}
+
+/// Stops the project's background simulated cluster when the test ends, pass or fail.
+struct StopSim<'a>(&'a Demo);
+
+impl Drop for StopSim<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(&["sim", "stop"]);
+    }
 }

@@ -683,6 +683,71 @@ async fn teardown_removes_only_what_the_stage_owns_and_restores_patches() {
     assert!(again.delete.is_empty(), "{:?}", again.delete);
 }
 
+/// A namespace that does not finish terminating is explained from what the namespace itself
+/// says — `spec.finalizers` and its `status.conditions` — while waiting and at the timeout.
+#[tokio::test]
+async fn a_terminating_namespace_shows_its_finalizers_and_conditions() {
+    let (_server, cluster) = sim().await;
+    apply(
+        &cluster,
+        &[ns("held")],
+        &ApplyOptions::new("stage3"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    // Content a controller created (owned by a ReplicaSet) and that keeps a finalizer.
+    let pods = cluster.resolve("v1", "Pod").await.unwrap().unwrap();
+    let pod: DynamicObject = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "worker", "namespace": "held", "finalizers": ["example.com/hold"],
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "worker-1",
+                "uid": "0b4c6a43-94b5-4b53-9a3f-2f3c1d8f4a11", "controller": true}]},
+        "spec": {"containers": [{"name": "c", "image": "registry.example.com/w:1"}]}}))
+    .unwrap();
+    cluster
+        .api(&pods.resource, Some("held"))
+        .create(&PostParams::default(), &pod)
+        .await
+        .unwrap();
+    let mut opts = TeardownOptions::new("stage3");
+    opts.timeout = Duration::from_millis(1500);
+    let plan = teardown::plan(&cluster, &opts).await.unwrap();
+    let lines = Lines::default();
+    let err = teardown::execute(&cluster, &plan, &opts, &lines.sink())
+        .await
+        .unwrap_err();
+    let ClusterError::Wait(w) = &err else {
+        panic!("{err:?}")
+    };
+    let evidence = w.evidence.join("\n");
+    assert!(
+        evidence.contains(
+            "`Namespace/held`: waits on namespace finalizers (spec.finalizers): kubernetes"
+        ),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains(
+            "`Namespace/held`: NamespaceContentRemaining: Some resources are remaining: pods"
+        ),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains("`Namespace/held`: NamespaceFinalizersRemaining: Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances"),
+        "{evidence}"
+    );
+    // While waiting, the progress line already said so.
+    assert!(
+        lines
+            .all()
+            .iter()
+            .any(|l| l.starts_with("deleting `Namespace/held`: ")
+                && l.contains("NamespaceFinalizersRemaining")),
+        "{:?}",
+        lines.all()
+    );
+}
+
 #[tokio::test]
 async fn stuck_finalizers_are_named_and_removed_only_with_force() {
     let (_server, cluster) = sim().await;
@@ -703,7 +768,7 @@ async fn stuck_finalizers_are_named_and_removed_only_with_force() {
     assert!(
         w.evidence
             .iter()
-            .any(|l| l == "`ConfigMap/held` in `default` waits on finalizers: example.com/hold"),
+            .any(|l| l == "`ConfigMap/held` in `default`: waits on finalizers: example.com/hold"),
         "{:?}",
         w.evidence
     );
@@ -814,7 +879,11 @@ async fn apply_rides_out_injected_transient_faults() {
     let lines = Lines::default();
     let mut opts = ApplyOptions::new("stage1");
     opts.applyset = false;
-    let report = apply(&cluster, &objects, &opts, &lines.sink())
+    let scope = democtl::cluster::retry::RetryScope {
+        notify: Arc::new(lines.sink()),
+        deadline: None,
+    };
+    let report = democtl::cluster::retry::scoped(scope, apply(&cluster, &objects, &opts, &|_| {}))
         .await
         .unwrap();
     assert_eq!(report.objects.len(), 12);
@@ -842,6 +911,7 @@ async fn throttling_is_transient_and_carries_retry_after() {
         ..ServerConfig::default()
     })
     .await;
+    let cluster = cluster.with_retry_policy(democtl::cluster::retry::RetryPolicy::none());
     let err = cluster.identity().await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));

@@ -490,3 +490,138 @@ async fn wait_ready_captures_values_from_ready_objects() {
     assert!(messages.iter().any(|m| matches!(m,
         StepMessage::ValueDerived { key, value } if key == "stage1.web.replicas" && value == &json!(1))));
 }
+
+const WAIT_JOBS: &str = r#"
+id: stage1
+number: 1
+slug: sovereign
+title: Test
+overlay: gitops/overlays/stage1
+expectedDuration: 5m
+steps:
+  - id: wait-downloads
+    kind: wait-jobs
+    title: Wait for the model downloads
+    timeout: 1m
+    with:
+      namespace: demo
+      jobs: [download]
+"#;
+
+fn download_job() -> Value {
+    json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "download", "namespace": "demo", "labels": {"democtl.io/component": "models"}},
+        "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {"app": "download"}},
+            "spec": {"restartPolicy": "Never",
+                "containers": [{"name": "download", "image": "registry.example.com/dl:1"}]}}}})
+}
+
+async fn set_status(cluster: &Cluster, av: &str, kind: &str, ns: &str, name: &str, status: Value) {
+    let r = cluster.resolve(av, kind).await.unwrap().unwrap();
+    let api = cluster.api(&r.resource, Some(ns));
+    api.patch_status(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&json!({"status": status})),
+    )
+    .await
+    .unwrap();
+}
+
+/// In a real list response the items of built-in kinds carry no `kind`/`apiVersion`, and the
+/// watchers behind every wait start with a list: readiness must still know a Job is a Job.
+/// A Job whose pod is `ContainerCreating` is not done — neither for `wait-jobs` nor for `status`.
+#[tokio::test]
+async fn typeless_list_items_still_get_the_job_rule_in_wait_jobs_and_status() {
+    use democtl::cluster::apply::{ApplyOptions, apply};
+    use democtl::cluster::state::StageStatus;
+    use democtl::cluster::status::{self, Health};
+    let (_server, cluster) = sim(vec![]).await;
+    state::stage_started(&cluster, "stage1", "run-1", Some("kube:admin".into()))
+        .await
+        .unwrap();
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}});
+    apply(
+        &cluster,
+        &[ns, download_job()],
+        &ApplyOptions::new("stage1"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    state::stage_finished(&cluster, "stage1", StageStatus::Deployed)
+        .await
+        .unwrap();
+    let started = "2026-01-01T00:00:00Z";
+    set_status(
+        &cluster,
+        "batch/v1",
+        "Job",
+        "demo",
+        "download",
+        json!({"active": 1, "startTime": started}),
+    )
+    .await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "download-x1", "namespace": "demo",
+            "labels": {"batch.kubernetes.io/job-name": "download", "job-name": "download"}},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "download", "image": "registry.example.com/dl:1"}]}});
+    create(&cluster, pod).await;
+    set_status(
+        &cluster,
+        "v1",
+        "Pod",
+        "demo",
+        "download-x1",
+        json!({"phase": "Pending",
+        "containerStatuses": [{"name": "download", "ready": false, "restartCount": 0,
+            "image": "registry.example.com/dl:1", "imageID": "",
+            "state": {"waiting": {"reason": "ContainerCreating"}}}]}),
+    )
+    .await;
+
+    // Premise: the list the watchers start from really is typeless on the wire.
+    let jobs = cluster.resolve("batch/v1", "Job").await.unwrap().unwrap();
+    let listed = cluster
+        .api(&jobs.resource, Some("demo"))
+        .list(&Default::default())
+        .await
+        .unwrap();
+    let typeless = listed.items[0].types.is_none();
+
+    let stage = env(&cluster, WAIT_JOBS, vec![download_job()]);
+    let waited = tokio::time::timeout(Duration::from_secs(3), run(&stage, 0, false)).await;
+    assert!(
+        waited.is_err(),
+        "wait-jobs ended while the Job's pod is ContainerCreating (typeless list items: {typeless}): {:?}",
+        waited.map(|(r, _)| r.map(|_| "done").map_err(|e| e.message))
+    );
+    let report = status::collect(&cluster, &["stage1".to_string()])
+        .await
+        .unwrap();
+    let models = report.stages[0]
+        .components
+        .iter()
+        .find(|c| c.name == "models")
+        .unwrap();
+    assert_eq!(models.status, "InProgress", "{models:?}");
+    assert_eq!(report.health, Health::Degraded);
+
+    // Once the Job completes, both see it.
+    set_status(&cluster, "batch/v1", "Job", "demo", "download", json!({"active": 0, "succeeded": 1,
+        "startTime": started, "completionTime": "2026-01-01T00:01:00Z",
+        "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}))
+    .await;
+    let (result, _) = tokio::time::timeout(Duration::from_secs(20), run(&stage, 0, false))
+        .await
+        .unwrap();
+    assert!(
+        matches!(result, Ok(StepDone::Succeeded)),
+        "{:?}",
+        result.err()
+    );
+    let report = status::collect(&cluster, &["stage1".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(report.health, Health::Healthy, "{report:?}");
+}

@@ -23,7 +23,7 @@ const TOKEN: &str = "hf_e2e_secret_token_4711";
 
 /// The end-to-end tests run one at a time: each plays a whole cluster, and on 2 cores two of
 /// them at once starve the simulator's controllers.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A simulated cluster (in-process, persisted under the project) and the project democtl runs
 /// in, talking to it through a kubeconfig like to any cluster.

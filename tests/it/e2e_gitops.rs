@@ -388,3 +388,86 @@ async fn a_step_naming_an_object_the_render_lacks_fails_to_build() {
     );
     assert!(err.hint().is_some());
 }
+
+/// `$(params.x)` references of `text` replaced from `params`.
+fn substitute_params(text: &str, params: &BTreeMap<String, String>) -> String {
+    let mut out = text.to_string();
+    for (k, v) in params {
+        out = out.replace(&format!("$(params.{k})"), v);
+    }
+    out
+}
+
+/// String params of a `params` list (`[{name, value|default}]`).
+fn param_values(list: &Value, field: &str) -> BTreeMap<String, String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            Some((
+                p["name"].as_str()?.to_string(),
+                p.get(field)?.as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// What each PipelineRun of the render makes its TaskRun pods mount: every ConfigMap volume
+/// of every Task, with the run's, the Pipeline's and the Task's parameters substituted as
+/// Tekton does. A real API server rejects a pod whose ConfigMap volume has an empty name
+/// (`spec.volumes[1].configMap.name: Required value`), and one naming a ConfigMap that does
+/// not exist never starts.
+#[test]
+fn every_pipelinerun_mounts_configmaps_the_render_contains() {
+    let find = |objs: &[Value], kind: &str, name: &str| {
+        objs.iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .cloned()
+    };
+    let mut checked = 0;
+    for (n, objs) in overlays() {
+        let configmaps: BTreeSet<String> = objs
+            .iter()
+            .filter(|o| o["kind"] == "ConfigMap")
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        for run in objs.iter().filter(|o| o["kind"] == "PipelineRun") {
+            let run_name = run["metadata"]["name"].as_str().unwrap();
+            let pipeline_name = run["spec"]["pipelineRef"]["name"].as_str().unwrap();
+            let pipeline = find(&objs, "Pipeline", pipeline_name)
+                .unwrap_or_else(|| panic!("stage{n}: {run_name} runs missing {pipeline_name}"));
+            let mut run_params = param_values(&pipeline["spec"]["params"], "default");
+            run_params.extend(param_values(&run["spec"]["params"], "value"));
+            for task_ref in pipeline["spec"]["tasks"].as_array().unwrap() {
+                let task_name = task_ref["taskRef"]["name"].as_str().unwrap();
+                let task = find(&objs, "Task", task_name).unwrap_or_else(|| {
+                    panic!("stage{n}: {pipeline_name} uses missing {task_name}")
+                });
+                let mut params = param_values(&task["spec"]["params"], "default");
+                for (k, v) in param_values(&task_ref["params"], "value") {
+                    params.insert(k, substitute_params(&v, &run_params));
+                }
+                for vol in task["spec"]["volumes"].as_array().into_iter().flatten() {
+                    let Some(cm) = vol.get("configMap") else {
+                        continue;
+                    };
+                    let name = substitute_params(cm["name"].as_str().unwrap_or(""), &params);
+                    let at = format!(
+                        "stage{n}: PipelineRun {run_name}, Task {task_name}, volume {}",
+                        vol["name"]
+                    );
+                    assert!(!name.is_empty(), "{at}: configMap.name is empty");
+                    assert!(!name.contains("$("), "{at}: unresolved `{name}`");
+                    if cm["optional"] != true {
+                        assert!(
+                            configmaps.contains(&name),
+                            "{at}: ConfigMap `{name}` is not in the render"
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no PipelineRun volume was checked");
+}

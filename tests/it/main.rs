@@ -13,5 +13,6 @@ mod logs;
 mod reporters;
 mod runner;
 mod sim_api;
+mod sim_cluster;
 mod sim_world;
 mod stage_files;

@@ -225,10 +225,11 @@ pub(crate) fn config() -> RunConfig {
             cluster_server: None,
             context: None,
             user: None,
+            simulated: None,
         },
         dry_run: false,
         values: BTreeMap::new(),
-        resume_command: Some(Arc::new(|stage, step| {
+        resume_command: Some(Arc::new(|stage, step, _| {
             format!("democtl deploy {stage} --from {step}")
         })),
         jitter_seed: Some(42),

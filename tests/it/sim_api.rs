@@ -180,7 +180,13 @@ async fn create_get_list_update_delete_with_resource_versions() {
     let got = api.get("a").await.unwrap();
     assert_eq!(got.metadata.uid.as_deref(), Some(uid.as_str()));
     let list = api.list(&ListParams::default()).await.unwrap();
-    assert_eq!(list.items.len(), 2);
+    // Every namespace also holds the root-CA ConfigMap kube-controller-manager publishes.
+    let names: Vec<_> = list
+        .items
+        .iter()
+        .map(|o| o.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b", "kube-root-ca.crt"]);
     assert_eq!(
         list.metadata.resource_version.as_deref(),
         Some(rv(&b).to_string().as_str())
@@ -572,7 +578,7 @@ async fn selectors_pagination_and_generate_name() {
                 .await
                 .unwrap()
         ),
-        vec!["b", "d"]
+        vec!["b", "d", "kube-root-ca.crt"]
     );
     assert_eq!(
         names(
@@ -594,13 +600,13 @@ async fn selectors_pagination_and_generate_name() {
     // limit/continue.
     let page1 = api.list(&ListParams::default().limit(3)).await.unwrap();
     assert_eq!(names(page1.clone()), vec!["a", "b", "c"]);
-    assert_eq!(page1.metadata.remaining_item_count, Some(1));
+    assert_eq!(page1.metadata.remaining_item_count, Some(2));
     let token = page1.metadata.continue_.clone().unwrap();
     let page2 = api
         .list(&ListParams::default().limit(3).continue_token(&token))
         .await
         .unwrap();
-    assert_eq!(names(page2.clone()), vec!["d"]);
+    assert_eq!(names(page2.clone()), vec!["d", "kube-root-ca.crt"]);
     assert!(page2.metadata.continue_.is_none());
     // generateName.
     let g =
@@ -608,11 +614,12 @@ async fn selectors_pagination_and_generate_name() {
     let made = api.create(&PostParams::default(), &g).await.unwrap();
     let name = made.metadata.name.unwrap();
     assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
-    // All-namespace list.
+    // All-namespace list: the five here and the root-CA ConfigMap of each of the three
+    // namespaces every cluster starts with.
     let all: Api<DynamicObject> = Api::all_with(client.clone(), &cm_resource());
     assert_eq!(
         all.list(&ListParams::default()).await.unwrap().items.len(),
-        5
+        8
     );
 }
 
@@ -814,6 +821,10 @@ async fn watch_initial_state_selectors_bookmarks_and_expiry() {
         .unwrap()
         .boxed();
     assert_eq!(next_event(&mut s).await, ("ADDED".into(), "a".into()));
+    assert_eq!(
+        next_event(&mut s).await,
+        ("ADDED".into(), "kube-root-ca.crt".into())
+    );
     // A label-selected watch sees objects enter (ADDED) and leave (DELETED) the selection.
     let mut sel = api
         .watch(
@@ -1454,6 +1465,10 @@ async fn dry_run_on_update_and_delete_and_streaming_lists() {
         .unwrap()
         .boxed();
     assert_eq!(next_event(&mut s).await, ("ADDED".into(), "a".into()));
+    assert_eq!(
+        next_event(&mut s).await,
+        ("ADDED".into(), "kube-root-ca.crt".into())
+    );
     match tokio::time::timeout(Duration::from_secs(10), s.try_next())
         .await
         .unwrap()

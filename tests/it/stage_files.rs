@@ -364,3 +364,30 @@ fn components_no_overlay_provides_are_dangling() {
         ]
     );
 }
+
+/// Issue #13: one typo in `stages/stage1.yaml` gave five errors, four of them follow-ons
+/// ("unknown stage `stage1`, did you mean `stage2`?" from the stages that require it).
+#[test]
+fn a_broken_stage_file_is_reported_once_without_follow_on_errors() {
+    let demo = crate::harness::Demo::repo();
+    let path = demo.path().join("stages/stage1.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bad = text.replacen("    timeout: 2m\n", "    tiemout: 2m\n", 1);
+    assert_ne!(bad, text);
+    std::fs::write(&path, bad).unwrap();
+    let run = demo.run(&["validate"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.starts_with("error: stages/stage1.yaml:")
+            && run.stderr.contains("unknown field `tiemout`")
+            && run.stderr.contains("hint: did you mean `timeout`?"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("unknown stage"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("error").count(), 1, "{}", run.stderr);
+    // The other commands report the same single root cause.
+    let run = demo.run(&["deploy", "stage3", "--dry-run"]);
+    run.expect_code(2);
+    assert!(!run.stderr.contains("unknown stage"), "{}", run.stderr);
+}

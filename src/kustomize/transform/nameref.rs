@@ -309,6 +309,18 @@ fn table() -> Vec<Referral> {
             kind: "PriorityClass",
             fields: prio,
         },
+        Referral {
+            group: "admissionregistration.k8s.io",
+            version: "",
+            kind: "ValidatingAdmissionPolicy",
+            fields: vec![f(
+                "admissionregistration.k8s.io",
+                "",
+                "ValidatingAdmissionPolicyBinding",
+                "spec/policyName",
+                false,
+            )],
+        },
     ]
 }
 
@@ -319,6 +331,7 @@ pub(crate) fn fix(res: &mut [Resource], file: &std::path::Path) -> Result<(), Re
         return Ok(());
     }
     let table = table();
+    let index = ReferralIndex::new(res);
     for i in 0..res.len() {
         let referrer_gvk = res[i].gvk();
         let specs: Vec<(&Referral, &FieldSpec)> = table
@@ -338,6 +351,7 @@ pub(crate) fn fix(res: &mut [Resource], file: &std::path::Path) -> Result<(), Re
             {
                 let ctx = Ctx {
                     res,
+                    index: &index,
                     referrer: &res[i],
                     referral,
                     role_ref: fs.path.ends_with("roleRef/name"),
@@ -367,8 +381,50 @@ fn role_ref(obj: &Value) -> Option<Gvk> {
     })
 }
 
+/// What a reference can resolve to, indexed once per build so that fixing N references among
+/// N objects stays linear: objects by every name they had before a rename (only renamed
+/// objects are referral targets), and the effective namespaces objects started in.
+struct ReferralIndex {
+    by_previous_name: std::collections::HashMap<String, Vec<usize>>,
+    original_namespaces: std::collections::HashSet<String>,
+}
+
+impl ReferralIndex {
+    fn new(res: &[Resource]) -> Self {
+        let mut by_previous_name: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, r) in res.iter().enumerate() {
+            let mut names: Vec<&str> = r.prev.iter().map(|id| id.name.as_str()).collect();
+            names.dedup();
+            for n in names {
+                let list = by_previous_name.entry(n.to_string()).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        let original_namespaces = res
+            .iter()
+            .map(|r| r.org_id().effective_namespace().to_string())
+            .collect();
+        Self {
+            by_previous_name,
+            original_namespaces,
+        }
+    }
+
+    /// The objects once named `old`, in build order.
+    fn once_named<'r>(&self, res: &'r [Resource], old: &str) -> Vec<&'r Resource> {
+        self.by_previous_name
+            .get(old)
+            .map(|ids| ids.iter().map(|&i| &res[i]).collect())
+            .unwrap_or_default()
+    }
+}
+
 struct Ctx<'a> {
     res: &'a [Resource],
+    index: &'a ReferralIndex,
     referrer: &'a Resource,
     referral: &'a Referral,
     role_ref: bool,
@@ -378,7 +434,7 @@ impl Ctx<'_> {
     fn set(&self, node: &mut Value, role_ref: Option<&Gvk>) -> Result<(), String> {
         match node {
             Value::String(old) => {
-                let cands: Vec<&Resource> = self.res.iter().collect();
+                let cands = self.index.once_named(self.res, old);
                 if let Some(r) = self.select(old, cands, role_ref, false)? {
                     *old = r.name().to_string();
                 }
@@ -388,24 +444,20 @@ impl Ctx<'_> {
                 let Some(old) = m.get("name").and_then(Value::as_str).map(str::to_string) else {
                     return Ok(());
                 };
+                let named = self.index.once_named(self.res, &old);
                 let cands: Vec<&Resource> = match m.get("namespace").and_then(Value::as_str) {
-                    None => self.res.iter().collect(),
-                    Some(ns) => {
-                        let by_org: Vec<&Resource> = self
-                            .res
-                            .iter()
-                            .filter(|r| r.org_id().effective_namespace() == ns)
-                            .collect();
-                        // Grouped by effective namespace: an unset namespace counts as `default`.
-                        if by_org.is_empty() {
-                            self.res
-                                .iter()
-                                .filter(|r| r.cur_id().effective_namespace() == ns)
-                                .collect()
-                        } else {
-                            by_org
-                        }
-                    }
+                    None => named,
+                    // Grouped by effective namespace (an unset namespace counts as `default`):
+                    // by the namespace objects started in when any started there, else by
+                    // the current one.
+                    Some(ns) if self.index.original_namespaces.contains(ns) => named
+                        .into_iter()
+                        .filter(|r| r.org_id().effective_namespace() == ns)
+                        .collect(),
+                    Some(ns) => named
+                        .into_iter()
+                        .filter(|r| r.cur_id().effective_namespace() == ns)
+                        .collect(),
                 };
                 if let Some(r) = self.select(&old, cands, role_ref, true)? {
                     if r.name() == old && r.namespace().is_empty() {
@@ -434,7 +486,6 @@ impl Ctx<'_> {
         let referrer_cur = self.referrer.cur_id();
         let cands: Vec<&Resource> = cands
             .into_iter()
-            .filter(|r| r.prev.iter().any(|id| id.name == old))
             .filter(|r| {
                 r.prev
                     .iter()

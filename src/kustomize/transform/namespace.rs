@@ -20,7 +20,7 @@ pub(crate) fn apply(l: &Loaded, res: &mut [Resource]) -> Result<(), RenderError>
         if !gvk.is_cluster_scoped() {
             r.set_namespace(ns);
         }
-        if gvk.kind == "Namespace" && gvk.group.is_empty() {
+        if gvk.kind == "Namespace" && gvk.group.is_empty() && gvk.version == "v1" {
             r.set_name(ns);
         }
         if matches!(gvk.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
@@ -32,14 +32,19 @@ pub(crate) fn apply(l: &Loaded, res: &mut [Resource]) -> Result<(), RenderError>
                 }
             }
         }
-        if gvk.kind == "APIService"
-            && gvk.group == "apiregistration.k8s.io"
-            && let Some(svc) = r
-                .obj
-                .pointer_mut("/spec/service")
-                .and_then(Value::as_object_mut)
-        {
-            svc.insert("namespace".into(), Value::String(ns.into()));
+        // kustomize's field spec for APIServices has `create: true`.
+        if gvk.kind == "APIService" && gvk.group == "apiregistration.k8s.io" {
+            let spec = r.obj.as_object_mut().map(|o| {
+                o.entry("spec")
+                    .or_insert_with(|| Value::Object(Default::default()))
+            });
+            if let Some(Value::Object(spec)) = spec
+                && let Value::Object(svc) = spec
+                    .entry("service")
+                    .or_insert_with(|| Value::Object(Default::default()))
+            {
+                svc.insert("namespace".into(), Value::String(ns.into()));
+            }
         }
         if gvk.kind == "CustomResourceDefinition"
             && let Some(svc) = r
@@ -50,9 +55,15 @@ pub(crate) fn apply(l: &Loaded, res: &mut [Resource]) -> Result<(), RenderError>
             svc.insert("namespace".into(), Value::String(ns.into()));
         }
     }
-    for (i, r) in res.iter().enumerate() {
+    let mut seen = std::collections::HashSet::new();
+    for r in res.iter() {
         let id = r.cur_id();
-        if res.iter().skip(i + 1).any(|o| o.cur_id().equals(&id)) {
+        let key = (
+            id.gvk.clone(),
+            id.name.clone(),
+            id.effective_namespace().to_string(),
+        );
+        if !seen.insert(key) {
             return Err(invalid(
                 &l.file,
                 "namespace",

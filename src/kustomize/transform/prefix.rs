@@ -14,7 +14,7 @@ pub(crate) fn apply(l: &Loaded, res: &mut [Resource]) {
     for r in res.iter_mut() {
         let org = r.org_id().gvk;
         let skip = org.kind == "CustomResourceDefinition"
-            || (org.kind == "Namespace" && org.group.is_empty())
+            || org.kind == "Namespace"
             || (org.kind == "APIService" && org.group == "apiregistration.k8s.io");
         if skip {
             continue;

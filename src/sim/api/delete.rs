@@ -64,12 +64,12 @@ fn options(req: &Request) -> Result<DeleteOptions, ApiError> {
         Some(other) => {
             return Err(ApiError::invalid(
                 "DeleteOptions",
-                "",
+                "meta.k8s.io",
                 "",
                 vec![crate::sim::error::Cause {
                     reason: "FieldValueNotSupported".into(),
                     message: format!(
-                        "Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+                        "Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
                     ),
                     field: "propagationPolicy".into(),
                 }],
@@ -106,19 +106,39 @@ fn has_finalizers(o: &Value) -> bool {
 }
 
 fn success(req_group: &str, plural: &str, obj: &Value) -> Value {
+    let mut details = json!({"name": meta(obj, "name")});
+    if !req_group.is_empty() {
+        details["group"] = json!(req_group);
+    }
+    details["kind"] = json!(plural);
+    details["uid"] = json!(meta(obj, "uid"));
     json!({
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
         "status": "Success",
-        "details": {"name": meta(obj, "name"), "group": req_group, "kind": plural, "uid": meta(obj, "uid")},
+        "details": details,
     })
 }
+
+/// Namespaces the NamespaceLifecycle admission plugin never lets go.
+const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
 
 /// DELETE one object.
 pub fn delete(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
     let opts = options(req)?;
     let name = req.name.as_deref().unwrap_or("");
+    if req.gr.group.is_empty()
+        && req.gr.resource == "namespaces"
+        && IMMORTAL_NAMESPACES.contains(&name)
+    {
+        return Err(ApiError::forbidden_reason(
+            "",
+            "namespaces",
+            name,
+            "this namespace may not be deleted",
+        ));
+    }
     let mut st = shared.store.lock();
     let old = st
         .get(&req.gr, req.ns(), name)
@@ -198,8 +218,8 @@ pub fn delete_collection(
             &now,
             opts.dry,
         ) {
-            Some(Outcome::Deleted(obj)) => items.push(for_version(&req.kind, &obj)),
-            Some(Outcome::Pending(obj)) => items.push(for_version(&req.kind, &obj)),
+            Some(Outcome::Deleted(obj)) => items.push(super::list_item(&req.kind, &obj)),
+            Some(Outcome::Pending(obj)) => items.push(super::list_item(&req.kind, &obj)),
             None => {}
         }
     }

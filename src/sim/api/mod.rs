@@ -9,8 +9,8 @@ pub mod openapi;
 pub mod patch;
 pub mod read;
 pub mod review;
+pub mod strategy;
 pub mod table;
-pub mod validate;
 pub mod watch;
 pub mod write;
 
@@ -147,11 +147,33 @@ pub fn json_response(code: u16, v: &Value) -> Response {
 
 /// Sets `apiVersion`/`kind` of an object to the requested version (storage is version-agnostic,
 /// like a CRD with conversion strategy `None`).
+/// `kind` and `apiVersion` come first, as kube-apiserver serialises them.
 pub fn for_version(kind: &KindInfo, obj: &Value) -> Value {
+    let Some(m) = obj.as_object() else {
+        return obj.clone();
+    };
+    let mut o = serde_json::Map::with_capacity(m.len() + 2);
+    o.insert("kind".into(), Value::String(kind.kind.clone()));
+    o.insert("apiVersion".into(), Value::String(kind.api_version()));
+    for (k, v) in m {
+        if k != "kind" && k != "apiVersion" {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(o)
+}
+
+/// An item of a list response: built-in kinds carry no `kind`/`apiVersion` in list items (the
+/// list does; kube-apiserver's typed codecs leave the items' TypeMeta empty), while custom
+/// resources (unstructured) keep theirs.
+pub fn list_item(kind: &KindInfo, obj: &Value) -> Value {
+    if kind.custom {
+        return for_version(kind, obj);
+    }
     let mut o = obj.clone();
     if let Some(m) = o.as_object_mut() {
-        m.insert("apiVersion".into(), Value::String(kind.api_version()));
-        m.insert("kind".into(), Value::String(kind.kind.clone()));
+        m.shift_remove("kind");
+        m.shift_remove("apiVersion");
     }
     o
 }
@@ -167,6 +189,7 @@ pub async fn dispatch(shared: Arc<Shared>, req: Request) -> Result<Response, Api
         ("get", Some("log")) => log::serve(shared, req).await,
         ("get", Some("scale")) => write::get_scale(&shared, &req),
         ("update", Some("scale")) | ("patch", Some("scale")) => write::set_scale(&shared, &req),
+        ("create", Some("binding")) => write::bind(&shared, &req),
         ("get", _) => read::get(&shared, &req),
         ("list", _) => read::list(&shared, &req),
         ("watch", _) => watch::serve(shared, req),
@@ -185,6 +208,7 @@ fn allowed_verb(kind: &KindInfo, verb: &str, sub: Option<&str>) -> bool {
         Some("status") => kind.status && matches!(verb, "get" | "update" | "patch"),
         Some("scale") => kind.scale.is_some() && matches!(verb, "get" | "update" | "patch"),
         Some("log") => kind.log && verb == "get",
+        Some("binding") => kind.group.is_empty() && kind.plural == "pods" && verb == "create",
         Some(_) => false,
     }
 }

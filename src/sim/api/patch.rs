@@ -9,6 +9,7 @@ use super::write::{Part, check_type, commit_update, create_in, main_scope};
 use super::{Request, for_version, json_response};
 use crate::sim::error::{ApiError, Cause};
 use crate::sim::managed::{self, Scope, Writer};
+use crate::sim::schema;
 use crate::sim::server::Shared;
 
 /// The patch flavours kube-apiserver accepts.
@@ -58,7 +59,10 @@ pub fn patch(shared: &Shared, req: &Request) -> Result<axum::response::Response,
     match ptype {
         PatchType::Merge | PatchType::Strategic => {
             if !body.is_object() {
-                return Err(ApiError::bad_request("the patch is not a JSON object"));
+                return Err(ApiError::bad_request(format!(
+                    "error decoding patch: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                    go_json_type(&body)
+                )));
             }
             if ptype == PatchType::Strategic {
                 doc = strategic(&req.kind, &doc, &body)?;
@@ -67,18 +71,30 @@ pub fn patch(shared: &Shared, req: &Request) -> Result<axum::response::Response,
             }
         }
         PatchType::Json => {
+            if !body.is_array() {
+                return Err(ApiError::bad_request(format!(
+                    "error decoding patch: json: cannot unmarshal {} into Go value of type []handlers.jsonPatchOp",
+                    go_json_type(&body)
+                )));
+            }
             let ops: json_patch::Patch = serde_json::from_value(body)
-                .map_err(|e| ApiError::bad_request(format!("the JSON patch is not valid: {e}")))?;
-            json_patch::patch(&mut doc, &ops).map_err(|e| {
-                let mut err = ApiError::invalid(&req.kind.kind, &req.kind.group, &name, vec![]);
-                err.message =
-                    format!("the server rejected our request due to an error in our request: {e}");
-                err
-            })?;
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            // kube-apiserver answers a failed operation (`test`, a missing path) with a bare 422
+            // (`NewGenericServerResponse`): the reason of the failure is not in the response.
+            json_patch::patch(&mut doc, &ops).map_err(|_| ApiError::rejected())?;
         }
         PatchType::Apply => {}
     }
     let doc = check_type(&req.kind, doc)?;
+    let patched_name = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if patched_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({patched_name}) does not match the name on the URL ({name})"
+        )));
+    }
     // A resourceVersion in the patch is an optimistic-concurrency precondition.
     let rv = doc
         .pointer("/metadata/resourceVersion")
@@ -97,10 +113,32 @@ pub fn patch(shared: &Shared, req: &Request) -> Result<axum::response::Response,
         ));
     }
     let manager = req.field_manager();
+    let admitted = schema::admit_request(&st, req, doc, Some(&old))?;
     let obj = commit_update(
-        &mut st, shared, &req.kind, &old, doc, part, &manager, false, dry,
+        &mut st,
+        shared,
+        &req.kind,
+        &old,
+        admitted.object,
+        part,
+        &manager,
+        false,
+        dry,
     )?;
-    Ok(json_response(200, &for_version(&req.kind, &obj)))
+    let resp = json_response(200, &for_version(&req.kind, &obj));
+    Ok(schema::with_warnings(resp, &admitted.warnings))
+}
+
+/// The JSON type name Go's `encoding/json` reports in an unmarshal error.
+fn go_json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 /// Strategic merge patch with the built-in merge keys (`crate::merge`). Like kube-apiserver,
@@ -174,6 +212,11 @@ fn apply(
         main_scope(&req.kind)
     };
     let mut st = shared.store.lock();
+    let mut typed = applied.clone();
+    if req.kind.namespaced {
+        typed["metadata"]["namespace"] = json!(req.ns());
+    }
+    schema::check_apply(&req.kind, schema::crd_of(&st, &req.kind).as_deref(), &typed)?;
     let old = st.get(&req.gr, req.ns(), name);
     match old {
         None => {
@@ -185,6 +228,7 @@ fn apply(
                 base["metadata"]["namespace"] = json!(req.ns());
             }
             let merged = managed::apply(&req.kind, None, base, &applied, &w, force, scope)?;
+            let merged = schema::admit_request(&st, req, merged, None)?.object;
             let obj = create_in(
                 &mut st,
                 shared,
@@ -208,6 +252,7 @@ fn apply(
                 force,
                 scope,
             )?;
+            let merged = schema::admit_request(&st, req, merged, Some(&old))?.object;
             let obj = commit_update(
                 &mut st, shared, &req.kind, &old, merged, part, &manager, true, dry,
             )?;

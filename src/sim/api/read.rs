@@ -6,8 +6,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use super::{Request, for_version, json_response};
-use crate::sim::error::ApiError;
+use super::{Request, for_version, json_response, list_item};
+use crate::sim::error::{ApiError, Cause};
 use crate::sim::selector::{FieldSelector, LabelSelector};
 use crate::sim::server::Shared;
 use crate::sim::store::Obj;
@@ -98,8 +98,76 @@ pub fn select(shared: &Shared, req: &Request, sel: &Selectors) -> (Vec<Obj>, u64
     (objs, st.rv())
 }
 
+/// The `resourceVersion` parameter as a number (`None` when absent or empty), with
+/// kube-apiserver's 400 for anything else.
+pub fn resource_version(req: &Request) -> Result<Option<u64>, ApiError> {
+    match req.query.get("resourceVersion").map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| {
+            ApiError::bad_request(format!(
+                "invalid resource version: resourceVersion: Invalid value: {s:?}: strconv.ParseUint: parsing {s:?}: invalid syntax"
+            ))
+        }),
+    }
+}
+
+/// `ValidateListOptions` of a list (not watch) request.
+fn validate_list_options(req: &Request) -> Result<(), ApiError> {
+    let rv = req.query.get("resourceVersion").map_or("", String::as_str);
+    let mut causes = vec![];
+    let forbidden = |message: &str| Cause {
+        reason: "FieldValueForbidden".into(),
+        message: format!("Forbidden: {message}"),
+        field: "resourceVersionMatch".into(),
+    };
+    if let Some(m) = req
+        .query
+        .get("resourceVersionMatch")
+        .filter(|m| !m.is_empty())
+    {
+        if rv.is_empty() {
+            causes.push(forbidden(
+                "resourceVersionMatch is forbidden unless resourceVersion is provided",
+            ));
+        }
+        if req.query.get("continue").is_some_and(|c| !c.is_empty()) {
+            causes.push(forbidden(
+                "resourceVersionMatch is forbidden when continue is provided",
+            ));
+        }
+        if m != "Exact" && m != "NotOlderThan" {
+            causes.push(Cause {
+                reason: "FieldValueNotSupported".into(),
+                message: format!(
+                    "Unsupported value: {m:?}: supported values: \"Exact\", \"NotOlderThan\", \"\""
+                ),
+                field: "resourceVersionMatch".into(),
+            });
+        }
+        if m == "Exact" && rv == "0" {
+            causes.push(forbidden(
+                "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+            ));
+        }
+    }
+    if req.query.contains_key("sendInitialEvents") {
+        causes.push(Cause {
+            reason: "FieldValueForbidden".into(),
+            message: "Forbidden: sendInitialEvents is forbidden for list".into(),
+            field: "sendInitialEvents".into(),
+        });
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("ListOptions", "meta.k8s.io", "", causes))
+    }
+}
+
 /// GET a collection.
 pub fn list(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
+    validate_list_options(req)?;
+    resource_version(req)?;
     let sel = Selectors::from_request(req)?;
     let (mut objs, rv) = select(shared, req, &sel);
     if let Some(token) = req.query.get("continue").filter(|t| !t.is_empty()) {
@@ -121,8 +189,8 @@ pub fn list(shared: &Shared, req: &Request) -> Result<axum::response::Response, 
             meta["remainingItemCount"] = json!(remaining);
         }
     }
-    let items: Vec<Value> = objs.iter().map(|o| for_version(&req.kind, o)).collect();
     if wants_table(&req.accept) {
+        let items: Vec<Value> = objs.iter().map(|o| for_version(&req.kind, o)).collect();
         return Ok(super::table::response(
             &req.kind,
             &items,
@@ -136,7 +204,7 @@ pub fn list(shared: &Shared, req: &Request) -> Result<axum::response::Response, 
             "kind": format!("{}List", req.kind.kind),
             "apiVersion": req.kind.api_version(),
             "metadata": meta,
-            "items": items,
+            "items": objs.iter().map(|o| list_item(&req.kind, o)).collect::<Vec<_>>(),
         }),
     ))
 }

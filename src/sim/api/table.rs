@@ -108,8 +108,9 @@ fn job_status(v: &Value) -> String {
     }
 }
 
-/// Columns before AGE and after it, for kinds kubectl prints specially.
-fn builtin(kind: &KindInfo) -> (Columns, Columns) {
+/// kube-apiserver's printer columns of a kind: those before AGE, those after it, and the
+/// `-o wide` ones (priority 1) at the end.
+fn builtin(kind: &KindInfo) -> (Columns, Columns, Columns) {
     match (kind.group.as_str(), kind.plural.as_str()) {
         ("", "nodes") => (
             vec![
@@ -120,6 +121,7 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns) {
                 "Version".to_string(),
                 Box::new(|v: &Value| s(v, "/status/nodeInfo/kubeletVersion")),
             )],
+            vec![],
         ),
         ("", "pods") => (
             vec![
@@ -138,6 +140,21 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns) {
                 ),
             ],
             vec![],
+            vec![
+                (
+                    "IP".to_string(),
+                    Box::new(|v: &Value| none(s(v, "/status/podIP"))),
+                ),
+                (
+                    "Node".to_string(),
+                    Box::new(|v: &Value| none(s(v, "/spec/nodeName"))),
+                ),
+                (
+                    "Nominated Node".to_string(),
+                    Box::new(|v: &Value| none(s(v, "/status/nominatedNodeName"))),
+                ),
+                ("Readiness Gates".to_string(), Box::new(readiness_gates)),
+            ],
         ),
         ("apps", "deployments") => (
             vec![
@@ -161,6 +178,7 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns) {
                 ),
             ],
             vec![],
+            workload_wide(),
         ),
         ("apps", "statefulsets") => (
             vec![(
@@ -173,6 +191,7 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns) {
                     )
                 }),
             )],
+            vec![],
             vec![],
         ),
         ("batch", "jobs") => (
@@ -190,12 +209,14 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns) {
                 ),
             ],
             vec![],
+            workload_wide(),
         ),
         ("", "namespaces") => (
             vec![(
                 "Status".to_string(),
                 Box::new(|v: &Value| s(v, "/status/phase")),
             )],
+            vec![],
             vec![],
         ),
         ("", "persistentvolumeclaims") => (
@@ -218,6 +239,7 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns) {
                 ),
             ],
             vec![],
+            vec![],
         ),
         ("", "services") => (
             vec![
@@ -230,9 +252,42 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns) {
                 ),
                 (
                     "Cluster-IP".to_string(),
-                    Box::new(|v: &Value| s(v, "/spec/clusterIP")),
+                    Box::new(|v: &Value| none(s(v, "/spec/clusterIP"))),
+                ),
+                ("External-IP".to_string(), Box::new(external_ip)),
+                ("Port(s)".to_string(), Box::new(service_ports)),
+            ],
+            vec![],
+            vec![(
+                "Selector".to_string(),
+                Box::new(|v: &Value| none(map_text(v.pointer("/spec/selector")))),
+            )],
+        ),
+        ("", "configmaps") => (
+            vec![(
+                "Data".to_string(),
+                Box::new(|v: &Value| (count(v, "/data") + count(v, "/binaryData")).to_string()),
+            )],
+            vec![],
+            vec![],
+        ),
+        ("", "secrets") => (
+            vec![
+                ("Type".to_string(), Box::new(|v: &Value| s(v, "/type"))),
+                (
+                    "Data".to_string(),
+                    Box::new(|v: &Value| count(v, "/data").to_string()),
                 ),
             ],
+            vec![],
+            vec![],
+        ),
+        ("coordination.k8s.io", "leases") => (
+            vec![(
+                "Holder".to_string(),
+                Box::new(|v: &Value| s(v, "/spec/holderIdentity")),
+            )],
+            vec![],
             vec![],
         ),
         _ => (
@@ -248,12 +303,142 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns) {
                 })
                 .collect(),
             vec![],
+            vec![],
         ),
     }
 }
 
-fn column(name: &str, format: &str) -> Value {
-    json!({"name": name, "type": "string", "format": format, "description": name, "priority": 0})
+fn none(text: String) -> String {
+    if text.is_empty() {
+        "<none>".into()
+    } else {
+        text
+    }
+}
+
+fn count(v: &Value, p: &str) -> usize {
+    v.pointer(p)
+        .and_then(Value::as_object)
+        .map_or(0, |m| m.len())
+}
+
+fn map_text(v: Option<&Value>) -> String {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+fn readiness_gates(v: &Value) -> String {
+    let gates: Vec<&Value> = v
+        .pointer("/spec/readinessGates")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    if gates.is_empty() {
+        return "<none>".into();
+    }
+    let ready = gates
+        .iter()
+        .filter(|g| {
+            condition(v, g["conditionType"].as_str().unwrap_or("")).as_deref() == Some("True")
+        })
+        .count();
+    format!("{ready}/{}", gates.len())
+}
+
+fn external_ip(v: &Value) -> String {
+    let mut ips: Vec<String> = v
+        .pointer("/spec/externalIPs")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if s(v, "/spec/type") == "LoadBalancer" {
+        let lb: Vec<String> = v
+            .pointer("/status/loadBalancer/ingress")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|i| {
+                        let ip = s(i, "/ip");
+                        if ip.is_empty() { s(i, "/hostname") } else { ip }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if lb.is_empty() && ips.is_empty() {
+            return "<pending>".into();
+        }
+        ips.extend(lb);
+    }
+    if s(v, "/spec/type") == "ExternalName" {
+        return s(v, "/spec/externalName");
+    }
+    none(ips.join(","))
+}
+
+fn service_ports(v: &Value) -> String {
+    let ports: Vec<String> = v
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    let proto = match s(p, "/protocol") {
+                        x if x.is_empty() => "TCP".to_string(),
+                        x => x,
+                    };
+                    match p.get("nodePort").and_then(Value::as_i64) {
+                        Some(np) => format!("{}:{np}/{proto}", n(p, "/port")),
+                        None => format!("{}/{proto}", n(p, "/port")),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    none(ports.join(","))
+}
+
+/// Containers, Images and Selector of workloads (`-o wide`).
+fn workload_wide() -> Columns {
+    let containers = |v: &Value, field: &str| {
+        v.pointer("/spec/template/spec/containers")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|c| s(c, field)).collect::<Vec<_>>().join(","))
+            .unwrap_or_default()
+    };
+    vec![
+        (
+            "Containers".to_string(),
+            Box::new(move |v: &Value| containers(v, "/name")),
+        ),
+        (
+            "Images".to_string(),
+            Box::new(move |v: &Value| containers(v, "/image")),
+        ),
+        (
+            "Selector".to_string(),
+            Box::new(|v: &Value| {
+                let sel = v.pointer("/spec/selector");
+                let mut parts = vec![map_text(sel.and_then(|s| s.get("matchLabels")))];
+                parts.retain(|p| !p.is_empty());
+                none(parts.join(","))
+            }),
+        ),
+    ]
+}
+
+fn column(name: &str, format: &str, priority: u8) -> Value {
+    json!({"name": name, "type": "string", "format": format, "description": name, "priority": priority})
 }
 
 /// A Table of `items` (already at the requested version).
@@ -263,18 +448,29 @@ pub fn response(
     rv: &str,
     shared: &Shared,
 ) -> axum::response::Response {
-    let (before, after) = builtin(kind);
-    let mut columns = vec![column("Name", "name")];
-    columns.extend(before.iter().map(|(n, _)| column(n, "")));
-    columns.push(column("Age", ""));
-    columns.extend(after.iter().map(|(n, _)| column(n, "")));
+    let (before, after, wide) = builtin(kind);
+    // A CRD with printer columns shows those only (AGE when it declares one, as a date column
+    // shown as an age).
+    let with_age = !kind.custom
+        || kind.printer_columns.is_empty()
+        || kind.printer_columns.iter().any(|(name, _)| name == "Age");
+    let mut columns = vec![column("Name", "name", 0)];
+    columns.extend(before.iter().map(|(n, _)| column(n, "", 0)));
+    if with_age {
+        columns.push(column("Age", "", 0));
+    }
+    columns.extend(after.iter().map(|(n, _)| column(n, "", 0)));
+    columns.extend(wide.iter().map(|(n, _)| column(n, "", 1)));
     let rows: Vec<Value> = items
         .iter()
         .map(|o| {
             let mut cells = vec![o.pointer("/metadata/name").cloned().unwrap_or(Value::Null)];
             cells.extend(before.iter().map(|(_, f)| json!(f(o))));
-            cells.push(json!(age(shared, o)));
+            if with_age {
+                cells.push(json!(age(shared, o)));
+            }
             cells.extend(after.iter().map(|(_, f)| json!(f(o))));
+            cells.extend(wide.iter().map(|(_, f)| json!(f(o))));
             let partial = json!({
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",

@@ -112,18 +112,7 @@ pub fn serve(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> {
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_TIMEOUT);
-    let rv_param = req
-        .query
-        .get("resourceVersion")
-        .cloned()
-        .unwrap_or_default();
-    let from: Option<u64> = match rv_param.as_str() {
-        "" | "0" => None,
-        s => Some(
-            s.parse()
-                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {s:?}")))?,
-        ),
-    };
+    let from = super::read::resource_version(&req)?.filter(|rv| *rv != 0);
     let filter = Filter {
         kind: req.kind.clone(),
         namespace: req.namespace.clone(),

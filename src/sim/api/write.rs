@@ -7,10 +7,11 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::delete::{finalize_if_done, settle};
-use super::{Request, for_version, json_response, review, validate};
+use super::{Request, for_version, json_response, review, strategy};
 use crate::sim::error::{ApiError, Cause};
 use crate::sim::managed::{self, Scope, Writer};
 use crate::sim::resources::KindInfo;
+use crate::sim::schema::{self, rules as validate};
 use crate::sim::server::Shared;
 use crate::sim::store::{GroupResource, Obj, State};
 
@@ -132,6 +133,7 @@ pub fn create_in(
     managed_done: bool,
     dry: bool,
 ) -> Result<Value, ApiError> {
+    strategy::prepare(kind, &mut obj)?;
     validate::decode(kind, &obj)?;
     let body_ns = meta_str(&obj, "namespace").to_string();
     if kind.namespaced {
@@ -151,6 +153,7 @@ pub fn create_in(
         set_meta(&mut obj, "name", json!(name));
     }
     let mut causes = validate::name_causes(kind, &name);
+    causes.extend(strategy::causes(kind, None, &obj));
     causes.extend(validate::spec_causes(kind, &obj));
     if !causes.is_empty() {
         return Err(ApiError::invalid(&kind.kind, &kind.group, &name, causes));
@@ -172,8 +175,12 @@ pub fn create_in(
         }
     }
     let gr = GroupResource::new(&kind.group, &kind.plural);
-    if st.get(&gr, ns, &name).is_some() {
-        return Err(ApiError::already_exists(&kind.group, &kind.plural, &name));
+    if let Some(existing) = st.get(&gr, ns, &name) {
+        let mut e = ApiError::already_exists(&kind.group, &kind.plural, &name);
+        if existing.pointer("/metadata/deletionTimestamp").is_some() {
+            e.message = format!("object is being deleted: {}", e.message);
+        }
+        return Err(e);
     }
     defaults(kind, &mut obj);
     let now = shared.config.clock.now_rfc3339();
@@ -210,6 +217,9 @@ pub fn create_in(
         return Ok(obj);
     }
     let stored = st.put(&gr, ns, &name, obj);
+    if kind.group.is_empty() && kind.plural == "namespaces" {
+        crate::sim::server::populate_namespace(st, &name, &now);
+    }
     if kind.plural == "customresourcedefinitions" {
         shared.schedule_establish(&name);
     }
@@ -235,27 +245,19 @@ pub fn create(shared: &Shared, req: &Request) -> Result<axum::response::Response
     let dry = req.dry_run()?;
     let manager = req.field_manager();
     let mut st = shared.store.lock();
+    let admitted = schema::admit_request(&st, req, body, None)?;
     let obj = create_in(
         &mut st,
         shared,
         &req.kind,
         req.ns(),
-        body,
+        admitted.object,
         &manager,
         false,
         dry,
     )?;
-    Ok(json_response(201, &for_version(&req.kind, &obj)))
-}
-
-fn spec_part(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(m) = v.as_object_mut() {
-        for k in ["metadata", "status", "apiVersion", "kind"] {
-            m.remove(k);
-        }
-    }
-    v
+    let resp = json_response(201, &for_version(&req.kind, &obj));
+    Ok(schema::with_warnings(resp, &admitted.warnings))
 }
 
 fn finalizers(v: &Value) -> Vec<String> {
@@ -295,6 +297,9 @@ pub fn commit_update(
     managed_done: bool,
     dry: bool,
 ) -> Result<Value, ApiError> {
+    if part == Part::Main {
+        strategy::prepare(kind, &mut new)?;
+    }
     validate::decode(kind, &new)?;
     let ns = meta_str(old, "namespace").to_string();
     let name = meta_str(old, "name").to_string();
@@ -358,21 +363,25 @@ pub fn commit_update(
                 vec![Cause {
                     reason: "FieldValueForbidden".into(),
                     message: format!(
-                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+                        added
+                            .iter()
+                            .map(|f| format!("{f:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     field: "metadata.finalizers".into(),
                 }],
             ));
         }
     }
-    let mut causes = validate::spec_causes(kind, &new);
-    if part != Part::Status {
-        causes.extend(validate::immutable_causes(kind, old, &new));
-    }
+    // Immutable fields and the other update rules are checked by schema admission.
+    let mut causes = strategy::causes(kind, Some(old), &new);
+    causes.extend(validate::spec_causes(kind, &new));
     if !causes.is_empty() {
         return Err(ApiError::invalid(&kind.kind, &kind.group, &name, causes));
     }
-    if kind.has_generation() && spec_part(old) != spec_part(&new) {
+    if kind.has_generation() && strategy::bumps_generation(kind, old, &new) {
         let g = old
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
@@ -486,10 +495,20 @@ pub fn update(shared: &Shared, req: &Request) -> Result<axum::response::Response
             .unwrap_or(Value::Null),
     );
     let manager = req.field_manager();
+    let admitted = schema::admit_request(&st, req, body, Some(&old))?;
     let obj = commit_update(
-        &mut st, shared, &req.kind, &old, body, part, &manager, false, dry,
+        &mut st,
+        shared,
+        &req.kind,
+        &old,
+        admitted.object,
+        part,
+        &manager,
+        false,
+        dry,
     )?;
-    Ok(json_response(200, &for_version(&req.kind, &obj)))
+    let resp = json_response(200, &for_version(&req.kind, &obj));
+    Ok(schema::with_warnings(resp, &admitted.warnings))
 }
 
 fn dot_pointer(path: &str) -> String {
@@ -596,4 +615,98 @@ pub fn set_scale(shared: &Shared, req: &Request) -> Result<axum::response::Respo
         dry,
     )?;
     Ok(json_response(200, &scale_of(&req.kind, &obj)))
+}
+
+/// POST `pods/{name}/binding` (a `Binding`): how kube-scheduler assigns a pod to a node. Sets
+/// `spec.nodeName` and `PodScheduled=True` as kube-apiserver's BindingREST does; a pod that is
+/// already bound is a 409, as is a Binding whose uid names another pod.
+pub fn bind(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
+    let name = req.name.as_deref().unwrap_or("");
+    let dry = req.dry_run()?;
+    let body = req.body_json()?;
+    let node = body
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Binding",
+                "",
+                name,
+                vec![Cause {
+                    reason: "FieldValueRequired".into(),
+                    message: "Required value".into(),
+                    field: "target.name".into(),
+                }],
+            )
+        })?
+        .to_string();
+    let mut st = shared.store.lock();
+    let old = st
+        .get(&req.gr, req.ns(), name)
+        .ok_or_else(|| ApiError::not_found("", "pods", name))?;
+    let uid = body.pointer("/metadata/uid").and_then(Value::as_str);
+    if uid.is_some_and(|u| Some(u) != old.pointer("/metadata/uid").and_then(Value::as_str)) {
+        return Err(ApiError::conflict(
+            "",
+            "pods/binding",
+            name,
+            "the UID in the precondition does not match the UID in record",
+        ));
+    }
+    if let Some(bound) = old
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    {
+        return Err(ApiError::conflict(
+            "",
+            "pods/binding",
+            name,
+            &format!("pod {name} is already assigned to node \"{bound}\""),
+        ));
+    }
+    let now = shared.config.clock.now_rfc3339();
+    let mut new = (*old).clone();
+    new["spec"]["nodeName"] = json!(node);
+    let mut conditions: Vec<Value> = new
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    conditions.retain(|c| c["type"] != "PodScheduled");
+    conditions.push(json!({"type": "PodScheduled", "status": "True",
+        "lastProbeTime": null, "lastTransitionTime": now}));
+    new["status"]["conditions"] = json!(conditions);
+    let manager = req.field_manager();
+    let kind = req.kind.clone();
+    commit_update(
+        &mut st,
+        shared,
+        &kind,
+        &old,
+        new.clone(),
+        Part::Main,
+        &manager,
+        false,
+        dry,
+    )?;
+    let stored = st.get(&req.gr, req.ns(), name).unwrap_or(old);
+    let mut with_status = (*stored).clone();
+    with_status["status"] = new["status"].clone();
+    commit_update(
+        &mut st,
+        shared,
+        &kind,
+        &stored,
+        with_status,
+        Part::Status,
+        &manager,
+        false,
+        dry,
+    )?;
+    Ok(json_response(
+        201,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+    ))
 }

@@ -42,8 +42,14 @@ impl CrdDef {
         format!("{}/{}", self.group, self.version())
     }
 
-    /// The CustomResourceDefinition object (apiextensions.k8s.io/v1).
+    /// The CustomResourceDefinition object (apiextensions.k8s.io/v1): the real one when the
+    /// schema data carries it (`crate::sim::schema::data`), else a schemaless stand-in.
     pub fn to_object(&self) -> Value {
+        if let Some(real) = crate::sim::schema::data::real_crd(&self.name()) {
+            let mut crd = real.clone();
+            crd["metadata"]["labels"]["sim.democtl.io/seeded"] = json!("true");
+            return crd;
+        }
         let versions: Vec<Value> = self
             .versions
             .iter()

@@ -183,6 +183,16 @@ impl Caches {
     pub fn is_synced(&self, kind: Kind) -> bool {
         self.synced.read().is_ok_and(|s| s.contains(&kind))
     }
+
+    /// Whether every watched kind has had its initial list, or is known not to be served (no CRD
+    /// yet: it has no objects). Controllers must not act before: a Deployment seen before its
+    /// ReplicaSets would be reported as 0/1 ready, a ReplicaSet seen before its pods would count
+    /// none — which is how a restarted world used to flip every workload to "not ready".
+    pub fn all_synced(&self) -> bool {
+        self.synced
+            .read()
+            .is_ok_and(|s| ALL.iter().all(|k| s.contains(k)))
+    }
 }
 
 /// Cache key of an object.
@@ -257,6 +267,15 @@ pub fn start(client: &Client, caches: &Caches, wake: &Arc<Notify>, cancel: &Canc
                         wake.notify_one();
                     }
                     Err(e) => {
+                        // A kind that is not served (its CRD is not installed) has no objects;
+                        // the watcher keeps retrying and picks the kind up once it is served.
+                        if let watcher::Error::InitialListFailed(kube::Error::Api(s)) = &e
+                            && s.code == 404
+                            && !caches.is_synced(kind)
+                        {
+                            caches.replace(kind, BTreeMap::new());
+                            wake.notify_one();
+                        }
                         tracing::debug!(kind = kind.kind, group = kind.group, error = %e, "sim world watch error");
                     }
                 }

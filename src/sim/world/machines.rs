@@ -82,22 +82,12 @@ async fn machine_sets(ctx: &Ctx, wake: &mut Wake) {
         }
         let count = |f: &dyn Fn(&Value) -> bool| live.iter().filter(|m| f(m)).count();
         let ready = count(&|m| m["status"]["phase"] == "Running" && node_ready_for(ctx, m));
-        let labels = ms["spec"]["selector"]["matchLabels"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_default();
         let status = json!({
             "replicas": live.len(),
             "fullyLabeledReplicas": live.len(),
             "readyReplicas": ready,
             "availableReplicas": ready,
             "observedGeneration": obj::generation(ms),
-            "labelSelector": labels,
         });
         ctx.note(ctx.patch_status(MACHINE_SET, ms, status).await, wake);
     }

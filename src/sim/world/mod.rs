@@ -23,7 +23,7 @@ mod workloads;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -66,6 +66,22 @@ pub enum WorldError {
         #[source]
         source: kube::Error,
     },
+    /// An object the world built does not serialise as a Kubernetes object (a bug of the world).
+    #[error("malformed object `{object}`: {message}")]
+    Malformed {
+        /// `Kind/namespace/name`.
+        object: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A write the server refused recently is not tried again yet.
+    #[error("not retrying the refused {action} of `{object}` yet")]
+    Deferred {
+        /// What was attempted.
+        action: &'static str,
+        /// `Kind/namespace/name`.
+        object: String,
+    },
     /// A CRD did not become Established while seeding.
     #[error("CustomResourceDefinition `{name}` did not become Established")]
     CrdNotEstablished {
@@ -85,16 +101,125 @@ impl WorldError {
             WorldError::CrdNotEstablished { .. } => {
                 Some("the API server must serve CRDs created through the API".to_string())
             }
+            WorldError::Deferred { .. } | WorldError::Malformed { .. } => None,
         }
     }
 }
 
-/// Everything a controller needs: the client, the scenario, the clock and the watch caches.
+/// Everything a controller needs: the client, the scenario, the clock, the watch caches and the
+/// record of its writes.
 pub(crate) struct Ctx {
     pub client: Client,
     pub scenario: Arc<Scenario>,
     pub clock: SimClock,
     pub caches: Caches,
+    pub writes: WriteLog,
+}
+
+/// A controller write the API server refused (a 4xx other than "already exists" on create and
+/// "not found" on patch/delete): on a real server such a write is lost, so in a healthy run there
+/// are none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// `create`, `patch`, `patch status of`, `bind`, `delete`.
+    pub verb: &'static str,
+    /// `Kind/namespace/name`.
+    pub object: String,
+    /// The HTTP status code.
+    pub code: u16,
+    /// The server's message.
+    pub message: String,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {} {}",
+            self.verb, self.object, self.code, self.message
+        )
+    }
+}
+
+/// The record of the controllers' writes, shared by every clone: the writes the server refused
+/// (for tests and diagnostics), a back-off per refused write so it is not retried on every pass,
+/// and the last patch the server accepted per object, so a field the server prunes or defaults
+/// does not make the controller patch again forever.
+#[derive(Debug, Clone, Default)]
+pub struct WriteLog {
+    inner: Arc<std::sync::Mutex<WriteLogInner>>,
+}
+
+#[derive(Debug, Default)]
+struct WriteLogInner {
+    rejected: Vec<Rejection>,
+    /// `verb object body-hash` → (refusals in a row, no retry before).
+    backoff: std::collections::HashMap<String, (u32, tokio::time::Instant)>,
+    /// `verb object` → (body hash, resourceVersion the server answered with).
+    accepted: std::collections::HashMap<String, (String, String)>,
+}
+
+/// Longest pause before a refused write is tried again (real time).
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+impl WriteLog {
+    /// Every write the server refused so far, oldest first.
+    pub fn rejected(&self) -> Vec<Rejection> {
+        self.inner
+            .lock()
+            .map(|i| i.rejected.clone())
+            .unwrap_or_default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut WriteLogInner) -> T) -> Option<T> {
+        self.inner.lock().ok().map(|mut i| f(&mut i))
+    }
+
+    /// Whether the write `key` was refused recently and must wait.
+    fn backing_off(&self, key: &str) -> bool {
+        self.with(|i| {
+            i.backoff
+                .get(key)
+                .is_some_and(|(_, until)| tokio::time::Instant::now() < *until)
+        })
+        .unwrap_or(false)
+    }
+
+    fn refused(&self, key: String, rejection: Rejection) {
+        tracing::warn!(
+            verb = rejection.verb,
+            object = %rejection.object,
+            code = rejection.code,
+            message = %rejection.message,
+            "sim world: the API server refused a controller write"
+        );
+        self.with(|i| {
+            let n = i.backoff.get(&key).map_or(0, |(n, _)| *n) + 1;
+            let pause = Duration::from_secs(1u64 << n.min(6)).min(MAX_BACKOFF);
+            i.backoff
+                .insert(key, (n, tokio::time::Instant::now() + pause));
+            i.rejected.push(rejection);
+        });
+    }
+
+    fn succeeded(&self, key: &str) {
+        self.with(|i| i.backoff.remove(key));
+    }
+
+    /// Whether the server already accepted exactly this patch of the object and the object has
+    /// not changed since (what differs is what the server pruned or defaulted).
+    fn already_accepted(&self, target: &str, body_hash: &str, resource_version: &str) -> bool {
+        self.with(|i| {
+            i.accepted
+                .get(target)
+                .is_some_and(|(h, rv)| h == body_hash && rv == resource_version)
+        })
+        .unwrap_or(false)
+    }
+
+    fn accepted(&self, target: String, body_hash: String, resource_version: String) {
+        self.with(|i| i.accepted.insert(target, (body_hash, resource_version)));
+    }
 }
 
 /// When the controller loop must run again (besides on watch events).
@@ -131,22 +256,20 @@ fn object_name(kind: Kind, namespace: &str, name: &str) -> String {
 }
 
 impl Ctx {
-    /// Current simulated time as RFC 3339.
+    /// The current time as RFC 3339 (wall time, what the API server stamps too): the value of
+    /// every timestamp a controller writes.
     pub fn now_s(&self) -> String {
         self.clock.now_rfc3339()
     }
 
-    /// Whether `delay` simulated seconds have passed since the RFC 3339 time `since`; if not,
-    /// schedules a wake-up for that moment. A missing or malformed time counts as passed.
+    /// Whether a process that started at the RFC 3339 time `since` has run for `delay` simulated
+    /// seconds; if not, schedules a wake-up for that moment. A missing or malformed time counts as
+    /// passed.
     pub fn due(&self, since: Option<&str>, delay: u64, wake: &mut Wake) -> bool {
         let Some(start) = since.and_then(parse_rfc3339) else {
             return true;
         };
-        let at = start
-            .checked_add(SignedDuration::from_secs(
-                i64::try_from(delay).unwrap_or(i64::MAX / 4),
-            ))
-            .unwrap_or(start);
+        let at = self.clock.sim_after(start, Duration::from_secs(delay));
         if self.clock.now() >= at {
             true
         } else {
@@ -155,18 +278,19 @@ impl Ctx {
         }
     }
 
-    /// Simulated seconds elapsed since `since` (0 if missing).
+    /// Simulated seconds elapsed since `since` (0 if missing): real elapsed time × speed.
     pub fn elapsed(&self, since: Option<&str>) -> u64 {
         since
             .and_then(parse_rfc3339)
-            .map_or(0, |t| self.clock.since(t).as_secs())
+            .map_or(0, |t| self.clock.sim_since(t).as_secs())
     }
 
-    /// Simulated seconds → a `Timestamp` after `since`.
-    pub fn after(since: &str, secs: u64) -> Option<Timestamp> {
-        parse_rfc3339(since)?
-            .checked_add(SignedDuration::from_secs(secs as i64))
-            .ok()
+    /// The moment at which a process started at `since` has run for `secs` simulated seconds.
+    pub fn after(&self, since: &str, secs: u64) -> Option<Timestamp> {
+        Some(
+            self.clock
+                .sim_after(parse_rfc3339(since)?, Duration::from_secs(secs)),
+        )
     }
 
     fn api(&self, kind: Kind, namespace: &str) -> Api<DynamicObject> {
@@ -178,28 +302,87 @@ impl Ctx {
         }
     }
 
+    /// Runs one write through the write log: a write refused recently waits for its back-off; a
+    /// 4xx answer (other than the `tolerated` codes, which count as success) is logged and
+    /// recorded as a [`Rejection`]; transient errors are returned for a quick retry.
+    async fn guarded<T, Fut>(
+        &self,
+        verb: &'static str,
+        object: String,
+        body: &Value,
+        tolerated: &[u16],
+        op: Fut,
+    ) -> Result<Option<T>, WorldError>
+    where
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let key = format!("{verb} {object} {}", obj::hash_chars(&body.to_string(), 16));
+        if self.writes.backing_off(&key) {
+            return Err(WorldError::Deferred {
+                action: verb,
+                object,
+            });
+        }
+        match op.await {
+            Ok(o) => {
+                self.writes.succeeded(&key);
+                Ok(Some(o))
+            }
+            Err(kube::Error::Api(s)) if tolerated.contains(&s.code) => {
+                self.writes.succeeded(&key);
+                Ok(None)
+            }
+            Err(kube::Error::Api(s)) if (400..500).contains(&s.code) && s.code != 429 => {
+                let rejection = Rejection {
+                    verb,
+                    object: object.clone(),
+                    code: s.code,
+                    message: s.message.clone(),
+                };
+                self.writes.refused(key, rejection);
+                Err(WorldError::Api {
+                    action: verb,
+                    object,
+                    source: kube::Error::Api(s),
+                })
+            }
+            Err(source) => Err(WorldError::Api {
+                action: verb,
+                object,
+                source,
+            }),
+        }
+    }
+
     /// Creates an object without touching its status subresource; AlreadyExists is success.
-    pub async fn create_only(&self, kind: Kind, mut obj: Value) -> Result<(), WorldError> {
+    pub async fn create_only(&self, kind: Kind, obj: Value) -> Result<(), WorldError> {
+        self.create_object(kind, obj).await.map(|_| ())
+    }
+
+    /// Creates an object (apiVersion/kind filled in); returns what the server stored, `None` when
+    /// it already existed.
+    async fn create_object(&self, kind: Kind, mut obj: Value) -> Result<Option<Value>, WorldError> {
         obj["apiVersion"] = json!(kind.api_version());
         obj["kind"] = json!(kind.kind);
         let ns = obj::namespace(&obj).to_string();
         let name = obj::name(&obj).to_string();
-        let Ok(dynamic) = serde_json::from_value::<DynamicObject>(obj) else {
-            return Ok(());
-        };
-        match self
-            .api(kind, &ns)
-            .create(&PostParams::default(), &dynamic)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
-            Err(source) => Err(WorldError::Api {
-                action: "create",
-                object: object_name(kind, &ns, &name),
-                source,
-            }),
-        }
+        let object = object_name(kind, &ns, &name);
+        let dynamic: DynamicObject =
+            serde_json::from_value(obj.clone()).map_err(|e| WorldError::Malformed {
+                object: object.clone(),
+                message: e.to_string(),
+            })?;
+        let api = self.api(kind, &ns);
+        let created = self
+            .guarded(
+                "create",
+                object,
+                &obj,
+                &[409],
+                api.create(&PostParams::default(), &dynamic),
+            )
+            .await?;
+        Ok(created.map(|c| serde_json::to_value(&c).unwrap_or_default()))
     }
 
     /// Reads one object.
@@ -214,36 +397,16 @@ impl Ctx {
         }
     }
 
-    /// Creates an object (apiVersion/kind filled in); AlreadyExists is success.
-    pub async fn create(&self, kind: Kind, mut obj: Value) -> Result<(), WorldError> {
-        obj["apiVersion"] = json!(kind.api_version());
-        obj["kind"] = json!(kind.kind);
-        let ns = obj::namespace(&obj).to_string();
-        let name = obj::name(&obj).to_string();
-        let dynamic: DynamicObject = match serde_json::from_value(obj.clone()) {
-            Ok(d) => d,
-            Err(_) => return Ok(()),
-        };
-        match self
-            .api(kind, &ns)
-            .create(&PostParams::default(), &dynamic)
-            .await
+    /// Creates an object (apiVersion/kind filled in) and then writes its `status` through the
+    /// subresource (a create ignores status when the kind has one); AlreadyExists is success.
+    pub async fn create(&self, kind: Kind, obj: Value) -> Result<(), WorldError> {
+        let status = obj.get("status").filter(|s| !s.is_null()).cloned();
+        if let Some(created) = self.create_object(kind, obj).await?
+            && let Some(status) = status
         {
-            Ok(created) => {
-                // Kinds with a status subresource ignore status on create; write it separately.
-                if let Some(status) = obj.get("status").filter(|s| !s.is_null()) {
-                    let created = serde_json::to_value(&created).unwrap_or_default();
-                    self.patch_status(kind, &created, status.clone()).await?;
-                }
-                Ok(())
-            }
-            Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
-            Err(source) => Err(WorldError::Api {
-                action: "create",
-                object: object_name(kind, &ns, &name),
-                source,
-            }),
+            self.patch_status(kind, &created, status).await?;
         }
+        Ok(())
     }
 
     /// Creates `obj` owned by an operator, or — when the existing object was made from a different
@@ -283,7 +446,10 @@ impl Ctx {
     }
 
     /// Merge-patches `current` or its `status` subresource; an object deleted meanwhile is not
-    /// an error (a controller's next pass sees it gone).
+    /// an error (a controller's next pass sees it gone). Skipped when the patch would change
+    /// nothing, and when the server already accepted this very patch and the object has not
+    /// changed since (the difference is what the server pruned or defaulted: patching again
+    /// would loop).
     async fn merge_patch(
         &self,
         kind: Kind,
@@ -295,39 +461,47 @@ impl Ctx {
             return Ok(());
         }
         let (ns, name) = (obj::namespace(current), obj::name(current));
+        let verb = if status { "patch status of" } else { "patch" };
+        let object = object_name(kind, ns, name);
+        let target = format!("{verb} {object}");
+        let body_hash = obj::hash_chars(&patch.to_string(), 16);
+        let rv = current["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default();
+        if self.writes.already_accepted(&target, &body_hash, rv) {
+            return Ok(());
+        }
         let api = self.api(kind, ns);
         let (params, body) = (PatchParams::default(), Patch::Merge(&patch));
-        let result = if status {
-            api.patch_status(name, &params, &body).await
+        let patched = if status {
+            self.guarded(verb, object.clone(), &patch, &[404], async {
+                api.patch_status(name, &params, &body).await
+            })
+            .await?
         } else {
-            api.patch(name, &params, &body).await
+            self.guarded(verb, object.clone(), &patch, &[404], async {
+                api.patch(name, &params, &body).await
+            })
+            .await?
         };
-        match result {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(source) => Err(WorldError::Api {
-                action: if status { "patch status of" } else { "patch" },
-                object: object_name(kind, ns, name),
-                source,
-            }),
+        if let Some(patched) = patched {
+            let patched = serde_json::to_value(&patched).unwrap_or_default();
+            if obj::merge_changes(&patched, &patch) {
+                tracing::debug!(object = %object, verb, "sim world: the server pruned or changed fields of a patch");
+            }
+            let rv = patched["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            self.writes.accepted(target, body_hash, rv);
         }
+        Ok(())
     }
 
     /// Deletes an object (background propagation); NotFound is success.
     pub async fn delete(&self, kind: Kind, namespace: &str, name: &str) -> Result<(), WorldError> {
-        match self
-            .api(kind, namespace)
-            .delete(name, &DeleteParams::background())
+        self.delete_with(kind, namespace, name, DeleteParams::background())
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(source) => Err(WorldError::Api {
-                action: "delete",
-                object: object_name(kind, namespace, name),
-                source,
-            }),
-        }
     }
 
     /// Deletes an object at once (grace period 0), as the kubelet does once containers stopped.
@@ -341,15 +515,47 @@ impl Ctx {
             grace_period_seconds: Some(0),
             ..DeleteParams::background()
         };
-        match self.api(kind, namespace).delete(name, &params).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(source) => Err(WorldError::Api {
-                action: "delete",
-                object: object_name(kind, namespace, name),
-                source,
-            }),
-        }
+        self.delete_with(kind, namespace, name, params).await
+    }
+
+    async fn delete_with(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        params: DeleteParams,
+    ) -> Result<(), WorldError> {
+        let object = object_name(kind, namespace, name);
+        let api = self.api(kind, namespace);
+        self.guarded("delete", object, &Value::Null, &[404], async {
+            api.delete(name, &params).await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Binds a pod to a node through the `pods/{name}/binding` subresource, as kube-scheduler does
+    /// (the API server refuses to set `spec.nodeName` by patch or update).
+    pub async fn bind(&self, pod: &Value, node: &str) -> Result<(), WorldError> {
+        let (ns, name) = (obj::namespace(pod), obj::name(pod));
+        let binding = json!({
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": name, "namespace": ns, "uid": obj::uid(pod)},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+        });
+        let object = object_name(informer::POD, ns, name);
+        let api = self.api(informer::POD, ns);
+        let params = PostParams::default();
+        self.guarded(
+            "bind",
+            object,
+            &binding,
+            &[404],
+            api.create_subresource::<Value, Value>("binding", name, &params, &binding),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Sets the simulated log of a pod (the whole text, last 500 lines).
@@ -412,7 +618,11 @@ impl Ctx {
     /// seconds for refusals (403/404/422…), so a restricted user does not make a busy loop.
     pub fn note(&self, result: Result<(), WorldError>, wake: &mut Wake) {
         if let Err(e) = result {
-            tracing::debug!(error = %e, cause = ?std::error::Error::source(&e).map(|s| s.to_string()), "sim world write failed");
+            if let WorldError::Malformed { .. } = &e {
+                tracing::warn!(error = %e, "sim world: cannot write");
+            } else {
+                tracing::debug!(error = %e, cause = ?std::error::Error::source(&e).map(|s| s.to_string()), "sim world write failed");
+            }
             let transient = match &e {
                 WorldError::Api {
                     source: kube::Error::Api(s),
@@ -421,7 +631,9 @@ impl Ctx {
                     matches!(s.code, 409 | 429 | 500 | 502 | 503 | 504)
                 }
                 WorldError::Api { .. } => true,
-                WorldError::CrdNotEstablished { .. } => false,
+                WorldError::CrdNotEstablished { .. }
+                | WorldError::Deferred { .. }
+                | WorldError::Malformed { .. } => false,
             };
             if transient {
                 wake.retry();
@@ -448,16 +660,37 @@ pub async fn run(
     clock: SimClock,
     cancel: CancellationToken,
 ) -> Result<(), WorldError> {
+    run_recorded(client, scenario, clock, cancel, WriteLog::default()).await
+}
+
+/// [`run`], recording the controllers' writes in `writes` (tests read its rejections).
+pub async fn run_recorded(
+    client: Client,
+    scenario: &Scenario,
+    clock: SimClock,
+    cancel: CancellationToken,
+    writes: WriteLog,
+) -> Result<(), WorldError> {
     let ctx = Ctx {
         client,
         scenario: Arc::new(scenario.clone()),
         clock,
         caches: Caches::default(),
+        writes,
     };
     let notify = Arc::new(Notify::new());
     let watch_cancel = cancel.child_token();
     informer::start(&ctx.client, &ctx.caches, &notify, &watch_cancel);
     loop {
+        if !ctx.caches.all_synced() {
+            // Acting on a partial view would undo the state a restarted world resumes from.
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = notify.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+            continue;
+        }
         let mut wake = Wake::default();
         reconcile_all(&ctx, &mut wake).await;
         let sleep_for = if wake.retry {
@@ -465,9 +698,9 @@ pub async fn run(
         } else {
             let timed = wake.next.map(|at| {
                 let now = ctx.clock.now();
-                let sim: Duration = at.duration_since(now).try_into().unwrap_or(Duration::ZERO);
+                let real: Duration = at.duration_since(now).try_into().unwrap_or(Duration::ZERO);
                 // Timestamps have second precision: wake slightly after the second has turned.
-                ctx.clock.to_real(sim) + Duration::from_millis(2)
+                real + Duration::from_millis(2)
             });
             let idle = if wake.retry_later {
                 Duration::from_secs(5)

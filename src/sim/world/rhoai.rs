@@ -323,8 +323,13 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
         } else {
             status["url"] = Value::Null;
             status["address"] = Value::Null;
-            status["modelStatus"]["lastFailureInfo"] =
-                json!({"reason": reason, "message": message});
+            // The schema allows only KServe's failure reasons; a pod that is merely
+            // starting or unschedulable is no failure (its message is in the conditions).
+            status["modelStatus"]["lastFailureInfo"] = if reason == "CrashLoopBackOff" {
+                json!({"reason": "ModelLoadFailed", "message": message})
+            } else {
+                Value::Null
+            };
         }
         ctx.note(ctx.patch_status(ISVC, isvc, status).await, wake);
     }
@@ -351,7 +356,12 @@ fn predictor_deployment(isvc: &Value, runtime: &Value, name: &str) -> Value {
         }
     }
     let mut spec = json!({"containers": containers});
-    let mut volumes = Vec::new();
+    // The runtime's volumes (vLLM's `shm` emptyDir) go with its containers' volumeMounts: a mount
+    // of an undeclared volume is refused by the API server.
+    let mut volumes: Vec<Value> = runtime["spec"]["volumes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if let Some(pvc) = model["storageUri"]
         .as_str()
         .and_then(|u| u.strip_prefix("pvc://"))
@@ -514,11 +524,13 @@ async fn llama_stacks(ctx: &Ctx, wake: &mut Wake) {
         let status = json!({
             "phase": if ready { "Ready" } else { "Initializing" },
             "availableReplicas": if ready { replicas } else { 0 },
-            "serviceURL": format!("http://{svc}.{ns}.svc.cluster.local:{port}"),
             "version": {"operatorVersion": "0.3.0", "llamaStackServerVersion": "0.2.22"},
             "conditions": [
-                obj::make_condition(lsd, "DeploymentReady", ready, if ready { "DeploymentReady" } else { "DeploymentPending" }, "", &now),
-                obj::make_condition(lsd, "HealthCheck", ready, if ready { "HealthCheckPassed" } else { "HealthCheckPending" }, "", &now),
+                // The CRD requires reason and message on every condition.
+                obj::make_condition(lsd, "DeploymentReady", ready, if ready { "DeploymentReady" } else { "DeploymentPending" },
+                    if ready { "Deployment is ready" } else { "Waiting for the deployment to become ready" }, &now),
+                obj::make_condition(lsd, "HealthCheck", ready, if ready { "HealthCheckPassed" } else { "HealthCheckPending" },
+                    if ready { "Health check passed" } else { "Waiting for the server to answer its health check" }, &now),
             ],
         });
         ctx.note(ctx.patch_status(LLAMA_STACK, lsd, status).await, wake);
@@ -611,7 +623,7 @@ async fn pipeline_runs(ctx: &Ctx, wake: &mut Wake) {
         } else {
             let per = ctx.scenario.delays.pipeline_run / tasks.max(1) as u64;
             let finished = (ctx.elapsed(Some(&start)) / per.max(1)).min(tasks as u64);
-            if let Some(at) = Ctx::after(&start, (finished + 1) * per.max(1)) {
+            if let Some(at) = ctx.after(&start, (finished + 1) * per.max(1)) {
                 wake.at(at);
             }
             (

@@ -80,7 +80,9 @@ fn is_transient(e: &WorldError) -> bool {
             kube::Error::HyperError(_) | kube::Error::Service(_) => true,
             _ => false,
         },
-        WorldError::CrdNotEstablished { .. } => false,
+        WorldError::CrdNotEstablished { .. }
+        | WorldError::Deferred { .. }
+        | WorldError::Malformed { .. } => false,
     }
 }
 
@@ -123,6 +125,7 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
         scenario: std::sync::Arc::new(scenario.clone()),
         clock: SimClock::new(1.0),
         caches: Default::default(),
+        writes: Default::default(),
     };
     let c = &scenario.cluster;
     let now = rfc3339(jiff::Timestamp::now());
@@ -240,7 +243,8 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
                          "startedTime": now, "completionTime": now, "verified": false}],
             "observedGeneration": 1,
             "versionHash": obj::hash_chars(&c.openshift_version, 11),
-            "availableUpdates": null,
+            // Required (nullable): a merge patch would delete a null, so an empty list.
+            "availableUpdates": [],
             "conditions": [
                 {"type": "Available", "status": "True", "lastTransitionTime": now,
                  "message": format!("Done applying {}", c.openshift_version)},
@@ -438,16 +442,19 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
                     "metadata": {"name": "gpu-cluster-policy"},
                     "spec": {"operator": {"defaultRuntime": "crio"}, "driver": {"enabled": true},
                              "devicePlugin": {"enabled": true}, "dcgmExporter": {"enabled": true},
-                             "gfd": {"enabled": true}, "toolkit": {"enabled": true}},
+                             "gfd": {"enabled": true}, "toolkit": {"enabled": true},
+                             "daemonsets": {}, "dcgm": {"enabled": true}, "nodeStatusExporter": {"enabled": true}},
                     "status": {"state": "ready", "namespace": "nvidia-gpu-operator",
-                               "conditions": [{"type": "Ready", "status": "True", "reason": "Reconciled", "lastTransitionTime": now}]},
+                               "conditions": [{"type": "Ready", "status": "True", "reason": "Reconciled", "message": "",
+                                               "lastTransitionTime": now}]},
                 })).await?;
             }
             "nfd" => {
                 put(&ctx, NFD, json!({
                     "metadata": {"name": "nfd-instance", "namespace": "openshift-nfd"},
                     "spec": {"operand": {"image": "registry.redhat.io/openshift4/ose-node-feature-discovery-rhel9:v4.19"}},
-                    "status": {"conditions": [{"type": "Available", "status": "True", "lastTransitionTime": now}]},
+                    "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Available",
+                                               "message": "", "lastTransitionTime": now}]},
                 })).await?;
             }
             _ => {}
@@ -462,7 +469,7 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
                 "applicationsNamespace": "redhat-ods-applications",
                 "monitoring": {"managementState": "Managed", "namespace": "redhat-ods-monitoring"},
                 "serviceMesh": {"managementState": "Managed", "controlPlane": {"name": "data-science-smcp", "namespace": "istio-system", "metricsCollection": "Istio"}},
-                "trustedCABundle": {"managementState": "Managed"},
+                "trustedCABundle": {"managementState": "Managed", "customCABundle": ""},
             },
             "status": {"phase": "Ready", "release": {"name": "OpenShift AI Self-Managed", "version": "2.22.1"},
                        "conditions": [{"type": "Available", "status": "True", "reason": "ReconcileCompleted", "lastTransitionTime": now}]},
@@ -521,7 +528,7 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
     Ok(())
 }
 
-fn uuid_for(seed: &str) -> String {
+pub(super) fn uuid_for(seed: &str) -> String {
     let a = obj::hash_num(seed, u64::MAX);
     let b = obj::hash_num(&format!("{seed}/b"), u64::MAX);
     format!(

@@ -17,7 +17,46 @@ pub(super) fn default_class(ctx: &Ctx) -> Option<Value> {
         .cloned()
 }
 
+/// The PV controller's reclaim: a bound PV whose claim is gone (deleted, or recreated with another
+/// uid) is deleted with its `pv-protection` finalizer released when its reclaim policy is
+/// `Delete` (the CSI driver deletes the volume), and becomes `Released` when it is `Retain`.
+async fn reclaim(ctx: &Ctx, wake: &mut Wake) {
+    if !ctx.caches.is_synced(PVC) {
+        return;
+    }
+    for pv in ctx.caches.list(PV).values() {
+        let claim = &pv["spec"]["claimRef"];
+        let Some(claim_name) = claim["name"].as_str() else {
+            continue;
+        };
+        let ns = claim["namespace"].as_str().unwrap_or_default();
+        let alive = ctx
+            .caches
+            .get(PVC, ns, claim_name)
+            .is_some_and(|c| claim["uid"].is_null() || claim["uid"] == c["metadata"]["uid"]);
+        if alive {
+            continue;
+        }
+        if pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete" {
+            if pv["metadata"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty())
+            {
+                let patch = json!({"metadata": {"finalizers": null}});
+                ctx.note(ctx.patch(PV, pv, patch).await, wake);
+            }
+            if !obj::is_deleting(pv) {
+                ctx.note(ctx.delete(PV, "", obj::name(pv)).await, wake);
+            }
+        } else {
+            let status = json!({"phase": "Released"});
+            ctx.note(ctx.patch_status(PV, pv, status).await, wake);
+        }
+    }
+}
+
 pub(super) async fn reconcile(ctx: &Ctx, wake: &mut Wake) {
+    reclaim(ctx, wake).await;
     let pods = ctx.caches.list(POD);
     for pvc in ctx.caches.list(PVC).values() {
         if obj::is_deleting(pvc) || pvc["status"]["phase"] == "Bound" {

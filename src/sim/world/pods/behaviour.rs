@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::super::{BEHAVIOUR_LABEL, Ctx, obj};
 use super::containers;
+use crate::sim::scenario::DownloadFailure;
 
 /// What a pod does once its containers run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +114,12 @@ fn benchmark_target(pod: &Value) -> String {
 pub(super) fn log_lines(ctx: &Ctx, pod: &Value, behaviour: Behaviour, elapsed: u64) -> LogOutput {
     let delays = &ctx.scenario.delays;
     match behaviour {
-        Behaviour::ModelDownload => download_log(ctx, pod, elapsed, delays.model_download.max(1)),
+        Behaviour::ModelDownload => download_log(
+            &ctx.scenario.failures.model_downloads,
+            pod,
+            elapsed,
+            delays.model_download.max(1),
+        ),
         Behaviour::Benchmark => benchmark_log(pod, elapsed, delays.benchmark.max(1)),
         Behaviour::Run => {
             let name = obj::label(pod, "job-name").unwrap_or(obj::name(pod));
@@ -156,37 +162,91 @@ pub(super) fn log_lines(ctx: &Ctx, pod: &Value, behaviour: Behaviour, elapsed: u
     }
 }
 
-const DOWNLOAD_FILES: u64 = 10;
+/// The safetensors files of a simulated model: (count, total bytes). The full Mistral Small 24B
+/// is ten files (~60 GB), the w4a16-quantized one three (~15 GB).
+fn model_files(model: &str) -> (u64, u64) {
+    const GB: u64 = 1_000_000_000;
+    if model.to_ascii_lowercase().contains("quant") {
+        (3, 15 * GB + 371_204_096)
+    } else {
+        (10, 60 * GB + 118_476_800)
+    }
+}
 
-fn download_log(ctx: &Ctx, pod: &Value, elapsed: u64, duration: u64) -> LogOutput {
+/// Sizes of the `files` files of a model of `total` bytes: equal shards, the last one about 60 %
+/// of the others (as `save_pretrained` shards them).
+fn file_sizes(files: u64, total: u64) -> Vec<u64> {
+    if files <= 1 {
+        return vec![total];
+    }
+    let shard = total * 10 / (10 * (files - 1) + 6);
+    let mut sizes: Vec<u64> = (0..files - 1).map(|_| shard).collect();
+    sizes.push(total.saturating_sub(shard * (files - 1)));
+    sizes
+}
+
+/// Progress lines per file are written at every tenth of a file (the contract's chunk).
+const CHUNKS_PER_FILE: u64 = 10;
+
+fn download_log(
+    failures: &[DownloadFailure],
+    pod: &Value,
+    elapsed: u64,
+    duration: u64,
+) -> LogOutput {
     let job = obj::label(pod, "job-name")
         .unwrap_or(obj::name(pod))
         .to_string();
     let model = model_id(pod).unwrap_or_else(|| job.trim_start_matches("download-").to_string());
-    let failure = ctx.scenario.failures.model_downloads.iter().find(|f| {
+    let failure = failures.iter().find(|f| {
         job.contains(f.job.as_str()) && f.exclude.as_ref().is_none_or(|x| !job.contains(x.as_str()))
     });
-    let fail_at = failure.map(|f| u64::from(f.at_percent.min(100)));
+    let (files, total) = model_files(&format!("{model} {job}"));
+    let sizes = file_sizes(files, total);
     let mut lines = vec![
         "Successfully installed huggingface_hub-0.34.4 hf-transfer-0.1.9".to_string(),
         format!("Downloading {model}"),
-        format!("Fetching {} files", DOWNLOAD_FILES + 3),
+        format!("Fetching {} files", files + 3),
     ];
-    // Progress in 5% steps of the whole download; each file is 10% of it.
-    let step = duration.div_ceil(20).max(1);
-    let percent = ((elapsed / step) * 5).min(100);
-    let shown = fail_at.map_or(percent, |f| percent.min(f));
-    let mut p = 5;
-    while p <= shown {
-        let file = ((p - 1) / (100 / DOWNLOAD_FILES)) + 1;
-        let file_pct = (p - (file - 1) * (100 / DOWNLOAD_FILES)) * DOWNLOAD_FILES;
-        lines.push(format!(
-            "Downloading model-{file:05}-of-{DOWNLOAD_FILES:05}.safetensors: {file_pct}%"
-        ));
-        p += 5;
+    // A constant rate over the whole download; a failure stops at its share of the bytes.
+    let rate_total = |secs: u64| -> u64 {
+        ((u128::from(total) * u128::from(secs.min(duration))) / u128::from(duration.max(1))) as u64
+    };
+    let limit = failure.map_or(total, |f| {
+        ((u128::from(total) * u128::from(f.at_percent.min(100))) / 100) as u64
+    });
+    let bytes_now = rate_total(elapsed).min(limit);
+    let mut done_before = 0u64;
+    let mut next_boundary: Option<u64> = None;
+    for (i, &size) in sizes.iter().enumerate() {
+        let chunk = size.div_ceil(CHUNKS_PER_FILE).max(1);
+        let name = format!("model-{:05}-of-{files:05}.safetensors", i + 1);
+        for c in 1..=CHUNKS_PER_FILE {
+            let in_file = (chunk * c).min(size);
+            let at = done_before + in_file;
+            if at > bytes_now {
+                if next_boundary.is_none() && at <= limit {
+                    next_boundary = Some(at);
+                }
+                break;
+            }
+            let files_done = i as u64 + u64::from(in_file == size);
+            // Field order as in the contract (RULES.md), which readers need not rely on.
+            lines.push(format!(
+                r#"{{"democtl":"progress","file":"{name}","file_bytes":{in_file},"file_total":{size},"bytes_done":{at},"bytes_total":{total},"files_done":{files_done},"files_total":{files}}}"#
+            ));
+            if in_file == size {
+                break;
+            }
+        }
+        done_before += size;
+        if done_before > bytes_now {
+            break;
+        }
     }
-    if let (Some(f), Some(at)) = (failure, fail_at)
-        && percent >= at
+    if let Some(f) = failure
+        && bytes_now >= limit
+        && limit < total
     {
         lines.push(f.message.clone());
         lines.push(format!("ERROR: download of {model} failed"));
@@ -196,9 +256,12 @@ fn download_log(ctx: &Ctx, pod: &Value, elapsed: u64, duration: u64) -> LogOutpu
             next_change: None,
         };
     }
-    if percent >= 100 {
+    if bytes_now >= total {
         lines.push(format!(
-            "Download complete: {model} ({DOWNLOAD_FILES} safetensors files)"
+            "Download complete: {model} ({files} safetensors files)"
+        ));
+        lines.push(format!(
+            r#"{{"democtl":"done","bytes_total":{total},"files_total":{files}}}"#
         ));
         return LogOutput {
             lines,
@@ -206,10 +269,13 @@ fn download_log(ctx: &Ctx, pod: &Value, elapsed: u64, duration: u64) -> LogOutpu
             next_change: None,
         };
     }
+    // The simulated second at which the next chunk lands (rounded up).
+    let next = next_boundary.unwrap_or(limit);
+    let secs = (u128::from(next) * u128::from(duration.max(1))).div_ceil(u128::from(total.max(1)));
     LogOutput {
         lines,
         exit_code: None,
-        next_change: Some((elapsed / step + 1) * step),
+        next_change: Some((secs as u64).max(elapsed + 1)),
     }
 }
 
@@ -307,6 +373,67 @@ mod tests {
         );
         let pod = json!({"spec": {"containers": [{"args": ["python -c 'snapshot_download(repo_id=\"mistralai/M\", local_dir=x)'"]}]}});
         assert_eq!(model_id(&pod).as_deref(), Some("mistralai/M"));
+    }
+
+    fn download_pod(job: &str) -> Value {
+        json!({"metadata": {"name": format!("{job}-x"), "labels": {"job-name": job}},
+               "spec": {"containers": [{"name": "d", "image": "python:3.11"}]}})
+    }
+
+    fn progress(lines: &[String]) -> Vec<Value> {
+        lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["democtl"] == "progress")
+            .collect()
+    }
+
+    #[test]
+    fn download_log_follows_the_progress_contract() {
+        let pod = download_pod("download-mistral-24b");
+        let half = download_log(&[], &pod, 300, 600);
+        assert_eq!(half.exit_code, None);
+        let p = progress(&half.lines);
+        let last = p.last().cloned().unwrap_or_default();
+        assert_eq!(last["files_total"], 10);
+        assert_eq!(last["bytes_total"], 60_118_476_800u64);
+        let done = last["bytes_done"].as_u64().unwrap_or(0);
+        assert!(done > 28_000_000_000 && done <= 30_059_238_400, "{last}");
+        // Monotonic, per-file totals add up, file sizes realistic.
+        let bytes: Vec<u64> = p.iter().filter_map(|v| v["bytes_done"].as_u64()).collect();
+        assert!(bytes.windows(2).all(|w| w[0] < w[1]));
+        assert!(half.next_change.is_some_and(|n| n > 300 && n < 310));
+
+        let full = download_log(&[], &pod, 600, 600);
+        assert_eq!(full.exit_code, Some(0));
+        let end: Value = serde_json::from_str(full.lines.last().map(String::as_str).unwrap_or(""))
+            .unwrap_or_default();
+        assert_eq!(
+            end,
+            json!({"democtl": "done", "bytes_total": 60_118_476_800u64, "files_total": 10})
+        );
+        let p = progress(&full.lines);
+        assert_eq!(p.len(), 100);
+        let sum: u64 = p
+            .iter()
+            .filter(|v| v["file_bytes"] == v["file_total"])
+            .filter_map(|v| v["file_total"].as_u64())
+            .sum();
+        assert_eq!(sum, 60_118_476_800);
+        assert_eq!(p.last().map(|v| v["files_done"].clone()), Some(json!(10)));
+
+        let quantized = download_log(
+            &[],
+            &download_pod("download-mistral-24b-quantized"),
+            600,
+            600,
+        );
+        let p = progress(&quantized.lines);
+        assert_eq!(p.last().map(|v| v["files_total"].clone()), Some(json!(3)));
+        assert_eq!(
+            p.last().map(|v| v["bytes_done"].clone()),
+            Some(json!(15_371_204_096u64))
+        );
     }
 
     #[test]

@@ -405,7 +405,7 @@ pub(super) async fn kubelet(ctx: &Ctx, pod: &Value, wake: &mut Wake) {
     }
     if let Some(at) = out
         .next_change
-        .and_then(|next| Ctx::after(&started_at, next))
+        .and_then(|next| ctx.after(&started_at, next))
     {
         wake.at(at);
     }
@@ -421,12 +421,13 @@ async fn serve(ctx: &Ctx, pod: &Value, started_at: &str, wake: &mut Wake) {
         // vLLM exits when the weights are missing; the kubelet restarts it with back-off.
         let restarts = (ctx.elapsed(Some(started_at)) / 30).min(20);
         if restarts < 20
-            && let Some(at) = Ctx::after(started_at, (restarts + 1) * 30)
+            && let Some(at) = ctx.after(started_at, (restarts + 1) * 30)
         {
             wake.at(at);
         }
         // Stable per restart, so the status only changes when the restart count does.
-        let finished = Ctx::after(started_at, restarts * 30 + 5)
+        let finished = ctx
+            .after(started_at, restarts * 30 + 5)
             .map(crate::sim::clock::rfc3339)
             .unwrap_or_else(|| now.clone());
         let name = containers(pod)

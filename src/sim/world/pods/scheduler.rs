@@ -153,8 +153,11 @@ pub(super) async fn schedule(
     }
     if let Some(node) = chosen {
         let node_name = obj::name(node);
-        let patch = json!({"spec": {"nodeName": node_name}});
-        ctx.note(ctx.patch(POD, pod, patch).await, wake);
+        let bound = ctx.bind(pod, node_name).await;
+        if bound.is_err() {
+            ctx.note(bound, wake);
+            return;
+        }
         let msg = format!(
             "Successfully assigned {}/{} to {node_name}",
             obj::namespace(pod),

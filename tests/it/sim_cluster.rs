@@ -1,0 +1,736 @@
+//! The project's simulated cluster as a background process (`democtl sim start|stop|status|
+//! kubeconfig|reset`, `democtl --sim …`), through the real binary, its kubeconfig and kube's
+//! client (and kubectl when installed). Every test owns a [`Cluster`] guard that stops the
+//! background process on drop (SIGKILL if it must) and checks that nothing serves the project
+//! any more: no test leaves a process behind.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use democtl::runner::event::RunEventKind;
+use democtl::sim::background::{self, Liveness, Record};
+use democtl::sim::embedded;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::api::{Api, ListParams, PostParams};
+
+use super::harness::{Demo, Run};
+
+const TOKEN: &str = "hf_sim_cluster_4711";
+
+/// The project's background cluster, stopped (and proven gone) on drop.
+struct Cluster {
+    demo: Arc<Demo>,
+}
+
+impl Cluster {
+    fn new(demo: Demo) -> Cluster {
+        Cluster {
+            demo: Arc::new(demo),
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.demo.path().join(".democtl/sim")
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.demo.run(args)
+    }
+
+    /// Runs off the async runtime.
+    async fn run_async(&self, args: &[&str]) -> Run {
+        let demo = self.demo.clone();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            demo.run(&refs)
+        })
+        .await
+        .unwrap()
+    }
+
+    fn record(&self) -> Record {
+        match background::liveness(&self.dir()).unwrap() {
+            Liveness::Running(r) => r,
+            other => panic!("the simulated cluster is not running: {other:?}"),
+        }
+    }
+
+    async fn client(&self) -> kube::Client {
+        let path = self.dir().join(embedded::KUBECONFIG_FILE);
+        let kubeconfig = kube::config::Kubeconfig::read_from(&path).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .unwrap();
+        kube::Client::try_from(config).unwrap()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let dir = self.dir();
+        let pid = background::read_record(&dir).ok().flatten().map(|r| r.pid);
+        let _ = self.demo.run(&["sim", "stop"]);
+        if embedded::is_served(&dir).unwrap_or(false)
+            && let Some(pid) = pid
+        {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let left = embedded::is_served(&dir).unwrap_or(false);
+        if !std::thread::panicking() {
+            assert!(!left, "a simulated cluster process was left running");
+        }
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn process_exists(pid: u32) -> bool {
+    // A zombie is gone for our purposes.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+#[test]
+fn start_status_stop_and_a_crash_are_told_apart() {
+    let sim = Cluster::new(Demo::repo());
+    let run = sim.run(&["sim", "status"]);
+    run.expect_code(3);
+    assert!(
+        run.stdout.contains("not running; no state yet"),
+        "{}",
+        run.stdout
+    );
+    let run = sim.run(&["sim", "kubeconfig"]);
+    run.expect_code(0);
+    let kubeconfig = sim.dir().join("kubeconfig");
+    assert_eq!(run.stdout.trim(), kubeconfig.display().to_string());
+
+    let run = sim.run(&["sim", "start", "--sim-speed", "500"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("simulated cluster is running at https://127.0.0.1:"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("kubeconfig: .democtl/sim/kubeconfig"),
+        "{}",
+        run.stdout
+    );
+    let first = sim.record();
+    assert!(process_exists(first.pid));
+    assert!(kubeconfig.exists());
+
+    let run = sim.run(&["sim", "start"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("is already running"), "{}", run.stdout);
+    assert_eq!(sim.record().pid, first.pid);
+
+    // Another speed for the running cluster is an error with the way to change it.
+    let run = sim.run(&["--sim", "--sim-speed", "60", "status"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("the simulated cluster runs at 500×, not 60×"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("democtl sim stop && democtl sim start --sim-speed 60"),
+        "{}",
+        run.stderr
+    );
+    let run = sim.run(&["--sim", "--sim-scenario", "not-aws", "status"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("was created from scenario `healthy`"),
+        "{}",
+        run.stderr
+    );
+
+    // A `--sim` command is a client of the same cluster, and says it is simulated.
+    let run = sim.run(&["--sim", "status"]);
+    run.expect_code(5);
+    assert!(
+        run.stdout
+            .starts_with("cluster: simulated (scenario healthy, 500×)\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(&first.url), "{}", run.stdout);
+    assert!(!run.stderr.contains("starting"), "{}", run.stderr);
+
+    let run = sim.run(&["sim", "status"]);
+    run.expect_code(0);
+    for want in [
+        format!("simulated cluster: running (pid {})", first.pid),
+        format!("address     {}", first.url),
+        "scenario    healthy".to_string(),
+        "speed       500×".to_string(),
+        "sim time    ".to_string(),
+        "objects     ".to_string(),
+        "state       saved to .democtl/sim/state.json".to_string(),
+    ] {
+        assert!(run.stdout.contains(&want), "{want}\n{}", run.stdout);
+    }
+
+    // Stop: exactly that process, state kept; start again: same speed, same objects.
+    let run = sim.run(&["sim", "stop"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains(&format!("simulated cluster stopped (pid {})", first.pid)),
+        "{}",
+        run.stdout
+    );
+    wait_until("the process to go", Duration::from_secs(10), || {
+        !process_exists(first.pid)
+    });
+    assert!(!sim.dir().join(background::RECORD_FILE).exists());
+    let run = sim.run(&["sim", "status"]);
+    run.expect_code(3);
+    assert!(
+        run.stdout
+            .contains("its state is kept in .democtl/sim/state.json"),
+        "{}",
+        run.stdout
+    );
+    sim.run(&["sim", "stop"]).expect_code(0);
+
+    sim.run(&["sim", "start"]).expect_code(0);
+    let second = sim.record();
+    assert_ne!(second.pid, first.pid);
+    assert_eq!(second.speed, 500.0, "a restart keeps the speed");
+    assert!(second.objects >= first.objects);
+
+    // A crash: the next `--sim` command says so and offers the fix instead of a connection error.
+    Command::new("kill")
+        .arg("-9")
+        .arg(second.pid.to_string())
+        .status()
+        .unwrap();
+    wait_until("the lock to be released", Duration::from_secs(10), || {
+        !embedded::is_served(&sim.dir()).unwrap()
+    });
+    let run = sim.run(&["--sim", "status"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains(&format!(
+            "the simulated cluster stopped unexpectedly (pid {}",
+            second.pid
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("`democtl sim start`"), "{}", run.stderr);
+    let run = sim.run(&["sim", "status"]);
+    run.expect_code(3);
+    assert!(
+        run.stdout.contains("stopped unexpectedly"),
+        "{}",
+        run.stdout
+    );
+    let run = sim.run(&["sim", "start"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("had stopped unexpectedly"),
+        "{}",
+        run.stderr
+    );
+
+    // Reset: stopped and forgotten; the next `--sim` command starts a new one, saying so.
+    let third = sim.record();
+    let run = sim.run(&["sim", "reset"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("is stopped and reset"),
+        "{}",
+        run.stdout
+    );
+    assert!(!process_exists(third.pid));
+    assert!(!sim.dir().join("state.json").exists());
+    let run = sim.run(&["--sim", "--sim-speed", "700", "status"]);
+    run.expect_code(5);
+    assert!(
+        run.stderr.starts_with(
+            "starting the simulated cluster (scenario healthy, 700×) in the background"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn invalid_speeds_exit_2_with_a_message_and_start_nothing() {
+    let demo = Demo::repo();
+    for bad in ["0", "NaN", "-5", "inf", "1e400", "fast"] {
+        for args in [
+            vec![
+                "--sim".to_string(),
+                format!("--sim-speed={bad}"),
+                "status".into(),
+            ],
+            vec!["sim".into(), "start".into(), format!("--sim-speed={bad}")],
+        ] {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let run = demo.run(&refs);
+            run.expect_code(2);
+            assert!(
+                run.stderr.contains("--sim-speed") && run.stderr.contains(bad),
+                "{args:?}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(!demo.path().join(".democtl").exists());
+}
+
+#[test]
+fn stop_signals_only_the_process_that_serves_the_cluster() {
+    let sim = Cluster::new(Demo::repo());
+    sim.run(&["sim", "start", "--sim-speed", "100"])
+        .expect_code(0);
+    let real = sim.record();
+    // The record now names another process (as after a pid was reused): stop refuses to signal.
+    let path = sim.dir().join(background::RECORD_FILE);
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let mut forged = real.clone();
+    forged.pid = sleeper.id();
+    std::fs::write(&path, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let run = sim.run(&["sim", "stop"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "process {} is not the simulated cluster",
+            sleeper.id()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(process_exists(sleeper.id()), "the other process lives");
+    assert!(process_exists(real.pid), "the cluster lives");
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    std::fs::write(&path, serde_json::to_vec(&real).unwrap()).unwrap();
+    sim.run(&["sim", "stop"]).expect_code(0);
+    assert!(!process_exists(real.pid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_is_refused_while_the_cluster_lock_is_held() {
+    let sim = Cluster::new(Demo::repo());
+    sim.run_async(&["sim", "start", "--sim-speed", "100"])
+        .await
+        .expect_code(0);
+    let client = sim.client().await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some("democtl".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    let now = MicroTime(jiff::Timestamp::now());
+    let lease = Lease {
+        metadata: ObjectMeta {
+            name: Some("democtl-lock".into()),
+            namespace: Some("democtl".into()),
+            annotations: Some(BTreeMap::from([(
+                "democtl.io/command".to_string(),
+                "deploy stage3".to_string(),
+            )])),
+            ..Default::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some("alice@laptop pid 4242".into()),
+            acquire_time: Some(now.clone()),
+            renew_time: Some(now),
+            lease_duration_seconds: Some(30),
+            ..Default::default()
+        }),
+    };
+    let leases: Api<Lease> = Api::namespaced(client, "democtl");
+    leases.create(&PostParams::default(), &lease).await.unwrap();
+    let run = sim.run_async(&["sim", "reset"]).await;
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("refusing to reset the simulated cluster")
+            && run
+                .stderr
+                .contains("`alice@laptop pid 4242` running `deploy stage3`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert!(sim.dir().join("state.json").exists());
+    sim.record();
+    let run = sim.run_async(&["sim", "reset", "--force"]).await;
+    run.expect_code(0);
+    assert!(!sim.dir().join("state.json").exists());
+}
+
+/// Whether a directory set to mode 0555 refuses new files to this process (not so for root
+/// with CAP_DAC_OVERRIDE).
+fn read_only_dirs_are_enforced(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let probe = dir.join("probe");
+    std::fs::create_dir(&probe).unwrap();
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let refused = std::fs::write(probe.join("x"), "x").is_err();
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::remove_dir_all(&probe).unwrap();
+    refused
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_save_is_reported_and_the_last_good_state_stays() {
+    use std::os::unix::fs::PermissionsExt;
+    let demo = Demo::repo();
+    let sim = Cluster::new(demo);
+    // As root, the server runs without the capability that ignores directory permissions.
+    let start = ["sim", "start", "--sim-speed", "100"];
+    if read_only_dirs_are_enforced(sim.demo.path()) {
+        sim.run_async(&start).await.expect_code(0);
+    } else {
+        let setpriv = Command::new("setpriv")
+            .arg("--bounding-set=-dac_override,-dac_read_search,-fowner")
+            .arg(assert_cmd::cargo::cargo_bin("democtl"))
+            .args(start)
+            .current_dir(sim.demo.path())
+            .env("HOME", sim.demo.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        match setpriv {
+            Ok(s) if s.success() => {}
+            other => {
+                eprintln!(
+                    "SKIPPED: running as root without setpriv ({other:?}); a read-only directory cannot be tested"
+                );
+                return;
+            }
+        }
+    }
+    let client = sim.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let cm = |name: &str| ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    cms.create(&PostParams::default(), &cm("saved"))
+        .await
+        .unwrap();
+    let state = sim.dir().join("state.json");
+    let contains = |name: &str| {
+        std::fs::read_to_string(&state)
+            .unwrap_or_default()
+            .contains(&format!("\"name\":\"{name}\""))
+    };
+    wait_until("the first save", Duration::from_secs(20), || {
+        contains("saved")
+    });
+
+    std::fs::set_permissions(sim.dir(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    cms.create(&PostParams::default(), &cm("unsaved"))
+        .await
+        .unwrap();
+    wait_until(
+        "the failure to be recorded",
+        Duration::from_secs(20),
+        || {
+            background::read_record(&sim.dir())
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.save_error.is_some())
+        },
+    );
+    let good = std::fs::read(&state).unwrap();
+    let run = sim.run_async(&["sim", "status"]).await;
+    run.expect_code(1);
+    assert!(run.stdout.contains("NOT SAVED"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("error: the simulated cluster cannot save its state")
+            && run.stderr.contains("Permission denied"),
+        "{}",
+        run.stderr
+    );
+    let run = sim.run_async(&["--sim", "status"]).await;
+    assert!(
+        run.stderr
+            .contains("warning: the simulated cluster cannot save its state"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        good,
+        "the last good state stays"
+    );
+    assert!(contains("saved") && !contains("unsaved"));
+    let temp: Vec<String> = std::fs::read_dir(sim.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(temp.is_empty(), "temp files left: {temp:?}");
+
+    // Writable again: the server saves on its own and the error clears.
+    std::fs::set_permissions(sim.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    wait_until("the save to recover", Duration::from_secs(20), || {
+        contains("unsaved")
+    });
+    wait_until("the error to clear", Duration::from_secs(20), || {
+        background::read_record(&sim.dir())
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.save_error.is_none())
+    });
+    sim.run_async(&["sim", "status"]).await.expect_code(0);
+}
+
+/// Pod name → (uid, startTime, restart counts): what must not change when nothing restarts.
+async fn pods(client: &kube::Client) -> BTreeMap<String, (String, String, Vec<i32>)> {
+    let api: Api<Pod> = Api::all(client.clone());
+    api.list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| {
+            let status = p.status.unwrap_or_default();
+            (
+                format!(
+                    "{}/{}",
+                    p.metadata.namespace.unwrap_or_default(),
+                    p.metadata.name.unwrap_or_default()
+                ),
+                (
+                    p.metadata.uid.unwrap_or_default(),
+                    status
+                        .start_time
+                        .map(|t| t.0.to_string())
+                        .unwrap_or_default(),
+                    status
+                        .container_statuses
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|c| c.restart_count)
+                        .collect(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn kubectl_present() -> bool {
+    Command::new("kubectl")
+        .args(["version", "--client"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The "must show" at one speed: the README's command leaves a running cluster that a
+/// second pane can watch with kubectl; `sim reset` is refused during the deploy, naming it;
+/// afterwards 20 `--sim status` in a row are healthy, a second deploy runs no earlier stage and
+/// changes nothing, and `sim stop` + `sim start` restarts no pod.
+async fn deploy_stage3_then_everything_stays(speed: &str) {
+    let _one = super::e2e::ONE_AT_A_TIME.lock().await;
+    let sim = Cluster::new(Demo::repo().env("HF_TOKEN", TOKEN));
+    let bin = assert_cmd::cargo::cargo_bin("democtl");
+    let deploy = Command::new(&bin)
+        .args(["--sim", "--sim-speed", speed, "deploy", "stage3", "--yes"])
+        .current_dir(sim.demo.path())
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
+        .env("HOME", sim.demo.path())
+        .env("HF_TOKEN", TOKEN)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deploy_pid = deploy.id();
+    wait_until("the cluster to start", Duration::from_secs(120), || {
+        matches!(background::liveness(&sim.dir()), Ok(Liveness::Running(_)))
+    });
+    let kubeconfig = sim.run(&["sim", "kubeconfig"]).stdout.trim().to_string();
+    let watch = kubectl_present().then(|| {
+        Command::new("kubectl")
+            .args(["--kubeconfig", &kubeconfig, "get", "pods", "-A", "-w"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    });
+    let client = sim.client().await;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "democtl");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if leases
+            .get_opt("democtl-lock")
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the deploy never took the lock");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let run = sim.run_async(&["sim", "reset"]).await;
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("refusing to reset the simulated cluster")
+            && run.stderr.contains(&format!("pid {deploy_pid}"))
+            && run.stderr.contains("running `deploy stage3`"),
+        "{}",
+        run.stderr
+    );
+    let output = tokio::task::spawn_blocking(move || deploy.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "starting the simulated cluster (scenario healthy, {speed}×) in the background"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("cluster: simulated (scenario healthy, {speed}×)")),
+        "{stderr}"
+    );
+
+    if let Some(mut watch) = watch {
+        let _ = watch.kill();
+        let out = watch.wait_with_output().unwrap();
+        let out = String::from_utf8_lossy(&out.stdout).into_owned();
+        for pod in ["download-mistral-24b-", "acme-agent-"] {
+            assert!(
+                out.lines()
+                    .any(|l| l.contains(pod) && l.starts_with("private-ai-demo")
+                        || l.contains(pod) && l.starts_with("acme-calibration-ops")),
+                "kubectl -w did not show {pod}:\n{out}"
+            );
+        }
+        let isvc = Command::new("kubectl")
+            .args([
+                "--kubeconfig",
+                &kubeconfig,
+                "get",
+                "inferenceservices",
+                "-n",
+                "private-ai-demo",
+            ])
+            .output()
+            .unwrap();
+        let isvc = String::from_utf8_lossy(&isvc.stdout).into_owned();
+        for name in ["mistral-24b ", "mistral-24b-quantized "] {
+            assert!(isvc.contains(name), "{isvc}");
+        }
+    } else {
+        eprintln!("SKIPPED (part): kubectl is not installed; `kubectl get pods -A -w` not checked");
+    }
+
+    for i in 0..20 {
+        let run = sim.run_async(&["--sim", "status"]).await;
+        assert_eq!(run.code, 0, "status #{i}:\n{}\n{}", run.stdout, run.stderr);
+    }
+    let before = pods(&client).await;
+    let run = sim.run_async(&["--sim", "deploy", "stage3", "--yes"]).await;
+    run.expect_code(0);
+    for stage in ["stage1", "stage2"] {
+        assert!(
+            run.stderr.lines().any(
+                |l| l.starts_with(&format!("{stage} is deployed and healthy"))
+                    && l.ends_with("not run again")
+            ),
+            "{stage}:\n{}",
+            run.stderr
+        );
+    }
+    let changed: Vec<String> = sim
+        .demo
+        .last_events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::ObjectApplied { object, .. } if object.result != "unchanged" => {
+                Some(format!("{}/{} {}", object.kind, object.name, object.result))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(changed.is_empty(), "a second deploy changed {changed:?}");
+    assert_eq!(
+        pods(&client).await,
+        before,
+        "a second deploy restarted pods"
+    );
+
+    sim.run_async(&["sim", "stop"]).await.expect_code(0);
+    sim.run_async(&["sim", "start"]).await.expect_code(0);
+    let client = sim.client().await;
+    assert_eq!(pods(&client).await, before, "a restart restarted pods");
+    for i in 0..3 {
+        let run = sim.run_async(&["--sim", "status"]).await;
+        assert_eq!(
+            run.code, 0,
+            "status #{i} after restart:\n{}\n{}",
+            run.stdout, run.stderr
+        );
+    }
+    assert_eq!(
+        pods(&client).await,
+        before,
+        "pods restarted after a restart"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_at_1000x_then_everything_stays() {
+    deploy_stage3_then_everything_stays("1000").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_at_60x_then_everything_stays() {
+    deploy_stage3_then_everything_stays("60").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_at_200x_then_everything_stays() {
+    deploy_stage3_then_everything_stays("200").await;
+}
