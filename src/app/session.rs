@@ -10,9 +10,9 @@ use indicatif::MultiProgress;
 use tokio_util::sync::CancellationToken;
 
 use super::{AppError, Ctx};
-use crate::report::jsonl::{self, JsonlReporter};
 use crate::report::history::Expectations;
 use crate::report::html::FilesReporter;
+use crate::report::jsonl::{self, JsonlReporter};
 use crate::report::screen::Files;
 use crate::report::{Fanout, Mode, plain::PlainReporter, tty::TtyReporter};
 use crate::runner::event::{ErrorReport, Reporter, RunHeader};
@@ -306,12 +306,7 @@ pub fn reporters(ctx: &Ctx, command: &str, stage: Option<&str>) -> Result<Report
     let log = JsonlReporter::create(&path).map_err(|e| AppError::io(&path, e))?;
     // The result screen names the run log and the HTML report beside it (`logs/<run>/`).
     let report = FilesReporter::report_path(&path);
-    let shown = |p: &std::path::Path| {
-        p.strip_prefix(&ctx.cwd)
-            .unwrap_or(p)
-            .display()
-            .to_string()
-    };
+    let shown = |p: &std::path::Path| p.strip_prefix(&ctx.cwd).unwrap_or(p).display().to_string();
     let files = Files {
         log: Some(shown(&path)),
         report: Some(shown(&report)),

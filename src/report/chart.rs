@@ -174,7 +174,10 @@ fn panel(all: &[Series], metric: Metric, width: u16, height: u16, color: bool) -
     let area = Rect::new(0, 0, width, height.saturating_sub(1));
     let mut buffer = Buffer::empty(area);
     chart.render(area, &mut buffer);
-    let mut lines = vec![super::layout::abbreviate(metric.title(), usize::from(width))];
+    let mut lines = vec![super::layout::abbreviate(
+        metric.title(),
+        usize::from(width),
+    )];
     lines.extend(buffer_lines(&buffer, color));
     lines
 }
@@ -269,7 +272,11 @@ pub fn terminal(points: &[BenchmarkPoint], width: usize, color: bool) -> Vec<Str
         let right = panel(&all, Metric::Throughput, half, height, color);
         for (l, r) in left.iter().zip(right.iter()) {
             let pad = usize::from(half).saturating_sub(console::measure_text_width(l));
-            lines.push(format!("{l}{}   {r}", " ".repeat(pad)).trim_end().to_owned());
+            lines.push(
+                format!("{l}{}   {r}", " ".repeat(pad))
+                    .trim_end()
+                    .to_owned(),
+            );
         }
     } else {
         let w = u16::try_from(width).unwrap_or(80);
@@ -301,7 +308,9 @@ fn drawing<E: std::error::Error>(e: E) -> ChartError {
 pub fn svg(points: &[BenchmarkPoint]) -> Result<String, ChartError> {
     let all = series(points);
     if all.is_empty() {
-        return Err(ChartError("no benchmark results with a numeric load".into()));
+        return Err(ChartError(
+            "no benchmark results with a numeric load".into(),
+        ));
     }
     let mut text = String::new();
     {
@@ -363,7 +372,9 @@ where
             .draw_series(LineSeries::new(main.clone(), color.stroke_width(3)))
             .map_err(drawing)?
             .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
         chart
             .draw_series(main.iter().map(|&p| Circle::new(p, 4, color.filled())))
             .map_err(drawing)?;
@@ -455,7 +466,9 @@ pub(crate) mod tests {
             assert!(text.contains("time to first token"), "{text}");
             assert!(text.contains("output tokens/s"), "{text}");
             // Something was plotted: braille or dot marks.
-            assert!(text.contains('•') && text.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)));
+            assert!(
+                text.contains('•') && text.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+            );
         }
         assert!(terminal(&[], 80, false).is_empty());
     }

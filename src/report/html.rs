@@ -144,7 +144,9 @@ pub fn page(facts: &RunFacts, summary: &RunSummary, svg: Option<&str>) -> String
         let _ = writeln!(h, "<p>To resume: <code>{}</code></p>", escape(next));
     }
     if !facts.endpoints.is_empty() {
-        h.push_str("<h2>Endpoints</h2>\n<table><tr><th>endpoint</th><th>URL</th><th>try</th></tr>\n");
+        h.push_str(
+            "<h2>Endpoints</h2>\n<table><tr><th>endpoint</th><th>URL</th><th>try</th></tr>\n",
+        );
         for (_, e) in &facts.endpoints {
             let url = e.url.as_deref().unwrap_or("not available");
             let link = if url.starts_with("https://") || url.starts_with("http://") {
@@ -189,7 +191,9 @@ pub fn page(facts: &RunFacts, summary: &RunSummary, svg: Option<&str>) -> String
             h.push_str("</table>\n");
         }
     }
-    h.push_str("<h2>Steps</h2>\n<table><tr><th>stage</th><th>step</th><th>result</th><th>time</th></tr>\n");
+    h.push_str(
+        "<h2>Steps</h2>\n<table><tr><th>stage</th><th>step</th><th>result</th><th>time</th></tr>\n",
+    );
     for s in &summary.steps {
         let took = if matches!(s.outcome, Outcome::Skipped { .. }) {
             String::new()

@@ -131,9 +131,8 @@ pub fn fit_table(columns: &[String], rows: &[Vec<String>], width: usize) -> Vec<
             .max()
             .unwrap_or(0)
     };
-    let total = |widths: &[usize]| {
-        widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1)
-    };
+    let total =
+        |widths: &[usize]| widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
     let header_width = |h: &str| width_of(h);
     let mut headers: Vec<Vec<String>> = (0..count)
         .map(|i| vec![columns.get(i).cloned().unwrap_or_default()])
@@ -156,12 +155,7 @@ pub fn fit_table(columns: &[String], rows: &[Vec<String>], width: usize) -> Vec<
     }
     let mut limits: Vec<usize> = widths.clone();
     while total(&limits) > width {
-        let Some((widest, w)) = limits
-            .iter()
-            .copied()
-            .enumerate()
-            .max_by_key(|(_, w)| *w)
-        else {
+        let Some((widest, w)) = limits.iter().copied().enumerate().max_by_key(|(_, w)| *w) else {
             break;
         };
         if w <= 8 {
@@ -207,9 +201,7 @@ pub fn fit_table(columns: &[String], rows: &[Vec<String>], width: usize) -> Vec<
     }
     out.extend(rows.iter().map(|r| line(r)));
     if shown < count {
-        let hidden: Vec<String> = (shown..count)
-            .map(|i| headers[i].join(" "))
-            .collect();
+        let hidden: Vec<String> = (shown..count).map(|i| headers[i].join(" ")).collect();
         out.extend(wrap(
             &format!("({} hidden at this width)", hidden.join(", ")),
             width,
@@ -246,7 +238,14 @@ mod tests {
             assert!(width_of(l) <= 40, "{l}");
             assert!(l.starts_with("  "));
         }
-        assert_eq!(lines.join(" ").split_whitespace().collect::<Vec<_>>().join(" "), text);
+        assert_eq!(
+            lines
+                .join(" ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            text
+        );
     }
 
     #[test]
@@ -264,13 +263,20 @@ mod tests {
             .collect::<Vec<_>>()
             .join(" ");
         assert_eq!(shell_words(&joined), shell_words(cmd));
-        assert!(lines.iter().any(|l| l.contains("'Content-Type: application/json'")));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("'Content-Type: application/json'"))
+        );
         // Lines fit, except a single word longer than the line.
         for l in &lines {
             let words = shell_words(l.trim().trim_end_matches('\\').trim());
             assert!(width_of(l) <= 80 || words.len() == 1, "{l}");
         }
-        assert_eq!(wrap_command("democtl deploy stage1", 80, ""), ["democtl deploy stage1"]);
+        assert_eq!(
+            wrap_command("democtl deploy stage1", 80, ""),
+            ["democtl deploy stage1"]
+        );
     }
 
     #[test]
@@ -286,8 +292,26 @@ mod tests {
             "req/s",
         ]);
         let rows = vec![
-            s(&["mistral-24b-quantized", "1", "80.0", "160", "21.5", "30.2", "412", "1.6"]),
-            s(&["mistral-24b", "25", "640", "1280", "21.5", "30.2", "1903", "12.1"]),
+            s(&[
+                "mistral-24b-quantized",
+                "1",
+                "80.0",
+                "160",
+                "21.5",
+                "30.2",
+                "412",
+                "1.6",
+            ]),
+            s(&[
+                "mistral-24b",
+                "25",
+                "640",
+                "1280",
+                "21.5",
+                "30.2",
+                "1903",
+                "12.1",
+            ]),
         ];
         let lines = fit_table(&columns, &rows, 76);
         for l in &lines {
@@ -311,12 +335,15 @@ mod tests {
         for l in &lines {
             assert!(width_of(l) <= 40, "{l}");
         }
-        assert!(lines.last().unwrap().contains("hidden"), "{lines:#?}");
+        assert!(lines.last().is_some_and(|l| l.contains("hidden")), "{lines:#?}");
     }
 
     #[test]
     fn names_abbreviate_with_an_ellipsis() {
-        assert_eq!(abbreviate("download-mistral-24b", 30), "download-mistral-24b");
+        assert_eq!(
+            abbreviate("download-mistral-24b", 30),
+            "download-mistral-24b"
+        );
         assert_eq!(abbreviate("download-mistral-24b", 10), "download-…");
         assert_eq!(width_of(&abbreviate("download-mistral-24b", 10)), 10);
     }

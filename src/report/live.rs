@@ -155,7 +155,11 @@ pub fn transfer_text(t: &Transfer, max: usize) -> String {
 /// A text bar: `[██████░░░░]` of `width` columns inside the brackets.
 pub fn bar(fraction: f64, width: usize) -> String {
     let filled = ((fraction.clamp(0.0, 1.0)) * width as f64).round() as usize;
-    format!("[{}{}]", "█".repeat(filled), "░".repeat(width - filled.min(width)))
+    format!(
+        "[{}{}]",
+        "█".repeat(filled),
+        "░".repeat(width - filled.min(width))
+    )
 }
 
 /// One GPU MachineSet: its last state and when each phase was first seen.
@@ -172,10 +176,13 @@ pub struct GpuRows(pub BTreeMap<String, GpuRow>);
 
 impl GpuRows {
     pub fn update(&mut self, at: &str, progress: &GpuProgress) {
-        let row = self.0.entry(progress.pool.clone()).or_insert_with(|| GpuRow {
-            last: progress.clone(),
-            reached: BTreeMap::new(),
-        });
+        let row = self
+            .0
+            .entry(progress.pool.clone())
+            .or_insert_with(|| GpuRow {
+                last: progress.clone(),
+                reached: BTreeMap::new(),
+            });
         row.last = progress.clone();
         // Reaching a phase means the earlier ones were passed (first seen now, if never seen).
         for phase in GpuPhase::ALL {
@@ -212,7 +219,8 @@ pub fn gpu_lines(row: &GpuRow, width: usize, indent: &str) -> Vec<String> {
                     ),
                     other => other.label().to_owned(),
                 };
-                let mark = if *phase < row.last.phase || row.last.phase == GpuPhase::GpusAllocatable {
+                let mark = if *phase < row.last.phase || row.last.phase == GpuPhase::GpusAllocatable
+                {
                     "✓ "
                 } else if *phase == row.last.phase {
                     "▸ "
@@ -261,14 +269,26 @@ mod tests {
     #[test]
     fn downloads_have_rate_eta_and_an_overall_total() {
         let mut d = Downloads::default();
-        d.update(Duration::from_secs(0), &progress("download-a", 0, 60_000_000_000));
-        d.update(Duration::from_secs(0), &progress("download-b", 0, 15_000_000_000));
-        d.update(Duration::from_secs(10), &progress("download-a", 1_000_000_000, 60_000_000_000));
+        d.update(
+            Duration::from_secs(0),
+            &progress("download-a", 0, 60_000_000_000),
+        );
+        d.update(
+            Duration::from_secs(0),
+            &progress("download-b", 0, 15_000_000_000),
+        );
+        d.update(
+            Duration::from_secs(10),
+            &progress("download-a", 1_000_000_000, 60_000_000_000),
+        );
         let a = &d.jobs["download-a"];
         assert_eq!(a.rate(), Some(100_000_000.0));
         assert_eq!(a.eta(), Some(Duration::from_secs(590)));
         let text = transfer_text(a, 80);
-        assert_eq!(text, "  2% · 1.0/60.0 GB · ETA 9m 50s · 100.0 MB/s · 1/10 files");
+        assert_eq!(
+            text,
+            "  2% · 1.0/60.0 GB · ETA 9m 50s · 100.0 MB/s · 1/10 files"
+        );
         // Narrow: the least useful parts go first.
         assert_eq!(transfer_text(a, 32), "  2% · 1.0/60.0 GB · ETA 9m 50s");
         assert_eq!(d.overall().last.bytes_total, 75_000_000_000);

@@ -139,9 +139,7 @@ pub fn counts(summary: &RunSummary) -> Counts {
             Outcome::Degraded { .. } => c.degraded += 1,
             Outcome::Skipped { reason } if skipped_by_abort(reason) => c.not_run += 1,
             Outcome::Skipped { .. } => c.skipped += 1,
-            Outcome::Failed { .. } | Outcome::TimedOut { .. } | Outcome::Cancelled => {
-                c.failed += 1
-            }
+            Outcome::Failed { .. } | Outcome::TimedOut { .. } | Outcome::Cancelled => c.failed += 1,
         }
     }
     c
@@ -178,10 +176,7 @@ pub fn verdict(facts: &RunFacts, summary: &RunSummary) -> String {
     let subject = facts.subject(summary);
     let took = render::duration(summary.duration);
     let counts = count_words(counts(summary));
-    let deploy = facts
-        .header
-        .as_ref()
-        .is_none_or(|h| h.command == "deploy");
+    let deploy = facts.header.as_ref().is_none_or(|h| h.command == "deploy");
     let done = if deploy { "deployed" } else { "done" };
     let failed_at = || {
         summary
@@ -198,13 +193,22 @@ pub fn verdict(facts: &RunFacts, summary: &RunSummary) -> String {
             format!("{symbol} {subject} {done} with problems in {took} — {counts}")
         }
         Outcome::Failed { .. } => {
-            format!("{symbol} {subject} failed after {took}{} — {counts}", failed_at())
+            format!(
+                "{symbol} {subject} failed after {took}{} — {counts}",
+                failed_at()
+            )
         }
         Outcome::TimedOut { .. } => {
-            format!("{symbol} {subject} timed out after {took}{} — {counts}", failed_at())
+            format!(
+                "{symbol} {subject} timed out after {took}{} — {counts}",
+                failed_at()
+            )
         }
         Outcome::Cancelled => {
-            format!("{symbol} {subject} interrupted after {took}{} — {counts}", failed_at())
+            format!(
+                "{symbol} {subject} interrupted after {took}{} — {counts}",
+                failed_at()
+            )
         }
         Outcome::Skipped { reason } => format!("{symbol} {subject}: nothing ran ({reason})"),
     }
@@ -247,7 +251,11 @@ pub fn endpoint_details(endpoints: &[Endpoint], width: usize, indent: &str) -> V
     for e in endpoints {
         lines.extend(endpoint_lines(std::slice::from_ref(e), width, indent));
         if let Some(example) = e.example.as_deref().filter(|x| !x.is_empty()) {
-            lines.extend(layout::wrap_command(example, width, &format!("{indent}  $ ")));
+            lines.extend(layout::wrap_command(
+                example,
+                width,
+                &format!("{indent}  $ "),
+            ));
         }
     }
     lines
@@ -440,17 +448,29 @@ mod tests {
             text[0],
             "✗ stage1 failed after 3m 02s at step `wait-models` — 3 steps, 1 ok, 1 failed, 1 not run"
         );
-        assert!(text.iter().any(|l| l.contains("error: Job `download-mistral-24b` failed")));
-        assert!(text.iter().any(|l| l.contains("hint: set a valid HF_TOKEN")));
+        assert!(
+            text.iter()
+                .any(|l| l.contains("error: Job `download-mistral-24b` failed"))
+        );
+        assert!(
+            text.iter()
+                .any(|l| l.contains("hint: set a valid HF_TOKEN"))
+        );
         assert_eq!(
             text.last().copied(),
             Some("to resume: democtl deploy stage1 --from wait-models")
         );
         // Too long for one line: wrapped to paste as one command.
         let mut long = summary.clone();
-        long.next = Some(format!("democtl --kubeconfig /{} deploy stage1 --from wait-models", "k".repeat(70)));
+        long.next = Some(format!(
+            "democtl --kubeconfig /{} deploy stage1 --from wait-models",
+            "k".repeat(70)
+        ));
         let lines = result_lines(&RunFacts::default(), &long, 80, &Files::default(), &[]);
-        let at = lines.iter().position(|l| l.text == "to resume, run:").unwrap_or(0);
+        let at = lines
+            .iter()
+            .position(|l| l.text == "to resume, run:")
+            .unwrap_or(0);
         let command = &lines[at + 1..];
         assert!(command.len() > 1);
         for l in &command[..command.len() - 1] {

@@ -163,7 +163,10 @@ impl TtyReporter {
 
     /// A row under the step's spinner (downloads, GPU sets), kept in insertion order.
     fn add_row(multi: &MultiProgress, active: &mut Active) -> ProgressBar {
-        let after = active.last_row.clone().unwrap_or_else(|| active.bar.clone());
+        let after = active
+            .last_row
+            .clone()
+            .unwrap_or_else(|| active.bar.clone());
         let row = multi.insert_after(&after, ProgressBar::new_spinner());
         row.set_style(Self::row_style());
         active.last_row = Some(row.clone());
@@ -203,7 +206,11 @@ impl TtyReporter {
                     let bar_width = (width / 5).clamp(10, 30);
                     let label = layout::abbreviate(&name, name_width.max(3));
                     let pad = name_width.max(3) - console::measure_text_width(&label);
-                    let head = format!("    {label}{} {} ", " ".repeat(pad), live::bar(t.fraction(), bar_width));
+                    let head = format!(
+                        "    {label}{} {} ",
+                        " ".repeat(pad),
+                        live::bar(t.fraction(), bar_width)
+                    );
                     let room = width.saturating_sub(console::measure_text_width(&head));
                     let text = format!("{head}{}", live::transfer_text(&t, room));
                     let row = match active.download_bars.get(&name) {
@@ -254,7 +261,13 @@ impl TtyReporter {
     }
 
     /// `Wait for model downloads · expected ~4m 10s` (or the stage file's timeout).
-    fn spinner_title(&self, stage: &str, step: &str, title: &str, timeout: Option<Duration>) -> String {
+    fn spinner_title(
+        &self,
+        stage: &str,
+        step: &str,
+        title: &str,
+        timeout: Option<Duration>,
+    ) -> String {
         let hint = match (self.expected.get(stage, step), timeout) {
             (Some(e), _) => format!(
                 " · expected ~{} ({} earlier run{})",
@@ -389,7 +402,9 @@ impl TtyReporter {
                 }
                 let bar = self.multi.add(ProgressBar::new_spinner());
                 bar.set_style(self.spinner_style(false));
-                bar.set_prefix(redact(&self.spinner_title(stage, step, title, *timeout)).into_owned());
+                bar.set_prefix(
+                    redact(&self.spinner_title(stage, step, title, *timeout)).into_owned(),
+                );
                 if self.tick {
                     bar.enable_steady_tick(Duration::from_millis(120));
                 } else {
@@ -539,7 +554,8 @@ impl TtyReporter {
             RunEventKind::RunFinished(summary) => {
                 self.print("");
                 let chart = chart::terminal(&self.facts.benchmarks, width, self.color);
-                let mut lines = screen::result_lines(&self.facts, summary, width, &self.files, &chart);
+                let mut lines =
+                    screen::result_lines(&self.facts, summary, width, &self.files, &chart);
                 if self.replay.is_some() {
                     lines.push(screen::Line {
                         role: Role::Detail,
@@ -565,7 +581,11 @@ impl Reporter for TtyReporter {
         let keys: Vec<Key> = self.active.keys().cloned().collect();
         for key in keys {
             if let Some(active) = self.active.remove(&key) {
-                for row in active.download_bars.values().chain(active.gpu_bars.values()) {
+                for row in active
+                    .download_bars
+                    .values()
+                    .chain(active.gpu_bars.values())
+                {
                     row.finish_and_clear();
                 }
                 active.bar.finish_and_clear();

@@ -104,7 +104,9 @@ impl SetState {
         let worst = self.machines.iter().map(|(_, s)| s).min();
         match worst {
             None | Some(MachineStage::Provisioning { .. }) => GpuPhase::Provisioning,
-            Some(MachineStage::NodeMissing | MachineStage::NodeNotReady { .. }) => GpuPhase::Running,
+            Some(MachineStage::NodeMissing | MachineStage::NodeNotReady { .. }) => {
+                GpuPhase::Running
+            }
             Some(MachineStage::NoGpuLabel { .. } | MachineStage::GpusPending { .. }) => {
                 GpuPhase::NodeReady
             }

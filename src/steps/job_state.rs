@@ -289,10 +289,16 @@ mod tests {
             "\nsome other line\n"
         );
         let p = download_progress(log, "download-a").unwrap();
-        assert_eq!((p.bytes_done, p.bytes_total, p.files_done, p.files_total), (789, 1011, 3, 10));
+        assert_eq!(
+            (p.bytes_done, p.bytes_total, p.files_done, p.files_total),
+            (789, 1011, 3, 10)
+        );
         assert_eq!(p.file.as_deref(), Some("model-00001-of-00010.safetensors"));
         assert!(!p.done);
-        let done = format!("{log}{}\n", r#"{"democtl":"done","bytes_total":1011,"files_total":10}"#);
+        let done = format!(
+            "{log}{}\n",
+            r#"{"democtl":"done","bytes_total":1011,"files_total":10}"#
+        );
         let p = download_progress(&done, "download-a").unwrap();
         assert!(p.done);
         assert_eq!(p.bytes_done, 1011);
