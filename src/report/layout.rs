@@ -335,7 +335,10 @@ mod tests {
         for l in &lines {
             assert!(width_of(l) <= 40, "{l}");
         }
-        assert!(lines.last().is_some_and(|l| l.contains("hidden")), "{lines:#?}");
+        assert!(
+            lines.last().is_some_and(|l| l.contains("hidden")),
+            "{lines:#?}"
+        );
     }
 
     #[test]

@@ -254,11 +254,13 @@ async fn the_terminal_shows_results_errors_and_the_summary() {
     // The error is repeated at the bottom, and the resume command is the last line.
     let tail: Vec<&str> = text.lines().rev().take(5).collect();
     assert_eq!(
-        tail[0],
-        "to resume: democtl deploy stage1 --from wait-models",
+        tail[0], "to resume: democtl deploy stage1 --from wait-models",
         "{text}"
     );
-    assert!(tail.contains(&"    hint: check the Hugging Face token"), "{text}");
+    assert!(
+        tail.contains(&"    hint: check the Hugging Face token"),
+        "{text}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
