@@ -756,6 +756,7 @@ fn encode_value(out: &mut Vec<u8>, num: u32, t: T, v: &Value) -> Result<(), Prot
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
