@@ -392,6 +392,19 @@ fn rows() -> Vec<Row> {
         Row {
             verbs: CREATE_ONLY,
             ..row!(
+                "authorization.k8s.io",
+                "v1",
+                "SelfSubjectRulesReview",
+                "selfsubjectrulesreviews",
+                false,
+                &[],
+                false,
+                false
+            )
+        },
+        Row {
+            verbs: CREATE_ONLY,
+            ..row!(
                 "authentication.k8s.io",
                 "v1",
                 "SelfSubjectReview",

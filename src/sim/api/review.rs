@@ -1,5 +1,6 @@
 //! The review kinds, answered without storage: SelfSubjectAccessReview (allowed unless a
-//! configured denied-permission rule matches) and SelfSubjectReview (the authenticated user).
+//! configured denied-permission rule matches), SelfSubjectRulesReview (cluster-admin's rules) and
+//! SelfSubjectReview (the authenticated user).
 
 use serde_json::{Value, json};
 
@@ -52,6 +53,14 @@ pub fn create(
                 }]));
             };
             body["status"] = status;
+        }
+        // The simulated user is cluster-admin (denied rules are not listed, as RBAC has no deny).
+        "selfsubjectrulesreviews" => {
+            body["status"] = json!({
+                "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                "incomplete": false,
+            });
         }
         "selfsubjectreviews" => {
             body["status"] = json!({"userInfo": {
