@@ -228,14 +228,21 @@ impl ApiError {
         )
     }
 
-    /// 415 for a request body in an encoding the server does not speak (protobuf, CBOR).
-    pub fn unsupported_body(content_type: &str) -> Self {
+    /// 415 for a request body in an encoding the server does not speak (CBOR, text).
+    pub fn unsupported_body(_content_type: &str) -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})"
-            ),
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+        )
+    }
+
+    /// 406 for an `Accept` the server cannot produce.
+    pub fn not_acceptable() -> Self {
+        Self::new(
+            406,
+            "NotAcceptable",
+            "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
         )
     }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use democtl::runner::event::{Outcome, RunEvent, RunEventKind};
-use democtl::sim::Embedded;
+use democtl::sim::{Embedded, EmbeddedOptions};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde_json::Value;
 
@@ -37,9 +37,19 @@ struct Sim {
 
 impl Sim {
     async fn start(demo: Demo, scenario: &str) -> Sim {
+        Sim::start_with(demo, scenario, false).await
+    }
+
+    /// [`Sim::start`] over HTTPS, for kubectl (client-go sends a bearer token only over TLS).
+    async fn start_with(demo: Demo, scenario: &str, tls: bool) -> Sim {
         let guard = ONE_AT_A_TIME.lock().await;
         let demo = Arc::new(demo);
-        let embedded = Embedded::start(&state_dir(&demo), Some(scenario), SPEED)
+        let options = EmbeddedOptions {
+            scenario: Some(scenario.to_string()),
+            speed: Some(SPEED),
+            tls,
+        };
+        let embedded = Embedded::start_with(&state_dir(&demo), &options)
             .await
             .unwrap();
         let kubeconfig = embedded.kubeconfig_path().display().to_string();
@@ -689,5 +699,70 @@ async fn a_missing_operator_is_listed_by_preflight_and_nothing_changes() {
         "nothing applied"
     );
     assert_eq!(snapshot(&sim.client()).await, before, "nothing changed");
+    sim.stop().await;
+}
+
+/// Issue #9: a typo in a manifest (`spec.predictor.modle`) is refused by the server's schema
+/// (democtl sends `fieldValidation=Strict`): the deploy fails at that object naming the field
+/// path, and kubectl's strict server-side apply of the same object gets kube-apiserver's message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_typo_fails_the_deploy_at_that_object_naming_the_field_path() {
+    let file = "gitops/base/model-serving/isvc-mistral-24b.yaml";
+    let good = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file))
+        .unwrap();
+    assert!(
+        good.contains("\n    model:\n"),
+        "the manifest changed: {good}"
+    );
+    let typo = good.replace("\n    model:\n", "\n    modle:\n");
+    let sim = Sim::start_with(demo().file(file, &typo), "healthy", true).await;
+    let run = sim.democtl(&["deploy", "stage1"]).await;
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("InferenceService/mistral-24b")
+            && run.stderr.contains("spec.predictor.modle"),
+        "{}",
+        run.stderr
+    );
+    let applied_typo = sim.events().iter().any(|e| {
+        matches!(&e.kind, RunEventKind::ObjectApplied { object, .. }
+            if object.kind == "InferenceService" && object.name == "mistral-24b")
+    });
+    assert!(
+        !applied_typo,
+        "the object with the typo was reported applied"
+    );
+
+    let kubectl = std::process::Command::new("kubectl")
+        .arg("--help")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if kubectl {
+        // The same object in a namespace that exists, applied as kubectl does.
+        let object = typo.replace("namespace: private-ai-demo", "namespace: default");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("isvc.yaml");
+        std::fs::write(&path, object).unwrap();
+        let out = std::process::Command::new("kubectl")
+            .args(["--kubeconfig", &sim.kubeconfig, "--cache-dir"])
+            .arg(dir.path().join("cache"))
+            .args(["apply", "--server-side", "--validate=strict", "-f"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(".spec.predictor.modle: field not declared in schema"),
+            "{stderr}"
+        );
+    } else {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "SKIPPED (part): kubectl is not installed; the kubectl apply was not checked"
+            );
+        }
+    }
     sim.stop().await;
 }

@@ -315,3 +315,67 @@ async fn kustomize_output_pipes_into_client_side_apply() {
         "namespace/demo unchanged\nconfigmap/cfg unchanged\ndeployment.apps/web unchanged\n"
     );
 }
+
+/// kubectl's typed generators send protobuf bodies (`application/vnd.kubernetes.protobuf`).
+#[tokio::test]
+async fn create_generators_send_protobuf_bodies() {
+    let Some(k) = kubectl().await else { return };
+    k.ok(&["create", "namespace", "pb"]).await;
+    k.ok(&[
+        "-n",
+        "pb",
+        "create",
+        "configmap",
+        "c1",
+        "--from-literal=a=1",
+        "--from-literal=b=two",
+    ])
+    .await;
+    k.ok(&[
+        "-n",
+        "pb",
+        "create",
+        "secret",
+        "generic",
+        "s1",
+        "--from-literal=k=v",
+    ])
+    .await;
+    k.ok(&[
+        "-n",
+        "pb",
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+    ])
+    .await;
+    let cm: Value = serde_json::from_str(
+        &k.ok(&["-n", "pb", "get", "configmap", "c1", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(cm["data"], serde_json::json!({"a": "1", "b": "two"}));
+    let s: Value = serde_json::from_str(
+        &k.ok(&["-n", "pb", "get", "secret", "s1", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(
+        (s["type"].as_str(), s["data"]["k"].as_str()),
+        (Some("Opaque"), Some("dg=="))
+    );
+    let d: Value = serde_json::from_str(
+        &k.ok(&["-n", "pb", "get", "deploy", "web", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.27"
+    );
+    assert_eq!(
+        k.ok(&["auth", "can-i", "create", "pods"]).await.trim(),
+        "yes"
+    );
+}

@@ -666,6 +666,20 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
         eprintln!("SKIPPED (part): kubectl is not installed; `kubectl get pods -A -w` not checked");
     }
 
+    // Issue #9: a whole deploy of stage 3 makes no controller write that the server (which
+    // validates against the real schemas) refuses; the background server logs each refusal.
+    let log = std::fs::read_to_string(sim.dir().join(background::LOG_FILE)).unwrap();
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("refused a controller write"))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "the server refused {} controller writes:\n{}",
+        refused.len(),
+        refused.join("\n")
+    );
+
     for i in 0..20 {
         let run = sim.run_async(&["--sim", "status"]).await;
         assert_eq!(run.code, 0, "status #{i}:\n{}\n{}", run.stdout, run.stderr);

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod log;
 pub mod openapi;
 pub mod patch;
+pub mod protobuf;
 pub mod read;
 pub mod review;
 pub mod strategy;
@@ -117,8 +118,12 @@ impl Request {
 
 /// Parses a request body as JSON, or YAML when the content type says so.
 pub fn parse_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
-    // Protobuf and CBOR are not spoken: 415 makes client-go retry with JSON.
-    if content_type.contains("protobuf") || content_type.contains("cbor") {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if media == protobuf::MEDIA_TYPE {
+        return protobuf::decode(body).map_err(|e| ApiError::bad_request(e.to_string()));
+    }
+    // Like kube-apiserver, only JSON, YAML and protobuf bodies (CBOR is off in 1.32).
+    if !(media.is_empty() || media.ends_with("json") || media.contains("yaml")) {
         return Err(ApiError::unsupported_body(content_type));
     }
     if content_type.contains("yaml") {
@@ -180,6 +185,19 @@ pub fn list_item(kind: &KindInfo, obj: &Value) -> Value {
 
 /// Serves one resource request.
 pub async fn dispatch(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> {
+    // Accept is negotiated before the request runs, as kube-apiserver does (406 before a write).
+    let out =
+        protobuf::negotiate(&req.accept, req.kind.custom).ok_or_else(ApiError::not_acceptable)?;
+    let plain = req.verb() != "watch" && req.sub.as_deref() != Some("log");
+    let resp = serve(shared, req).await?;
+    Ok(if plain {
+        protobuf::render(out, resp).await
+    } else {
+        resp
+    })
+}
+
+async fn serve(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> {
     let verb = req.verb();
     let sub = req.sub.as_deref();
     // A subresource the resource does not have is an unknown path to kube-apiserver (404); one
