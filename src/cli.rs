@@ -79,6 +79,15 @@ pub enum Command {
     /// The simulated cluster on its own.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Print a shell completion script (`democtl completions bash > /etc/bash_completion.d/democtl`).
+    Completions(CompletionsArgs),
+}
+
+/// `democtl completions <shell>`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 impl Command {
@@ -93,6 +102,7 @@ impl Command {
             Command::Validate => "validate",
             Command::Render(_) => "render",
             Command::Sim(_) => "sim",
+            Command::Completions(_) => "completions",
         }
     }
 }

@@ -140,7 +140,17 @@ async fn dispatch(command: Command, ctx: &Ctx) -> Result<u8, AppError> {
         Command::Sim(command) => sim::run(ctx, command).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::Render(args) => render::run(ctx, args).await,
+        Command::Completions(args) => completions(args),
     }
+}
+
+/// `democtl completions <shell>`: clap_complete's script for the whole command tree, on stdout.
+fn completions(args: cli::CompletionsArgs) -> Result<u8, AppError> {
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "democtl", &mut script);
+    print_stdout(&String::from_utf8_lossy(&script))?;
+    Ok(crate::exit::OK)
 }
 
 /// Prints clap's message; usage errors exit 2, `--help`/`--version` exit 0.

@@ -453,7 +453,8 @@ pub fn builtins() -> Vec<KindInfo> {
                 (
                     ".spec.replicas".to_string(),
                     ".status.replicas".to_string(),
-                    Some(".status.selector".to_string()),
+                    // Built-in Scales render the workload's own label selector.
+                    Some(".spec.selector".to_string()),
                 )
             }),
             log: r.plural == "pods",

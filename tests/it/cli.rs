@@ -53,6 +53,38 @@ fn help_and_version_exit_zero() {
 }
 
 #[test]
+fn completions_print_a_script_for_the_whole_command_tree() {
+    let demo = Demo::empty();
+    let run = demo.run(&["completions", "bash"]);
+    run.expect_code(0);
+    for word in ["deploy", "teardown", "status", "kubeconfig", "--sim-speed"] {
+        assert!(run.stdout.contains(word), "{word} missing");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("democtl.bash");
+    std::fs::write(&script, &run.stdout).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "{syntax:?}");
+    for shell in ["zsh", "fish"] {
+        let run = demo.run(&["completions", shell]);
+        run.expect_code(0);
+        assert!(run.stdout.contains("teardown"), "{shell}");
+    }
+    let run = demo.run(&["completions", "tcsh"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("possible values: bash"),
+        "{}",
+        run.stderr
+    );
+    assert!(demo.logs().is_empty(), "completions wrote a run log");
+}
+
+#[test]
 fn missing_and_unknown_arguments_exit_two() {
     project().run(&["deploy"]).expect_code(2);
     project().run(&["teardown"]).expect_code(2);

@@ -504,6 +504,22 @@ async fn patch_types_merge_json_and_strategic() {
     // The scale subresource.
     let scale = api.get_scale("web").await.unwrap();
     assert_eq!(scale.spec.unwrap().replicas, Some(4));
+    assert_eq!(
+        scale.status.unwrap().selector.as_deref(),
+        Some("app=web"),
+        "the Deployment's label selector as a string"
+    );
+    // A subresource the resource does not have is an unknown path (404), not 405.
+    let e = api_err(
+        cms(&client, "default")
+            .patch_status("x", &PatchParams::default(), &Patch::Merge(json!({})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (404, "the server could not find the requested resource")
+    );
     let scaled = api
         .patch_scale(
             "web",

@@ -200,6 +200,11 @@ pub async fn dispatch(shared: Arc<Shared>, req: Request) -> Result<Response, Api
 async fn serve(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> {
     let verb = req.verb();
     let sub = req.sub.as_deref();
+    // A subresource the resource does not have is an unknown path to kube-apiserver (404); one
+    // it has, with a verb it does not serve, is 405.
+    if sub.is_some_and(|s| !has_subresource(&req.kind, s)) {
+        return Err(ApiError::no_route());
+    }
     if !allowed_verb(&req.kind, verb, sub) {
         return Err(ApiError::method_not_allowed());
     }
@@ -217,6 +222,16 @@ async fn serve(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> 
         ("delete", _) => write::delete(&shared, &req),
         ("deletecollection", _) => write::delete_collection(&shared, &req),
         _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+fn has_subresource(kind: &KindInfo, sub: &str) -> bool {
+    match sub {
+        "status" => kind.status,
+        "scale" => kind.scale.is_some(),
+        "log" => kind.log,
+        "binding" => kind.group.is_empty() && kind.plural == "pods",
+        _ => false,
     }
 }
 

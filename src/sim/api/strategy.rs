@@ -354,10 +354,66 @@ fn base64_error_offset(s: &str) -> Option<usize> {
     (symbols % 4 != 0).then(|| bytes.len() - bytes.len() % 4)
 }
 
-/// What the server changes in an object before validating it: a Secret's `data` is decoded
-/// (400 on bad base64, as the JSON decoder fails), `stringData` is folded into `data`, and `type`
-/// defaults to `Opaque`.
+/// Sets `key` in the object at `pointer` when it is absent (a Go defaulting function's
+/// `if x == nil { x = ... }`).
+fn default_at(obj: &mut Value, pointer: &str, key: &str, value: Value) {
+    if let Some(m) = obj.pointer_mut(pointer).and_then(Value::as_object_mut)
+        && !m.contains_key(key)
+    {
+        m.insert(key.into(), value);
+    }
+}
+
+/// The scheme defaults kube-apiserver applies when it decodes a write (create and update), for
+/// the kinds the fidelity cases show: a CRD's `spec.conversion`, a Deployment's `replicas`,
+/// strategy and limits, a Job's completions, parallelism and backoff limit.
+fn scheme_defaults(kind: &KindInfo, obj: &mut Value) {
+    if kind.custom {
+        return;
+    }
+    match (kind.group.as_str(), kind.plural.as_str()) {
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            default_at(obj, "/spec", "conversion", json!({"strategy": "None"}));
+        }
+        ("apps", "deployments") => {
+            default_at(obj, "/spec", "replicas", json!(1));
+            default_at(obj, "/spec", "revisionHistoryLimit", json!(10));
+            default_at(obj, "/spec", "progressDeadlineSeconds", json!(600));
+            default_at(
+                obj,
+                "/spec",
+                "strategy",
+                json!({"type": "RollingUpdate",
+                    "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+            );
+        }
+        ("batch", "jobs") => {
+            let has = |o: &Value, k: &str| {
+                o.pointer(&format!("/spec/{k}"))
+                    .is_some_and(|v| !v.is_null())
+            };
+            if !has(obj, "completions") && !has(obj, "parallelism") {
+                default_at(obj, "/spec", "completions", json!(1));
+            }
+            default_at(obj, "/spec", "parallelism", json!(1));
+            let backoff = if has(obj, "backoffLimitPerIndex") {
+                json!(i32::MAX)
+            } else {
+                json!(6)
+            };
+            default_at(obj, "/spec", "backoffLimit", backoff);
+            default_at(obj, "/spec", "completionMode", json!("NonIndexed"));
+            default_at(obj, "/spec", "suspend", json!(false));
+        }
+        _ => {}
+    }
+}
+
+/// What the server changes in an object before validating it: scheme defaults; a Secret's
+/// `data` is decoded (400 on bad base64, as the JSON decoder fails), `stringData` is folded into
+/// `data`, and `type` defaults to `Opaque`.
 pub fn prepare(kind: &KindInfo, obj: &mut Value) -> Result<(), ApiError> {
+    scheme_defaults(kind, obj);
     if kind.custom || !kind.group.is_empty() || kind.plural != "secrets" {
         return Ok(());
     }
@@ -430,6 +486,40 @@ pub fn bumps_generation(kind: &KindInfo, old: &Value, new: &Value) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scheme_defaults_like_kube() {
+        let kind = |g: &str, p: &str| {
+            crate::sim::resources::builtins()
+                .into_iter()
+                .find(|k| k.group == g && k.plural == p)
+                .unwrap()
+        };
+        let mut crd = json!({"spec": {"group": "g"}});
+        prepare(
+            &kind("apiextensions.k8s.io", "customresourcedefinitions"),
+            &mut crd,
+        )
+        .unwrap();
+        assert_eq!(crd["spec"]["conversion"], json!({"strategy": "None"}));
+        let mut d = json!({"spec": {"strategy": {"type": "Recreate"}}});
+        prepare(&kind("apps", "deployments"), &mut d).unwrap();
+        assert_eq!(d["spec"]["replicas"], 1);
+        assert_eq!(d["spec"]["strategy"], json!({"type": "Recreate"}));
+        let mut j = json!({"spec": {"parallelism": 2}});
+        prepare(&kind("batch", "jobs"), &mut j).unwrap();
+        assert_eq!(
+            [
+                &j["spec"]["completions"],
+                &j["spec"]["parallelism"],
+                &j["spec"]["backoffLimit"]
+            ],
+            [&Value::Null, &json!(2), &json!(6)]
+        );
+        let mut j = json!({"spec": {}});
+        prepare(&kind("batch", "jobs"), &mut j).unwrap();
+        assert_eq!(j["spec"]["completions"], 1);
+    }
 
     #[test]
     fn go_base64_offsets() {

@@ -17,6 +17,32 @@ use crate::sim::store::{GroupResource, Obj, State};
 
 pub use super::delete::{delete, delete_collection};
 
+/// kube-apiserver decodes a built-in body of another registered built-in kind, then fails to
+/// convert it to the request's internal type (`converting (v1.Secret) to (core.ConfigMap)`).
+fn unknown_conversion(
+    kind: &KindInfo,
+    body_kind: &str,
+    api_version: Option<&Value>,
+) -> Option<ApiError> {
+    if kind.custom {
+        return None;
+    }
+    let api_version = api_version.and_then(Value::as_str).unwrap_or("");
+    let known = crate::sim::resources::builtins()
+        .into_iter()
+        .find(|b| b.kind == body_kind && b.api_version() == api_version)?;
+    // The Go package of the internal type: the group's first label, `core` for the core group.
+    let internal = match kind.group.split('.').next() {
+        Some("") | None => "core",
+        Some(g) => g,
+    };
+    Some(ApiError::bad_request(format!(
+        "{body_kind} in version {v:?} cannot be handled as a {k}: converting ({v}.{body_kind}) to ({internal}.{k}): unknown conversion",
+        v = known.version,
+        k = kind.kind
+    )))
+}
+
 /// Checks `apiVersion`/`kind` of a body against the request (missing ones are filled in).
 pub fn check_type(kind: &KindInfo, mut body: Value) -> Result<Value, ApiError> {
     let Some(map) = body.as_object_mut() else {
@@ -29,6 +55,9 @@ pub fn check_type(kind: &KindInfo, mut body: Value) -> Result<Value, ApiError> {
             map.insert("kind".into(), Value::String(kind.kind.clone()));
         }
         Some(k) if k != kind.kind => {
+            if let Some(e) = unknown_conversion(kind, k, map.get("apiVersion")) {
+                return Err(e);
+            }
             return Err(ApiError::bad_request(format!(
                 "the kind of the provided object ({k}) does not match the kind of the request ({})",
                 kind.kind
@@ -515,16 +544,59 @@ fn dot_pointer(path: &str) -> String {
     format!("/{}", path.trim_start_matches('.').replace('.', "/"))
 }
 
+/// A label selector as apimachinery's `labels.Selector.String()` renders it: requirements
+/// sorted by key, joined by commas. Takes a `metav1.LabelSelector` or a plain label map (a
+/// ReplicationController's selector).
+fn selector_string(sel: &Value) -> String {
+    let structured = sel.get("matchLabels").is_some() || sel.get("matchExpressions").is_some();
+    let labels = if structured {
+        sel.get("matchLabels")
+    } else {
+        Some(sel)
+    };
+    let mut reqs: Vec<(String, String)> = labels
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), format!("{k}={}", v.as_str().unwrap_or(""))))
+        .collect();
+    for e in sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+        let mut values: Vec<&str> = e
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        values.sort_unstable();
+        let text = match e.get("operator").and_then(Value::as_str).unwrap_or("") {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_string(),
+            "DoesNotExist" => format!("!{key}"),
+            _ => continue,
+        };
+        reqs.push((key.to_string(), text));
+    }
+    reqs.sort();
+    reqs.into_iter()
+        .map(|(_, t)| t)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn scale_of(kind: &KindInfo, obj: &Value) -> Value {
     let (spec, status, selector) = kind.scale.clone().unwrap_or_default();
     let get = |p: &str| obj.pointer(&dot_pointer(p)).cloned();
     let mut sel = selector.as_deref().and_then(get).unwrap_or(json!(""));
-    if let Some(labels) = sel.get("matchLabels").and_then(Value::as_object) {
-        let parts: Vec<String> = labels
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-            .collect();
-        sel = json!(parts.join(","));
+    if sel.is_object() {
+        sel = json!(selector_string(&sel));
     }
     let mut meta = json!({});
     for k in [
@@ -709,4 +781,44 @@ pub fn bind(shared: &Shared, req: &Request) -> Result<axum::response::Response, 
         201,
         &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn builtin(g: &str, p: &str) -> KindInfo {
+        crate::sim::resources::builtins()
+            .into_iter()
+            .find(|k| k.group == g && k.plural == p)
+            .unwrap()
+    }
+
+    #[test]
+    fn another_builtin_kind_fails_conversion_like_kube() {
+        let cm = builtin("", "configmaps");
+        let e = check_type(&cm, json!({"apiVersion": "v1", "kind": "Secret"})).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                400,
+                "Secret in version \"v1\" cannot be handled as a ConfigMap: converting (v1.Secret) to (core.ConfigMap): unknown conversion"
+            )
+        );
+        let e = check_type(&cm, json!({"apiVersion": "v1", "kind": "Nope"})).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("the kind of the provided object (Nope)")
+        );
+    }
+
+    #[test]
+    fn selectors_render_like_apimachinery() {
+        let sel = json!({"matchLabels": {"b": "2", "a": "1"},
+            "matchExpressions": [{"key": "c", "operator": "In", "values": ["y", "x"]},
+                {"key": "aa", "operator": "DoesNotExist"}]});
+        assert_eq!(selector_string(&sel), "a=1,!aa,b=2,c in (x,y)");
+        assert_eq!(selector_string(&json!({"app": "x"})), "app=x");
+    }
 }

@@ -169,6 +169,19 @@ pub fn admit(
                 (false, false) => true,
             }
         })
+        .map(|mut c| {
+            // kube-apiserver validates a custom resource's status write against the status
+            // schema alone, so the path inside the message is relative to `status`.
+            if status_write
+                && kind.custom
+                && let Some(rel) = c.field.strip_prefix("status.")
+            {
+                let from = format!(": {} in body", c.field);
+                let to = format!(": {rel} in body");
+                c.message = c.message.replacen(&from, &to, 1);
+            }
+            c
+        })
         .collect();
     let mut causes = causes;
     if let Some(old) = old
@@ -399,6 +412,49 @@ mod tests {
 
     fn kind(plural: &str) -> KindInfo {
         builtins().into_iter().find(|k| k.plural == plural).unwrap()
+    }
+
+    #[test]
+    fn status_write_messages_are_relative_to_the_status_schema() {
+        let crd = json!({"spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "kind": "Widget"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
+                    "status": {"type": "object", "properties": {"phase": {"type": "string"}}}}}}}]}});
+        let k = crate::sim::resources::kinds_from_crd(&crd)
+            .unwrap()
+            .remove(0);
+        let obj = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "s1"}, "spec": {"size": "x"}, "status": {"phase": 5}});
+        let msgs = |status_write| {
+            let e = admit(
+                &k,
+                Some(&crd),
+                obj.clone(),
+                None,
+                FieldValidation::Strict,
+                &[],
+                status_write,
+            )
+            .unwrap_err();
+            e.message
+        };
+        assert!(
+            msgs(true).ends_with(
+                "status.phase: Invalid value: \"integer\": phase in body must be of type string: \"integer\""
+            ),
+            "{}",
+            msgs(true)
+        );
+        assert!(
+            msgs(false).ends_with(
+                "spec.size: Invalid value: \"string\": spec.size in body must be of type integer: \"string\""
+            ),
+            "{}",
+            msgs(false)
+        );
     }
 
     #[test]
