@@ -416,6 +416,12 @@ pub async fn stop(state_dir: &Path, grace: Duration) -> Result<Stopped, Backgrou
     signal(record.pid, false)?;
     if wait_unserved(state_dir, grace).await? {
         wait_exited(&record, Duration::from_secs(5)).await;
+        // The lock is released only after the final save, so a process still winding down
+        // (a loaded machine) loses nothing when killed; `stop` promises it is gone.
+        if is_ours(&record) {
+            signal(record.pid, true)?;
+            wait_exited(&record, Duration::from_secs(5)).await;
+        }
         remove_record(state_dir)?;
         return Ok(Stopped::Stopped(record));
     }
