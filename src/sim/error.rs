@@ -229,7 +229,7 @@ impl ApiError {
     }
 
     /// 415 for a request body in an encoding the server does not speak (CBOR, text).
-    pub fn unsupported_body(_content_type: &str) -> Self {
+    pub fn unsupported_body() -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",

@@ -430,6 +430,16 @@ const CATEGORY_ALL: &[&str] = &[
     "cronjobs",
 ];
 
+/// The built-in kind `group`/`plural` (tests).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn builtin(group: &str, plural: &str) -> KindInfo {
+    builtins()
+        .into_iter()
+        .find(|k| k.group == group && k.plural == plural)
+        .unwrap()
+}
+
 /// The built-in kinds.
 pub fn builtins() -> Vec<KindInfo> {
     rows()

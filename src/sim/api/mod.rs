@@ -124,7 +124,7 @@ pub fn parse_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
     }
     // Like kube-apiserver, only JSON, YAML and protobuf bodies (CBOR is off in 1.32).
     if !(media.is_empty() || media.ends_with("json") || media.contains("yaml")) {
-        return Err(ApiError::unsupported_body(content_type));
+        return Err(ApiError::unsupported_body());
     }
     if content_type.contains("yaml") {
         let text = std::str::from_utf8(body)

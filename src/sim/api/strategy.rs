@@ -489,12 +489,7 @@ mod tests {
 
     #[test]
     fn scheme_defaults_like_kube() {
-        let kind = |g: &str, p: &str| {
-            crate::sim::resources::builtins()
-                .into_iter()
-                .find(|k| k.group == g && k.plural == p)
-                .unwrap()
-        };
+        let kind = crate::sim::resources::builtin;
         let mut crd = json!({"spec": {"group": "g"}});
         prepare(
             &kind("apiextensions.k8s.io", "customresourcedefinitions"),

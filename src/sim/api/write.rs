@@ -787,13 +787,7 @@ pub fn bind(shared: &Shared, req: &Request) -> Result<axum::response::Response, 
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn builtin(g: &str, p: &str) -> KindInfo {
-        crate::sim::resources::builtins()
-            .into_iter()
-            .find(|k| k.group == g && k.plural == p)
-            .unwrap()
-    }
+    use crate::sim::resources::builtin;
 
     #[test]
     fn another_builtin_kind_fails_conversion_like_kube() {

@@ -130,6 +130,9 @@ pub fn admit(
         }
         Source::Crd(schema) => {
             let mut w = Walker::crd();
+            // kube-apiserver validates a custom resource's status write against the status
+            // schema alone.
+            w.body_root = status_write.then_some("status");
             w.walk_root(schema, &mut object, &kind.kind);
             (w.report, Some(schema))
         }
@@ -168,19 +171,6 @@ pub fn admit(
                 (true, false) => !in_status,
                 (false, false) => true,
             }
-        })
-        .map(|mut c| {
-            // kube-apiserver validates a custom resource's status write against the status
-            // schema alone, so the path inside the message is relative to `status`.
-            if status_write
-                && kind.custom
-                && let Some(rel) = c.field.strip_prefix("status.")
-            {
-                let from = format!(": {} in body", c.field);
-                let to = format!(": {rel} in body");
-                c.message = c.message.replacen(&from, &to, 1);
-            }
-            c
         })
         .collect();
     let mut causes = causes;

@@ -49,6 +49,10 @@ pub struct Walker<'s> {
     doc: Option<&'s Value>,
     /// Apply `default:` values (CRDs).
     pub defaults: bool,
+    /// The top-level field whose schema alone is being validated (`status` for a custom
+    /// resource's status write): the `… in body` names of messages are relative to it, as
+    /// kube-apiserver's validator of that sub-schema writes them.
+    pub body_root: Option<&'static str>,
     /// The report.
     pub report: Report,
 }
@@ -177,6 +181,7 @@ impl<'s> Walker<'s> {
             flavor: Flavor::Crd,
             doc: None,
             defaults: true,
+            body_root: None,
             report: Report::default(),
         }
     }
@@ -187,6 +192,7 @@ impl<'s> Walker<'s> {
             flavor: Flavor::Builtin,
             doc: Some(doc),
             defaults: false,
+            body_root: None,
             report: Report::default(),
         }
     }
@@ -284,6 +290,18 @@ impl<'s> Walker<'s> {
         ));
     }
 
+    /// The field's name in `… in body` messages (relative to [`Walker::body_root`]).
+    fn in_body(&self, path: &Path) -> String {
+        let field = path.field();
+        if let Some(rest) = self
+            .body_root
+            .and_then(|root| field.strip_prefix(root)?.strip_prefix('.'))
+        {
+            return rest.to_string();
+        }
+        field
+    }
+
     fn type_error(&mut self, want: &str, got: &Value, path: &Path) {
         let g = openapi_kind(got);
         self.report.causes.push(cause(
@@ -291,7 +309,7 @@ impl<'s> Walker<'s> {
             path,
             format!(
                 "Invalid value: {g:?}: {} in body must be of type {want}: {g:?}",
-                path.field()
+                self.in_body(path)
             ),
         ));
     }
@@ -303,7 +321,7 @@ impl<'s> Walker<'s> {
             format!(
                 "Invalid value: {}: {} in body {detail}",
                 show(v),
-                path.field()
+                self.in_body(path)
             ),
         ));
     }
@@ -670,7 +688,7 @@ impl<'s> Walker<'s> {
             format!(
                 "Invalid value: {}: {} in body must be of type {format}: {}",
                 show(v),
-                path.field(),
+                self.in_body(path),
                 show(v)
             ),
         ));
