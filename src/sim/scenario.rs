@@ -335,7 +335,7 @@ pub struct Delays {
     pub dsc_component: u64,
     /// OLM Subscription → CSV Succeeded (and its CRDs).
     pub operator_install: u64,
-    /// PipelineRun start → Succeeded.
+    /// Run time of a Tekton TaskRun's pod (a pipeline's tasks run one pod each, in DAG order).
     pub pipeline_run: u64,
     /// LMEvalJob start → Complete.
     pub lm_eval: u64,
@@ -360,7 +360,7 @@ impl Default for Delays {
             volume_provisioning: 5,
             dsc_component: 45,
             operator_install: 60,
-            pipeline_run: 180,
+            pipeline_run: 60,
             lm_eval: 300,
             model_load: 90,
         }

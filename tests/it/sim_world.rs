@@ -1397,7 +1397,7 @@ async fn operands_llama_stack_notebook_pipelinerun_and_lmeval_complete() {
         "spec": {"template": {"spec": {"containers": [{"name": "rag-testing", "image": "quay.io/modh/odh-workbench-jupyter-datascience-cpu-py311-ubi9:2025.1"}]}}}})).await;
     let pr = crd_ar("tekton.dev", "v1", "PipelineRun", "pipelineruns");
     w.create(&pr, Some(NS), json!({"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "metadata": {"name": "ingest-1", "namespace": NS},
-        "spec": {"pipelineRef": {"name": "docling-ingestion"}}})).await;
+        "spec": {"pipelineSpec": {"tasks": [{"name": "fetch", "taskSpec": {"steps": [{"name": "fetch", "image": "registry.access.redhat.com/ubi9/ubi-minimal:9.6", "command": ["true"]}]}}]}}})).await;
     let lm = crd_ar(
         "trustyai.opendatahub.io",
         "v1alpha1",

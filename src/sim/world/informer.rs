@@ -87,6 +87,9 @@ kinds! {
     LLAMA_STACK = ("llamastack.io", "v1alpha1", "LlamaStackDistribution", "llamastackdistributions", true);
     NOTEBOOK = ("kubeflow.org", "v1", "Notebook", "notebooks", true);
     PIPELINE_RUN = ("tekton.dev", "v1", "PipelineRun", "pipelineruns", true);
+    PIPELINE = ("tekton.dev", "v1", "Pipeline", "pipelines", true);
+    TASK = ("tekton.dev", "v1", "Task", "tasks", true);
+    TASK_RUN = ("tekton.dev", "v1", "TaskRun", "taskruns", true);
     LM_EVAL_JOB = ("trustyai.opendatahub.io", "v1alpha1", "LMEvalJob", "lmevaljobs", true);
     CLUSTER_POLICY = ("nvidia.com", "v1", "ClusterPolicy", "clusterpolicies", false);
     NFD = ("nfd.openshift.io", "v1", "NodeFeatureDiscovery", "nodefeaturediscoveries", true);

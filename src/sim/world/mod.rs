@@ -18,6 +18,7 @@ mod pods;
 mod rhoai;
 mod seed;
 mod storage;
+mod tekton;
 mod workloads;
 
 use std::sync::Arc;
@@ -729,4 +730,5 @@ async fn reconcile_all(ctx: &Ctx, wake: &mut Wake) {
     pods::reconcile(ctx, wake).await;
     openshift::reconcile(ctx, wake).await;
     rhoai::reconcile(ctx, wake).await;
+    tekton::reconcile(ctx, wake).await;
 }

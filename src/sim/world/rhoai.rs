@@ -5,15 +5,14 @@
 //! reason taken from the predictor pod: Unschedulable, model download pending, image pull, …),
 //! Knative Services, the Model Registry operator (Deployment, Service, Route `<name>-https`), the
 //! Llama Stack operator (Deployment, Service, status.phase Ready), the notebook controller
-//! (StatefulSet, Service, Route), Tekton PipelineRuns (Succeeded after `delays.pipeline_run`) and
-//! TrustyAI LMEvalJobs (state Complete with results after `delays.lm_eval`).
+//! (StatefulSet, Service, Route) and TrustyAI LMEvalJobs (state Complete with results after `delays.lm_eval`).
 
 use serde_json::{Value, json};
 
 use super::catalog::{self, COMPONENTS};
 use super::informer::{
     DEPLOYMENT, DSC, ISVC, KNATIVE_SERVICE, LLAMA_STACK, LM_EVAL_JOB, MODEL_REGISTRY, NOTEBOOK,
-    PIPELINE_RUN, POD, ROUTE, SERVING_RUNTIME, STATEFUL_SET, written,
+    POD, ROUTE, SERVING_RUNTIME, STATEFUL_SET, written,
 };
 use super::openshift::default_host;
 use super::{Ctx, Wake, obj};
@@ -25,7 +24,6 @@ pub(super) async fn reconcile(ctx: &Ctx, wake: &mut Wake) {
     model_registries(ctx, wake).await;
     llama_stacks(ctx, wake).await;
     notebooks(ctx, wake).await;
-    pipeline_runs(ctx, wake).await;
     lm_eval_jobs(ctx, wake).await;
 }
 
@@ -585,70 +583,6 @@ async fn notebooks(ctx: &Ctx, wake: &mut Wake) {
             "conditions": [obj::make_condition(nb, "Ready", ready > 0, "", "", &now)],
         });
         ctx.note(ctx.patch_status(NOTEBOOK, nb, status).await, wake);
-    }
-}
-
-async fn pipeline_runs(ctx: &Ctx, wake: &mut Wake) {
-    for pr in ctx.caches.list(PIPELINE_RUN).values() {
-        if obj::is_deleting(pr)
-            || obj::condition(pr, "Succeeded").is_some_and(|c| c["status"] != "Unknown")
-        {
-            continue;
-        }
-        let now = ctx.now_s();
-        let tasks = pr["spec"]["pipelineSpec"]["tasks"]
-            .as_array()
-            .map_or(3, Vec::len);
-        let start = pr["status"]["startTime"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| now.clone());
-        let cancelled = pr["spec"]["status"]
-            .as_str()
-            .is_some_and(|s| s.starts_with("Cancelled"));
-        let (status_s, reason, message, done) = if cancelled {
-            (
-                "False",
-                "Cancelled",
-                format!("PipelineRun \"{}\" was cancelled", obj::name(pr)),
-                true,
-            )
-        } else if ctx.due(Some(&start), ctx.scenario.delays.pipeline_run, wake) {
-            (
-                "True",
-                "Succeeded",
-                format!("Tasks Completed: {tasks} (Failed: 0, Cancelled 0), Skipped: 0"),
-                true,
-            )
-        } else {
-            let per = ctx.scenario.delays.pipeline_run / tasks.max(1) as u64;
-            let finished = (ctx.elapsed(Some(&start)) / per.max(1)).min(tasks as u64);
-            if let Some(at) = ctx.after(&start, (finished + 1) * per.max(1)) {
-                wake.at(at);
-            }
-            (
-                "Unknown",
-                "Running",
-                format!(
-                    "Tasks Completed: {finished} (Failed: 0, Cancelled 0), Incomplete: {}, Skipped: 0",
-                    tasks as u64 - finished
-                ),
-                false,
-            )
-        };
-        let mut status = json!({
-            "startTime": start,
-            "conditions": [{"type": "Succeeded", "status": status_s, "reason": reason, "message": message,
-                            "lastTransitionTime": now}],
-        });
-        if done {
-            status["completionTime"] = json!(now);
-        }
-        let unchanged =
-            obj::condition(pr, "Succeeded").is_some_and(|c| c["message"] == message.as_str());
-        if !unchanged {
-            ctx.note(ctx.patch_status(PIPELINE_RUN, pr, status).await, wake);
-        }
     }
 }
 

@@ -124,14 +124,20 @@ pub(super) fn log_lines(ctx: &Ctx, pod: &Value, behaviour: Behaviour, elapsed: u
         Behaviour::Run => {
             let name = obj::label(pod, "job-name").unwrap_or(obj::name(pod));
             let mut lines = vec![format!("Starting {name}")];
-            let done = elapsed >= delays.job;
+            // A Tekton TaskRun's pod runs for `delays.pipeline_run`, any other for `delays.job`.
+            let run_time = if obj::label(pod, "tekton.dev/taskRun").is_some() {
+                delays.pipeline_run
+            } else {
+                delays.job
+            };
+            let done = elapsed >= run_time;
             if done {
                 lines.push(format!("{name} finished successfully"));
             }
             LogOutput {
                 lines,
                 exit_code: done.then_some(0),
-                next_change: (!done).then_some(delays.job),
+                next_change: (!done).then_some(run_time),
             }
         }
         Behaviour::Serve => {
