@@ -645,7 +645,7 @@ async fn serve(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> {
         )
     })?;
     let client = server
-        .client()
+        .internal_client()
         .map_err(|e| sim_error("cannot build a client for the simulator", None, e))?;
     let cancel = CancellationToken::new();
     let world_cancel = cancel.clone();
