@@ -219,7 +219,8 @@ pub enum SimCommand {
     Kubeconfig,
     /// Stop the simulated cluster and forget its state (refused while a deploy or teardown runs).
     Reset(SimResetArgs),
-    /// Run a simulated cluster in the foreground (for kubectl and oc) until Ctrl-C.
+    /// Run the project's simulated cluster in the foreground until Ctrl-C: the same cluster
+    /// `sim start` runs in the background (`--ephemeral`: a throwaway one).
     Serve(SimServeArgs),
     /// Play the simulated controllers against another API server (`--kubeconfig FILE`).
     Controllers(SimControllersArgs),
@@ -261,16 +262,21 @@ pub struct SimDaemonArgs {
 /// `democtl sim serve`.
 #[derive(Debug, Clone, Args)]
 pub struct SimServeArgs {
-    /// Write a kubeconfig for the server here.
+    /// Also write the kubeconfig here (required with `--ephemeral`).
     #[arg(long, value_name = "FILE")]
-    pub kubeconfig_out: PathBuf,
-    /// Scenario (built-in name or file).
-    #[arg(long, value_name = "NAME")]
+    pub kubeconfig_out: Option<PathBuf>,
+    /// Scenario (built-in name or file; for the project's cluster, only when it is created).
+    #[arg(long, value_name = "NAME|FILE")]
     pub scenario: Option<String>,
+    /// A throwaway cluster in memory instead of the project's: not persisted, not seen by
+    /// `--sim` commands (a test bed for kubectl and scripts).
+    #[arg(long, requires = "kubeconfig_out")]
+    pub ephemeral: bool,
     /// Serve the API only, like a bare kube-apiserver: no simulated operators, schedulers or
     /// kubelets (the namespace, garbage-collector, service-account and root-CA controllers
     /// still run). Pair it with `democtl sim controllers` to play them from another process.
-    #[arg(long)]
+    /// Implies `--ephemeral`.
+    #[arg(long, requires = "kubeconfig_out")]
     pub no_controllers: bool,
 }
 
