@@ -356,6 +356,7 @@ async fn wait_for_record(
     mut child: Option<(&mut std::process::Child, &Path, u64)>,
 ) -> Result<Liveness, AppError> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut nonce = nonce;
     loop {
         let live = background::liveness(dir)
             .map_err(|e| background_error("cannot read the simulated cluster's state", e))?;
@@ -364,9 +365,19 @@ async fn wait_for_record(
             Liveness::Stopped | Liveness::Died(_) if child.is_none() => return Ok(live),
             _ => {}
         }
-        if let Some((child, log, from)) = child.as_mut()
-            && let Ok(Some(status)) = child.try_wait()
+        if let Some((process, log, from)) = child.as_mut()
+            && let Ok(Some(status)) = process.try_wait()
         {
+            // Another command started the cluster at the same moment and won the state
+            // directory's lock: use that one.
+            match background::liveness(dir) {
+                Ok(Liveness::Running(_)) | Ok(Liveness::Starting) => {
+                    nonce = None;
+                    child = None;
+                    continue;
+                }
+                _ => {}
+            }
             let tail = log_tail(log, *from);
             return Err(AppError::Other {
                 message: format!("the simulated cluster failed to start ({status}){tail}"),

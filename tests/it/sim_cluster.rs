@@ -884,3 +884,21 @@ fn sim_serve_outside_a_project_needs_ephemeral() {
     run.expect_code(2);
     assert!(run.stderr.contains("--kubeconfig-out"), "{}", run.stderr);
 }
+
+#[test]
+fn commands_that_start_the_cluster_at_once_share_one() {
+    let sim = Cluster::new(Demo::repo());
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| sim.run(&["sim", "start", "--sim-speed", "100"])))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for run in &runs {
+        run.expect_code(0);
+    }
+    let pid = sim.record().pid;
+    for run in &runs {
+        assert!(run.stdout.contains(&format!("pid {pid}")), "{}", run.stdout);
+    }
+}
