@@ -12,7 +12,7 @@ use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "democtl", version, about, propagate_version = true)]
 pub struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Global options")]
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
@@ -398,6 +398,95 @@ pub fn switches_from(
     out
 }
 
+/// Global flags a command has no use for, kept out of its `--help` (they are still accepted,
+/// as everywhere, so a flag put before or after any command never fails).
+const UNUSED_GLOBALS: &[(&[&str], &[&str])] = &[
+    (
+        &["validate", "render"],
+        &[
+            "kubeconfig",
+            "context",
+            "sim",
+            "sim_speed",
+            "sim_scenario",
+            "yes",
+        ],
+    ),
+    (
+        &["completions"],
+        &[
+            "project_dir",
+            "kubeconfig",
+            "context",
+            "sim",
+            "sim_speed",
+            "sim_scenario",
+            "log_dir",
+            "yes",
+        ],
+    ),
+    (
+        &["sim start", "sim serve"],
+        &[
+            "kubeconfig",
+            "context",
+            "sim",
+            "sim_scenario",
+            "log_dir",
+            "yes",
+        ],
+    ),
+    (
+        &["sim controllers"],
+        &["sim", "sim_scenario", "log_dir", "yes"],
+    ),
+    (
+        &["sim stop", "sim status", "sim kubeconfig", "sim reset"],
+        &[
+            "kubeconfig",
+            "context",
+            "sim",
+            "sim_speed",
+            "sim_scenario",
+            "log_dir",
+            "yes",
+        ],
+    ),
+];
+
+/// Hides, in each subcommand's help, the global flags it does not use (`sim serve --help`
+/// shows no `--kubeconfig` beside its `--kubeconfig-out`): the subcommand gets its own hidden
+/// copy of the flag, which clap's propagation of global flags then leaves in place.
+pub fn trim_help(mut command: clap::Command) -> clap::Command {
+    let globals: Vec<clap::Arg> = command.get_arguments().cloned().collect();
+    for (paths, hidden) in UNUSED_GLOBALS {
+        for path in *paths {
+            let names: Vec<&str> = path.split(' ').collect();
+            command = mut_path(command, &names, &|mut sub: clap::Command| {
+                for arg in globals
+                    .iter()
+                    .filter(|a| hidden.contains(&a.get_id().as_str()))
+                {
+                    sub = sub.arg(arg.clone().hide(true));
+                }
+                sub
+            });
+        }
+    }
+    command
+}
+
+fn mut_path(
+    command: clap::Command,
+    path: &[&str],
+    f: &dyn Fn(clap::Command) -> clap::Command,
+) -> clap::Command {
+    match path.split_first() {
+        None => f(command),
+        Some((first, rest)) => command.mut_subcommand(*first, |sub| mut_path(sub, rest, f)),
+    }
+}
+
 fn switch_id(name: &str) -> String {
     format!("switch:{name}")
 }
@@ -419,7 +508,8 @@ mod tests {
             default: true,
             description: "Run the GuideLLM benchmarks".into(),
         }];
-        let matches = with_switches(Cli::command(), &switches).try_get_matches_from(args)?;
+        let matches =
+            trim_help(with_switches(Cli::command(), &switches)).try_get_matches_from(args)?;
         let mut cli = Cli::from_arg_matches(&matches)?;
         if let Command::Deploy(deploy) = &mut cli.command {
             let sub = matches.subcommand_matches("deploy").unwrap();
@@ -431,6 +521,35 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+        trim_help(with_switches(Cli::command(), &[])).debug_assert();
+    }
+
+    fn help(path: &[&str]) -> String {
+        let mut command = trim_help(Cli::command());
+        command.build();
+        let mut sub = &mut command;
+        for name in path {
+            sub = sub.find_subcommand_mut(name).unwrap();
+        }
+        sub.render_long_help().to_string()
+    }
+
+    #[test]
+    fn help_lists_global_flags_once_under_a_heading_and_only_where_they_apply() {
+        let deploy = help(&["deploy"]);
+        assert!(deploy.contains("Global options:"), "{deploy}");
+        assert!(deploy.contains("--kubeconfig"), "{deploy}");
+        assert_eq!(deploy.matches("--project-dir").count(), 1, "{deploy}");
+        let serve = help(&["sim", "serve"]);
+        assert!(serve.contains("--kubeconfig-out"), "{serve}");
+        assert!(!serve.contains("--kubeconfig <"), "{serve}");
+        assert!(!serve.contains("--sim-scenario"), "{serve}");
+        assert!(!serve.contains("  --sim "), "{serve}");
+        assert!(serve.contains("--sim-speed"), "{serve}");
+        let controllers = help(&["sim", "controllers"]);
+        assert!(controllers.contains("--kubeconfig <"), "{controllers}");
+        // Hidden from help, still accepted.
+        assert!(parse(&["democtl", "sim", "status", "--kubeconfig", "x"]).is_ok());
     }
 
     #[test]

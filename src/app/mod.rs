@@ -62,7 +62,9 @@ pub fn main() -> ExitCode {
         .collect();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let switches = prescan_switches(&args, &cwd);
-    let matches = match cli::with_switches(Cli::command(), &switches).try_get_matches_from(&args) {
+    let matches = match cli::trim_help(cli::with_switches(Cli::command(), &switches))
+        .try_get_matches_from(&args)
+    {
         Ok(matches) => matches,
         Err(e) => return clap_exit(&e),
     };
@@ -146,7 +148,7 @@ async fn dispatch(command: Command, ctx: &Ctx) -> Result<u8, AppError> {
 
 /// `democtl completions <shell>`: clap_complete's script for the whole command tree, on stdout.
 fn completions(args: cli::CompletionsArgs) -> Result<u8, AppError> {
-    let mut command = Cli::command();
+    let mut command = cli::trim_help(Cli::command());
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "democtl", &mut script);
     print_stdout(&String::from_utf8_lossy(&script))?;
