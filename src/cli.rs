@@ -146,6 +146,9 @@ pub struct PlanArgs {
     /// Set a feature switch: `--set-switch benchmarks=false`.
     #[arg(long, value_name = "NAME=BOOL", value_parser = parse_switch)]
     pub set_switch: Vec<(String, bool)>,
+    /// Output format (`json`/`yaml`: the plan as data, for scripts).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
     #[arg(skip)]
     pub switches: BTreeMap<String, bool>,
 }
@@ -161,7 +164,7 @@ pub struct StatusArgs {
     pub watch: bool,
 }
 
-/// Output formats of `status`.
+/// Output formats of `status`, `plan`, `logs` and `teardown --dry-run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
@@ -196,6 +199,9 @@ pub struct LogsArgs {
     /// The most recent run.
     #[arg(long)]
     pub last: bool,
+    /// Output format (`json`/`yaml`: the list of runs, or the run's events as recorded).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 /// `democtl render`.

@@ -248,6 +248,17 @@ pub fn print_stdout(text: &str) -> Result<(), AppError> {
     }
 }
 
+/// `value` as pretty JSON or YAML (`-o json|yaml`), ending in a newline.
+pub fn structured(format: crate::cli::OutputFormat, value: &impl serde::Serialize) -> String {
+    use crate::cli::OutputFormat;
+    match format {
+        OutputFormat::Yaml => serde_saphyr::to_string(value).unwrap_or_default(),
+        OutputFormat::Json | OutputFormat::Table => {
+            serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+        }
+    }
+}
+
 /// Writes human notes to stderr; a closed stderr is not worth failing for.
 pub fn print_stderr(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());

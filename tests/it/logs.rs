@@ -470,3 +470,51 @@ switches: extras=off
 "
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_logs_print_data_with_output_json_or_yaml() {
+    let (demo, server, kubeconfig) = simulated().await;
+    let run = demo.run(&["plan", "1", "--no-extras", "-o", "json"]);
+    run.expect_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["stage"], "stage1");
+    assert_eq!(plan["switches"]["extras"], false);
+    assert_eq!(plan["stages"][0]["objects"], 3);
+    let steps = &plan["stages"][0]["steps"];
+    assert_eq!(steps[1]["id"], "settings-ready");
+    assert_eq!(steps[1]["timeout_seconds"], 30);
+    assert_eq!(steps[2]["runs"], "skipped: --no-extras");
+    let run = demo.run(&["plan", "1", "-o", "yaml"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("stage: stage1"), "{}", run.stdout);
+
+    demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ])
+    .expect_code(0);
+    let run = demo.run(&["logs", "-o", "json"]);
+    run.expect_code(0);
+    let runs: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{}", run.stdout);
+    assert_eq!(runs[0]["result"], "ok", "{}", run.stdout);
+    assert!(
+        runs[0]["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("deploy stage1 --no-extras")
+    );
+    let run = demo.run(&["logs", "--last", "-o", "json"]);
+    run.expect_code(0);
+    let one: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(one["finished"], true);
+    // The events as the log holds them: the same count as its lines.
+    assert_eq!(
+        one["events"].as_array().unwrap().len(),
+        demo.last_events().len()
+    );
+    server.shutdown().await.unwrap();
+}
