@@ -91,8 +91,11 @@ pub fn main() -> ExitCode {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new("info,democtl=debug,kube=debug")
         });
+        // Colour only where the reporters use it (a terminal, no --no-color/NO_COLOR):
+        // never escape codes in a pipe or a CI log.
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
+            .with_ansi(output.color)
             .with_env_filter(filter)
             .try_init();
     }

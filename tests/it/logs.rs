@@ -518,3 +518,14 @@ async fn plan_and_logs_print_data_with_output_json_or_yaml() {
     );
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_at_vv_carry_no_colour_codes_into_a_pipe() {
+    let (demo, server, kubeconfig) = simulated().await;
+    // NO_COLOR unset (the harness sets it): only "stderr is a pipe" keeps colours out.
+    let demo = demo.env("NO_COLOR", "");
+    let run = demo.run(&["-vv", "--kubeconfig", &kubeconfig, "status"]);
+    assert!(run.stderr.contains("DEBUG"), "{}", run.stderr);
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    server.shutdown().await.unwrap();
+}
