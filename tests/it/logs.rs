@@ -172,7 +172,13 @@ async fn deploy_writes_a_run_log_and_records_state() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("✓ stage1 deployed in"),
+        run.stdout.contains("✓ stage1 deployed in"),
+        "{}",
+        run.stdout
+    );
+    // Results on stdout, progress on stderr (`deploy > out.txt` keeps the result).
+    assert!(
+        !run.stderr.contains("✓ stage1 deployed in"),
         "{}",
         run.stderr
     );
