@@ -194,6 +194,14 @@ async fn deploy_writes_a_run_log_and_records_state() {
         report["stages"][0]["completed_steps"],
         serde_json::json!(["settings", "settings-ready"])
     );
+    // `-q`: the verdict only; the table: ages and health words (kstatus's in JSON).
+    let quiet = demo.run(&["--kubeconfig", &kubeconfig, "-q", "status"]);
+    quiet.expect_code(0);
+    assert_eq!(quiet.stdout, "healthy\n");
+    let table = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+    assert!(table.stdout.contains("just now"), "{}", table.stdout);
+    assert!(table.stdout.contains("Healthy"), "{}", table.stdout);
+    assert!(!table.stdout.contains("Current"), "{}", table.stdout);
     server.shutdown().await.unwrap();
 }
 
@@ -533,5 +541,38 @@ async fn diagnostics_at_vv_carry_no_colour_codes_into_a_pipe() {
     let run = demo.run(&["-vv", "--kubeconfig", &kubeconfig, "status"]);
     assert!(run.stderr.contains("DEBUG"), "{}", run.stderr);
     assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_a_run_left_in_progress_without_the_lock_as_interrupted() {
+    let (demo, server, kubeconfig) = simulated().await;
+    demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ])
+    .expect_code(0);
+    // What a killed run leaves: its record in progress, the lock free (released or expired).
+    let records: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(server.client().unwrap(), "democtl");
+    let patch = serde_json::json!({"data": {"status": "in-progress"}});
+    records
+        .patch(
+            "democtl-stage-stage1",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    let run = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+    assert!(run.stdout.contains("interrupted"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("to resume: democtl deploy stage1"),
+        "{}",
+        run.stdout
+    );
     server.shutdown().await.unwrap();
 }
