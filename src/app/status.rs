@@ -266,31 +266,6 @@ fn ago(time: &str, now: jiff::Timestamp) -> String {
     format!("{n}{unit} ago")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_read_as_ages() {
-        let now: jiff::Timestamp = "2026-12-03T12:00:00Z".parse().unwrap_or_default();
-        assert_eq!(ago("2026-12-03T11:59:30.123456789Z", now), "just now");
-        assert_eq!(ago("2026-12-03T11:48:00Z", now), "12m ago");
-        assert_eq!(ago("2026-12-03T09:00:00Z", now), "3h ago");
-        assert_eq!(ago("2026-11-30T12:00:00Z", now), "3d ago");
-        assert_eq!(ago("2026-12-03T12:05:00Z", now), "just now");
-        assert_eq!(ago("yesterday", now), "yesterday");
-    }
-
-    #[test]
-    fn kstatus_words_become_health_words() {
-        assert_eq!(health_word("Current"), "Healthy");
-        assert_eq!(health_word("InProgress"), "Progressing");
-        assert_eq!(health_word("Failed"), "Degraded");
-        assert_eq!(health_word("NotFound"), "Missing");
-        assert_eq!(health_word("Terminating"), "Terminating");
-    }
-}
-
 /// A JSON array of flat objects as a table (columns from the first object); anything else as
 /// one line of JSON.
 fn json_table(value: &serde_json::Value) -> Vec<String> {
@@ -314,4 +289,29 @@ fn json_table(value: &serde_json::Value) -> Vec<String> {
         .collect();
     let header: Vec<String> = columns.iter().map(|c| c.to_uppercase()).collect();
     render::table(&header, &cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_ages() {
+        let now: jiff::Timestamp = "2026-12-03T12:00:00Z".parse().unwrap_or_default();
+        assert_eq!(ago("2026-12-03T11:59:30.123456789Z", now), "just now");
+        assert_eq!(ago("2026-12-03T11:48:00Z", now), "12m ago");
+        assert_eq!(ago("2026-12-03T09:00:00Z", now), "3h ago");
+        assert_eq!(ago("2026-11-30T12:00:00Z", now), "3d ago");
+        assert_eq!(ago("2026-12-03T12:05:00Z", now), "just now");
+        assert_eq!(ago("yesterday", now), "yesterday");
+    }
+
+    #[test]
+    fn kstatus_words_become_health_words() {
+        assert_eq!(health_word("Current"), "Healthy");
+        assert_eq!(health_word("InProgress"), "Progressing");
+        assert_eq!(health_word("Failed"), "Degraded");
+        assert_eq!(health_word("NotFound"), "Missing");
+        assert_eq!(health_word("Terminating"), "Terminating");
+    }
 }
