@@ -72,6 +72,9 @@ pub enum Command {
     Teardown(TeardownArgs),
     /// List run logs, or summarise one.
     Logs(LogsArgs),
+    /// Play a recorded run through the terminal view, with its timing (the fallback when the
+    /// live cluster fails on the day).
+    Replay(ReplayArgs),
     /// Check every stage file and render every overlay, offline.
     Validate,
     /// Print the objects of an overlay directory or a stage, like `kustomize build`.
@@ -99,6 +102,7 @@ impl Command {
             Command::Status(_) => "status",
             Command::Teardown(_) => "teardown",
             Command::Logs(_) => "logs",
+            Command::Replay(_) => "replay",
             Command::Validate => "validate",
             Command::Render(_) => "render",
             Command::Sim(_) => "sim",
@@ -202,6 +206,39 @@ pub struct LogsArgs {
     /// Output format (`json`/`yaml`: the list of runs, or the run's events as recorded).
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+}
+
+/// `democtl replay`.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["run", "last"])))]
+pub struct ReplayArgs {
+    /// A run: its file name, a unique prefix of it, or its run id (`democtl logs` lists them).
+    pub run: Option<String>,
+    /// The most recent run.
+    #[arg(long)]
+    pub last: bool,
+    /// Play this many times faster than recorded (`10`: a 10-minute wait in a minute).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_replay_speed)]
+    pub speed: f64,
+    /// Compress every pause longer than this to this (`5s`; after the speed-up).
+    #[arg(long, value_name = "DURATION", value_parser = parse_gap)]
+    pub max_gap: Option<std::time::Duration>,
+}
+
+/// Parses `--speed` of `replay`: a finite number above 0.
+fn parse_replay_speed(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!(
+            "the speed must be a finite number above 0 (`10`: ten times faster), got `{text}`"
+        )),
+    }
+}
+
+/// Parses `--max-gap`: `5s`, `500ms`, `1m`.
+fn parse_gap(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("expected a duration such as `5s` or `500ms`, got `{text}`: {e}"))
 }
 
 /// `democtl render`.
@@ -408,7 +445,7 @@ pub fn switches_from(
 /// as everywhere, so a flag put before or after any command never fails).
 const UNUSED_GLOBALS: &[(&[&str], &[&str])] = &[
     (
-        &["validate", "render"],
+        &["validate", "render", "replay"],
         &[
             "kubeconfig",
             "context",

@@ -21,16 +21,23 @@ pub fn log_dir(ctx: &Ctx) -> Result<PathBuf, AppError> {
     }
 }
 
+/// The run log `run` names (file name, unique prefix, run id), or the latest one.
+pub fn pick(ctx: &Ctx, run: Option<&str>) -> Result<PathBuf, AppError> {
+    let dir = log_dir(ctx)?;
+    let files = replay::list(&dir).map_err(|e| AppError::io(&dir, e))?;
+    match run {
+        None => files.last().cloned().ok_or_else(|| no_runs(&dir)),
+        Some(wanted) => find(&files, wanted),
+    }
+}
+
 pub async fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8, AppError> {
     let dir = log_dir(ctx)?;
     let files = replay::list(&dir).map_err(|e| AppError::io(&dir, e))?;
     if args.run.is_none() && !args.last {
         return list(&files, args.output);
     }
-    let path = match &args.run {
-        None => files.last().cloned().ok_or_else(|| no_runs(&dir))?,
-        Some(wanted) => find(&files, wanted)?,
-    };
+    let path = pick(ctx, args.run.as_deref())?;
     let log = RunLog::read(&path).map_err(|e| AppError::io(&path, e))?;
     if args.output != OutputFormat::Table {
         let doc = RunDoc {

@@ -10,6 +10,7 @@ mod logs;
 mod plan;
 mod prompt;
 mod render;
+mod replay;
 pub mod secrets;
 mod session;
 mod sim;
@@ -139,6 +140,7 @@ async fn dispatch(command: Command, ctx: &Ctx) -> Result<u8, AppError> {
     match command {
         Command::Validate => validate::run(ctx).await,
         Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Replay(args) => replay::run(ctx, args).await,
         Command::Deploy(args) => deploy::run(ctx, args).await,
         Command::Plan(args) => plan::run(ctx, args).await,
         Command::Teardown(args) => teardown::run(ctx, args).await,

@@ -576,3 +576,59 @@ async fn status_shows_a_run_left_in_progress_without_the_lock_as_interrupted() {
     );
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_plays_the_recorded_run_in_order_marked_as_a_replay() {
+    let (demo, server, kubeconfig) = simulated().await;
+    let live = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ]);
+    live.expect_code(0);
+    server.shutdown().await.unwrap();
+    // No cluster needed: the run log is the record.
+    let replay = demo.run(&["replay", "--last", "--speed", "20"]);
+    replay.expect_code(0);
+    let lines: Vec<&str> = replay.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("▶ REPLAY — recorded run ") && lines[0].ends_with("20× speed"),
+        "{}",
+        replay.stderr
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some("▶ end of replay (recorded run, not a live cluster)")
+    );
+    // The same progress lines as the live run printed, in the same order.
+    let live_lines: Vec<&str> = live.stderr.lines().collect();
+    let mut at = 0;
+    for line in &lines[1..lines.len() - 1] {
+        let found = live_lines[at..].iter().position(|l| l == line);
+        assert!(
+            found.is_some(),
+            "`{line}` is not in the live run's output (in order):\n{}",
+            live.stderr
+        );
+        at += found.unwrap_or(0) + 1;
+    }
+    assert!(lines.len() > 5, "{}", replay.stderr);
+    assert!(
+        replay.stdout.contains("✓ stage1 deployed in"),
+        "{}",
+        replay.stdout
+    );
+    // Bad input: a clear error, exit 2.
+    let run = demo.run(&["replay", "--last", "--speed", "0"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("finite number above 0"),
+        "{}",
+        run.stderr
+    );
+    let run = demo.run(&["replay", "nope"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("no run `nope`"), "{}", run.stderr);
+}
