@@ -12,7 +12,7 @@ use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "democtl", version, about, propagate_version = true)]
 pub struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Global options")]
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
@@ -72,6 +72,9 @@ pub enum Command {
     Teardown(TeardownArgs),
     /// List run logs, or summarise one.
     Logs(LogsArgs),
+    /// Play a recorded run through the terminal view, with its timing (the fallback when the
+    /// live cluster fails on the day).
+    Replay(ReplayArgs),
     /// Check every stage file and render every overlay, offline.
     Validate,
     /// Print the objects of an overlay directory or a stage, like `kustomize build`.
@@ -99,6 +102,7 @@ impl Command {
             Command::Status(_) => "status",
             Command::Teardown(_) => "teardown",
             Command::Logs(_) => "logs",
+            Command::Replay(_) => "replay",
             Command::Validate => "validate",
             Command::Render(_) => "render",
             Command::Sim(_) => "sim",
@@ -146,6 +150,9 @@ pub struct PlanArgs {
     /// Set a feature switch: `--set-switch benchmarks=false`.
     #[arg(long, value_name = "NAME=BOOL", value_parser = parse_switch)]
     pub set_switch: Vec<(String, bool)>,
+    /// Output format (`json`/`yaml`: the plan as data, for scripts).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
     #[arg(skip)]
     pub switches: BTreeMap<String, bool>,
 }
@@ -161,7 +168,7 @@ pub struct StatusArgs {
     pub watch: bool,
 }
 
-/// Output formats of `status`.
+/// Output formats of `status`, `plan`, `logs` and `teardown --dry-run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
@@ -196,6 +203,42 @@ pub struct LogsArgs {
     /// The most recent run.
     #[arg(long)]
     pub last: bool,
+    /// Output format (`json`/`yaml`: the list of runs, or the run's events as recorded).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// `democtl replay`.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["run", "last"])))]
+pub struct ReplayArgs {
+    /// A run: its file name, a unique prefix of it, or its run id (`democtl logs` lists them).
+    pub run: Option<String>,
+    /// The most recent run.
+    #[arg(long)]
+    pub last: bool,
+    /// Play this many times faster than recorded (`10`: a 10-minute wait in a minute).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_replay_speed)]
+    pub speed: f64,
+    /// Compress every pause longer than this to this (`5s`; after the speed-up).
+    #[arg(long, value_name = "DURATION", value_parser = parse_gap)]
+    pub max_gap: Option<std::time::Duration>,
+}
+
+/// Parses `--speed` of `replay`: a finite number above 0.
+fn parse_replay_speed(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!(
+            "the speed must be a finite number above 0 (`10`: ten times faster), got `{text}`"
+        )),
+    }
+}
+
+/// Parses `--max-gap`: `5s`, `500ms`, `1m`.
+fn parse_gap(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("expected a duration such as `5s` or `500ms`, got `{text}`: {e}"))
 }
 
 /// `democtl render`.
@@ -219,7 +262,8 @@ pub enum SimCommand {
     Kubeconfig,
     /// Stop the simulated cluster and forget its state (refused while a deploy or teardown runs).
     Reset(SimResetArgs),
-    /// Run a simulated cluster in the foreground (for kubectl and oc) until Ctrl-C.
+    /// Run the project's simulated cluster in the foreground until Ctrl-C: the same cluster
+    /// `sim start` runs in the background (`--ephemeral`: a throwaway one).
     Serve(SimServeArgs),
     /// Play the simulated controllers against another API server (`--kubeconfig FILE`).
     Controllers(SimControllersArgs),
@@ -261,16 +305,21 @@ pub struct SimDaemonArgs {
 /// `democtl sim serve`.
 #[derive(Debug, Clone, Args)]
 pub struct SimServeArgs {
-    /// Write a kubeconfig for the server here.
+    /// Also write the kubeconfig here (required with `--ephemeral`).
     #[arg(long, value_name = "FILE")]
-    pub kubeconfig_out: PathBuf,
-    /// Scenario (built-in name or file).
-    #[arg(long, value_name = "NAME")]
+    pub kubeconfig_out: Option<PathBuf>,
+    /// Scenario (built-in name or file; for the project's cluster, only when it is created).
+    #[arg(long, value_name = "NAME|FILE")]
     pub scenario: Option<String>,
+    /// A throwaway cluster in memory instead of the project's: not persisted, not seen by
+    /// `--sim` commands (a test bed for kubectl and scripts).
+    #[arg(long, requires = "kubeconfig_out")]
+    pub ephemeral: bool,
     /// Serve the API only, like a bare kube-apiserver: no simulated operators, schedulers or
     /// kubelets (the namespace, garbage-collector, service-account and root-CA controllers
     /// still run). Pair it with `democtl sim controllers` to play them from another process.
-    #[arg(long)]
+    /// Implies `--ephemeral`.
+    #[arg(long, requires = "kubeconfig_out")]
     pub no_controllers: bool,
 }
 
@@ -392,6 +441,95 @@ pub fn switches_from(
     out
 }
 
+/// Global flags a command has no use for, kept out of its `--help` (they are still accepted,
+/// as everywhere, so a flag put before or after any command never fails).
+const UNUSED_GLOBALS: &[(&[&str], &[&str])] = &[
+    (
+        &["validate", "render", "replay"],
+        &[
+            "kubeconfig",
+            "context",
+            "sim",
+            "sim_speed",
+            "sim_scenario",
+            "yes",
+        ],
+    ),
+    (
+        &["completions"],
+        &[
+            "project_dir",
+            "kubeconfig",
+            "context",
+            "sim",
+            "sim_speed",
+            "sim_scenario",
+            "log_dir",
+            "yes",
+        ],
+    ),
+    (
+        &["sim start", "sim serve"],
+        &[
+            "kubeconfig",
+            "context",
+            "sim",
+            "sim_scenario",
+            "log_dir",
+            "yes",
+        ],
+    ),
+    (
+        &["sim controllers"],
+        &["sim", "sim_scenario", "log_dir", "yes"],
+    ),
+    (
+        &["sim stop", "sim status", "sim kubeconfig", "sim reset"],
+        &[
+            "kubeconfig",
+            "context",
+            "sim",
+            "sim_speed",
+            "sim_scenario",
+            "log_dir",
+            "yes",
+        ],
+    ),
+];
+
+/// Hides, in each subcommand's help, the global flags it does not use (`sim serve --help`
+/// shows no `--kubeconfig` beside its `--kubeconfig-out`): the subcommand gets its own hidden
+/// copy of the flag, which clap's propagation of global flags then leaves in place.
+pub fn trim_help(mut command: clap::Command) -> clap::Command {
+    let globals: Vec<clap::Arg> = command.get_arguments().cloned().collect();
+    for (paths, hidden) in UNUSED_GLOBALS {
+        for path in *paths {
+            let names: Vec<&str> = path.split(' ').collect();
+            command = mut_path(command, &names, &|mut sub: clap::Command| {
+                for arg in globals
+                    .iter()
+                    .filter(|a| hidden.contains(&a.get_id().as_str()))
+                {
+                    sub = sub.arg(arg.clone().hide(true));
+                }
+                sub
+            });
+        }
+    }
+    command
+}
+
+fn mut_path(
+    command: clap::Command,
+    path: &[&str],
+    f: &dyn Fn(clap::Command) -> clap::Command,
+) -> clap::Command {
+    match path.split_first() {
+        None => f(command),
+        Some((first, rest)) => command.mut_subcommand(*first, |sub| mut_path(sub, rest, f)),
+    }
+}
+
 fn switch_id(name: &str) -> String {
     format!("switch:{name}")
 }
@@ -413,7 +551,8 @@ mod tests {
             default: true,
             description: "Run the GuideLLM benchmarks".into(),
         }];
-        let matches = with_switches(Cli::command(), &switches).try_get_matches_from(args)?;
+        let matches =
+            trim_help(with_switches(Cli::command(), &switches)).try_get_matches_from(args)?;
         let mut cli = Cli::from_arg_matches(&matches)?;
         if let Command::Deploy(deploy) = &mut cli.command {
             let sub = matches.subcommand_matches("deploy").unwrap();
@@ -425,6 +564,35 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+        trim_help(with_switches(Cli::command(), &[])).debug_assert();
+    }
+
+    fn help(path: &[&str]) -> String {
+        let mut command = trim_help(Cli::command());
+        command.build();
+        let mut sub = &mut command;
+        for name in path {
+            sub = sub.find_subcommand_mut(name).unwrap();
+        }
+        sub.render_long_help().to_string()
+    }
+
+    #[test]
+    fn help_lists_global_flags_once_under_a_heading_and_only_where_they_apply() {
+        let deploy = help(&["deploy"]);
+        assert!(deploy.contains("Global options:"), "{deploy}");
+        assert!(deploy.contains("--kubeconfig"), "{deploy}");
+        assert_eq!(deploy.matches("--project-dir").count(), 1, "{deploy}");
+        let serve = help(&["sim", "serve"]);
+        assert!(serve.contains("--kubeconfig-out"), "{serve}");
+        assert!(!serve.contains("--kubeconfig <"), "{serve}");
+        assert!(!serve.contains("--sim-scenario"), "{serve}");
+        assert!(!serve.contains("  --sim "), "{serve}");
+        assert!(serve.contains("--sim-speed"), "{serve}");
+        let controllers = help(&["sim", "controllers"]);
+        assert!(controllers.contains("--kubeconfig <"), "{controllers}");
+        // Hidden from help, still accepted.
+        assert!(parse(&["democtl", "sim", "status", "--kubeconfig", "x"]).is_ok());
     }
 
     #[test]

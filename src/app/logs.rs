@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
-use super::{AppError, Ctx, print_stdout};
-use crate::cli::LogsArgs;
+use serde::Serialize;
+
+use super::{AppError, Ctx, print_stdout, structured};
+use crate::cli::{LogsArgs, OutputFormat};
 use crate::report::plain::PlainReporter;
 use crate::report::render;
 use crate::report::replay::{self, RunLog};
@@ -19,17 +21,34 @@ pub fn log_dir(ctx: &Ctx) -> Result<PathBuf, AppError> {
     }
 }
 
+/// The run log `run` names (file name, unique prefix, run id), or the latest one.
+pub fn pick(ctx: &Ctx, run: Option<&str>) -> Result<PathBuf, AppError> {
+    let dir = log_dir(ctx)?;
+    let files = replay::list(&dir).map_err(|e| AppError::io(&dir, e))?;
+    match run {
+        None => files.last().cloned().ok_or_else(|| no_runs(&dir)),
+        Some(wanted) => find(&files, wanted),
+    }
+}
+
 pub async fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8, AppError> {
     let dir = log_dir(ctx)?;
     let files = replay::list(&dir).map_err(|e| AppError::io(&dir, e))?;
     if args.run.is_none() && !args.last {
-        return list(&files);
+        return list(&files, args.output);
     }
-    let path = match &args.run {
-        None => files.last().cloned().ok_or_else(|| no_runs(&dir))?,
-        Some(wanted) => find(&files, wanted)?,
-    };
+    let path = pick(ctx, args.run.as_deref())?;
     let log = RunLog::read(&path).map_err(|e| AppError::io(&path, e))?;
+    if args.output != OutputFormat::Table {
+        let doc = RunDoc {
+            file: path.display().to_string(),
+            finished: log.summary().is_some(),
+            unreadable_lines: log.unreadable,
+            events: &log.events,
+        };
+        print_stdout(&structured(args.output, &doc))?;
+        return Ok(crate::exit::OK);
+    }
     let mut out = Vec::new();
     // The full step table too: `logs` is where it lives now.
     let mut reporter = PlainReporter::new(&mut out, false).verbose(true);
@@ -51,6 +70,27 @@ pub async fn run(ctx: &Ctx, args: LogsArgs) -> Result<u8, AppError> {
     }
     print_stdout(&text)?;
     Ok(crate::exit::OK)
+}
+
+/// One run as data (`logs RUN -o json|yaml`): its events exactly as the log holds them.
+#[derive(Serialize)]
+struct RunDoc<'a> {
+    file: String,
+    finished: bool,
+    unreadable_lines: usize,
+    events: &'a [crate::runner::event::RunEvent],
+}
+
+/// A row of `logs -o json|yaml`.
+#[derive(Serialize)]
+struct RunRow {
+    run: String,
+    file: String,
+    command: String,
+    /// The outcome as the table shows it (`ok`, `failed`, …), or `unfinished` / `unreadable`.
+    result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_seconds: Option<f64>,
 }
 
 fn no_runs(dir: &std::path::Path) -> AppError {
@@ -109,14 +149,22 @@ fn find(files: &[PathBuf], wanted: &str) -> Result<PathBuf, AppError> {
     ))
 }
 
-fn list(files: &[PathBuf]) -> Result<u8, AppError> {
+fn list(files: &[PathBuf], format: OutputFormat) -> Result<u8, AppError> {
     let mut rows = Vec::new();
+    let mut data = Vec::new();
     for path in files {
         let run = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let Ok(log) = RunLog::read(path) else {
+            data.push(RunRow {
+                run: run.clone(),
+                file: path.display().to_string(),
+                command: String::new(),
+                result: "unreadable".into(),
+                duration_seconds: None,
+            });
             rows.push(vec![run, String::new(), "unreadable".into(), String::new()]);
             continue;
         };
@@ -131,14 +179,26 @@ fn list(files: &[PathBuf]) -> Result<u8, AppError> {
                     .join(" ")
             })
             .unwrap_or_default();
-        let (result, took) = match log.summary() {
+        let (result, took, seconds) = match log.summary() {
             Some(s) => (
                 render::outcome_word(&s.outcome).to_owned(),
                 render::duration(s.duration),
+                Some(s.duration.as_secs_f64()),
             ),
-            None => ("unfinished".to_owned(), String::new()),
+            None => ("unfinished".to_owned(), String::new(), None),
         };
+        data.push(RunRow {
+            run: run.clone(),
+            file: path.display().to_string(),
+            command: command.clone(),
+            result: result.clone(),
+            duration_seconds: seconds,
+        });
         rows.push(vec![run, command, result, took]);
+    }
+    if format != OutputFormat::Table {
+        print_stdout(&structured(format, &data))?;
+        return Ok(crate::exit::OK);
     }
     let text = if rows.is_empty() {
         "no runs yet\n".to_owned()

@@ -10,6 +10,7 @@ mod logs;
 mod plan;
 mod prompt;
 mod render;
+mod replay;
 pub mod secrets;
 mod session;
 mod sim;
@@ -62,7 +63,9 @@ pub fn main() -> ExitCode {
         .collect();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let switches = prescan_switches(&args, &cwd);
-    let matches = match cli::with_switches(Cli::command(), &switches).try_get_matches_from(&args) {
+    let matches = match cli::trim_help(cli::with_switches(Cli::command(), &switches))
+        .try_get_matches_from(&args)
+    {
         Ok(matches) => matches,
         Err(e) => return clap_exit(&e),
     };
@@ -89,8 +92,11 @@ pub fn main() -> ExitCode {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new("info,democtl=debug,kube=debug")
         });
+        // Colour only where the reporters use it (a terminal, no --no-color/NO_COLOR):
+        // never escape codes in a pipe or a CI log.
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
+            .with_ansi(output.color)
             .with_env_filter(filter)
             .try_init();
     }
@@ -134,6 +140,7 @@ async fn dispatch(command: Command, ctx: &Ctx) -> Result<u8, AppError> {
     match command {
         Command::Validate => validate::run(ctx).await,
         Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Replay(args) => replay::run(ctx, args).await,
         Command::Deploy(args) => deploy::run(ctx, args).await,
         Command::Plan(args) => plan::run(ctx, args).await,
         Command::Teardown(args) => teardown::run(ctx, args).await,
@@ -146,7 +153,7 @@ async fn dispatch(command: Command, ctx: &Ctx) -> Result<u8, AppError> {
 
 /// `democtl completions <shell>`: clap_complete's script for the whole command tree, on stdout.
 fn completions(args: cli::CompletionsArgs) -> Result<u8, AppError> {
-    let mut command = Cli::command();
+    let mut command = cli::trim_help(Cli::command());
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "democtl", &mut script);
     print_stdout(&String::from_utf8_lossy(&script))?;
@@ -243,6 +250,17 @@ pub fn print_stdout(text: &str) -> Result<(), AppError> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         Err(e) => Err(AppError::io("<stdout>", e)),
+    }
+}
+
+/// `value` as pretty JSON or YAML (`-o json|yaml`), ending in a newline.
+pub fn structured(format: crate::cli::OutputFormat, value: &impl serde::Serialize) -> String {
+    use crate::cli::OutputFormat;
+    match format {
+        OutputFormat::Yaml => serde_saphyr::to_string(value).unwrap_or_default(),
+        OutputFormat::Json | OutputFormat::Table => {
+            serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+        }
     }
 }
 

@@ -2,16 +2,48 @@
 //! for, timeouts and expected durations. Offline: renders the overlays, reads no cluster (so
 //! earlier stages show as "runs unless deployed and healthy").
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::deploy::prepare;
 use super::session;
-use super::{AppError, Ctx, print_stdout};
-use crate::cli::PlanArgs;
+use super::{AppError, Ctx, print_stdout, structured};
+use crate::cli::{OutputFormat, PlanArgs};
 use crate::report::render;
 use crate::stage::StepSpec;
 use crate::stage::params::StepParams;
 use crate::steps::selection::component_of;
+
+/// The plan as data (`plan -o json|yaml`).
+#[derive(Debug, Serialize)]
+struct PlanDoc {
+    stage: String,
+    title: String,
+    expected_seconds: u64,
+    /// Earlier stages, each run unless already deployed and healthy.
+    first: Vec<String>,
+    switches: std::collections::BTreeMap<String, bool>,
+    stages: Vec<StageDoc>,
+}
+
+#[derive(Debug, Serialize)]
+struct StageDoc {
+    id: String,
+    title: String,
+    objects: usize,
+    expected_seconds: u64,
+    steps: Vec<StepDoc>,
+}
+
+#[derive(Debug, Serialize)]
+struct StepDoc {
+    id: String,
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout_seconds: Option<u64>,
+    runs: String,
+    what: String,
+}
 
 pub async fn run(ctx: &Ctx, args: PlanArgs) -> Result<u8, AppError> {
     let project = ctx.project()?;
@@ -52,6 +84,14 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> Result<u8, AppError> {
     if !on.is_empty() {
         out.push(format!("switches: {}", on.join(", ")));
     }
+    let mut doc = PlanDoc {
+        stage: target.id.clone(),
+        title: target.title.clone(),
+        expected_seconds: target.expected_duration.as_secs(),
+        first: earlier.iter().map(|s| s.to_string()).collect(),
+        switches: prepared.switches.clone().into_iter().collect(),
+        stages: Vec::new(),
+    };
     for s in &prepared.chain {
         let objects = prepared
             .renders
@@ -67,6 +107,7 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> Result<u8, AppError> {
             humantime::format_duration(s.stage.expected_duration)
         ));
         let is_target = s.stage.id == target.id;
+        let mut steps = Vec::new();
         let rows: Vec<Vec<String>> = s
             .stage
             .steps
@@ -81,6 +122,13 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> Result<u8, AppError> {
                     &prepared.switches,
                     &Default::default(),
                 );
+                steps.push(StepDoc {
+                    id: spec.id.clone(),
+                    kind: spec.kind.as_str().to_owned(),
+                    timeout_seconds: spec.timeout.map(|t| t.as_secs()),
+                    runs: disposition.describe(),
+                    what: what(spec, &objects),
+                });
                 vec![
                     (i + 1).to_string(),
                     spec.id.clone(),
@@ -93,6 +141,13 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> Result<u8, AppError> {
                 ]
             })
             .collect();
+        doc.stages.push(StageDoc {
+            id: s.stage.id.clone(),
+            title: s.stage.title.clone(),
+            objects: objects.len(),
+            expected_seconds: s.stage.expected_duration.as_secs(),
+            steps,
+        });
         let header = ["#", "STEP", "KIND", "TIMEOUT", "RUNS", "WHAT"].map(String::from);
         out.extend(
             render::table(&header, &rows)
@@ -100,7 +155,10 @@ pub async fn run(ctx: &Ctx, args: PlanArgs) -> Result<u8, AppError> {
                 .map(|l| format!("  {l}")),
         );
     }
-    print_stdout(&(out.join("\n") + "\n"))?;
+    match args.output {
+        OutputFormat::Table => print_stdout(&(out.join("\n") + "\n"))?,
+        format => print_stdout(&structured(format, &doc))?,
+    }
     Ok(crate::exit::OK)
 }
 

@@ -312,28 +312,35 @@ pub fn reporters(ctx: &Ctx, command: &str, stage: Option<&str>) -> Result<Report
         report: Some(shown(&report)),
     };
     let verbose = ctx.output.verbose > 0;
+    // Progress and diagnostics on stderr, the result (verdict, endpoints, files) on stdout, as
+    // kubectl and cargo do; on a terminal showing both, the result stays in the live screen.
+    let stdout = || Box::new(std::io::stdout()) as Box<dyn std::io::Write + Send>;
     let (terminal, progress): (Box<dyn Reporter>, Option<MultiProgress>) = match ctx.output.mode {
         Mode::Tty => {
             let multi = MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
-            (
-                Box::new(
-                    TtyReporter::with_multi(multi.clone(), ctx.output.color, true)
-                        .expected(Expectations::learn(&dir))
-                        .files(files),
-                ),
-                Some(multi),
-            )
+            let mut tty = TtyReporter::with_multi(multi.clone(), ctx.output.color, true)
+                .expected(Expectations::learn(&dir))
+                .files(files);
+            if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                tty = tty.results(stdout());
+            }
+            (Box::new(tty), Some(multi))
         }
         Mode::Plain => (
             Box::new(
                 PlainReporter::new(std::io::stderr(), false)
                     .verbose(verbose)
-                    .files(files),
+                    .files(files)
+                    .results(stdout()),
             ),
             None,
         ),
         Mode::Quiet => (
-            Box::new(PlainReporter::new(std::io::stderr(), true).files(files)),
+            Box::new(
+                PlainReporter::new(std::io::stderr(), true)
+                    .files(files)
+                    .results(stdout()),
+            ),
             None,
         ),
     };

@@ -237,12 +237,18 @@ async fn probe(project: &Project, record: &Record) -> Result<(), AppError> {
 }
 
 /// Starts the background server and waits until it answers.
-async fn spawn(
-    ctx: &Ctx,
-    project: &Project,
-    scenario: Option<&str>,
-    from_sim_flag: bool,
-) -> Result<Record, AppError> {
+/// How the project's cluster is (re)started: its recorded scenario and speed, or those asked
+/// for a new one.
+struct Launch {
+    scenario_name: String,
+    /// No saved state: the cluster is created (seeded with `scenario_name`).
+    new: bool,
+    speed: f64,
+}
+
+/// Checks the asked scenario against the saved state (a bad one is the user's error, reported
+/// here rather than in the server's log) and creates the state directory.
+fn launch(ctx: &Ctx, project: &Project, scenario: Option<&str>) -> Result<Launch, AppError> {
     let dir = project.sim_dir();
     let recorded = embedded::recorded_scenario(&dir);
     if let (Some(recorded), Some(asked)) = (&recorded, scenario)
@@ -250,12 +256,11 @@ async fn spawn(
     {
         return Err(scenario_mismatch(project, recorded, asked));
     }
+    let new = recorded.is_none();
     let scenario_name = recorded
-        .clone()
         .or_else(|| scenario.map(str::to_string))
         .unwrap_or_else(|| "healthy".into());
-    if recorded.is_none() {
-        // A bad scenario is the user's error, reported here rather than in the server's log.
+    if new {
         self::scenario(Some(&scenario_name))?;
     }
     let speed = ctx
@@ -264,6 +269,25 @@ async fn spawn(
         .or_else(|| embedded::recorded_speed(&dir))
         .unwrap_or(DEFAULT_SPEED);
     std::fs::create_dir_all(&dir).map_err(|e| AppError::io(&dir, e))?;
+    Ok(Launch {
+        scenario_name,
+        new,
+        speed,
+    })
+}
+
+async fn spawn(
+    ctx: &Ctx,
+    project: &Project,
+    scenario: Option<&str>,
+    from_sim_flag: bool,
+) -> Result<Record, AppError> {
+    let dir = project.sim_dir();
+    let Launch {
+        scenario_name,
+        new,
+        speed,
+    } = launch(ctx, project, scenario)?;
     if from_sim_flag && super::chatty(&ctx.output) {
         print_stderr(&format!(
             "starting the simulated cluster (scenario {scenario_name}, {}) in the background: `democtl sim status` shows it, `democtl sim stop` stops it\n",
@@ -292,7 +316,7 @@ async fn spawn(
         .current_dir(project.root())
         .stdin(std::process::Stdio::null())
         .env_remove("DEMOCTL_PROJECT_DIR");
-    if recorded.is_none() {
+    if new {
         command.arg("--scenario").arg(&scenario_name);
     }
     let stderr = log.try_clone().map_err(|e| AppError::io(&log_path, e))?;
@@ -332,6 +356,7 @@ async fn wait_for_record(
     mut child: Option<(&mut std::process::Child, &Path, u64)>,
 ) -> Result<Liveness, AppError> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut nonce = nonce;
     loop {
         let live = background::liveness(dir)
             .map_err(|e| background_error("cannot read the simulated cluster's state", e))?;
@@ -340,9 +365,19 @@ async fn wait_for_record(
             Liveness::Stopped | Liveness::Died(_) if child.is_none() => return Ok(live),
             _ => {}
         }
-        if let Some((child, log, from)) = child.as_mut()
-            && let Ok(Some(status)) = child.try_wait()
+        if let Some((process, log, from)) = child.as_mut()
+            && let Ok(Some(status)) = process.try_wait()
         {
+            // Another command started the cluster at the same moment and won the state
+            // directory's lock: use that one.
+            match background::liveness(dir) {
+                Ok(Liveness::Running(_)) | Ok(Liveness::Starting) => {
+                    nonce = None;
+                    child = None;
+                    continue;
+                }
+                _ => {}
+            }
             let tail = log_tail(log, *from);
             return Err(AppError::Other {
                 message: format!("the simulated cluster failed to start ({status}){tail}"),
@@ -477,8 +512,13 @@ async fn status(ctx: &Ctx) -> Result<u8, AppError> {
     let up = now.duration_since(record.started_at);
     let up = humantime::format_duration(Duration::from_secs(up.as_secs().max(0) as u64));
     let mut text = format!(
-        "simulated cluster: running (pid {}) since {} ({up})\n  address     {}\n  kubeconfig  {}\n  scenario    {}\n  speed       {}\n  sim time    {}\n  objects     {}\n  state       {}\n  log         {}\n",
+        "simulated cluster: running (pid {}{}) since {} ({up})\n  address     {}\n  kubeconfig  {}\n  scenario    {}\n  speed       {}\n  sim time    {}\n  objects     {}\n  state       {}\n  log         {}\n",
         record.pid,
+        if record.foreground {
+            ", in the foreground: democtl sim serve"
+        } else {
+            ""
+        },
         local_time(record.started_at),
         record.url,
         rel(&record.kubeconfig),
@@ -614,16 +654,119 @@ async fn daemon(ctx: &Ctx, args: SimDaemonArgs) -> Result<u8, AppError> {
         tls: true,
     };
     let dir: PathBuf = args.state_dir;
-    background::serve(&dir, &options, &args.nonce, CancellationToken::new())
-        .await
-        .map_err(|e| {
+    background::serve(
+        &dir,
+        &options,
+        &args.nonce,
+        background::Mode::Detached,
+        CancellationToken::new(),
+        |_| {},
+    )
+    .await
+    .map_err(|e| {
             tracing::error!(error = %background::error_chain(&e), "the simulated cluster stopped with an error");
             background_error("the simulated cluster failed", e)
         })?;
     Ok(crate::exit::OK)
 }
 
+/// `sim serve`: the project's cluster in the foreground, the same server `sim start` runs in
+/// the background (its state, record and kubeconfig, so `--sim` commands and `sim status` use
+/// it); `--ephemeral` / `--no-controllers`: a throwaway one.
 async fn serve(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> {
+    if args.ephemeral || args.no_controllers {
+        return serve_ephemeral(ctx, args).await;
+    }
+    let project = ctx.project().map_err(|e| match e {
+        AppError::Project(e) => AppError::usage(
+            e.to_string(),
+            Some(format!(
+                "{}; or serve a throwaway cluster: `democtl sim serve --ephemeral --kubeconfig-out FILE`",
+                e.hint().unwrap_or_default()
+            )),
+        ),
+        other => other,
+    })?;
+    let dir = project.sim_dir();
+    match background::liveness(&dir)
+        .map_err(|e| background_error("cannot read the simulated cluster's state", e))?
+    {
+        Liveness::Running(r) => {
+            return Err(AppError::usage(
+                format!(
+                    "the simulated cluster already runs (pid {}, at {})",
+                    r.pid, r.url
+                ),
+                Some(
+                    "use it as it is (`democtl sim kubeconfig`), or `democtl sim stop` first"
+                        .into(),
+                ),
+            ));
+        }
+        Liveness::Starting => {
+            return Err(AppError::usage(
+                "the simulated cluster is starting in another process".to_string(),
+                Some("`democtl sim status` shows it once it runs".into()),
+            ));
+        }
+        Liveness::Died(_) => background::remove_record(&dir)
+            .map_err(|e| background_error("cannot clear the old record", e))?,
+        Liveness::Stopped => {}
+    }
+    let scenario_asked = args
+        .scenario
+        .as_deref()
+        .or(ctx.global.sim_scenario.as_deref());
+    let launch = launch(ctx, &project, scenario_asked)?;
+    let options = EmbeddedOptions {
+        scenario: launch.new.then(|| launch.scenario_name.clone()),
+        speed: Some(launch.speed),
+        tls: true,
+    };
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let mut shown: Result<(), AppError> = Ok(());
+    let out = args.kubeconfig_out.clone();
+    let served = background::serve(
+        &dir,
+        &options,
+        &nonce,
+        background::Mode::Foreground,
+        CancellationToken::new(),
+        |record| {
+            shown = show_served(&project, record, out.as_deref());
+        },
+    )
+    .await;
+    served.map_err(|e| background_error("the simulated cluster failed", e))?;
+    shown?;
+    Ok(crate::exit::OK)
+}
+
+/// What `sim serve` prints once the project's cluster answers.
+fn show_served(project: &Project, record: &Record, out: Option<&Path>) -> Result<(), AppError> {
+    let kubeconfig = match out {
+        Some(out) => {
+            std::fs::copy(&record.kubeconfig, out).map_err(|e| AppError::io(out, e))?;
+            out.display().to_string()
+        }
+        None => project.relative(&record.kubeconfig).display().to_string(),
+    };
+    print_stdout(&format!(
+        "simulated cluster at {} ({}, pid {}), in the foreground\nkubeconfig: {kubeconfig}\ntry: kubectl --kubeconfig {kubeconfig} get pods -A -w\n`democtl --sim …` commands use it; Ctrl-C stops it (its state is kept)\n",
+        record.url,
+        describe(record),
+        record.pid,
+    ))
+}
+
+/// `sim serve --ephemeral`: a cluster in memory for kubectl, gone at Ctrl-C.
+async fn serve_ephemeral(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> {
+    let Some(kubeconfig_out) = args.kubeconfig_out.clone() else {
+        return Err(AppError::usage(
+            "a throwaway cluster needs `--kubeconfig-out FILE`".to_string(),
+            Some("`democtl sim serve --ephemeral --kubeconfig-out /tmp/sim.kubeconfig`".into()),
+        ));
+    };
     let scenario = scenario(args.scenario.as_deref())?;
     let mut config = scenario.server_config();
     config.clock = SimClock::new(ctx.global.sim_speed.unwrap_or(DEFAULT_SPEED));
@@ -636,16 +779,16 @@ async fn serve(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> {
             let hint = e.hint();
             sim_error("cannot start the simulated cluster", hint, e)
         })?;
-    server.write_kubeconfig(&args.kubeconfig_out).map_err(|e| {
+    server.write_kubeconfig(&kubeconfig_out).map_err(|e| {
         let hint = e.hint();
         sim_error(
-            format!("cannot write `{}`", args.kubeconfig_out.display()),
+            format!("cannot write `{}`", kubeconfig_out.display()),
             hint,
             e,
         )
     })?;
     let client = server
-        .client()
+        .internal_client()
         .map_err(|e| sim_error("cannot build a client for the simulator", None, e))?;
     let cancel = CancellationToken::new();
     let world_cancel = cancel.clone();
@@ -660,11 +803,11 @@ async fn serve(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> {
         }
     });
     print_stdout(&format!(
-        "simulated cluster at {} (scenario {})\nkubeconfig written to {}\ntry: kubectl --kubeconfig {} get nodes\nCtrl-C stops it\n",
+        "throwaway simulated cluster at {} (scenario {}), not persisted\nkubeconfig written to {}\ntry: kubectl --kubeconfig {} get nodes\nCtrl-C stops it\n",
         server.url(),
         args.scenario.as_deref().unwrap_or("healthy"),
-        args.kubeconfig_out.display(),
-        args.kubeconfig_out.display(),
+        kubeconfig_out.display(),
+        kubeconfig_out.display(),
     ))?;
     let _ = tokio::signal::ctrl_c().await;
     cancel.cancel();

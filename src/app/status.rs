@@ -14,28 +14,47 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> Result<u8, AppError> {
     let stages = ctx.stages(&project)?;
     let ids: Vec<String> = stages.stages().iter().map(|s| s.stage.id.clone()).collect();
     let target = Target::connect(ctx, Some(&project)).await?;
-    let result = show(&args, &target, &ids).await;
+    let result = show(ctx, &args, &target, &ids).await;
     target.close().await?;
     result
 }
 
-async fn show(args: &StatusArgs, target: &Target, ids: &[String]) -> Result<u8, AppError> {
+async fn show(
+    ctx: &Ctx,
+    args: &StatusArgs,
+    target: &Target,
+    ids: &[String],
+) -> Result<u8, AppError> {
     loop {
         let report = status::collect(&target.cluster, ids)
             .await
             .map_err(AppError::cluster)?;
+        // A stage recorded in progress while nobody holds the cluster lock was interrupted
+        // (killed, Ctrl-C, lost connection): say so, with the command that resumes it.
+        let lock_free = if report.stages.iter().any(|s| s.state == "in-progress") {
+            crate::cluster::lease::current_holder(&target.cluster)
+                .await
+                .map(|holder| holder.is_none())
+                .unwrap_or(false)
+        } else {
+            false
+        };
         let text = match args.output {
             OutputFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
             OutputFormat::Yaml => serde_saphyr::to_string(&report).unwrap_or_default(),
+            // `-q`: the verdict only (the exit code says it too).
+            OutputFormat::Table if ctx.output.mode == crate::report::Mode::Quiet => {
+                format!("{}\n", verdict(report.health))
+            }
             OutputFormat::Table => match target.simulated() {
                 // Nobody mistakes a rehearsal for the real cluster.
                 Some(sim) => format!(
                     "cluster: simulated (scenario {}, {}×)\n{}",
                     sim.scenario,
                     sim.speed,
-                    table(&report)
+                    table(&report, lock_free, "democtl --sim")
                 ),
-                None => table(&report),
+                None => table(&report, lock_free, "democtl"),
             },
         };
         if !args.watch {
@@ -64,7 +83,8 @@ fn exit_code(health: Health) -> u8 {
 }
 
 /// The human screen.
-pub fn table(report: &StatusReport) -> String {
+/// `democtl` is how the resume command starts (`democtl --sim` on the simulated cluster).
+pub fn table(report: &StatusReport, lock_free: bool, democtl: &str) -> String {
     let mut out = Vec::new();
     let mut who = vec![format!("cluster {}", report.server)];
     if let Some(context) = &report.context {
@@ -75,16 +95,22 @@ pub fn table(report: &StatusReport) -> String {
     }
     out.push(who.join(" · "));
     out.push(String::new());
+    let now = jiff::Timestamp::now();
     let rows: Vec<Vec<String>> = report
         .stages
         .iter()
         .map(|s| {
             vec![
                 s.stage.clone(),
-                s.state.clone(),
+                if s.state == "in-progress" && lock_free {
+                    "interrupted".to_string()
+                } else {
+                    s.state.clone()
+                },
                 s.finished_at
-                    .clone()
-                    .or_else(|| s.started_at.clone())
+                    .as_deref()
+                    .or(s.started_at.as_deref())
+                    .map(|t| ago(t, now))
                     .unwrap_or_default(),
                 s.run_id.clone().unwrap_or_default(),
                 s.user.clone().unwrap_or_default(),
@@ -101,6 +127,23 @@ pub fn table(report: &StatusReport) -> String {
         ],
         &rows,
     ));
+    if lock_free
+        && let Some(last) = report
+            .stages
+            .iter()
+            .rev()
+            .find(|s| s.state == "in-progress")
+    {
+        out.push(format!(
+            "{} was interrupted{}; to resume: {democtl} deploy {}",
+            last.stage,
+            last.run_id
+                .as_deref()
+                .map(|r| format!(" (run {r})"))
+                .unwrap_or_default(),
+            last.stage
+        ));
+    }
     for s in report.stages.iter().filter(|s| !s.components.is_empty()) {
         out.push(String::new());
         out.push(format!("{} components", s.stage));
@@ -110,7 +153,7 @@ pub fn table(report: &StatusReport) -> String {
             .map(|c| {
                 vec![
                     c.name.clone(),
-                    c.status.clone(),
+                    health_word(&c.status).to_string(),
                     format!("{}/{}", c.ready, c.total),
                     c.reason.clone().unwrap_or_default(),
                 ]
@@ -181,12 +224,46 @@ pub fn table(report: &StatusReport) -> String {
         }
     }
     out.push(String::new());
-    out.push(match report.health {
-        Health::Healthy => "healthy".into(),
-        Health::Degraded => "degraded".into(),
-        Health::NotDeployed => "not deployed".into(),
-    });
+    out.push(verdict(report.health).into());
     out.join("\n") + "\n"
+}
+
+fn verdict(health: Health) -> &'static str {
+    match health {
+        Health::Healthy => "healthy",
+        Health::Degraded => "degraded",
+        Health::NotDeployed => "not deployed",
+    }
+}
+
+/// The table's word for a kstatus result (`-o json` keeps kstatus's own words).
+fn health_word(kstatus: &str) -> &str {
+    match kstatus {
+        "Current" => "Healthy",
+        "InProgress" => "Progressing",
+        "Failed" => "Degraded",
+        "NotFound" => "Missing",
+        other => other,
+    }
+}
+
+/// `12m ago` for an RFC 3339 time (exact times stay in `-o json`); the text as it is when it
+/// does not parse.
+fn ago(time: &str, now: jiff::Timestamp) -> String {
+    let Ok(at) = time.parse::<jiff::Timestamp>() else {
+        return time.to_string();
+    };
+    let secs = now.duration_since(at).as_secs();
+    if secs < 0 {
+        return "just now".into();
+    }
+    let (n, unit) = match secs {
+        0..60 => return "just now".into(),
+        60..3600 => (secs / 60, "m"),
+        3600..86400 => (secs / 3600, "h"),
+        _ => (secs / 86400, "d"),
+    };
+    format!("{n}{unit} ago")
 }
 
 /// A JSON array of flat objects as a table (columns from the first object); anything else as
@@ -212,4 +289,29 @@ fn json_table(value: &serde_json::Value) -> Vec<String> {
         .collect();
     let header: Vec<String> = columns.iter().map(|c| c.to_uppercase()).collect();
     render::table(&header, &cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_ages() {
+        let now: jiff::Timestamp = "2026-12-03T12:00:00Z".parse().unwrap_or_default();
+        assert_eq!(ago("2026-12-03T11:59:30.123456789Z", now), "just now");
+        assert_eq!(ago("2026-12-03T11:48:00Z", now), "12m ago");
+        assert_eq!(ago("2026-12-03T09:00:00Z", now), "3h ago");
+        assert_eq!(ago("2026-11-30T12:00:00Z", now), "3d ago");
+        assert_eq!(ago("2026-12-03T12:05:00Z", now), "just now");
+        assert_eq!(ago("yesterday", now), "yesterday");
+    }
+
+    #[test]
+    fn kstatus_words_become_health_words() {
+        assert_eq!(health_word("Current"), "Healthy");
+        assert_eq!(health_word("InProgress"), "Progressing");
+        assert_eq!(health_word("Failed"), "Degraded");
+        assert_eq!(health_word("NotFound"), "Missing");
+        assert_eq!(health_word("Terminating"), "Terminating");
+    }
 }

@@ -331,7 +331,9 @@ pub async fn apply(
                 ));
             }
             if opts.applyset && !opts.dry_run {
-                record_inventory(cluster, &opts.stage, &report).await;
+                // The apply error is the one to show; the objects applied so far are still
+                // recorded when the cluster lets us (teardown also finds them by label).
+                let _ = record_inventory(cluster, &opts.stage, &report).await;
             }
             return Err(e);
         }
@@ -346,7 +348,7 @@ pub async fn apply(
         .sort_by_key(|o| order.get(&o.key).copied().unwrap_or(usize::MAX));
     report.conflicts = run.conflicts.into_inner().unwrap_or_default();
     if opts.applyset && !opts.dry_run {
-        record_inventory(cluster, &opts.stage, &report).await;
+        record_inventory(cluster, &opts.stage, &report).await?;
     }
     Ok(report)
 }
@@ -922,7 +924,11 @@ async fn write_applyset_parent(
     Ok(())
 }
 
-async fn record_inventory(cluster: &Cluster, stage: &str, report: &ApplyReport) {
+async fn record_inventory(
+    cluster: &Cluster,
+    stage: &str,
+    report: &ApplyReport,
+) -> Result<(), ClusterError> {
     let entries: Vec<state::InventoryEntry> = report
         .objects
         .iter()
@@ -931,9 +937,9 @@ async fn record_inventory(cluster: &Cluster, stage: &str, report: &ApplyReport) 
             uid: o.uid.clone(),
         })
         .collect();
-    // The objects are applied; a failed inventory write only weakens teardown, which also
-    // finds objects by label. Not worth failing the deploy for.
-    let _ = state::add_inventory(cluster, stage, &entries).await;
+    // Written with retries and optimistic concurrency; a record that cannot be written fails
+    // the apply (a short inventory is how a stage loses track of what it owns).
+    state::add_inventory(cluster, stage, &entries).await
 }
 
 #[cfg(test)]

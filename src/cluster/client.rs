@@ -98,7 +98,7 @@ impl Cluster {
             server: server.into(),
             context: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::from_env(),
         }
     }
 
@@ -188,10 +188,11 @@ impl Cluster {
             let Some(backoff) = delays.next() else {
                 return Err(err);
             };
-            let delay = err
-                .retry_after()
-                .map(|d| d.min(self.retry.max_retry_after))
-                .unwrap_or(backoff);
+            let delay = self.retry.scale(
+                err.retry_after()
+                    .map(|d| d.min(self.retry.max_retry_after))
+                    .unwrap_or(backoff),
+            );
             if super::retry::deadline().is_some_and(|d| tokio::time::Instant::now() + delay >= d) {
                 return Err(err);
             }

@@ -15,7 +15,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::time::Instant;
 
 /// How a [`Cluster`](super::Cluster) retries transient failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 = no retry).
     pub max_attempts: u32,
@@ -23,6 +23,8 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// A server's Retry-After is honoured up to this long.
     pub max_retry_after: Duration,
+    /// Factor applied to every delay (1.0; lower only in tests, see [`RetryPolicy::from_env`]).
+    pub delay_scale: f64,
 }
 
 impl Default for RetryPolicy {
@@ -35,6 +37,7 @@ impl Default for RetryPolicy {
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
             max_retry_after: Duration::from_secs(30),
+            delay_scale: 1.0,
         }
     }
 }
@@ -46,6 +49,28 @@ impl RetryPolicy {
             max_attempts: 1,
             ..RetryPolicy::default()
         }
+    }
+
+    /// The default policy with every delay (backoff and honoured Retry-After) multiplied by
+    /// `DEMOCTL_RETRY_DELAY_SCALE` when set (a test knob: fault-injection tests at a fast
+    /// simulated clock would otherwise spend minutes in real-time waits).
+    pub fn from_env() -> Self {
+        let scale = std::env::var("DEMOCTL_RETRY_DELAY_SCALE")
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && (0.0..=1.0).contains(s));
+        match scale {
+            Some(s) => RetryPolicy {
+                delay_scale: s,
+                ..RetryPolicy::default()
+            },
+            None => RetryPolicy::default(),
+        }
+    }
+
+    /// `delay` scaled by the policy's delay scale.
+    pub(crate) fn scale(&self, delay: Duration) -> Duration {
+        delay.mul_f64(self.delay_scale)
     }
 
     pub(crate) fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {

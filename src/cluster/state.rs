@@ -216,15 +216,54 @@ fn parse(cm: &Value, stage: &str) -> Result<Option<StageState>, ClusterError> {
 /// Reads a stage's state; `None` when the stage was never deployed (or democtl's namespace
 /// does not exist).
 pub async fn load(cluster: &Cluster, stage: &str) -> Result<Option<StageState>, ClusterError> {
+    Ok(load_versioned(cluster, stage).await?.0)
+}
+
+/// [`load`], with the record's resourceVersion (for an optimistic-concurrency write).
+async fn load_versioned(
+    cluster: &Cluster,
+    stage: &str,
+) -> Result<(Option<StageState>, Option<String>), ClusterError> {
     let key = cm_key(stage);
     let api = cm_api(cluster).await?;
     let Some(cm) = cluster
         .call("get", || key.describe(), || api.get_opt(&key.name))
         .await?
     else {
-        return Ok(None);
+        return Ok((None, None));
     };
-    parse(&serde_json::to_value(&cm).unwrap_or(Value::Null), stage)
+    let version = cm.metadata.resource_version.clone();
+    let value = serde_json::to_value(&cm).unwrap_or(Value::Null);
+    Ok((parse(&value, stage)?, version))
+}
+
+/// How often a read-modify-write of a record is redone after another writer (or our own write
+/// whose response was lost) changed the record in between.
+const UPDATE_ATTEMPTS: u32 = 6;
+
+/// Read-modify-write of one group of keys of a stage's record, with optimistic concurrency:
+/// `change` computes the keys to write from the current record (None = nothing to write) and
+/// the write carries the record's resourceVersion. On a conflict the record is read again and
+/// `change` applied anew, so `change` must be idempotent (it is redone when the response to a
+/// write that succeeded was lost: the retry then meets our own write as a conflict).
+async fn update(
+    cluster: &Cluster,
+    stage: &str,
+    manager: &str,
+    change: impl Fn(Option<&StageState>) -> Option<Value>,
+) -> Result<(), ClusterError> {
+    ensure_namespace(cluster).await?;
+    let mut attempt = 1;
+    loop {
+        let (current, version) = load_versioned(cluster, stage).await?;
+        let Some(data) = change(current.as_ref()) else {
+            return Ok(());
+        };
+        match apply_cm(cluster, stage, manager, data, version).await {
+            Err(e) if e.is_conflict() && attempt < UPDATE_ATTEMPTS => attempt += 1,
+            other => return other,
+        }
+    }
 }
 
 /// Reads every stage's state (one list call), sorted by stage id.
@@ -263,8 +302,8 @@ pub async fn load_all(cluster: &Cluster) -> Result<Vec<StageState>, ClusterError
     Ok(out)
 }
 
-fn base_cm(stage: &str, data: Value) -> Value {
-    json!({
+fn base_cm(stage: &str, data: Value, resource_version: Option<String>) -> Value {
+    let mut cm = json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
@@ -273,20 +312,28 @@ fn base_cm(stage: &str, data: Value) -> Value {
             "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_STAGE: stage},
         },
         "data": data,
-    })
+    });
+    // Server-side apply with a resourceVersion is refused (409) when the record changed since
+    // it was read: the optimistic lock of `update`.
+    if let Some(rv) = resource_version {
+        cm["metadata"]["resourceVersion"] = json!(rv);
+    }
+    cm
 }
 
+/// Writes `data` into the record under `manager`; with `resource_version`, only if the record
+/// is still at that version (else a 409 conflict).
 async fn apply_cm(
     cluster: &Cluster,
     stage: &str,
     manager: &str,
     data: Value,
+    resource_version: Option<String>,
 ) -> Result<(), ClusterError> {
-    ensure_namespace(cluster).await?;
     let key = cm_key(stage);
     let api = cm_api(cluster).await?;
     let params = PatchParams::apply(manager).force().validation_strict();
-    let cm = base_cm(stage, data);
+    let cm = base_cm(stage, data, resource_version);
     let patch = Patch::Apply(&cm);
     cluster
         .call(
@@ -303,9 +350,16 @@ fn to_json_text<T: Serialize>(v: &T) -> String {
 }
 
 /// Writes the run-owned part of the record (status, run id, version, timestamps, steps,
-/// values). Inventory, patches and benchmarks are written by their own functions.
+/// values), unconditionally. Inventory, patches and benchmarks are written by their own
+/// functions.
 pub async fn save(cluster: &Cluster, state: &StageState) -> Result<(), ClusterError> {
-    let data = json!({
+    ensure_namespace(cluster).await?;
+    apply_cm(cluster, &state.stage, FIELD_MANAGER, run_data(state), None).await
+}
+
+/// The run-owned keys of a record.
+fn run_data(state: &StageState) -> Value {
+    json!({
         "status": state.status.as_str(),
         "runId": state.run_id,
         "democtlVersion": state.democtl_version,
@@ -315,8 +369,7 @@ pub async fn save(cluster: &Cluster, state: &StageState) -> Result<(), ClusterEr
         "user": state.user.clone().unwrap_or_default(),
         "completedSteps": to_json_text(&state.completed_steps),
         "values": to_json_text(&state.values),
-    });
-    apply_cm(cluster, &state.stage, FIELD_MANAGER, data).await
+    })
 }
 
 /// A run starts (or resumes) a stage: status in-progress under `run_id`. Completed steps and
@@ -327,14 +380,33 @@ pub async fn stage_started(
     run_id: &str,
     user: Option<String>,
 ) -> Result<StageState, ClusterError> {
-    let previous = load(cluster, stage).await?;
-    let mut st = StageState::start(stage, run_id, user);
-    if let Some(prev) = previous {
-        st.completed_steps = prev.completed_steps;
-        st.values = prev.values;
-    }
-    save(cluster, &st).await?;
-    Ok(st)
+    let started = StageState::start(stage, run_id, user);
+    let result = std::sync::Mutex::new(started.clone());
+    update(cluster, stage, FIELD_MANAGER, |prev| {
+        let mut st = started.clone();
+        if let Some(prev) = prev {
+            st.completed_steps = prev.completed_steps.clone();
+            st.values = prev.values.clone();
+        }
+        let data = run_data(&st);
+        *result
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = st;
+        Some(data)
+    })
+    .await?;
+    Ok(result
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner))
+}
+
+/// The record of `stage`, which the run must have started.
+fn started<'a>(prev: Option<&'a StageState>, stage: &str) -> Result<&'a StageState, ClusterError> {
+    prev.filter(|p| !p.run_id.is_empty()).ok_or_else(|| {
+        ClusterError::Refused(format!(
+            "stage `{stage}` has no state record; the run did not start it"
+        ))
+    })
 }
 
 /// A step finished: add it to the completed steps and store all derived values.
@@ -344,17 +416,32 @@ pub async fn step_completed(
     step: &str,
     values: &BTreeMap<String, Value>,
 ) -> Result<(), ClusterError> {
-    let Some(mut st) = load(cluster, stage).await? else {
-        return Err(ClusterError::Refused(format!(
-            "stage `{stage}` has no state record; the run did not start it"
-        )));
-    };
-    if !st.completed_steps.iter().any(|s| s == step) {
-        st.completed_steps.push(step.to_string());
+    let missing = std::sync::Mutex::new(None);
+    update(cluster, stage, FIELD_MANAGER, |prev| {
+        let mut st = match started(prev, stage) {
+            Ok(st) => st.clone(),
+            Err(e) => {
+                *missing
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+                return None;
+            }
+        };
+        if !st.completed_steps.iter().any(|s| s == step) {
+            st.completed_steps.push(step.to_string());
+        }
+        st.values
+            .extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Some(run_data(&st))
+    })
+    .await?;
+    match missing
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    st.values
-        .extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
-    save(cluster, &st).await
 }
 
 /// The stage ended: record its status and finish time.
@@ -363,12 +450,14 @@ pub async fn stage_finished(
     stage: &str,
     status: StageStatus,
 ) -> Result<(), ClusterError> {
-    let Some(mut st) = load(cluster, stage).await? else {
-        return Ok(());
-    };
-    st.status = status;
-    st.finished_at = Some(jiff::Timestamp::now().to_string());
-    save(cluster, &st).await
+    let finished_at = jiff::Timestamp::now().to_string();
+    update(cluster, stage, FIELD_MANAGER, |prev| {
+        let mut st = prev.filter(|p| !p.run_id.is_empty())?.clone();
+        st.status = status;
+        st.finished_at = Some(finished_at.clone());
+        Some(run_data(&st))
+    })
+    .await
 }
 
 /// Adds objects to the stage's inventory (same key = replaced, so uids stay current).
@@ -377,22 +466,16 @@ pub async fn add_inventory(
     stage: &str,
     entries: &[InventoryEntry],
 ) -> Result<(), ClusterError> {
-    let mut inventory = load(cluster, stage)
-        .await?
-        .map(|s| s.inventory)
-        .unwrap_or_default();
-    for e in entries {
-        match inventory.iter_mut().find(|i| i.key == e.key) {
-            Some(existing) => existing.uid = e.uid.clone(),
-            None => inventory.push(e.clone()),
+    update(cluster, stage, MANAGER_INVENTORY, |prev| {
+        let mut inventory = prev.map(|s| s.inventory.clone()).unwrap_or_default();
+        for e in entries {
+            match inventory.iter_mut().find(|i| i.key == e.key) {
+                Some(existing) => existing.uid = e.uid.clone(),
+                None => inventory.push(e.clone()),
+            }
         }
-    }
-    apply_cm(
-        cluster,
-        stage,
-        MANAGER_INVENTORY,
-        json!({"inventory": to_json_text(&inventory)}),
-    )
+        Some(json!({"inventory": to_json_text(&inventory)}))
+    })
     .await
 }
 
@@ -402,11 +485,13 @@ pub async fn set_inventory(
     stage: &str,
     entries: &[InventoryEntry],
 ) -> Result<(), ClusterError> {
+    ensure_namespace(cluster).await?;
     apply_cm(
         cluster,
         stage,
         MANAGER_INVENTORY,
         json!({"inventory": to_json_text(&entries)}),
+        None,
     )
     .await
 }
@@ -418,23 +503,17 @@ pub async fn record_patch(
     stage: &str,
     patch: PatchedObject,
 ) -> Result<(), ClusterError> {
-    let mut patched = load(cluster, stage)
-        .await?
-        .map(|s| s.patched)
-        .unwrap_or_default();
-    if patched
-        .iter()
-        .any(|p| p.target == patch.target && p.step == patch.step)
-    {
-        return Ok(());
-    }
-    patched.push(patch);
-    apply_cm(
-        cluster,
-        stage,
-        MANAGER_PATCHES,
-        json!({"patched": to_json_text(&patched)}),
-    )
+    update(cluster, stage, MANAGER_PATCHES, |prev| {
+        let mut patched = prev.map(|s| s.patched.clone()).unwrap_or_default();
+        if patched
+            .iter()
+            .any(|p| p.target == patch.target && p.step == patch.step)
+        {
+            return None;
+        }
+        patched.push(patch.clone());
+        Some(json!({"patched": to_json_text(&patched)}))
+    })
     .await
 }
 
@@ -444,11 +523,13 @@ pub async fn record_benchmarks(
     stage: &str,
     results: &Value,
 ) -> Result<(), ClusterError> {
+    ensure_namespace(cluster).await?;
     apply_cm(
         cluster,
         stage,
         MANAGER_BENCHMARKS,
         json!({"benchmarks": to_json_text(results)}),
+        None,
     )
     .await
 }

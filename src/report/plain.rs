@@ -7,7 +7,7 @@ use std::io::Write;
 use super::screen::{self, Files, Role, RunFacts};
 use super::{live, render};
 use crate::runner::event::{
-    GpuPhase, Measure, Outcome, ReportError, Reporter, RunEvent, RunEventKind,
+    GpuPhase, Measure, Outcome, ReportError, Reporter, RunEvent, RunEventKind, RunSummary,
 };
 use crate::runner::sensitive::redact;
 
@@ -23,6 +23,8 @@ pub struct PlainReporter<W: Write + Send> {
     /// Last tenth of each download shown (plain output says every 10 %, not every poll).
     download_tenths: HashMap<(String, String, String), u64>,
     gpu_phases: HashMap<(String, String, String), GpuPhase>,
+    /// Where the result screen goes (stdout), when not to `out`: see [`screen::is_result`].
+    results: Option<Box<dyn Write + Send>>,
 }
 
 impl<W: Write + Send> PlainReporter<W> {
@@ -36,7 +38,17 @@ impl<W: Write + Send> PlainReporter<W> {
             files: Files::default(),
             download_tenths: HashMap::new(),
             gpu_phases: HashMap::new(),
+            results: None,
         }
+    }
+
+    /// Writes the result lines of the final screen (verdict, endpoints, chart, files) to
+    /// `results` — stdout, as kubectl and cargo keep results apart from progress — and the
+    /// rest (errors, hints, what to run next) to the progress writer.
+    #[must_use]
+    pub fn results(mut self, results: Box<dyn Write + Send>) -> Self {
+        self.results = Some(results);
+        self
     }
 
     /// Ends with the full step table.
@@ -219,29 +231,40 @@ impl<W: Write + Send> PlainReporter<W> {
                 )]
             }
             RunEventKind::RunInterrupted { .. } if !quiet => vec![format!("{at} interrupted")],
-            RunEventKind::RunFinished(summary) => {
-                let mut lines = Vec::new();
-                if self.verbose && !quiet {
-                    lines.extend(render::summary_table(summary));
-                    lines.push(String::new());
-                }
-                let chart = if quiet {
-                    Vec::new()
-                } else {
-                    super::chart::terminal(&self.facts.benchmarks, PLAIN_WIDTH, false)
-                };
-                // Not wrapped: plain output is one line per thing (grep, CI logs).
-                lines.extend(
-                    screen::result_lines(&self.facts, summary, UNWRAPPED, &self.files, &chart)
-                        .into_iter()
-                        // Quiet: the error was just printed; the verdict and what to run next.
-                        .filter(|l| !quiet || matches!(l.role, Role::Verdict | Role::Next))
-                        .map(|l| l.text),
-                );
-                lines
-            }
+            RunEventKind::RunFinished(summary) => self
+                .finished_lines(summary)
+                .into_iter()
+                .map(|l| l.text)
+                .collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// The final screen: with `-v` the step table, then the result lines.
+    fn finished_lines(&self, summary: &RunSummary) -> Vec<screen::Line> {
+        let quiet = self.quiet;
+        let mut lines = Vec::new();
+        if self.verbose && !quiet {
+            lines.extend(
+                render::summary_table(summary)
+                    .into_iter()
+                    .map(|l| screen::Line::new(Role::Normal, l)),
+            );
+            lines.push(screen::Line::new(Role::Normal, ""));
+        }
+        let chart = if quiet {
+            Vec::new()
+        } else {
+            super::chart::terminal(&self.facts.benchmarks, PLAIN_WIDTH, false)
+        };
+        // Not wrapped: plain output is one line per thing (grep, CI logs).
+        lines.extend(
+            screen::result_lines(&self.facts, summary, UNWRAPPED, &self.files, &chart)
+                .into_iter()
+                // Quiet: the error was just printed; the verdict and what to run next.
+                .filter(|l| !quiet || matches!(l.role, Role::Verdict | Role::Next)),
+        );
+        lines
     }
 }
 
@@ -299,6 +322,28 @@ fn clock(event: &RunEvent) -> String {
 
 impl<W: Write + Send> Reporter for PlainReporter<W> {
     fn report(&mut self, event: &RunEvent) -> Result<(), ReportError> {
+        let failed = |source| ReportError {
+            reporter: "plain",
+            source,
+        };
+        if let (RunEventKind::RunFinished(summary), Some(_)) = (&event.kind, &self.results) {
+            self.facts.observe(event);
+            let lines = self.finished_lines(summary);
+            let run_failed = is_failure(&summary.outcome);
+            for line in lines {
+                let to_results = screen::is_result(line.role, run_failed);
+                match (&mut self.results, to_results) {
+                    (Some(results), true) => writeln!(results, "{}", redact(&line.text)),
+                    _ => writeln!(self.out, "{}", redact(&line.text)),
+                }
+                .map_err(failed)?;
+            }
+            self.out.flush().map_err(failed)?;
+            if let Some(results) = &mut self.results {
+                results.flush().map_err(failed)?;
+            }
+            return Ok(());
+        }
         let lines = self.lines(event);
         for line in lines {
             writeln!(self.out, "{}", redact(&line)).map_err(|source| ReportError {

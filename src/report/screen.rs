@@ -101,8 +101,21 @@ pub struct Line {
     pub text: String,
 }
 
+/// Whether a line of the closing screen is the run's result (stdout, where the command's
+/// output is kept apart from progress): the verdict, endpoints, chart and file paths of a run
+/// that did not fail. A failed run's screen, hints and what to run next are diagnostics
+/// (stderr), as kubectl keeps errors on stderr.
+pub fn is_result(role: Role, run_failed: bool) -> bool {
+    !run_failed
+        && matches!(
+            role,
+            Role::Verdict | Role::Heading | Role::Normal | Role::Detail
+        )
+}
+
 impl Line {
-    fn new(role: Role, text: impl Into<String>) -> Line {
+    /// A line with its role.
+    pub fn new(role: Role, text: impl Into<String>) -> Line {
         Line {
             role,
             text: text.into(),

@@ -35,6 +35,8 @@ pub struct TtyReporter {
     replay: Option<String>,
     /// Steps not run after a failure (one line for all of them).
     not_run: usize,
+    /// Where the result lines go when stdout is not this terminal (`deploy > out.txt`).
+    results: Option<Box<dyn std::io::Write + Send>>,
 }
 
 /// A running step: its spinner and the rows below it.
@@ -71,6 +73,7 @@ impl TtyReporter {
             width: Arc::new(|| usize::from(console::Term::stderr().size().1)),
             expected: Expectations::default(),
             files: Files::default(),
+            results: None,
             replay: None,
             not_run: 0,
         }
@@ -94,6 +97,14 @@ impl TtyReporter {
     #[must_use]
     pub fn files(mut self, files: Files) -> Self {
         self.files = files;
+        self
+    }
+
+    /// Writes the result lines of the closing screen ([`screen::is_result`]) to `results`,
+    /// unstyled, instead of the terminal: for a redirected stdout.
+    #[must_use]
+    pub fn results(mut self, results: Box<dyn std::io::Write + Send>) -> Self {
+        self.results = Some(results);
         self
     }
 
@@ -562,9 +573,20 @@ impl TtyReporter {
                         text: "▶ end of replay (recorded run, not a live cluster)".into(),
                     });
                 }
+                let run_failed = super::plain::is_failure(&summary.outcome);
                 for line in lines {
+                    if let Some(results) = &mut self.results
+                        && screen::is_result(line.role, run_failed)
+                    {
+                        // A closed or full stdout is not worth failing the run for.
+                        let _ = writeln!(results, "{}", redact(&line.text));
+                        continue;
+                    }
                     let text = self.styled(line.role, &summary.outcome, &line.text);
                     self.print(&text);
+                }
+                if let Some(results) = &mut self.results {
+                    let _ = results.flush();
                 }
             }
         }

@@ -15,7 +15,7 @@ use super::event::{
 };
 use super::plan::{Disposition, PlannedStage, PlannedStepRun, RunPlan};
 use super::retry::Backoff;
-use super::state::StateStore;
+use super::state::{StateError, StateStore};
 use super::step::{StepCtx, StepDone, StepError, StepMessage};
 
 /// Formats the command to run after a step failed or was interrupted: `(stage, step, error) →
@@ -169,12 +169,21 @@ impl Runner<'_> {
             .iter()
             .any(|s| s.disposition == Disposition::Run);
         let mut recording = self.aborted.is_none() && runs_anything && !self.config.dry_run;
-        if recording && let Err(e) = state.stage_started(&stage.id, run_id).await {
-            self.warn_state(&stage.id, &e);
-            recording = false;
-        }
         let mut degraded = Vec::new();
         let mut stage_failure = None;
+        // A stage whose record cannot be written does not run: a run that cannot be resumed
+        // or torn down from its record must not change the cluster.
+        if recording && let Err(e) = state.stage_started(&stage.id, run_id).await {
+            let first = stage
+                .steps
+                .iter()
+                .find(|s| s.disposition == Disposition::Run)
+                .map_or("", |s| s.id.as_str());
+            let outcome = self.state_failed(&stage.id, first, &e);
+            self.aborted = Some(Abort::Failed(outcome.clone()));
+            stage_failure = Some(outcome);
+            recording = false;
+        }
         for planned in &stage.steps {
             let (outcome, duration) = match (&self.aborted, &planned.disposition, &planned.step) {
                 (Some(_), _, _) => (
@@ -197,17 +206,22 @@ impl Runner<'_> {
                 ),
                 (None, Disposition::Run, Some(_)) => self.run_step(&stage.id, planned).await,
             };
+            // A step whose completion cannot be recorded failed: the next run would redo it
+            // without knowing, or trust values it never stored.
+            let outcome = match outcome {
+                Outcome::Succeeded | Outcome::Degraded { .. } if recording => {
+                    let values = self.values.lock().map(|v| v.clone()).unwrap_or_default();
+                    match state.step_completed(&stage.id, &planned.id, &values).await {
+                        Ok(()) => outcome,
+                        Err(e) => self.state_failed(&stage.id, &planned.id, &e),
+                    }
+                }
+                other => other,
+            };
             match &outcome {
                 Outcome::Succeeded | Outcome::Degraded { .. } => {
                     if let Outcome::Degraded { .. } = outcome {
                         degraded.push(planned.id.clone());
-                    }
-                    if recording {
-                        let values = self.values.lock().map(|v| v.clone()).unwrap_or_default();
-                        if let Err(e) = state.step_completed(&stage.id, &planned.id, &values).await
-                        {
-                            self.warn_state(&stage.id, &e);
-                        }
                     }
                 }
                 Outcome::Failed { .. } | Outcome::TimedOut { .. } => {
@@ -236,7 +250,7 @@ impl Runner<'_> {
                 duration,
             });
         }
-        let outcome = match stage_failure {
+        let mut outcome = match stage_failure {
             Some(failure) => failure,
             None if !runs_anything || (self.aborted.is_some() && !recording) => Outcome::Skipped {
                 reason: if runs_anything {
@@ -253,17 +267,36 @@ impl Runner<'_> {
         if recording {
             // Bounded: after Ctrl-C the cluster may be what hangs.
             let record = tokio::time::timeout(
-                Duration::from_secs(10),
+                STATE_FINISH_TIMEOUT,
                 state.stage_finished(&stage.id, &outcome),
             );
-            match record.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => self.warn_state(&stage.id, &e),
-                Err(_) => self.emit(RunEventKind::Warned {
+            let failure = match record.await {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some(StateError {
                     stage: stage.id.clone(),
-                    step: None,
-                    message: "recording the stage state timed out".into(),
+                    source: format!(
+                        "no answer within {}",
+                        humantime::format_duration(STATE_FINISH_TIMEOUT)
+                    )
+                    .into(),
                 }),
+            };
+            if let Some(e) = failure {
+                // A stage that did its work but could not say so failed (the next run would
+                // find it in-progress); a failed or interrupted one keeps its own outcome.
+                if matches!(outcome, Outcome::Succeeded | Outcome::Degraded { .. }) {
+                    let last = stage
+                        .steps
+                        .iter()
+                        .rev()
+                        .find(|s| s.disposition == Disposition::Run)
+                        .map_or("", |s| s.id.as_str());
+                    outcome = self.state_failed(&stage.id, last, &e);
+                    self.aborted = Some(Abort::Failed(outcome.clone()));
+                } else {
+                    self.warn_state(&stage.id, &e);
+                }
             }
         }
         self.emit(RunEventKind::StageFinished {
@@ -273,7 +306,31 @@ impl Runner<'_> {
         });
     }
 
-    fn warn_state(&mut self, stage: &str, error: &super::state::StateError) {
+    /// The outcome of a step (or stage) whose state record could not be written.
+    fn state_failed(&self, stage: &str, step: &str, error: &StateError) -> Outcome {
+        let mut chain = Vec::new();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            chain.push(cause.to_string());
+            source = cause.source();
+        }
+        let error = ErrorReport {
+            message: error.to_string(),
+            chain,
+            hint: Some(
+                "the cluster did not take the record after retries; check the API server, then run the same command again"
+                    .into(),
+            ),
+            evidence: Vec::new(),
+            transient: true,
+        };
+        Outcome::Failed {
+            resume_command: self.resume(stage, step, Some(&error)),
+            error,
+        }
+    }
+
+    fn warn_state(&mut self, stage: &str, error: &StateError) {
         let mut message = error.to_string();
         let mut source = std::error::Error::source(error);
         while let Some(cause) = source {
@@ -511,6 +568,9 @@ impl Runner<'_> {
 
 /// How long past its deadline a step may take to report its own timeout.
 pub const DEADLINE_GRACE: Duration = Duration::from_secs(2);
+/// How long recording a stage's end may take (the cluster's retries fit in it; after Ctrl-C
+/// the cluster may be what hangs).
+const STATE_FINISH_TIMEOUT: Duration = Duration::from_secs(30);
 
 enum Ended {
     Done(Result<StepDone, StepError>),

@@ -54,6 +54,13 @@ pub struct Record {
     pub save_error: Option<String>,
     /// When the record was last written.
     pub updated_at: Timestamp,
+    /// Served in the foreground by `sim serve` (a terminal's process), not by `sim start`.
+    #[serde(default)]
+    pub foreground: bool,
+    /// The serving process's start time (`/proc/PID/stat`, clock ticks since boot): with the
+    /// pid, names the process even where its command line carries no nonce (`sim serve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_start: Option<u64>,
 }
 
 impl Record {
@@ -116,7 +123,7 @@ pub enum BackgroundError {
     Embedded(#[from] EmbeddedError),
     /// The recorded pid is not the serving process.
     #[error(
-        "process {pid} is not the simulated cluster recorded in `{record}` (its command line lacks the recorded nonce)"
+        "process {pid} is not the simulated cluster recorded in `{record}` (neither its command line nor its start time match the record)"
     )]
     NotOurs {
         /// The pid.
@@ -241,18 +248,32 @@ pub fn liveness(state_dir: &Path) -> Result<Liveness, BackgroundError> {
     })
 }
 
-/// Runs the background server in this process until SIGTERM, SIGINT or `stop`: starts the
-/// cluster under `state_dir`, writes the record (with `nonce`), refreshes it every second while
-/// something changed, then stops the cluster (saving it) and removes the record.
+/// How [`serve`] runs the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The background process of `sim start`: leaves the terminal's session first.
+    Detached,
+    /// `sim serve`: stays in the terminal, which stops it with Ctrl-C.
+    Foreground,
+}
+
+/// Runs the cluster in this process until SIGTERM, SIGINT or `stop`: starts the cluster under
+/// `state_dir`, writes the record (with `nonce`), calls `ready` with it, refreshes it every
+/// second while something changed, then stops the cluster (saving it) and removes the record.
 pub async fn serve(
     state_dir: &Path,
     options: &EmbeddedOptions,
     nonce: &str,
+    mode: Mode,
     stop: CancellationToken,
+    ready: impl FnOnce(&Record),
 ) -> Result<(), BackgroundError> {
-    detach();
+    if mode == Mode::Detached {
+        detach();
+    }
     let sim = Embedded::start_with(state_dir, options).await?;
     let started_at = Timestamp::now();
+    let process_start = process_start(std::process::id());
     let snapshot = |sim: &Embedded| Record {
         pid: std::process::id(),
         nonce: nonce.to_string(),
@@ -266,12 +287,15 @@ pub async fn serve(
         objects: sim.object_count(),
         save_error: sim.save_error(),
         updated_at: Timestamp::now(),
+        foreground: mode == Mode::Foreground,
+        process_start,
     };
     let mut written = snapshot(&sim);
     if let Err(e) = write_record(state_dir, &written) {
         let _ = sim.shutdown().await;
         return Err(e);
     }
+    ready(&written);
     tracing::info!(url = %written.url, scenario = %written.scenario, speed = written.speed, pid = written.pid, "simulated cluster serving");
     let signals = signals(stop.clone());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -354,15 +378,30 @@ fn signals(stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Whether process `pid` is the one that wrote `record`: its command line holds the nonce.
-/// Where that cannot be read (no `/proc`), the lock held on the state directory is the proof.
+/// Whether process `pid` is the one that wrote `record`: its command line holds the nonce
+/// (`sim start`), or it started at the recorded moment (`sim serve`, whose command line is the
+/// user's). Where `/proc` cannot be read, the lock held on the state directory is the proof.
 fn is_ours(record: &Record) -> bool {
     match std::fs::read(format!("/proc/{}/cmdline", record.pid)) {
-        Ok(cmdline) => cmdline
-            .split(|b| *b == 0)
-            .any(|arg| arg == record.nonce.as_bytes()),
+        Ok(cmdline) => {
+            cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg == record.nonce.as_bytes())
+                || (record.foreground
+                    && record.process_start.is_some()
+                    && process_start(record.pid) == record.process_start)
+        }
         Err(_) => !Path::new("/proc/self").exists(),
     }
+}
+
+/// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`);
+/// None where there is no `/proc`.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// How `stop` ended.
@@ -514,6 +553,17 @@ mod tests {
     }
 
     #[test]
+    fn a_process_is_named_by_its_start_time() {
+        let me = process_start(std::process::id());
+        if Path::new("/proc/self").exists() {
+            assert!(me.is_some());
+            // Stable for the process's life; another process started at another moment.
+            assert_eq!(process_start(std::process::id()), me);
+            assert_ne!(process_start(1), me);
+        }
+    }
+
+    #[test]
     fn liveness_needs_the_lock_not_just_a_record() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(liveness(dir.path()).unwrap(), Liveness::Stopped);
@@ -530,6 +580,8 @@ mod tests {
             objects: 3,
             save_error: None,
             updated_at: Timestamp::now(),
+            foreground: false,
+            process_start: None,
         };
         write_record(dir.path(), &record).unwrap();
         // A record without a process holding the lock: it died.

@@ -114,7 +114,10 @@ impl PermissionRule {
 }
 
 /// Faults injected into API requests (everything under `/api` and `/apis`), deterministic for a
-/// given seed and request order.
+/// given seed and request order. A fault strikes before the request executes (nothing happened)
+/// or, for a share `after_execute` of them, after it executed: the change is made and the
+/// response is lost (replaced by a 500, 503 or a dropped connection), as when a load balancer or
+/// an etcd timeout eats the answer to a write that committed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultConfig {
@@ -130,6 +133,10 @@ pub struct FaultConfig {
     /// Added to every API request (real time).
     #[serde(default, with = "humantime_serde_opt")]
     pub latency: Duration,
+    /// Share (0..=1) of the faults that strike after the request executed (response lost).
+    /// 429 is always before: API Priority and Fairness rejects before executing.
+    #[serde(default)]
+    pub after_execute: f64,
     /// Seed of the fault generator.
     #[serde(default)]
     pub seed: u64,
@@ -149,6 +156,7 @@ impl Default for FaultConfig {
             kinds: FaultKinds::default(),
             retry_after_seconds: 1,
             latency: Duration::ZERO,
+            after_execute: 0.0,
             seed: 0,
             verbs: vec![],
         }

@@ -107,7 +107,7 @@ pub async fn start_seeded(
         let server = SimServer::start(config)
             .await
             .map_err(EmbeddedError::Server)?;
-        let client = server.client().map_err(EmbeddedError::Server)?;
+        let client = server.internal_client().map_err(EmbeddedError::Server)?;
         world::seed(client, scenario)
             .await
             .map_err(EmbeddedError::Seed)?;
@@ -125,7 +125,7 @@ pub async fn start_seeded(
     let server = SimServer::start(admin)
         .await
         .map_err(EmbeddedError::Server)?;
-    let client = server.client().map_err(EmbeddedError::Server)?;
+    let client = server.internal_client().map_err(EmbeddedError::Server)?;
     world::seed(client, scenario)
         .await
         .map_err(EmbeddedError::Seed)?;
@@ -278,7 +278,7 @@ impl Embedded {
                 .await
                 .map_err(EmbeddedError::Server)?
         };
-        let client = server.client().map_err(EmbeddedError::Server)?;
+        let client = server.internal_client().map_err(EmbeddedError::Server)?;
         let kubeconfig = state_dir.join(KUBECONFIG_FILE);
         server
             .write_kubeconfig(&kubeconfig)
@@ -310,9 +310,10 @@ impl Embedded {
         })
     }
 
-    /// A kube client for the embedded cluster (kube's built-in retry off).
+    /// A kube client for the embedded cluster (kube's built-in retry off; injected faults never
+    /// strike it).
     pub fn client(&self) -> Result<kube::Client, EmbeddedError> {
-        self.server.client().map_err(EmbeddedError::Server)
+        self.server.internal_client().map_err(EmbeddedError::Server)
     }
 
     /// The kubeconfig written for this run (`<state_dir>/kubeconfig`).

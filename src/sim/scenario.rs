@@ -410,8 +410,15 @@ fn default_fail_message() -> String {
 pub struct ApiKnobs {
     /// Fraction (0.0–1.0) of requests that fail with one of `faults`.
     pub fault_rate: f64,
-    /// Which faults: `429`, `500`, `503`, `reset` (connection reset).
+    /// Which faults: `429`, `500`, `503`, `reset` (connection reset); all four when empty.
     pub faults: Vec<String>,
+    /// Share (0.0–1.0) of the faults that strike after the request executed: the change is
+    /// made and the response lost (500, 503 or reset; a 429 always strikes before).
+    pub after_execute: f64,
+    /// Seed of the fault generator; random when absent (the server logs the seed it uses, so a
+    /// failing run can be replayed with `seed:` set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Added latency per request, in real milliseconds.
     pub latency_ms: u64,
     /// Simulated seconds before a new CRD is Established (and served).
@@ -565,11 +572,8 @@ impl Scenario {
                 ));
             }
         }
-        if self.api.fault_rate > 0.0 && self.api.faults.is_empty() {
-            return Err(invalid(
-                "api.faults",
-                "must list faults when fault_rate > 0",
-            ));
+        if !(0.0..=1.0).contains(&self.api.after_execute) {
+            return Err(invalid("api.after_execute", "must be between 0.0 and 1.0"));
         }
         Ok(())
     }
@@ -590,9 +594,12 @@ impl Scenario {
                 namespaces: d.namespace.iter().cloned().collect(),
             })
             .collect();
-        let has = |f: &str| u32::from(self.api.faults.iter().any(|x| x == f));
+        let all = self.api.faults.is_empty();
+        let has = |f: &str| u32::from(all || self.api.faults.iter().any(|x| x == f));
         let faults = super::FaultConfig {
             rate: self.api.fault_rate,
+            after_execute: self.api.after_execute,
+            seed: self.api.seed.unwrap_or_else(rand::random),
             kinds: super::FaultKinds {
                 too_many_requests: has("429"),
                 internal_error: has("500"),
@@ -700,6 +707,28 @@ mod tests {
             None,
             Some("openshift-machine-api")
         ));
+    }
+
+    #[test]
+    fn after_execute_seed_and_default_kinds_come_from_the_api_knobs() {
+        let text =
+            "name: f\nextends: healthy\napi: {fault_rate: 0.1, after_execute: 0.5, seed: 42}\n";
+        let c = Scenario::parse(text, "f.yaml").unwrap().server_config();
+        assert_eq!(c.faults.after_execute, 0.5);
+        assert_eq!(c.faults.seed, 42);
+        let k = &c.faults.kinds;
+        assert_eq!(
+            (
+                k.too_many_requests,
+                k.internal_error,
+                k.unavailable,
+                k.connection_reset
+            ),
+            (1, 1, 1, 1)
+        );
+        let bad = "name: f\nextends: healthy\napi: {fault_rate: 0.1, after_execute: 2}\n";
+        let err = Scenario::parse(bad, "f.yaml").unwrap_err();
+        assert!(err.to_string().contains("api.after_execute"), "{err}");
     }
 
     #[test]

@@ -22,10 +22,13 @@ use super::api::{self, Request, discovery, json_response};
 use super::clock::{SimClock, parse_rfc3339};
 use super::config::ServerConfig;
 use super::error::{ApiError, SimError};
-use super::faults::{Fault, Faults};
+use super::faults::{Fault, Faults, Strike};
 use super::persist;
 use super::resources::Registry;
 use super::store::{GroupResource, Store};
+
+/// Request header of [`SimServer::internal_client`]: faults are never injected into its requests.
+pub const INTERNAL_HEADER: &str = "x-democtl-sim-internal";
 
 /// State shared by every request handler.
 #[derive(Debug)]
@@ -252,6 +255,18 @@ impl SimServer {
     /// A kube client for this server (see `kube_config`).
     pub fn client(&self) -> Result<kube::Client, SimError> {
         kube::Client::try_from(self.kube_config()?).map_err(|source| SimError::Client { source })
+    }
+
+    /// A client for the simulator's own work (seeding, the world's controllers, tests reading
+    /// the result): injected faults never strike it, so they test the client under test, not
+    /// the simulated operators.
+    pub fn internal_client(&self) -> Result<kube::Client, SimError> {
+        let mut cfg = self.kube_config()?;
+        cfg.headers.push((
+            axum::http::HeaderName::from_static(INTERNAL_HEADER),
+            axum::http::HeaderValue::from_static("1"),
+        ));
+        kube::Client::try_from(cfg).map_err(|source| SimError::Client { source })
     }
 
     /// A kubeconfig document (context `sim`, bearer token, namespace `default`; the CA with TLS).
@@ -622,10 +637,11 @@ async fn handle(
         tokio::time::sleep(latency).await;
     }
     let accept = header_str(&headers, header::ACCEPT);
+    let faulty = !headers.contains_key(INTERNAL_HEADER);
     let result = match route {
         Route::CoreVersions | Route::GroupList | Route::Group(_) | Route::ResourceList(..) => {
-            if let Some(f) = fault(&shared, "get") {
-                return f;
+            if let Some((f, _)) = faulty.then(|| shared.faults.decide("get")).flatten() {
+                return fault_response(&shared, f);
             }
             Ok(discovery_response(&shared, route, &accept))
         }
@@ -639,13 +655,21 @@ async fn handle(
             match resource_request(&shared, method, group, version, rest, query, &headers, body) {
                 Err(e) => Err(e),
                 Ok(req) => {
-                    if let Some(f) = fault(&shared, req.verb()) {
-                        return f;
+                    // The fault hook (rel): before execution the request is refused; after
+                    // execution it runs and its response is replaced (the answer is lost).
+                    let fault = faulty.then(|| shared.faults.decide(req.verb())).flatten();
+                    if let Some((f, Strike::Before)) = fault {
+                        return fault_response(&shared, f);
                     }
-                    match authorize(&shared, &req) {
+                    let result = match authorize(&shared, &req) {
                         Err(e) => Err(e),
                         Ok(()) => api::dispatch(shared.clone(), req).await,
+                    };
+                    if let Some((f, Strike::After)) = fault {
+                        drop(result);
+                        return fault_response(&shared, f);
                     }
+                    result
                 }
             }
         }
@@ -659,14 +683,14 @@ async fn handle(
     }
 }
 
-fn fault(shared: &Shared, verb: &str) -> Option<Response> {
+fn fault_response(shared: &Shared, fault: Fault) -> Response {
     let retry = shared.faults.config().retry_after_seconds;
-    Some(match shared.faults.decide(verb)? {
+    match fault {
         Fault::TooManyRequests => ApiError::too_many_requests(retry).into_response(),
         Fault::InternalError => ApiError::internal("injected fault").into_response(),
         Fault::Unavailable => ApiError::unavailable(Some(retry)).into_response(),
         Fault::ConnectionReset => reset_response(),
-    })
+    }
 }
 
 fn discovery_response(shared: &Shared, route: Route, accept: &str) -> Response {

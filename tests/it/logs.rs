@@ -172,7 +172,13 @@ async fn deploy_writes_a_run_log_and_records_state() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("✓ stage1 deployed in"),
+        run.stdout.contains("✓ stage1 deployed in"),
+        "{}",
+        run.stdout
+    );
+    // Results on stdout, progress on stderr (`deploy > out.txt` keeps the result).
+    assert!(
+        !run.stderr.contains("✓ stage1 deployed in"),
         "{}",
         run.stderr
     );
@@ -188,6 +194,14 @@ async fn deploy_writes_a_run_log_and_records_state() {
         report["stages"][0]["completed_steps"],
         serde_json::json!(["settings", "settings-ready"])
     );
+    // `-q`: the verdict only; the table: ages and health words (kstatus's in JSON).
+    let quiet = demo.run(&["--kubeconfig", &kubeconfig, "-q", "status"]);
+    quiet.expect_code(0);
+    assert_eq!(quiet.stdout, "healthy\n");
+    let table = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+    assert!(table.stdout.contains("just now"), "{}", table.stdout);
+    assert!(table.stdout.contains("Healthy"), "{}", table.stdout);
+    assert!(!table.stdout.contains("Current"), "{}", table.stdout);
     server.shutdown().await.unwrap();
 }
 
@@ -469,4 +483,152 @@ switches: extras=off
   3  extras          apply       -        skipped: --no-extras  1 object of extras
 "
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_logs_print_data_with_output_json_or_yaml() {
+    let (demo, server, kubeconfig) = simulated().await;
+    let run = demo.run(&["plan", "1", "--no-extras", "-o", "json"]);
+    run.expect_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["stage"], "stage1");
+    assert_eq!(plan["switches"]["extras"], false);
+    assert_eq!(plan["stages"][0]["objects"], 3);
+    let steps = &plan["stages"][0]["steps"];
+    assert_eq!(steps[1]["id"], "settings-ready");
+    assert_eq!(steps[1]["timeout_seconds"], 30);
+    assert_eq!(steps[2]["runs"], "skipped: --no-extras");
+    let run = demo.run(&["plan", "1", "-o", "yaml"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("stage: stage1"), "{}", run.stdout);
+
+    demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ])
+    .expect_code(0);
+    let run = demo.run(&["logs", "-o", "json"]);
+    run.expect_code(0);
+    let runs: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{}", run.stdout);
+    assert_eq!(runs[0]["result"], "ok", "{}", run.stdout);
+    assert!(
+        runs[0]["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("deploy stage1 --no-extras")
+    );
+    let run = demo.run(&["logs", "--last", "-o", "json"]);
+    run.expect_code(0);
+    let one: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(one["finished"], true);
+    // The events as the log holds them: the same count as its lines.
+    assert_eq!(
+        one["events"].as_array().unwrap().len(),
+        demo.last_events().len()
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_at_vv_carry_no_colour_codes_into_a_pipe() {
+    let (demo, server, kubeconfig) = simulated().await;
+    // NO_COLOR unset (the harness sets it): only "stderr is a pipe" keeps colours out.
+    let demo = demo.env("NO_COLOR", "");
+    let run = demo.run(&["-vv", "--kubeconfig", &kubeconfig, "status"]);
+    assert!(run.stderr.contains("DEBUG"), "{}", run.stderr);
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_a_run_left_in_progress_without_the_lock_as_interrupted() {
+    let (demo, server, kubeconfig) = simulated().await;
+    demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ])
+    .expect_code(0);
+    // What a killed run leaves: its record in progress, the lock free (released or expired).
+    let records: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(server.client().unwrap(), "democtl");
+    let patch = serde_json::json!({"data": {"status": "in-progress"}});
+    records
+        .patch(
+            "democtl-stage-stage1",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    let run = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+    assert!(run.stdout.contains("interrupted"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("to resume: democtl deploy stage1"),
+        "{}",
+        run.stdout
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_plays_the_recorded_run_in_order_marked_as_a_replay() {
+    let (demo, server, kubeconfig) = simulated().await;
+    let live = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ]);
+    live.expect_code(0);
+    server.shutdown().await.unwrap();
+    // No cluster needed: the run log is the record.
+    let replay = demo.run(&["replay", "--last", "--speed", "20"]);
+    replay.expect_code(0);
+    let lines: Vec<&str> = replay.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("▶ REPLAY — recorded run ") && lines[0].ends_with("20× speed"),
+        "{}",
+        replay.stderr
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some("▶ end of replay (recorded run, not a live cluster)")
+    );
+    // The same progress lines as the live run printed, in the same order.
+    let live_lines: Vec<&str> = live.stderr.lines().collect();
+    let mut at = 0;
+    for line in &lines[1..lines.len() - 1] {
+        let found = live_lines[at..].iter().position(|l| l == line);
+        assert!(
+            found.is_some(),
+            "`{line}` is not in the live run's output (in order):\n{}",
+            live.stderr
+        );
+        at += found.unwrap_or(0) + 1;
+    }
+    assert!(lines.len() > 5, "{}", replay.stderr);
+    assert!(
+        replay.stdout.contains("✓ stage1 deployed in"),
+        "{}",
+        replay.stdout
+    );
+    // Bad input: a clear error, exit 2.
+    let run = demo.run(&["replay", "--last", "--speed", "0"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("finite number above 0"),
+        "{}",
+        run.stderr
+    );
+    let run = demo.run(&["replay", "nope"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("no run `nope`"), "{}", run.stderr);
 }

@@ -5,6 +5,7 @@ mod cluster;
 mod cluster_steps;
 mod e2e;
 mod e2e_gitops;
+mod faults;
 mod fidelity;
 mod harness;
 mod kubectl;

@@ -173,6 +173,8 @@ fn word(outcome: &Outcome) -> &'static str {
 #[derive(Default)]
 pub(crate) struct MemoryState {
     calls: Mutex<Vec<String>>,
+    /// Recording the completion of this step fails (the cluster did not take the record).
+    refuse_step: Option<String>,
 }
 
 impl StateStore for MemoryState {
@@ -198,7 +200,16 @@ impl StateStore for MemoryState {
             .lock()
             .unwrap()
             .push(format!("completed {stage} {step}"));
-        Box::pin(async { Ok(()) })
+        let refused = self.refuse_step.as_deref() == Some(step);
+        Box::pin(async move {
+            if refused {
+                return Err(StateError {
+                    stage: stage.to_owned(),
+                    source: "503 ServiceUnavailable after 8 attempts".into(),
+                });
+            }
+            Ok(())
+        })
     }
 
     fn stage_finished<'a>(
@@ -285,6 +296,56 @@ async fn steps_run_in_order_and_are_recorded() {
             "completed stage1 b",
             "finished stage1 ok"
         ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_whose_completion_cannot_be_recorded_fails_and_resumes_there() {
+    let (a, _) = step("a", Act::Succeed);
+    let (b, _) = step("b", Act::Succeed);
+    let (c, _) = step("c", Act::Succeed);
+    let mut recorder = Recorder::default();
+    let state = MemoryState {
+        refuse_step: Some("b".into()),
+        ..MemoryState::default()
+    };
+    let result = run_steps(vec![a, b, c], &mut recorder, &state).await;
+    let trace = recorder.trace();
+    assert!(
+        trace.contains(&"finished:b=failed".to_string()),
+        "{trace:?}"
+    );
+    assert!(
+        trace.contains(&"finished:c=skipped".to_string()),
+        "{trace:?}"
+    );
+    assert!(!trace.iter().any(|t| t.starts_with("warned:")), "{trace:?}");
+    let Outcome::Failed {
+        error,
+        resume_command,
+    } = &result.summary.outcome
+    else {
+        panic!("{:?}", result.summary.outcome);
+    };
+    assert_eq!(
+        error.message,
+        "failed to record the state of stage `stage1`"
+    );
+    assert_eq!(error.chain, ["503 ServiceUnavailable after 8 attempts"]);
+    assert!(
+        error
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("run the same command again")
+    );
+    assert_eq!(
+        resume_command.as_deref(),
+        Some("democtl deploy stage1 --from b")
+    );
+    assert_eq!(
+        state.calls.lock().unwrap().last().map(String::as_str),
+        Some("finished stage1 failed")
     );
 }
 

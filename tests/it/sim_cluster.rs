@@ -754,3 +754,151 @@ async fn deploy_at_60x_then_everything_stays() {
 async fn deploy_at_200x_then_everything_stays() {
     deploy_stage3_then_everything_stays("200").await;
 }
+
+/// `sim serve` in a project, as a child process of the test (killed on drop).
+struct Served(std::process::Child);
+
+impl Served {
+    fn start(demo: &Demo) -> Served {
+        let child = Command::new(assert_cmd::cargo::cargo_bin("democtl"))
+            .current_dir(demo.path())
+            .args(["sim", "serve", "--sim-speed", "200"])
+            .env_remove("KUBECONFIG")
+            .env_remove("DEMOCTL_PROJECT_DIR")
+            .env("NO_COLOR", "1")
+            .env("HOME", demo.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Served(child)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn sim_serve_is_the_projects_cluster_in_the_foreground() {
+    let sim = Cluster::new(Demo::repo());
+    let mut served = Served::start(&sim.demo);
+    let pid = served.0.id();
+    wait_until("`sim serve` to answer", Duration::from_secs(60), || {
+        matches!(background::liveness(&sim.dir()), Ok(Liveness::Running(_)))
+    });
+    let record = sim.record();
+    assert_eq!(record.pid, pid);
+    assert!(record.foreground);
+
+    // The same cluster for every other command: status names it, `--sim` uses it (no second
+    // process), a second `sim serve` is refused.
+    let run = sim.run(&["sim", "status"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("in the foreground: democtl sim serve"),
+        "{}",
+        run.stdout
+    );
+    let run = sim.run(&["--sim", "status"]);
+    assert!(
+        !run.stderr.contains("starting the simulated cluster"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sim.record().pid, pid, "`--sim` started another cluster");
+    let run = sim.run(&["sim", "serve"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains(&format!("the simulated cluster already runs (pid {pid}")),
+        "{}",
+        run.stderr
+    );
+
+    // Something to keep: a ConfigMap written through its kubeconfig.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cms: Api<ConfigMap> = Api::namespaced(sim.client().await, "default");
+        let cm = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some("kept-by-serve".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        cms.create(&PostParams::default(), &cm).await.unwrap();
+    });
+
+    // Ctrl-C stops it cleanly (exit 0, record gone, state saved)…
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    let status = served.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "sim serve exit");
+    assert_eq!(background::liveness(&sim.dir()).unwrap(), Liveness::Stopped);
+    let mut out = String::new();
+    use std::io::Read;
+    served
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(out.contains("in the foreground"), "{out}");
+    assert!(out.contains("kubeconfig: .democtl/sim/kubeconfig"), "{out}");
+
+    // …and `sim start` resumes what it served.
+    sim.run(&["sim", "start"]).expect_code(0);
+    assert!(!sim.record().foreground);
+    rt.block_on(async {
+        let cms: Api<ConfigMap> = Api::namespaced(sim.client().await, "default");
+        cms.get("kept-by-serve").await.unwrap();
+    });
+    sim.run(&["sim", "stop"]).expect_code(0);
+
+    // `sim stop` stops a foreground server too (it is named by its start time, not a nonce).
+    let mut served = Served::start(&sim.demo);
+    wait_until(
+        "`sim serve` to answer again",
+        Duration::from_secs(60),
+        || matches!(background::liveness(&sim.dir()), Ok(Liveness::Running(_))),
+    );
+    sim.run(&["sim", "stop"]).expect_code(0);
+    assert_eq!(served.0.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn sim_serve_outside_a_project_needs_ephemeral() {
+    let demo = Demo::empty();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = demo.run_in(elsewhere.path(), &["sim", "serve"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("--ephemeral"), "{}", run.stderr);
+    let run = demo.run_in(elsewhere.path(), &["sim", "serve", "--ephemeral"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("--kubeconfig-out"), "{}", run.stderr);
+}
+
+#[test]
+fn commands_that_start_the_cluster_at_once_share_one() {
+    let sim = Cluster::new(Demo::repo());
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| sim.run(&["sim", "start", "--sim-speed", "100"])))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for run in &runs {
+        run.expect_code(0);
+    }
+    let pid = sim.record().pid;
+    for run in &runs {
+        assert!(run.stdout.contains(&format!("pid {pid}")), "{}", run.stdout);
+    }
+}

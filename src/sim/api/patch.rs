@@ -242,6 +242,26 @@ fn apply(
             Ok(json_response(201, &for_version(&req.kind, &obj)))
         }
         Some(old) => {
+            // As for other patches, a resourceVersion in the applied configuration is an
+            // optimistic-concurrency precondition (kube-apiserver stores the patched object
+            // with it, and the store refuses a stale one).
+            let rv = applied
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !rv.is_empty()
+                && Some(rv)
+                    != old
+                        .pointer("/metadata/resourceVersion")
+                        .and_then(Value::as_str)
+            {
+                return Err(ApiError::conflict(
+                    &req.kind.group,
+                    &req.kind.plural,
+                    name,
+                    "the object has been modified; please apply your changes to the latest version and try again",
+                ));
+            }
             let live = for_version(&req.kind, &old);
             let merged = managed::apply(
                 &req.kind,

@@ -393,8 +393,12 @@ pub(super) async fn kubelet(ctx: &Ctx, pod: &Value, wake: &mut Wake) {
     };
     let elapsed = ctx.elapsed(Some(&started_at));
     let out = log_lines(ctx, pod, behaviour, elapsed);
-    ctx.note(ctx.set_log(pod, &out.lines).await, wake);
-    if let Some(exit_code) = out.exit_code {
+    let logged = ctx.set_log(pod, &out.lines).await;
+    let log_written = logged.is_ok();
+    ctx.note(logged, wake);
+    // A pod ends only once its whole log is written: a terminated pod is never visited again,
+    // so a log write lost to an API fault would leave its output short for good.
+    if let Some(exit_code) = out.exit_code.filter(|_| log_written) {
         let status = json!({
             "phase": if exit_code == 0 { "Succeeded" } else { "Failed" },
             "conditions": pod_conditions(pod, &now, Stage::Completed),
