@@ -574,9 +574,12 @@ async fn notebooks(ctx: &Ctx, wake: &mut Wake) {
             .and_then(|s| s["status"]["readyReplicas"].as_u64())
             .unwrap_or(0);
         let pod = ctx.caches.get(POD, ns, &format!("{name}-0"));
-        let state = pod.as_ref().map_or(json!({}), |p| {
-            p["status"]["containerStatuses"][0]["state"].clone()
-        });
+        // The CRD requires `containerState`: an object, also before the kubelet reported one.
+        let state = pod
+            .as_ref()
+            .map(|p| p["status"]["containerStatuses"][0]["state"].clone())
+            .filter(|s| s.is_object())
+            .unwrap_or_else(|| json!({}));
         let status = json!({
             "readyReplicas": ready,
             "containerState": state,
