@@ -82,10 +82,16 @@ pub fn speed_label(speed: f64) -> String {
     format!("{speed}×")
 }
 
-/// `scenario healthy, 60×` (the banner's words for the simulated cluster).
+/// `scenario healthy, 60×` (the banner's words for the simulated cluster), with the injected
+/// faults and their seed when there are any.
 pub fn describe(record: &Record) -> String {
+    let faults = record
+        .faults
+        .as_deref()
+        .map(|f| format!(", faults: {f}"))
+        .unwrap_or_default();
     format!(
-        "scenario {}, {}",
+        "scenario {}, {}{faults}",
         record.scenario,
         speed_label(record.speed)
     )
@@ -535,6 +541,9 @@ async fn status(ctx: &Ctx) -> Result<u8, AppError> {
         },
         rel(&dir.join(background::LOG_FILE)),
     );
+    if let Some(faults) = &record.faults {
+        text.push_str(&format!("  faults      {faults}\n"));
+    }
     let code = match (&answering, &record.save_error) {
         (Err(_), _) => crate::exit::CLUSTER,
         (Ok(()), Some(_)) => crate::exit::FAILED,

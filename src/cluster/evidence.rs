@@ -130,6 +130,7 @@ pub async fn collect(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
         .with_pods(&related.pods)
         .with_events(&related.events);
     let mut lines = readiness::evidence::lines(&obj, &ctx, EVENTS);
+    lines.extend(failed_children(cluster, &obj, key.namespace.as_deref()).await);
     if let (Some(ns), Some((pod, container))) =
         (key.namespace.as_deref(), log_target(&related.pods))
     {
@@ -150,6 +151,57 @@ pub async fn collect(cluster: &Cluster, key: &ObjectKey) -> Vec<String> {
             for line in readiness::evidence::log_tail(&text, LOG_LINES as usize) {
                 lines.push(format!("log {pod}/{container}: {line}"));
             }
+        }
+    }
+    lines
+}
+
+/// The failed children a Tekton PipelineRun lists in `status.childReferences` (its TaskRuns): the
+/// PipelineRun's own condition only counts them ("Failed: 1"), while the reason — e.g. the
+/// server's refusal of the TaskRun's pod, `PodCreationFailed` — is on the child.
+async fn failed_children(cluster: &Cluster, obj: &Value, ns: Option<&str>) -> Vec<String> {
+    let Some(children) = obj
+        .pointer("/status/childReferences")
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for child in children {
+        let (Some(api_version), Some(kind), Some(name)) = (
+            str_at(child, "/apiVersion"),
+            str_at(child, "/kind"),
+            str_at(child, "/name"),
+        ) else {
+            continue;
+        };
+        let Ok(Some(r)) = cluster.resolve(api_version, kind).await else {
+            continue;
+        };
+        let ns = if r.namespaced { ns } else { None };
+        let Ok(Some(child_obj)) = cluster
+            .get_value(&r.resource, ns, name, || format!("`{kind}/{name}`"))
+            .await
+        else {
+            continue;
+        };
+        let failed = child_obj
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|c| {
+                str_at(c, "/type") == Some("Succeeded") && str_at(c, "/status") == Some("False")
+            });
+        if let Some(c) = failed {
+            let task = str_at(child, "/pipelineTaskName")
+                .map(|t| format!(" (task {t})"))
+                .unwrap_or_default();
+            lines.push(format!(
+                "{kind}/{name}{task}: {}: {}",
+                str_at(c, "/reason").unwrap_or("Failed"),
+                str_at(c, "/message").unwrap_or("")
+            ));
         }
     }
     lines

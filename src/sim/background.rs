@@ -41,6 +41,10 @@ pub struct Record {
     pub scenario: String,
     /// Simulated seconds per real second.
     pub speed: f64,
+    /// The injected API faults with their seed (so a failing rehearsal can be replayed with
+    /// `api.seed`); `None` without faults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<String>,
     /// When it started (wall clock).
     pub started_at: Timestamp,
     /// The simulated time at `clock_wall`: with `speed`, gives the simulated time at any moment.
@@ -281,6 +285,7 @@ pub async fn serve(
         kubeconfig: sim.kubeconfig_path().to_path_buf(),
         scenario: sim.scenario_name().to_string(),
         speed: sim.clock().speed(),
+        faults: sim.faults(),
         started_at,
         clock_sim: sim.clock().now(),
         clock_wall: Timestamp::now(),
@@ -574,6 +579,7 @@ mod tests {
             kubeconfig: dir.path().join("kubeconfig"),
             scenario: "healthy".into(),
             speed: 60.0,
+            faults: None,
             started_at: Timestamp::now(),
             clock_sim: Timestamp::now(),
             clock_wall: Timestamp::now(),

@@ -351,6 +351,11 @@ impl Embedded {
         self.server.save_error()
     }
 
+    /// The injected faults in one line, with their seed; `None` when none are injected.
+    pub fn faults(&self) -> Option<String> {
+        self.server.faults()
+    }
+
     /// How many objects the cluster holds.
     pub fn object_count(&self) -> usize {
         self.server.object_count()

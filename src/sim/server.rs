@@ -322,6 +322,12 @@ impl SimServer {
             .clone()
     }
 
+    /// The injected faults in one line (rate, kinds, before/after execution, seed); `None`
+    /// when none are injected.
+    pub fn faults(&self) -> Option<String> {
+        self.shared.faults.describe()
+    }
+
     /// How many objects the server holds.
     pub fn object_count(&self) -> usize {
         self.shared.store.lock().len()

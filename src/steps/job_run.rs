@@ -272,6 +272,14 @@ impl RunFailure {
                 evidence.push(format!("log: {line}"));
             }
         }
+        if target.kind == RunKind::PipelineRun {
+            // The reason is on the failed TaskRun or its pod, not on the PipelineRun.
+            for line in crate::cluster::evidence::collect(cluster, &target.key).await {
+                if !evidence.contains(&line) {
+                    evidence.push(line);
+                }
+            }
+        }
         StepError::new(message)
             .with_evidence(evidence)
             .with_hint(format!(

@@ -766,3 +766,69 @@ async fn a_manifest_typo_fails_the_deploy_at_that_object_naming_the_field_path()
     }
     sim.stop().await;
 }
+
+/// Issue #9: the Tekton Task `fetch-documents` with `$(params.configmap)` = `''` builds a pod
+/// whose ConfigMap volume has no name; the server refuses it (as a real one does), the TaskRun
+/// and the PipelineRun fail with `PodCreationFailed` and the server's message, and democtl
+/// fails at that ingestion step showing it. With the manifest fixed, the same command converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingestion_run_without_a_configmap_fails_with_the_servers_message_and_the_fix_converges()
+{
+    let file = "gitops/components/rag-ingestion/pipelinerun-acme.yaml";
+    let good = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file))
+        .unwrap();
+    let broken = good.replace("value: documents-acme", "value: ''");
+    assert_ne!(broken, good, "the manifest changed: {good}");
+    let sim = Sim::start(demo().file(file, &broken), "healthy").await;
+    let args = ["deploy", "stage2", "--no-eval", "--no-benchmarks"];
+    let run = sim.democtl(&args).await;
+    run.expect_code(1);
+    let events = sim.events();
+    let outcomes = outcomes(&events);
+    let (step, outcome) = outcomes
+        .iter()
+        .find(|(_, o)| matches!(o, Outcome::Failed { .. }))
+        .unwrap();
+    assert_eq!(step.1, "ingest-acme");
+    let Outcome::Failed { error, .. } = outcome else {
+        unreachable!()
+    };
+    let all = format!("{} {:?} {:?}", error.message, error.evidence, error.hint);
+    assert!(
+        all.contains("configMap.name: Required value"),
+        "the failure shows the server's refusal: {all}"
+    );
+    assert!(all.contains("PipelineRun/ingest-acme"), "{all}");
+    // The two runs before it ingested their documents.
+    for done in ["ingest-redhat", "ingest-eu-ai-act"] {
+        assert!(
+            matches!(
+                outcomes.get(&("stage2".to_string(), done.to_string())),
+                Some(Outcome::Succeeded)
+            ),
+            "{done}: {:?}",
+            outcomes.get(&("stage2".to_string(), done.to_string()))
+        );
+    }
+    let runs = list(
+        &sim.client(),
+        &ar("tekton.dev", "v1", "PipelineRun", "pipelineruns"),
+        Some("private-ai-demo"),
+    )
+    .await;
+    let reason = |name: &str| {
+        runs.iter()
+            .find(|r| r["metadata"]["name"] == name)
+            .and_then(|r| r["status"]["conditions"][0]["reason"].as_str())
+            .map(str::to_string)
+    };
+    assert_eq!(reason("ingest-redhat").as_deref(), Some("Succeeded"));
+    assert_eq!(reason("ingest-acme").as_deref(), Some("Failed"));
+
+    // The fix, then the same command converges.
+    std::fs::write(sim.demo.path().join(file), &good).unwrap();
+    sim.democtl(&args).await.expect_code(0);
+    let status = status_json(&sim.democtl(&["status", "-o", "json"]).await);
+    assert_stage_ready(&status, "stage2");
+    sim.stop().await;
+}

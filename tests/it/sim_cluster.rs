@@ -902,3 +902,48 @@ fn commands_that_start_the_cluster_at_once_share_one() {
         assert!(run.stdout.contains(&format!("pid {pid}")), "{}", run.stdout);
     }
 }
+
+/// Issue #10/#11: the fault seed of a scenario with injected faults is shown by `sim start` and
+/// `sim status` (a random one when the scenario names none), so a failing rehearsal can be
+/// replayed with `api.seed`.
+#[test]
+fn sim_start_and_status_show_the_injected_faults_and_their_seed() {
+    let demo = Demo::repo().file(
+        "faulty.yaml",
+        "name: faulty\nextends: healthy\napi:\n  fault_rate: 0.05\n  after_execute: 0.5\n  seed: 4711\n",
+    );
+    let sim = Cluster::new(demo);
+    let run = sim.run(&["sim", "start", "--scenario", "faulty.yaml"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("faults: 5% of requests fail") && run.stdout.contains("seed 4711"),
+        "{}",
+        run.stdout
+    );
+    let run = sim.run(&["sim", "status"]);
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("faults") && l.ends_with("seed 4711")),
+        "{}",
+        run.stdout
+    );
+    sim.run(&["sim", "stop"]).expect_code(0);
+
+    // Without a seed in the scenario: a random one, shown, and the same in the server's log.
+    sim.run(&["sim", "reset"]).expect_code(0);
+    let demo_seedless = "name: faulty\nextends: healthy\napi:\n  fault_rate: 0.05\n";
+    std::fs::write(sim.demo.path().join("faulty.yaml"), demo_seedless).unwrap();
+    let run = sim.run(&["sim", "start", "--scenario", "faulty.yaml"]);
+    run.expect_code(0);
+    let seed = run
+        .stdout
+        .split("seed ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .unwrap_or_else(|| panic!("no seed shown: {}", run.stdout))
+        .to_string();
+    assert!(!seed.is_empty(), "{}", run.stdout);
+    let log = std::fs::read_to_string(sim.dir().join(background::LOG_FILE)).unwrap();
+    assert!(log.contains(&format!("seed {seed}")), "{log}");
+}
