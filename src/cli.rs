@@ -128,6 +128,11 @@ pub struct DeployArgs {
     /// Skip the steps the last unfinished run of this stage completed.
     #[arg(long, conflicts_with_all = ["from", "only"])]
     pub resume: bool,
+    /// Take over objects of the demo's names that exist without democtl's ownership (another
+    /// team's, an older install): their previous values are recorded and teardown restores them.
+    /// Without it, democtl stops at such an object naming it and its manager.
+    #[arg(long)]
+    pub adopt: bool,
     /// Set a feature switch: `--set-switch benchmarks=false` (same as `--no-benchmarks`).
     #[arg(long, value_name = "NAME=BOOL", value_parser = parse_switch)]
     pub set_switch: Vec<(String, bool)>,

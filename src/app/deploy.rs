@@ -223,6 +223,7 @@ async fn deploy_locked(
             project_dir: prepared.project.root().to_path_buf(),
             artifacts_dir: artifacts_dir.clone(),
             switches: prepared.switches.clone(),
+            adopt: args.adopt,
         };
         let mut steps_run = Vec::new();
         for (i, spec) in s.stage.steps.iter().enumerate() {

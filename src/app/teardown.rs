@@ -247,7 +247,21 @@ impl Step for Remove {
                         report.deleted.len(),
                         report.restored.len()
                     ));
-                    Ok(StepDone::Succeeded)
+                    let kept: Vec<String> = self
+                        .plan
+                        .skipped
+                        .iter()
+                        .filter(|k| !k.foreign.is_empty())
+                        .map(|k| format!("kept {}: it {}", k.key, k.reason))
+                        .collect();
+                    if kept.is_empty() {
+                        Ok(StepDone::Succeeded)
+                    } else {
+                        Ok(StepDone::Degraded(format!(
+                            "{}; delete or move them, then run the same teardown again",
+                            kept.join("; ")
+                        )))
+                    }
                 }
                 Err(e) => {
                     let mut error =

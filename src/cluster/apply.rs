@@ -29,7 +29,7 @@ use super::error::ClusterError;
 use super::inventory::{self, FIELD_MANAGER, NAMESPACE};
 use super::object::{ObjectKey, str_at, typed_value};
 use super::operators::{self, Decision, crd_established};
-use super::state;
+use super::state::{self, PatchedObject};
 use super::wait::Progress;
 
 /// Apply order. Objects of a lower tier are applied (and CRDs established) before the next.
@@ -161,6 +161,11 @@ pub struct ApplyOptions {
     pub recreate_on_immutable: Vec<String>,
     /// Record membership in the stage's ApplySet parent and state inventory.
     pub applyset: bool,
+    /// The step applying (names the restore record of an adopted object).
+    pub step: String,
+    /// `--adopt`: an object that exists without democtl's ownership is taken over (its previous
+    /// values recorded for teardown) instead of stopping the apply.
+    pub adopt: bool,
 }
 
 impl ApplyOptions {
@@ -175,6 +180,8 @@ impl ApplyOptions {
             operator_installing: false,
             recreate_on_immutable: vec!["Job".into()],
             applyset: true,
+            step: String::new(),
+            adopt: false,
         }
     }
 }
@@ -291,6 +298,7 @@ pub async fn apply(
             .map(|i| i.key.clone())
             .collect(),
         subscriptions_waited: tokio::sync::OnceCell::new(),
+        adopted_before: tokio::sync::OnceCell::new(),
     };
     let mut report = ApplyReport {
         dry_run: opts.dry_run,
@@ -421,6 +429,8 @@ struct Run<'a> {
     conflicts: Mutex<Vec<Conflict>>,
     subscriptions: Vec<ObjectKey>,
     subscriptions_waited: tokio::sync::OnceCell<Result<(), String>>,
+    /// Objects some stage already adopted (their restore records), read once when needed.
+    adopted_before: tokio::sync::OnceCell<HashSet<ObjectKey>>,
 }
 
 impl Run<'_> {
@@ -480,12 +490,16 @@ impl Run<'_> {
             .call("get", || key.describe(), || api.get_opt(&key.name))
             .await?
             .map(|o| typed_value(o, &resolved.resource));
-        // An object that existed before democtl (the DataScienceCluster, an operator's
-        // namespace) is configured but never owned: no ownership labels, so teardown and
-        // ApplySet pruning leave it alone.
-        let adopted = live.as_ref().is_some_and(|l| !inventory::is_owned(l));
-        if adopted {
+        // An object that existed before democtl is configured but never owned: no ownership
+        // labels, so teardown and ApplySet pruning leave it alone, and teardown restores the
+        // values democtl changed. Only a Namespace is taken over without `--adopt` (labels only;
+        // democtl never deletes a namespace it did not create); anything else of another
+        // manager stops the apply, naming it.
+        let foreign = live.as_ref().filter(|l| !inventory::is_owned(l));
+        let adopted = foreign.is_some();
+        if let Some(live) = foreign {
             inventory::unlabel_object(&mut obj);
+            self.adopt(&key, live, &obj).await?;
         } else if let Some(owner) = live
             .as_ref()
             .and_then(|l| super::object::label(l, inventory::LABEL_STAGE))
@@ -673,6 +687,62 @@ impl Run<'_> {
             }),
             adopted,
         })
+    }
+
+    /// Takes over `live` (it exists without democtl's ownership) for `desired`: allowed for a
+    /// Namespace, with `--adopt`, or when a stage adopted it before; records (once) the merge
+    /// patch that restores its previous values.
+    async fn adopt(
+        &self,
+        key: &ObjectKey,
+        live: &Value,
+        desired: &Value,
+    ) -> Result<(), ClusterError> {
+        let cluster = self.cluster;
+        let before = self
+            .adopted_before
+            .get_or_try_init(|| async {
+                let states = state::load_all(cluster).await?;
+                Ok::<_, ClusterError>(
+                    states
+                        .iter()
+                        .flat_map(|s| s.patched.iter().map(|p| p.target.clone()))
+                        .collect(),
+                )
+            })
+            .await?;
+        if before.contains(key) {
+            return Ok(());
+        }
+        let namespace = key.kind == "Namespace" && key.group().is_empty();
+        if !namespace && !self.opts.adopt {
+            return Err(ClusterError::NotOurs {
+                object: key.describe(),
+                manager: inventory::manager_of(live),
+                action: "change",
+            });
+        }
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        let mut changes = desired.clone();
+        if let Some(fields) = changes.as_object_mut() {
+            fields.remove("apiVersion");
+            fields.remove("kind");
+        }
+        if let Some(meta) = changes.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.retain(|k, _| k == "labels" || k == "annotations");
+        }
+        state::record_patch(
+            cluster,
+            &self.opts.stage,
+            PatchedObject {
+                target: key.clone(),
+                restore: state::restore_patch(&changes, live),
+                step: self.opts.step.clone(),
+            },
+        )
+        .await
     }
 
     /// The kind is not served. `Ok(Ok)` once it is; in a dry run `Ok(Err(note))` (the CRD is

@@ -118,6 +118,17 @@ pub enum ClusterError {
     /// Refusing to act (teardown safety, missing prerequisite).
     #[error("{0}")]
     Refused(String),
+    /// An object democtl would change or delete exists and is not democtl's: created by someone
+    /// else (another team, an operator), without democtl's `managed-by` label.
+    #[error(
+        "{object} exists and is not democtl's (its manager: `{manager}`): democtl does not {action} it"
+    )]
+    NotOurs {
+        object: String,
+        manager: String,
+        /// `change`, `delete and recreate`.
+        action: &'static str,
+    },
 }
 
 fn path_suffix(path: &Option<PathBuf>) -> String {
@@ -296,6 +307,9 @@ impl ClusterError {
             )),
             ClusterError::Locked { .. } => Some(
                 "wait for the other run to finish; the lock expires by itself if that process died".into(),
+            ),
+            ClusterError::NotOurs { .. } => Some(
+                "rename or remove it yourself, or run again with `--adopt` to let democtl take it over (teardown then restores what it changed)".into(),
             ),
             ClusterError::RequestTimeout { .. } => Some("the API server is slow or overloaded; democtl retries".into()),
             ClusterError::Wait(w) => w.hint(),

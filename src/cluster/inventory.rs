@@ -68,6 +68,34 @@ pub fn unlabel_object(obj: &mut Value) {
     }
 }
 
+/// Who manages an object democtl does not own, for messages: the field manager of its newest
+/// `managedFields` entry other than democtl's (`kubectl-client-side-apply`, an operator), else
+/// its `app.kubernetes.io/managed-by` label, else `unknown`.
+pub fn manager_of(obj: &Value) -> String {
+    let entries: Vec<&Value> = obj
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|m| m.get("manager").and_then(Value::as_str) != Some(FIELD_MANAGER))
+        .collect();
+    // Whoever wrote the object itself, not a controller that reports its status; the newest
+    // (on a tie the earlier entry: the creator).
+    let newest = |status: bool| {
+        entries
+            .iter()
+            .filter(|m| m.get("subresource").and_then(Value::as_str).is_some() == status)
+            .rev()
+            .max_by_key(|m| m.get("time").and_then(Value::as_str).unwrap_or(""))
+            .and_then(|m| m.get("manager").and_then(Value::as_str))
+    };
+    newest(false)
+        .or_else(|| newest(true))
+        .or_else(|| label(obj, LABEL_MANAGED_BY))
+        .unwrap_or("unknown")
+        .to_string()
+}
+
 /// True when democtl may delete this live object: it carries democtl's managed-by label.
 pub fn is_owned(obj: &Value) -> bool {
     label(obj, LABEL_MANAGED_BY) == Some(MANAGED_BY)

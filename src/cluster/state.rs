@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::client::Cluster;
 use super::error::ClusterError;
@@ -494,6 +494,34 @@ pub async fn set_inventory(
         None,
     )
     .await
+}
+
+/// The merge patch that undoes `patch` on `live`: the same shape, with the live values (or
+/// `null` where the field did not exist, which deletes it again). A subtree that did not exist
+/// is deleted whole, except under `metadata`, where labels and annotations are shared with
+/// other writers and only the patched keys are removed.
+pub fn restore_patch(patch: &Value, live: &Value) -> Value {
+    restore_at(patch, live, true, false)
+}
+
+fn restore_at(patch: &Value, live: &Value, root: bool, shared_maps: bool) -> Value {
+    match patch {
+        Value::Object(fields) => {
+            let mut out = Map::new();
+            for (k, v) in fields {
+                let prev = live.get(k).unwrap_or(&Value::Null);
+                let shared = shared_maps || (root && k == "metadata");
+                let r = if v.is_object() && (prev.is_object() || (prev.is_null() && shared)) {
+                    restore_at(v, prev, false, shared)
+                } else {
+                    prev.clone()
+                };
+                out.insert(k.clone(), r);
+            }
+            Value::Object(out)
+        }
+        _ => live.clone(),
+    }
 }
 
 /// Records how to restore an object the stage patched. The first record for a target wins:

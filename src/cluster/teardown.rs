@@ -70,6 +70,10 @@ pub struct PlannedDelete {
 pub struct Skipped {
     pub key: ObjectKey,
     pub reason: String,
+    /// A namespace democtl created kept because it holds these objects democtl does not own (a
+    /// colleague's ConfigMap): deleting the namespace would delete them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub foreign: Vec<ObjectKey>,
 }
 
 /// What teardown will do (the `--dry-run` output).
@@ -144,6 +148,7 @@ pub async fn plan(cluster: &Cluster, opts: &TeardownOptions) -> Result<TeardownP
         let skip = |reason: &str| Skipped {
             key: key.clone(),
             reason: reason.to_string(),
+            foreign: Vec::new(),
         };
         if keep.contains(&key) {
             plan.skipped.push(skip("declared by the stage below"));
@@ -170,10 +175,115 @@ pub async fn plan(cluster: &Cluster, opts: &TeardownOptions) -> Result<TeardownP
             Verdict::Skip(reason) => plan.skipped.push(skip(&reason)),
         }
     }
+    // A namespace is deleted with everything in it: keep one that holds what is not democtl's.
+    let mut kept = Vec::new();
+    for d in &plan.delete {
+        if d.key.kind == "Namespace" && d.key.group().is_empty() {
+            let foreign = foreign_objects(cluster, &d.key.name).await?;
+            if !foreign.is_empty() {
+                kept.push(Skipped {
+                    key: d.key.clone(),
+                    reason: format!(
+                        "holds {} object(s) democtl does not own: {}",
+                        foreign.len(),
+                        foreign
+                            .iter()
+                            .map(|k| format!("{}/{}", k.kind, k.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    foreign,
+                });
+            }
+        }
+    }
+    plan.delete.retain(|d| !kept.iter().any(|k| k.key == d.key));
+    plan.skipped.extend(kept);
     plan.delete
         .sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
     plan.skipped.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(plan)
+}
+
+/// Kinds a person or another tool creates in a namespace by hand; what controllers derive from
+/// democtl's objects (pods of its Deployments, TaskRuns, Endpoints, Events) carries owner
+/// references or is the platform's own, and does not count.
+const USER_KINDS: &[(&str, &str)] = &[
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("v1", "Service"),
+    ("v1", "PersistentVolumeClaim"),
+    ("v1", "Pod"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    ("tekton.dev/v1", "PipelineRun"),
+];
+
+/// Objects in namespace `ns` that democtl does not own and nothing democtl owns created: the
+/// things a namespace deletion would take with it that are someone else's.
+pub async fn foreign_objects(cluster: &Cluster, ns: &str) -> Result<Vec<ObjectKey>, ClusterError> {
+    let mut foreign = Vec::new();
+    let mut statefulsets = Vec::new();
+    let mut pvcs = Vec::new();
+    for &(api_version, kind) in USER_KINDS {
+        let Some(r) = cluster.resolve(api_version, kind).await? else {
+            continue;
+        };
+        let items = cluster
+            .list_values(&r.resource, Some(ns), &ListParams::default(), || {
+                format!("`{kind}` objects in `{ns}`")
+            })
+            .await?;
+        for obj in items {
+            let Some(name) = str_at(&obj, "/metadata/name").map(str::to_string) else {
+                continue;
+            };
+            if kind == "StatefulSet" {
+                statefulsets.push(name.clone());
+            }
+            if inventory::is_owned(&obj) || derived_or_platform(kind, &name, &obj) {
+                continue;
+            }
+            let key = ObjectKey::new(api_version, kind, Some(ns), &name);
+            if kind == "PersistentVolumeClaim" {
+                pvcs.push(key);
+            } else {
+                foreign.push(key);
+            }
+        }
+    }
+    // Claims of a StatefulSet's volumeClaimTemplates (`<template>-<set>-<ordinal>`) carry no
+    // owner reference; they belong to the set.
+    foreign.extend(pvcs.into_iter().filter(|k| {
+        !statefulsets.iter().any(|set| {
+            k.name.rsplit_once('-').is_some_and(|(rest, ordinal)| {
+                ordinal.chars().all(|c| c.is_ascii_digit()) && rest.ends_with(&format!("-{set}"))
+            })
+        })
+    }));
+    foreign.sort();
+    Ok(foreign)
+}
+
+/// Created by a controller (owner references) or by the platform for every namespace.
+fn derived_or_platform(kind: &str, name: &str, obj: &Value) -> bool {
+    let owned = obj
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|o| !o.is_empty());
+    let platform = match kind {
+        "ConfigMap" => matches!(name, "kube-root-ca.crt" | "openshift-service-ca.crt"),
+        // Service-account tokens and pull secrets the platform makes for each service account.
+        "Secret" => {
+            obj.pointer("/metadata/annotations/kubernetes.io~1service-account.name")
+                .is_some()
+                || str_at(obj, "/type") == Some("kubernetes.io/service-account-token")
+        }
+        _ => false,
+    };
+    owned || platform
 }
 
 enum Verdict {

@@ -98,6 +98,7 @@ pub async fn recreate(env: &StepEnv, ctx: &StepCtx, target: &RunTarget) -> Resul
     let deleted = delete_and_wait(
         &env.cluster,
         &target.key,
+        env.adopt,
         super::deadline_of(ctx),
         &progress,
     )

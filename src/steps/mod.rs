@@ -62,6 +62,9 @@ pub struct StepEnv {
     pub artifacts_dir: PathBuf,
     /// Switch values of this run (`benchmarks` → true, …).
     pub switches: BTreeMap<String, bool>,
+    /// `--adopt`: objects that exist without democtl's ownership may be taken over (applied,
+    /// their previous values recorded for teardown) or, for runs, deleted and recreated.
+    pub adopt: bool,
 }
 
 /// A secret value. `Debug` never shows it; read it with [`SecretValue::expose`].
@@ -239,10 +242,13 @@ pub(crate) async fn list_objects(
     cluster.list_values(&r.resource, namespace, &lp, what).await
 }
 
-/// Deletes an object (background propagation) and waits until it is gone. Missing = done.
+/// Deletes an object (background propagation) and waits until it is gone. Missing = done. An
+/// object without democtl's ownership is deleted only with `adopt` (another team's Job of the
+/// same name is theirs: an error names it and its manager).
 pub(crate) async fn delete_and_wait(
     cluster: &Cluster,
     key: &ObjectKey,
+    adopt: bool,
     deadline: Instant,
     progress: crate::cluster::Progress<'_>,
 ) -> Result<bool, ClusterError> {
@@ -257,6 +263,14 @@ pub(crate) async fn delete_and_wait(
     let Some(existing) = existing else {
         return Ok(false);
     };
+    let live = crate::cluster::object::typed_value(existing.clone(), &r.resource);
+    if !adopt && !crate::cluster::inventory::is_owned(&live) {
+        return Err(ClusterError::NotOurs {
+            object: key.describe(),
+            manager: crate::cluster::inventory::manager_of(&live),
+            action: "delete and recreate",
+        });
+    }
     let uid = existing.metadata.uid.clone();
     match cluster
         .call("delete", || key.describe(), || api.delete(&key.name, &dp))
@@ -280,6 +294,8 @@ pub(crate) async fn apply_objects(
 ) -> Result<ApplyReport, ClusterError> {
     let mut opts = ApplyOptions::new(env.stage.id.clone());
     opts.dry_run = ctx.dry_run;
+    opts.adopt = env.adopt;
+    opts.step = ctx.step.clone();
     let progress = |m: String| ctx.progress(m);
     let report = crate::cluster::apply(&env.cluster, objects, &opts, &progress).await?;
     for o in &report.objects {

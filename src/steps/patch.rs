@@ -6,13 +6,13 @@
 
 use futures::future::BoxFuture;
 use kube::api::{Patch, PatchParams as KubePatchParams};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{BuildError, StepEnv, boxed, cluster_failure, own_deadline};
 use crate::cluster::inventory::FIELD_MANAGER;
 use crate::cluster::object::str_at;
 use crate::cluster::operators::{Decision, crd_established, operator_for_group};
-use crate::cluster::state::{self, PatchedObject};
+use crate::cluster::state::{self, PatchedObject, restore_patch};
 use crate::cluster::{ClusterError, ObjectKey};
 use crate::runner::event::ObjectRecord;
 use crate::runner::step::{Step, StepCtx, StepDone, StepError};
@@ -45,34 +45,6 @@ pub fn build(spec: &StepSpec, p: &PatchParams, env: &StepEnv) -> Result<Box<dyn 
         patch: p.patch.clone(),
         wait_for_crds: p.wait_for_crds.clone(),
     }))
-}
-
-/// The merge patch that undoes `patch` on `live`: the same shape, with the live values (or
-/// `null` where the field did not exist, which deletes it again). A subtree that did not exist
-/// is deleted whole, except under `metadata`, where labels and annotations are shared with
-/// other writers and only the patched keys are removed.
-pub fn restore_patch(patch: &Value, live: &Value) -> Value {
-    restore_at(patch, live, true, false)
-}
-
-fn restore_at(patch: &Value, live: &Value, root: bool, shared_maps: bool) -> Value {
-    match patch {
-        Value::Object(fields) => {
-            let mut out = Map::new();
-            for (k, v) in fields {
-                let prev = live.get(k).unwrap_or(&Value::Null);
-                let shared = shared_maps || (root && k == "metadata");
-                let r = if v.is_object() && (prev.is_object() || (prev.is_null() && shared)) {
-                    restore_at(v, prev, false, shared)
-                } else {
-                    prev.clone()
-                };
-                out.insert(k.clone(), r);
-            }
-            Value::Object(out)
-        }
-        _ => live.clone(),
-    }
 }
 
 /// True when applying `patch` to `live` changes nothing.

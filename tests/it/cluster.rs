@@ -237,20 +237,28 @@ async fn a_custom_resource_without_its_crd_names_the_operator() {
 #[tokio::test]
 async fn conflicts_are_reported_then_taken_over() {
     let (_server, cluster) = sim().await;
-    // Someone edited the ConfigMap with kubectl first.
+    let ours = cm("default", "settings", json!({"mode": "demo"}));
+    apply(
+        &cluster,
+        std::slice::from_ref(&ours),
+        &ApplyOptions::new("stage1"),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    // Then someone edited democtl's ConfigMap with kubectl.
     let r = cluster.resolve("v1", "ConfigMap").await.unwrap().unwrap();
     let api = cluster.api(&r.resource, Some("default"));
     let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "settings", "namespace": "default"}, "data": {"mode": "manual"}});
     api.patch(
         "settings",
-        &PatchParams::apply("kubectl-edit"),
+        &PatchParams::apply("kubectl-edit").force(),
         &Patch::Apply(&theirs),
     )
     .await
     .unwrap();
     let lines = Lines::default();
-    let ours = cm("default", "settings", json!({"mode": "demo"}));
     let report = apply(
         &cluster,
         std::slice::from_ref(&ours),
@@ -935,31 +943,50 @@ async fn a_rejected_token_is_unauthorised_exit_3() {
     assert_eq!(ok.server, server.url());
 }
 
+/// Issue #11: an object of another manager is not changed without `--adopt` (the error names it
+/// and its manager); adopted, it is configured but never owned, its previous values are
+/// recorded, teardown restores them and never deletes it, and a re-run needs no `--adopt`.
 #[tokio::test]
-async fn objects_that_existed_before_democtl_are_configured_but_never_owned() {
+async fn objects_of_another_manager_are_changed_only_when_adopted_and_teardown_restores_them() {
     let (_server, cluster) = sim().await;
-    create(
-        &cluster,
-        json!({"apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "platform", "namespace": "default"}, "data": {"x": "1"}}),
-    )
-    .await;
-    let report = apply(
-        &cluster,
-        &[cm("default", "platform", json!({"x": "2"}))],
-        &ApplyOptions::new("stage1"),
-        &|_| {},
-    )
-    .await
+    let r = cluster.resolve("v1", "ConfigMap").await.unwrap().unwrap();
+    let api = cluster.api(&r.resource, Some("default"));
+    let theirs: DynamicObject = serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "platform", "namespace": "default", "labels": {"team": "b"}}, "data": {"x": "1"}}))
     .unwrap();
+    let pp = PostParams {
+        field_manager: Some("team-b".into()),
+        ..PostParams::default()
+    };
+    api.create(&pp, &theirs).await.unwrap();
+    let k = key("v1", "ConfigMap", Some("default"), "platform");
+    let before = get(&cluster, &k).await.unwrap();
+    let desired = [cm("default", "platform", json!({"x": "2", "y": "3"}))];
+
+    let err = apply(&cluster, &desired, &ApplyOptions::new("stage1"), &|_| {})
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, ClusterError::NotOurs { .. })
+            && text.contains("`ConfigMap/platform` in `default`")
+            && text.contains("`team-b`"),
+        "{text}"
+    );
+    assert!(err.hint().unwrap().contains("--adopt"));
+    assert_eq!(
+        get(&cluster, &k).await.unwrap()["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"],
+        "nothing was written"
+    );
+
+    let mut opts = ApplyOptions::new("stage1");
+    opts.adopt = true;
+    opts.step = "apply-base".into();
+    let report = apply(&cluster, &desired, &opts, &|_| {}).await.unwrap();
     assert!(report.objects[0].adopted);
     assert_eq!(report.objects[0].result, ApplyResult::Configured);
-    let live = get(
-        &cluster,
-        &key("v1", "ConfigMap", Some("default"), "platform"),
-    )
-    .await
-    .unwrap();
+    let live = get(&cluster, &k).await.unwrap();
     assert_eq!(live["data"]["x"], "2");
     assert!(
         live["metadata"]["labels"]
@@ -967,11 +994,80 @@ async fn objects_that_existed_before_democtl_are_configured_but_never_owned() {
             .is_none(),
         "{live}"
     );
-    let plan = teardown::plan(&cluster, &TeardownOptions::new("stage1"))
+    // A re-run needs no --adopt: the stage already adopted it.
+    apply(&cluster, &desired, &ApplyOptions::new("stage1"), &|_| {})
         .await
         .unwrap();
+
+    let opts = TeardownOptions::new("stage1");
+    let plan = teardown::plan(&cluster, &opts).await.unwrap();
     assert!(plan.delete.is_empty(), "{:?}", plan.delete);
     assert_eq!(plan.skipped[0].reason, "not managed by democtl");
+    assert_eq!(plan.restore.len(), 1, "{:?}", plan.restore);
+    teardown::execute(&cluster, &plan, &opts, &|_| {})
+        .await
+        .unwrap();
+    let after = get(&cluster, &k).await.unwrap();
+    assert_eq!(after["data"], before["data"], "{after}");
+    assert_eq!(after["metadata"]["labels"], before["metadata"]["labels"]);
+}
+
+/// Issue #11: a namespace democtl created is kept by teardown while it holds objects democtl does
+/// not own (a colleague's ConfigMap), naming them, also in the plan a dry run shows; democtl's
+/// own objects in it are deleted.
+#[tokio::test]
+async fn a_namespace_holding_someone_elses_objects_is_kept_naming_them() {
+    let (_server, cluster) = sim().await;
+    let stage = vec![ns("rag"), cm("rag", "rag-settings", json!({"c": "1"}))];
+    apply(&cluster, &stage, &ApplyOptions::new("stage2"), &|_| {})
+        .await
+        .unwrap();
+    let notes = create(
+        &cluster,
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "team-notes", "namespace": "rag"}, "data": {"todo": "keep me"}}),
+    )
+    .await;
+    let mut opts = TeardownOptions::new("stage2");
+    opts.timeout = Duration::from_secs(60);
+    let plan = teardown::plan(&cluster, &opts).await.unwrap();
+    let deletes: Vec<String> = plan.delete.iter().map(|d| d.key.to_string()).collect();
+    assert_eq!(deletes, vec!["ConfigMap/rag/rag-settings".to_string()]);
+    let kept = plan
+        .skipped
+        .iter()
+        .find(|s| s.key.kind == "Namespace")
+        .unwrap();
+    assert_eq!(
+        kept.foreign,
+        vec![key("v1", "ConfigMap", Some("rag"), "team-notes")]
+    );
+    assert!(
+        kept.reason.contains("ConfigMap/team-notes"),
+        "{}",
+        kept.reason
+    );
+    teardown::execute(&cluster, &plan, &opts, &|_| {})
+        .await
+        .unwrap();
+    assert!(
+        get(&cluster, &key("v1", "Namespace", None, "rag"))
+            .await
+            .is_some()
+    );
+    let left = get(&cluster, &key("v1", "ConfigMap", Some("rag"), "team-notes"))
+        .await
+        .unwrap();
+    assert_eq!(left["metadata"]["uid"], notes["metadata"]["uid"]);
+    assert_eq!(left["data"], notes["data"]);
+    assert!(
+        get(
+            &cluster,
+            &key("v1", "ConfigMap", Some("rag"), "rag-settings")
+        )
+        .await
+        .is_none()
+    );
 }
 
 #[tokio::test]

@@ -56,6 +56,7 @@ fn env(cluster: &Arc<Cluster>, stage_yaml: &str, objects: Vec<Value>) -> StepEnv
         project_dir: std::env::temp_dir(),
         artifacts_dir: std::env::temp_dir(),
         switches: BTreeMap::new(),
+        adopt: false,
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use democtl::runner::event::{Outcome, RunEvent, RunEventKind};
 use democtl::sim::{Embedded, EmbeddedOptions};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::harness::{Demo, Run};
 
@@ -293,6 +293,8 @@ fn assert_no_secret_leaked(demo: &Demo, run: &Run) {
 async fn stages_deploy_in_turn_redeploy_changes_nothing_and_teardown_restores_the_cluster() {
     let sim = Sim::start(demo(), "healthy").await;
     let before = snapshot(&sim.client()).await;
+    let pvs = ar("", "v1", "PersistentVolume", "persistentvolumes");
+    let pvs_before = names(&list(&sim.client(), &pvs, None).await);
     sim.democtl(&["status"]).await.expect_code(5);
 
     // Stage 1: every step succeeds; benchmarks shown and saved; the token stays secret.
@@ -473,10 +475,31 @@ async fn stages_deploy_in_turn_redeploy_changes_nothing_and_teardown_restores_th
         "Managed"
     );
 
+    let pvs_deployed = names(&list(&sim.client(), &pvs, None).await);
+    assert!(
+        pvs_deployed.len() > pvs_before.len(),
+        "the demo's claims are bound to PVs: {pvs_deployed:?}"
+    );
     sim.democtl(&["teardown", "--stage", "1"])
         .await
         .expect_code(0);
     sim.democtl(&["status"]).await.expect_code(5);
+    // Issue #11: the PVs of the deleted claims go with them (reclaim policy Delete), so a
+    // deploy/teardown cycle leaves no PV behind. The PV controller acts after the claim is gone:
+    // wait for it (a generous deadline, not a timing assertion).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let now = names(&list(&sim.client(), &pvs, None).await);
+        if now == pvs_before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "PVs left after teardown: {:?}",
+            now.difference(&pvs_before).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     let mut after = snapshot(&sim.client()).await;
     // The OpenShift AI operator created its registries namespace when stage 1 enabled the Model
     // Registry; it owns it and keeps it (democtl never deletes what it does not own) — but
@@ -830,5 +853,159 @@ async fn an_ingestion_run_without_a_configmap_fails_with_the_servers_message_and
     sim.democtl(&args).await.expect_code(0);
     let status = status_json(&sim.democtl(&["status", "-o", "json"]).await);
     assert_stage_ready(&status, "stage2");
+    sim.stop().await;
+}
+
+/// Creates `obj` as another team would (field manager `team-b`, no democtl labels).
+async fn create_as_team_b(client: &kube::Client, r: &ApiResource, obj: Value) -> Value {
+    let ns = obj["metadata"]["namespace"].as_str().unwrap().to_string();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, r);
+    let pp = kube::api::PostParams {
+        field_manager: Some("team-b".into()),
+        ..Default::default()
+    };
+    let o: DynamicObject = serde_json::from_value(obj).unwrap();
+    serde_json::to_value(api.create(&pp, &o).await.unwrap()).unwrap()
+}
+
+async fn get_in(client: &kube::Client, r: &ApiResource, ns: &str, name: &str) -> Option<Value> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, r);
+    api.get_opt(name)
+        .await
+        .unwrap()
+        .map(|o| serde_json::to_value(o).unwrap())
+}
+
+/// Issue #11: what another team created under the demo's names or in its namespace survives.
+/// A pre-existing Deployment `postgresql` stops the deploy naming it and its manager (not
+/// force-applied); their Job `load-acme-schema` stops it at the step that would delete and
+/// recreate it; their ConfigMap keeps the demo namespace from being deleted by teardown, with
+/// a warning naming it. With `--adopt` democtl takes over the Job explicitly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_teams_objects_survive_deploy_and_teardown_with_the_error_or_warning_shown() {
+    const NS: &str = "private-ai-demo";
+    let sim = Sim::start(demo(), "healthy").await;
+    let quick = ["--no-eval", "--no-benchmarks"];
+    let with = |args: &[&'static str]| -> Vec<&'static str> {
+        args.iter().chain(quick.iter()).copied().collect()
+    };
+    sim.democtl(&with(&["deploy", "stage2"]))
+        .await
+        .expect_code(0);
+    let c = sim.client();
+    let deployments = ar("apps", "v1", "Deployment", "deployments");
+    let jobs = ar("batch", "v1", "Job", "jobs");
+    let config_maps = ar("", "v1", "ConfigMap", "configmaps");
+    let labels = json!({"app": "team-b-db"});
+    let their_deployment = create_as_team_b(
+        &c,
+        &deployments,
+        json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "postgresql", "namespace": NS, "labels": labels},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "db", "image": "quay.io/team-b/postgres:16"}]}}}}),
+    )
+    .await;
+    let their_job = create_as_team_b(
+        &c,
+        &jobs,
+        json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "load-acme-schema", "namespace": NS},
+        "spec": {"template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "load", "image": "quay.io/team-b/loader:1"}]}}}}),
+    )
+    .await;
+    let their_notes = create_as_team_b(
+        &c,
+        &config_maps,
+        json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "team-notes", "namespace": NS}, "data": {"owner": "team b"}}),
+    )
+    .await;
+
+    // 1. Their Deployment: the deploy stops there, naming it, its manager and --adopt.
+    let run = sim.democtl(&with(&["deploy", "stage3"])).await;
+    run.expect_code(1);
+    for needle in [
+        "`Deployment/postgresql` in `private-ai-demo`",
+        "not democtl's",
+        "`team-b`",
+        "--adopt",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    let live = get_in(&c, &deployments, NS, "postgresql").await.unwrap();
+    assert_eq!(
+        live["spec"]["template"],
+        their_deployment["spec"]["template"]
+    );
+    assert_eq!(
+        live["metadata"]["labels"],
+        their_deployment["metadata"]["labels"]
+    );
+
+    // 2. They move their Deployment away; now their Job stops the deploy at its step.
+    let api: Api<DynamicObject> = Api::namespaced_with(c.clone(), NS, &deployments);
+    api.delete("postgresql", &Default::default()).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while get_in(&c, &deployments, NS, "postgresql").await.is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "their Deployment was not deleted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let run = sim.democtl(&with(&["deploy", "stage3"])).await;
+    run.expect_code(1);
+    for needle in [
+        "`Job/load-acme-schema` in `private-ai-demo`",
+        "`team-b`",
+        "delete and recreate",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    let job = get_in(&c, &jobs, NS, "load-acme-schema").await.unwrap();
+    assert_eq!(
+        job["metadata"]["uid"], their_job["metadata"]["uid"],
+        "their Job survived"
+    );
+
+    // 3. With --adopt, democtl replaces the Job explicitly and the deploy converges.
+    sim.democtl(&with(&["deploy", "stage3", "--adopt"]))
+        .await
+        .expect_code(0);
+    let job = get_in(&c, &jobs, NS, "load-acme-schema").await.unwrap();
+    assert_ne!(job["metadata"]["uid"], their_job["metadata"]["uid"]);
+
+    // 4. Teardown of every stage keeps the namespace that holds their ConfigMap, saying so.
+    let run = sim
+        .democtl(&["teardown", "--stage", "1", "--dry-run"])
+        .await;
+    assert!(
+        run.stdout.contains("keep     Namespace/private-ai-demo")
+            && run.stdout.contains("ConfigMap/team-notes"),
+        "{}",
+        run.stdout
+    );
+    let run = sim.democtl(&["teardown", "--stage", "1"]).await;
+    run.expect_code(0);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("kept Namespace/private-ai-demo") && all.contains("ConfigMap/team-notes"),
+        "{all}"
+    );
+    let notes = get_in(&c, &config_maps, NS, "team-notes").await.unwrap();
+    assert_eq!(notes["metadata"]["uid"], their_notes["metadata"]["uid"]);
+    assert_eq!(notes["data"], their_notes["data"]);
+    let left: Vec<String> = list(&c, &deployments, Some(NS))
+        .await
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(left.is_empty(), "democtl's Deployments are gone: {left:?}");
     sim.stop().await;
 }

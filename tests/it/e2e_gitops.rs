@@ -324,6 +324,7 @@ async fn every_step_of_every_stage_builds_against_its_render() {
             project_dir: root(),
             artifacts_dir: std::env::temp_dir(),
             switches: BTreeMap::new(),
+            adopt: false,
         };
         for step in &s.stage.steps {
             democtl::steps::build(step, &env).unwrap_or_else(|e| {
@@ -373,6 +374,7 @@ async fn a_step_naming_an_object_the_render_lacks_fails_to_build() {
         project_dir: root(),
         artifacts_dir: std::env::temp_dir(),
         switches: BTreeMap::new(),
+        adopt: false,
     };
     let step = s
         .stage
