@@ -31,6 +31,10 @@ pub struct GlobalArgs {
     /// Kubeconfig context (default: the current context).
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
+    /// How long to wait for one API request before giving up on it, as kubectl's flag: `30s`,
+    /// `1m`, or plain seconds; `0` waits forever. Default 30s.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_request_timeout)]
+    pub request_timeout: Option<std::time::Duration>,
     /// Use the project's simulated cluster (a background process, started first when none
     /// runs; state under `<project>/.democtl/sim/`).
     #[arg(long, global = true)]
@@ -197,6 +201,9 @@ pub struct TeardownArgs {
     /// Remove stuck finalizers after the timeout.
     #[arg(long)]
     pub force: bool,
+    /// Output format of `--dry-run` (`json`/`yaml`: the plan as data, for scripts).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 /// `democtl logs`.
@@ -341,6 +348,23 @@ pub struct SimControllersArgs {
 pub const MAX_SIM_SPEED: f64 = 100_000.0;
 
 /// Parses `--sim-speed`: a finite number above 0 (and at most [`MAX_SIM_SPEED`]).
+/// `--request-timeout`: kubectl's forms — a plain number of seconds, or a duration with a unit
+/// (`30s`, `1m`, `1h`); `0` means no timeout (an effectively unbounded one).
+pub fn parse_request_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let parsed = match text.parse::<u64>() {
+        Ok(secs) => Ok(std::time::Duration::from_secs(secs)),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|_| format!("expected a duration such as `30s`, `1m` or `45`, got `{text}`")),
+    }?;
+    // No timeout: a year is as good as forever for one request.
+    Ok(if parsed.is_zero() {
+        std::time::Duration::from_secs(365 * 24 * 3600)
+    } else {
+        parsed
+    })
+}
+
 pub fn parse_speed(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .trim()
@@ -454,6 +478,7 @@ const UNUSED_GLOBALS: &[(&[&str], &[&str])] = &[
         &[
             "kubeconfig",
             "context",
+            "request_timeout",
             "sim",
             "sim_speed",
             "sim_scenario",
@@ -466,6 +491,7 @@ const UNUSED_GLOBALS: &[(&[&str], &[&str])] = &[
             "project_dir",
             "kubeconfig",
             "context",
+            "request_timeout",
             "sim",
             "sim_speed",
             "sim_scenario",
@@ -478,6 +504,7 @@ const UNUSED_GLOBALS: &[(&[&str], &[&str])] = &[
         &[
             "kubeconfig",
             "context",
+            "request_timeout",
             "sim",
             "sim_scenario",
             "log_dir",
@@ -493,6 +520,7 @@ const UNUSED_GLOBALS: &[(&[&str], &[&str])] = &[
         &[
             "kubeconfig",
             "context",
+            "request_timeout",
             "sim",
             "sim_speed",
             "sim_scenario",

@@ -14,6 +14,8 @@ pub const CLUSTER: u8 = 3;
 pub const DEGRADED: u8 = 4;
 /// `status`: not deployed.
 pub const NOT_DEPLOYED: u8 = 5;
+/// A confirmation was declined (`teardown` answered `n`): nothing changed.
+pub const DECLINED: u8 = 6;
 /// Interrupted (Ctrl-C).
 pub const INTERRUPTED: u8 = 130;
 

@@ -59,6 +59,10 @@ impl Target {
                 None,
             )
         };
+        let cluster = match ctx.global.request_timeout {
+            Some(timeout) => cluster.with_request_timeout(timeout),
+            None => cluster,
+        };
         let identity = cluster.identity().await.map_err(AppError::cluster)?;
         Ok(Target {
             cluster: Arc::new(cluster),

@@ -9,7 +9,9 @@ use futures::future::BoxFuture;
 use super::session;
 use super::target::Target;
 use super::{AppError, Ctx, print_stdout, render};
-use crate::cli::TeardownArgs;
+use serde::Serialize;
+
+use crate::cli::{OutputFormat, TeardownArgs};
 use crate::cluster::teardown::{self, TeardownOptions, TeardownPlan};
 use crate::cluster::{Cluster, ObjectKey, lease};
 use crate::runner::event::Outcome;
@@ -76,18 +78,32 @@ async fn teardown(
             .map_err(AppError::cluster)?;
         plans.push((*s, opts, plan));
     }
-    let text = describe(&plans);
+    let data = PlanData::new(target, &plans);
     let nothing = plans
         .iter()
         .all(|(_, _, p)| p.delete.is_empty() && p.restore.is_empty());
+    if args.output != OutputFormat::Table {
+        if !args.dry_run {
+            return Err(AppError::usage(
+                "`teardown -o json|yaml` prints the plan and needs `--dry-run`",
+                Some("add `--dry-run`; the removal itself is recorded in the run log (`democtl logs --last -o json`)".into()),
+            ));
+        }
+        print_stdout(&super::structured(args.output, &data))?;
+        return Ok(crate::exit::OK);
+    }
+    let text = format!("{}{}", data.header(), describe(&plans));
     if args.dry_run || nothing {
         print_stdout(&text)?;
-        if nothing && !args.dry_run {
-            print_stdout("nothing to remove\n")?;
-        }
+        print_stdout(&if nothing {
+            "nothing to remove\n".to_string()
+        } else {
+            format!("{}\n", data.total_line())
+        })?;
         return Ok(crate::exit::OK);
     }
     if !ctx.global.yes {
+        let text = format!("{}{}{}\n", data.header(), data.compact(), data.total_line());
         if !ctx.output.interactive {
             super::print_stderr(&text);
             return Err(AppError::usage(
@@ -110,7 +126,7 @@ async fn teardown(
         .unwrap_or(false);
         if !confirmed {
             super::print_stderr("nothing removed\n");
-            return Ok(crate::exit::OK);
+            return Ok(crate::exit::DECLINED);
         }
     }
     let what = match &args.stage {
@@ -205,28 +221,161 @@ async fn run_plans(
     }
 }
 
-/// What teardown will do, for the confirmation and `--dry-run`.
+/// Objects a plan restores, each once (two `patch` steps may change one DataScienceCluster).
+fn restored(plan: &TeardownPlan) -> Vec<&ObjectKey> {
+    let mut keys: Vec<&ObjectKey> = plan.restore.iter().map(|r| &r.target).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// What teardown will do, object by object (`--dry-run`).
 fn describe(plans: &[(&LoadedStage, TeardownOptions, TeardownPlan)]) -> String {
     let mut out = String::new();
     for (s, _, plan) in plans {
+        let restore = restored(plan);
         out.push_str(&format!(
-            "{} · {}: delete {} objects, restore {} patched objects\n",
+            "{} · {}: delete {} objects, restore {}\n",
             s.stage.id,
             s.stage.title,
             plan.delete.len(),
-            plan.restore.len()
+            restore.len()
         ));
         for d in &plan.delete {
             out.push_str(&format!("  delete   {}\n", d.key));
         }
-        for r in &plan.restore {
-            out.push_str(&format!("  restore  {}\n", r.target));
+        for r in restore {
+            out.push_str(&format!("  restore  {r}\n"));
         }
         for k in &plan.skipped {
             out.push_str(&format!("  keep     {} ({})\n", k.key, k.reason));
         }
     }
     out
+}
+
+/// The teardown plan as data (`--dry-run -o json|yaml`), and the confirmation's summary.
+#[derive(Debug, Serialize)]
+struct PlanData {
+    cluster: String,
+    context: Option<String>,
+    user: String,
+    stages: Vec<StagePlan>,
+    /// Objects deleted in all.
+    delete: usize,
+    /// Objects restored in all.
+    restore: usize,
+    /// Namespaces the deleted objects are in (or that are deleted).
+    namespaces: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct StagePlan {
+    stage: String,
+    title: String,
+    delete: Vec<ObjectKey>,
+    restore: Vec<ObjectKey>,
+    keep: Vec<teardown::Skipped>,
+}
+
+impl PlanData {
+    fn new(target: &Target, plans: &[(&LoadedStage, TeardownOptions, TeardownPlan)]) -> PlanData {
+        let stages: Vec<StagePlan> = plans
+            .iter()
+            .map(|(s, _, plan)| StagePlan {
+                stage: s.stage.id.clone(),
+                title: s.stage.title.clone(),
+                delete: plan.delete.iter().map(|d| d.key.clone()).collect(),
+                restore: restored(plan).into_iter().cloned().collect(),
+                keep: plan.skipped.clone(),
+            })
+            .collect();
+        let mut namespaces = std::collections::BTreeSet::new();
+        for key in stages.iter().flat_map(|s| &s.delete) {
+            match &key.namespace {
+                Some(ns) => namespaces.insert(ns.clone()),
+                None if key.kind == "Namespace" && key.group().is_empty() => {
+                    namespaces.insert(key.name.clone())
+                }
+                None => false,
+            };
+        }
+        PlanData {
+            cluster: target.identity.server.clone(),
+            context: target.cluster.context().map(str::to_string),
+            user: target.identity.user.clone(),
+            delete: stages.iter().map(|s| s.delete.len()).sum(),
+            restore: stages.iter().map(|s| s.restore.len()).sum(),
+            stages,
+            namespaces: namespaces.into_iter().collect(),
+        }
+    }
+
+    /// `teardown on https://api… (context c) as user u`.
+    fn header(&self) -> String {
+        let context = self
+            .context
+            .as_deref()
+            .map(|c| format!(" (context {c})"))
+            .unwrap_or_default();
+        format!("teardown on {}{context} as {}\n", self.cluster, self.user)
+    }
+
+    /// `delete 38 objects, restore 2, in private-ai-demo and 3 other namespaces`.
+    fn total_line(&self) -> String {
+        let place = match self.namespaces.as_slice() {
+            [] => String::new(),
+            [one] => format!(", in {one}"),
+            [first, rest @ ..] => format!(
+                ", in {first} and {} other namespace{}",
+                rest.len(),
+                if rest.len() == 1 { "" } else { "s" }
+            ),
+        };
+        format!(
+            "delete {} objects, restore {}{place}",
+            self.delete, self.restore
+        )
+    }
+
+    /// Per stage, the deletes counted per namespace and kind (fits a screen; `--dry-run` lists
+    /// every object), the restores, and the namespaces kept for someone else's objects.
+    fn compact(&self) -> String {
+        let mut out = String::new();
+        for s in &self.stages {
+            out.push_str(&format!(
+                "{} · {}: delete {}, restore {}\n",
+                s.stage,
+                s.title,
+                s.delete.len(),
+                s.restore.len()
+            ));
+            let mut by_ns: std::collections::BTreeMap<
+                &str,
+                std::collections::BTreeMap<&str, usize>,
+            > = std::collections::BTreeMap::new();
+            for k in &s.delete {
+                let ns = k.namespace.as_deref().unwrap_or("(cluster-wide)");
+                *by_ns
+                    .entry(ns)
+                    .or_default()
+                    .entry(k.kind.as_str())
+                    .or_default() += 1;
+            }
+            for (ns, kinds) in by_ns {
+                let n: usize = kinds.values().sum();
+                let kinds: Vec<String> = kinds.iter().map(|(k, c)| format!("{k} ×{c}")).collect();
+                out.push_str(&format!("  delete   {ns}: {n} ({})\n", kinds.join(", ")));
+            }
+            for r in &s.restore {
+                out.push_str(&format!("  restore  {r}\n"));
+            }
+            for k in s.keep.iter().filter(|k| !k.foreign.is_empty()) {
+                out.push_str(&format!("  keep     {} ({})\n", k.key, k.reason));
+            }
+        }
+        out
+    }
 }
 
 /// One stage's removal as a runner step.

@@ -70,7 +70,7 @@ pub enum ClusterError {
         source: kube::Error,
     },
     /// A request did not answer within the per-request timeout.
-    #[error("timed out after {}s waiting for the API server to {action} {object}", .after.as_secs())]
+    #[error("timed out after {} waiting for the API server to {action} {object}", humantime::format_duration(*.after))]
     RequestTimeout {
         action: String,
         object: String,
@@ -261,7 +261,9 @@ impl ClusterError {
     /// 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            ClusterError::Unreachable { .. } | ClusterError::Unauthorized { .. } => exit::CLUSTER,
+            ClusterError::Unreachable { .. }
+            | ClusterError::Unauthorized { .. }
+            | ClusterError::RequestTimeout { .. } => exit::CLUSTER,
             ClusterError::Api { source, .. } if is_connection_error(source) => exit::CLUSTER,
             ClusterError::Api { source, .. } if api_code(source) == Some(401) => exit::CLUSTER,
             ClusterError::Kubeconfig { .. }
@@ -311,7 +313,10 @@ impl ClusterError {
             ClusterError::NotOurs { .. } => Some(
                 "rename or remove it yourself, or run again with `--adopt` to let democtl take it over (teardown then restores what it changed)".into(),
             ),
-            ClusterError::RequestTimeout { .. } => Some("the API server is slow or overloaded; democtl retries".into()),
+            ClusterError::RequestTimeout { after, .. } => Some(format!(
+                "the API server did not answer within the request timeout ({}; democtl retried): check it with `oc get --raw /readyz`, or raise `--request-timeout` if it is only slow",
+                humantime::format_duration(*after)
+            )),
             ClusterError::Wait(w) => w.hint(),
             ClusterError::Api { source, .. } => hint_for_kube(source),
             _ => None,

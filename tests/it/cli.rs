@@ -366,3 +366,46 @@ impl Drop for StopSim<'_> {
         let _ = self.0.run(&["sim", "stop"]);
     }
 }
+
+/// Issue #13: `--request-timeout` (kubectl's flag): against an API server that accepts
+/// connections and never answers, the command gives up after the timeout (retried, bounded)
+/// with an error that names the timeout and the request, exit 3 — not 30 s of silence per call.
+#[test]
+fn a_hung_api_server_hits_the_request_timeout_and_says_so() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts and holds every connection, answering nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: hung\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: hung\n  context: {{cluster: hung, user: u}}\ncurrent-context: hung\n"
+    );
+    let demo = project()
+        .file("kubeconfig", &kubeconfig)
+        .env("DEMOCTL_RETRY_DELAY_SCALE", "0.01");
+    let kc = demo.path().join("kubeconfig").display().to_string();
+    let run = demo.run(&["--kubeconfig", &kc, "--request-timeout", "1s", "status"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr
+            .contains("timed out after 1s waiting for the API server to"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--request-timeout"), "{}", run.stderr);
+
+    for bad in ["soon", "1.5x", "5 parsecs"] {
+        let run = demo.run(&["--kubeconfig", &kc, "--request-timeout", bad, "status"]);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("--request-timeout")
+                && run.stderr.contains("expected a duration such as `30s`"),
+            "{bad}: {}",
+            run.stderr
+        );
+    }
+}

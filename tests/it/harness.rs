@@ -66,11 +66,15 @@ impl Demo {
         self.run_in(self.dir.path(), args)
     }
 
-    /// Runs in another folder.
-    pub fn run_in(&self, cwd: &Path, args: &[&str]) -> Run {
-        let mut cmd = assert_cmd::Command::cargo_bin("democtl").unwrap();
+    /// `program` set up as democtl runs here (in `cwd`, the project's environment), e.g.
+    /// `script` to give democtl a terminal.
+    pub fn command_in(
+        &self,
+        cwd: &Path,
+        program: impl AsRef<std::ffi::OsStr>,
+    ) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
         cmd.current_dir(cwd)
-            .args(args)
             .env_remove("KUBECONFIG")
             .env_remove("DEMOCTL_PROJECT_DIR")
             .env_remove("HF_TOKEN")
@@ -79,7 +83,14 @@ impl Demo {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let output = cmd.output().unwrap();
+        cmd
+    }
+
+    /// Runs in another folder.
+    pub fn run_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        let mut cmd = self.command_in(cwd, assert_cmd::cargo::cargo_bin("democtl"));
+        cmd.args(args);
+        let output = assert_cmd::Command::from_std(cmd).output().unwrap();
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -441,6 +441,51 @@ async fn teardown_asks_shows_and_removes() {
         "{}",
         dry.stdout
     );
+    // Issue #13: the plan names the cluster and user, ends with one total line, and is data
+    // with `-o json` (only with --dry-run).
+    assert!(dry.stdout.starts_with("teardown on http"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.lines().last().unwrap().starts_with("delete ")
+            && dry.stdout.contains(", in demo"),
+        "{}",
+        dry.stdout
+    );
+    let json = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "teardown",
+        "--stage",
+        "1",
+        "--dry-run",
+        "-o",
+        "json",
+    ]);
+    json.expect_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(plan["stages"][0]["stage"], "stage1");
+    assert!(plan["delete"].as_u64().unwrap() >= 2, "{plan}");
+    assert!(
+        plan["stages"][0]["delete"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["name"] == "settings" && k["kind"] == "ConfigMap"),
+        "{plan}"
+    );
+    assert!(
+        plan["user"].is_string() && plan["cluster"].is_string(),
+        "{plan}"
+    );
+    demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "teardown",
+        "--all",
+        "-o",
+        "json",
+    ])
+    .expect_code(2);
+
     let unconfirmed = demo.run(&["--kubeconfig", &kubeconfig, "teardown", "--all"]);
     unconfirmed.expect_code(2);
     assert!(
@@ -450,6 +495,43 @@ async fn teardown_asks_shows_and_removes() {
         "{}",
         unconfirmed.stderr
     );
+    assert!(
+        unconfirmed.stderr.contains("teardown on http")
+            && unconfirmed.stderr.contains("  delete   demo: ")
+            && unconfirmed.stderr.contains("ConfigMap ×"),
+        "the confirmation counts objects per namespace and kind: {}",
+        unconfirmed.stderr
+    );
+    // Answering `n` at the prompt (on a terminal: `script` gives the run a pty) removes
+    // nothing and exits 6.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let mut cmd = demo.command_in(demo.path(), "script");
+        let line = format!(
+            "{} --kubeconfig {kubeconfig} teardown --all",
+            assert_cmd::cargo::cargo_bin("democtl").display()
+        );
+        cmd.args(["-qec", &line, "/dev/null"]);
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(6), "{text}");
+        assert!(
+            text.contains("remove all of this? [y/N]") && text.contains("nothing removed"),
+            "{text}"
+        );
+        let status = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+        status.expect_code(0);
+    }
     demo.run(&["--kubeconfig", &kubeconfig, "teardown", "--all", "--yes"])
         .expect_code(0);
     let status = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
