@@ -224,6 +224,11 @@ async fn deploy_locked(
             artifacts_dir: artifacts_dir.clone(),
             switches: prepared.switches.clone(),
             adopt: args.adopt,
+            earlier_in_run: running
+                .iter()
+                .take_while(|r| r.stage.id != s.stage.id)
+                .map(|r| r.stage.id.clone())
+                .collect(),
         };
         let mut steps_run = Vec::new();
         for (i, spec) in s.stage.steps.iter().enumerate() {

@@ -190,7 +190,15 @@ pub fn verdict(facts: &RunFacts, summary: &RunSummary) -> String {
     let took = render::duration(summary.duration);
     let counts = count_words(counts(summary));
     let deploy = facts.header.as_ref().is_none_or(|h| h.command == "deploy");
-    let done = if deploy { "deployed" } else { "done" };
+    let dry_run = facts
+        .header
+        .as_ref()
+        .is_some_and(|h| h.command_line.iter().any(|a| a == "--dry-run"));
+    let done = match (deploy, dry_run) {
+        (_, true) => "planned (dry run: nothing changed)",
+        (true, false) => "deployed",
+        (false, false) => "done",
+    };
     let failed_at = || {
         summary
             .steps

@@ -63,7 +63,14 @@ pub fn build(spec: &StepSpec, p: &ApplyParams, env: &StepEnv) -> Result<Box<dyn 
 
 impl ApplyStep {
     fn objects(&self, ctx: &StepCtx) -> Result<Vec<Value>, StepError> {
-        let value = |k: &str| ctx.value(k);
+        // A dry run of stages not deployed yet cannot know what their steps derive (a model's
+        // URL): it plans with a visible placeholder instead of failing.
+        let value = |k: &str| {
+            ctx.value(k).or_else(|| {
+                ctx.dry_run
+                    .then(|| Value::String(format!("<{k}: known after the deploy>")))
+            })
+        };
         let selected = select_objects(&self.env.objects, &self.params, &value).map_err(|e| {
             let hint = e.hint();
             let mut err = StepError::new(e.to_string());

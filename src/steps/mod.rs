@@ -65,6 +65,10 @@ pub struct StepEnv {
     /// `--adopt`: objects that exist without democtl's ownership may be taken over (applied,
     /// their previous values recorded for teardown) or, for runs, deleted and recreated.
     pub adopt: bool,
+    /// The stages this invocation runs before this one (`deploy stage3` on an empty cluster:
+    /// stage1, stage2). In a dry run they are only planned, so `stage-deployed` checks of them
+    /// pass as "planned by this dry run".
+    pub earlier_in_run: Vec<String>,
 }
 
 /// A secret value. `Debug` never shows it; read it with [`SecretValue::expose`].

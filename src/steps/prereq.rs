@@ -113,7 +113,7 @@ pub fn version_at_least(have: &str, want: &str) -> bool {
 }
 
 impl Prereq {
-    async fn check(&self, c: &Check, stage: &str) -> CheckResult {
+    async fn check(&self, c: &Check, stage: &str, dry_run: bool) -> CheckResult {
         let cluster = &self.env.cluster;
         let name = c.name.clone().unwrap_or_default();
         match c.check {
@@ -334,6 +334,9 @@ impl Prereq {
                 Ok(Some(st)) if st.status == StageStatus::Deployed => {
                     Ok(format!("stage `{name}` deployed by run {}", st.run_id))
                 }
+                Ok(_) if dry_run && self.env.earlier_in_run.contains(&name) => Ok(format!(
+                    "stage `{name}` is not deployed yet: planned by this dry run"
+                )),
                 Ok(Some(st)) => Err(format!("stage `{name}` is {}", st.status.as_str())),
                 Ok(None) if name == stage => Ok(format!("stage `{name}` (this stage)")),
                 Ok(None) => Err(format!("stage `{name}` is not deployed")),
@@ -356,7 +359,11 @@ impl Step for Prereq {
                 })
                 .collect();
             ctx.progress(format!("running {} checks", active.len()));
-            let results = join_all(active.iter().map(|c| self.check(c, &ctx.stage))).await;
+            let results = join_all(
+                active
+                    .iter()
+                    .map(|c| self.check(c, &ctx.stage, ctx.dry_run)),
+            ).await;
             let mut failures = Vec::new();
             let mut hints = Vec::new();
             for (c, r) in active.iter().zip(results) {

@@ -57,6 +57,7 @@ fn env(cluster: &Arc<Cluster>, stage_yaml: &str, objects: Vec<Value>) -> StepEnv
         artifacts_dir: std::env::temp_dir(),
         switches: BTreeMap::new(),
         adopt: false,
+        earlier_in_run: Vec::new(),
     }
 }
 

@@ -1009,3 +1009,43 @@ async fn another_teams_objects_survive_deploy_and_teardown_with_the_error_or_war
     assert!(left.is_empty(), "democtl's Deployments are gone: {left:?}");
     sim.stop().await;
 }
+
+/// Issue #13: a dry run of stage 3 on an empty cluster plans all three stages — stage 2's
+/// "stage 1 deployed" check passes as planned by this dry run, values stage 1 would derive
+/// (a model's URL) are placeholders, endpoints are "known after the deploy" — exits 0, says it
+/// was a dry run, and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_of_stage3_on_an_empty_cluster_plans_all_three_stages_and_changes_nothing() {
+    let sim = Sim::start(demo(), "healthy").await;
+    let before = snapshot(&sim.client()).await;
+    let run = sim.democtl(&["deploy", "stage3", "--dry-run"]).await;
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("stage3 planned (dry run: nothing changed)"),
+        "{}",
+        run.stdout
+    );
+    let events = sim.events();
+    let outcomes = outcomes(&events);
+    for stage in ["stage1", "stage2", "stage3"] {
+        assert!(
+            outcomes.keys().any(|(s, _)| s == stage),
+            "{stage} was planned"
+        );
+    }
+    for ((stage, step), outcome) in &outcomes {
+        assert!(
+            matches!(outcome, Outcome::Succeeded),
+            "{stage}/{step}: {outcome:?}"
+        );
+    }
+    assert!(
+        run.stderr
+            .contains("stage `stage1` is not deployed yet: planned by this dry run"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot(&sim.client()).await, before, "nothing changed");
+    sim.democtl(&["status"]).await.expect_code(5);
+    sim.stop().await;
+}

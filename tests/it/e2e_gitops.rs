@@ -325,6 +325,7 @@ async fn every_step_of_every_stage_builds_against_its_render() {
             artifacts_dir: std::env::temp_dir(),
             switches: BTreeMap::new(),
             adopt: false,
+            earlier_in_run: Vec::new(),
         };
         for step in &s.stage.steps {
             democtl::steps::build(step, &env).unwrap_or_else(|e| {
@@ -375,6 +376,7 @@ async fn a_step_naming_an_object_the_render_lacks_fails_to_build() {
         artifacts_dir: std::env::temp_dir(),
         switches: BTreeMap::new(),
         adopt: false,
+        earlier_in_run: Vec::new(),
     };
     let step = s
         .stage
