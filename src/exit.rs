@@ -14,8 +14,12 @@ pub const CLUSTER: u8 = 3;
 pub const DEGRADED: u8 = 4;
 /// `status`: not deployed.
 pub const NOT_DEPLOYED: u8 = 5;
+/// Interrupted by SIGHUP (the terminal closed).
+pub const HANGUP: u8 = 129;
 /// Interrupted (Ctrl-C).
 pub const INTERRUPTED: u8 = 130;
+/// Terminated by SIGTERM (`timeout`, CI cancellation, systemd, `docker stop`).
+pub const TERMINATED: u8 = 143;
 
 impl AppError {
     /// The process exit code for this error.
@@ -29,7 +33,10 @@ impl AppError {
             | AppError::Inputs(_)
             | AppError::Io { .. } => USAGE,
             AppError::RunFailed | AppError::Report(_) | AppError::Invalid(_) => FAILED,
-            AppError::Interrupted => INTERRUPTED,
+            // The signal that interrupted the run picks the code (130 without one: a Ctrl-C
+            // read as a key at a prompt).
+            AppError::Interrupted => crate::app::session::received()
+                .map_or(INTERRUPTED, crate::app::session::Interrupt::exit_code),
             AppError::Cluster(e) => e.exit_code(),
             AppError::Other { code, .. } => *code,
         }

@@ -46,7 +46,7 @@ pub async fn run(ctx: &Ctx, args: ReplayArgs) -> Result<u8, AppError> {
             )
         }
     };
-    let cancel = super::session::cancel_on_ctrl_c();
+    let cancel = super::session::cancel_on_signals();
     let mut previous = first.elapsed;
     for event in &log.events {
         let gap = pause(
