@@ -61,7 +61,10 @@ pub async fn run(ctx: &Ctx, args: ReplayArgs) -> Result<u8, AppError> {
                 () = cancel.cancelled() => {
                     let _ = reporter.finish();
                     print_stderr("▶ replay stopped\n");
-                    return Ok(crate::exit::INTERRUPTED);
+                    return Ok(super::session::received().map_or(
+                        crate::exit::INTERRUPTED,
+                        super::session::Interrupt::exit_code,
+                    ));
                 }
             }
         }

@@ -61,8 +61,10 @@ fn register(api: &Api<Lease>, holder: &str) {
     }
 }
 
-fn unregister() {
-    if let Ok(mut held) = HELD.lock() {
+fn unregister(holder: &str) {
+    if let Ok(mut held) = HELD.lock()
+        && held.as_ref().is_some_and(|(_, h)| h == holder)
+    {
         *held = None;
     }
 }
@@ -157,7 +159,7 @@ impl LeaseGuard {
         let result =
             delete_if_ours(&self.shared.api, &self.shared.holder, self.shared.timeout).await;
         if result.is_ok() {
-            unregister();
+            unregister(&self.shared.holder);
         }
         result
     }
@@ -197,9 +199,9 @@ impl Shared {
     }
 
     /// Renews `renewTime` with a write conditional on our last one. `Err` once the Lease is
-    /// lost: another holder wrote it, or renewal failed past its expiry. A failure before the
-    /// expiry is retried by the next renewal.
-    async fn renew(&self) -> Result<(), LostHold> {
+    /// lost: another holder wrote it, or renewal failed past its expiry. `Ok(false)`: it failed
+    /// before the expiry (try again soon).
+    async fn renew(&self) -> Result<bool, LostHold> {
         let mut last = self.last.lock().await;
         if let Some(lost) = self.status.borrow().lost.clone() {
             return Err(lost);
@@ -220,7 +222,7 @@ impl Shared {
                 Ok(Ok(lease)) => {
                     *last = lease;
                     self.status.send_modify(|s| s.renewed = sent);
-                    return Ok(());
+                    return Ok(true);
                 }
                 Ok(Err(kube::Error::Api(s))) if s.code == 409 || s.code == 404 => {
                     match tokio::time::timeout(self.timeout, self.api.get_opt(LEASE_NAME)).await {
@@ -237,11 +239,11 @@ impl Shared {
                 Err(_) => format!("no answer within {}s", self.timeout.as_secs()),
             };
             if Instant::now() < self.expiry() {
-                return Ok(());
+                return Ok(false);
             }
             return Err(self.lose(self.expired(&problem)));
         }
-        Ok(())
+        Ok(false)
     }
 
     fn renewed_ago(&self) -> String {
@@ -315,7 +317,7 @@ impl Hold for Shared {
             if Instant::now() < status.renewed + self.duration.mul_f64(2.0 / 3.0) {
                 return Ok(());
             }
-            self.renew().await
+            self.renew().await.map(|_| ())
         })
     }
 }
@@ -561,17 +563,20 @@ async fn mine_after_conflict(
     }
 }
 
-/// Renews every third of the lease duration while the run lasts; stops once the Lease is lost
-/// (the runner learns it from the shared status).
+/// Renews every third of the lease duration while the run lasts, a failed renewal again soon
+/// (a flaky API must not cost the Lease); stops once the Lease is lost (the runner learns it
+/// from the shared status).
 async fn renew_loop(shared: Arc<Shared>) {
-    let mut tick = tokio::time::interval(shared.duration / 3);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
+    let every = shared.duration / 3;
+    let soon = (shared.duration / 10).min(Duration::from_secs(1));
+    let mut wait = every;
     loop {
-        tick.tick().await;
-        if shared.renew().await.is_err() {
-            return;
-        }
+        tokio::time::sleep(wait).await;
+        wait = match shared.renew().await {
+            Ok(true) => every,
+            Ok(false) => soon,
+            Err(_) => return,
+        };
     }
 }
 
