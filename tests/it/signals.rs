@@ -427,6 +427,8 @@ fn sigterm_during_a_deploy_stops_it_cleanly_with_143() {
         None,
         "the Lease is still there"
     );
+    let status = demo.run(&["--kubeconfig", &sim.kubeconfig(), "status"]);
+    assert!(status.stdout.contains("interrupted"), "{}", status.stdout);
 
     // The re-run is not refused and converges.
     let rerun = deploy(&demo, &sim);
@@ -564,6 +566,37 @@ fn a_deploy_stopped_past_its_lease_stops_before_its_next_write_when_another_took
     );
     let done = second.finish();
     done.expect_code(0);
+    assert_eq!(sim.stage_status().as_deref(), Some("deployed"));
+    assert_eq!(sim.lease().map(|l| l.spec), None);
+}
+
+#[test]
+fn a_deploy_stopped_past_its_lease_that_nobody_took_carries_on() {
+    let demo = project();
+    let sim = Sim::start();
+    let env = [("DEMOCTL_LEASE_SECONDS", "2")];
+    let first = spawn_deploy(&demo, &sim, &env);
+    first.wait_for(WAITING);
+    first.signal("STOP");
+    wait_until("the stopped deploy's Lease to expire", || {
+        let spec = sim.lease().and_then(|l| l.spec).unwrap();
+        let renewed = spec.renew_time.map(|t| t.0).unwrap();
+        let expiry = renewed
+            .checked_add(jiff::SignedDuration::from_secs(i64::from(
+                spec.lease_duration_seconds.unwrap(),
+            )))
+            .unwrap();
+        expiry < jiff::Timestamp::now()
+    });
+    // Nobody wrote the Lease meanwhile: its conditional renewal succeeds and the run goes on.
+    first.signal("CONT");
+    let run = first.finish();
+    run.expect_code(0);
+    assert!(
+        !run.stderr.contains("lost the cluster lock"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(sim.stage_status().as_deref(), Some("deployed"));
     assert_eq!(sim.lease().map(|l| l.spec), None);
 }
