@@ -126,9 +126,13 @@ struct Sim {
 
 impl Sim {
     fn start() -> Sim {
+        Sim::start_with(SCENARIO)
+    }
+
+    fn start_with(scenario_text: &str) -> Sim {
         let dir = tempfile::tempdir().unwrap();
-        let scenario = dir.path().join("slow.yaml");
-        std::fs::write(&scenario, SCENARIO).unwrap();
+        let scenario = dir.path().join("scenario.yaml");
+        std::fs::write(&scenario, scenario_text).unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         let child = Command::new(assert_cmd::cargo::cargo_bin("democtl"))
             .current_dir(dir.path())
@@ -599,4 +603,32 @@ fn a_deploy_stopped_past_its_lease_that_nobody_took_carries_on() {
     );
     assert_eq!(sim.stage_status().as_deref(), Some("deployed"));
     assert_eq!(sim.lease().map(|l| l.spec), None);
+}
+
+#[test]
+fn a_signal_during_start_up_still_releases_the_lease() {
+    let demo = project();
+    // Every request takes 100 ms more: the start-up after taking the Lease (state records,
+    // inputs) lasts long enough for the signal to land in it most of the time; wherever it
+    // lands, the Lease must be released (before, the handler came later and SIGTERM killed).
+    let sim = Sim::start_with(
+        "name: laggy\nextends: healthy\ndelays: { image_pull: 20, pod_ready: 1 }\napi: { latency_ms: 100 }\n",
+    );
+    let first = spawn_deploy(&demo, &sim, &[]);
+    wait_until("the deploy to hold the Lease", || {
+        sim.holder().and_then(|h| pid_of(&h)) == Some(first.pid)
+    });
+    first.signal("TERM");
+    let run = first.finish();
+    run.expect_code(143);
+    assert!(
+        run.stderr.contains("SIGTERM: stopping at a safe point"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        sim.lease().map(|l| l.spec),
+        None,
+        "the Lease is still there"
+    );
 }
