@@ -322,6 +322,7 @@ pub fn reporters(ctx: &Ctx, command: &str, stage: Option<&str>) -> Result<Report
     let (terminal, progress): (Box<dyn Reporter>, Option<MultiProgress>) = match ctx.output.mode {
         Mode::Tty => {
             let multi = MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+            let _ = SPINNERS.set(multi.clone());
             let mut tty = TtyReporter::with_multi(multi.clone(), ctx.output.color, true)
                 .expected(Expectations::learn(&dir))
                 .files(files);
@@ -426,6 +427,16 @@ impl Interrupt {
     }
 }
 
+/// The run's spinners, if any: the signal handler's lines go above them, not through them.
+static SPINNERS: OnceLock<MultiProgress> = OnceLock::new();
+
+fn say(text: &str) {
+    match SPINNERS.get() {
+        Some(spinners) => spinners.suspend(|| super::print_stderr(text)),
+        None => super::print_stderr(text),
+    }
+}
+
 /// The first interrupting signal this process received.
 static RECEIVED: OnceLock<Interrupt> = OnceLock::new();
 /// The process's one interrupt token (every command that takes it shares the handler).
@@ -486,7 +497,7 @@ impl Signals {
 async fn on_signals(mut signals: Signals, token: CancellationToken) {
     let first = signals.next().await;
     let _ = RECEIVED.set(first);
-    super::print_stderr(&format!(
+    say(&format!(
         "\n{}: stopping at a safe point ({} again to stop at once)\n",
         first.name(),
         first.name()
@@ -494,12 +505,12 @@ async fn on_signals(mut signals: Signals, token: CancellationToken) {
     token.cancel();
     let second = signals.next().await;
     super::prompt::restore_terminal();
-    super::print_stderr(&format!(
+    say(&format!(
         "{}: stopping at once, releasing the cluster lock first\n",
         second.name()
     ));
     if let Err(e) = lease::release_held(lease::QUICK_RELEASE_TIMEOUT).await {
-        super::print_stderr(&format!("warning: {e}\n"));
+        say(&format!("warning: {e}\n"));
     }
     std::process::exit(i32::from(first.exit_code()));
 }
