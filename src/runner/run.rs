@@ -179,8 +179,7 @@ impl Runner<'_> {
         let mut recording = self.aborted.is_none() && runs_anything && !self.config.dry_run;
         let mut degraded = Vec::new();
         let mut stage_failure = None;
-        // A stage whose record cannot be written does not run: a run that cannot be resumed
-        // or torn down from its record must not change the cluster.
+        // A run that lost the cluster lock starts no stage: another run may be changing it.
         if recording && let Err(lost) = self.confirm_hold().await {
             let first = stage
                 .steps
@@ -192,6 +191,8 @@ impl Runner<'_> {
             stage_failure = Some(outcome);
             recording = false;
         }
+        // A stage whose record cannot be written does not run: a run that cannot be resumed
+        // or torn down from its record must not change the cluster.
         if recording && let Err(e) = state.stage_started(&stage.id, run_id).await {
             let first = stage
                 .steps
