@@ -16,8 +16,12 @@ pub const DEGRADED: u8 = 4;
 pub const NOT_DEPLOYED: u8 = 5;
 /// A confirmation was declined (`teardown` answered `n`): nothing changed.
 pub const DECLINED: u8 = 6;
+/// Interrupted by SIGHUP (the terminal closed).
+pub const HANGUP: u8 = 129;
 /// Interrupted (Ctrl-C).
 pub const INTERRUPTED: u8 = 130;
+/// Terminated by SIGTERM (`timeout`, CI cancellation, systemd, `docker stop`).
+pub const TERMINATED: u8 = 143;
 
 impl AppError {
     /// The process exit code for this error.
@@ -31,7 +35,10 @@ impl AppError {
             | AppError::Inputs(_)
             | AppError::Io { .. } => USAGE,
             AppError::RunFailed | AppError::Report(_) | AppError::Invalid(_) => FAILED,
-            AppError::Interrupted => INTERRUPTED,
+            // The signal that interrupted the run picks the code (130 without one: a Ctrl-C
+            // read as a key at a prompt).
+            AppError::Interrupted => crate::app::session::received()
+                .map_or(INTERRUPTED, crate::app::session::Interrupt::exit_code),
             AppError::Cluster(e) => e.exit_code(),
             AppError::Other { code, .. } => *code,
         }

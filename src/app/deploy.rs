@@ -100,17 +100,36 @@ async fn deploy(
     let cluster = target.cluster.clone();
     let target_id = prepared.target.stage.id.clone();
     let command = format!("deploy {target_id}");
+    // Before the lock: from here no signal ends the process with the lock held.
+    let cancel = session::cancel_on_signals();
     let guard = if args.dry_run {
         None
     } else {
         let holder = lease::default_holder(&target.identity.user);
-        Some(
-            lease::acquire(&cluster, &holder, &command)
-                .await
-                .map_err(AppError::cluster)?,
-        )
+        let taken = tokio::select! {
+            biased;
+            () = cancel.cancelled() => None,
+            taken = lease::acquire(&cluster, &holder, &command) => Some(taken),
+        };
+        match taken {
+            Some(Ok(guard)) => {
+                if let Some(note) = guard.took_over()
+                    && super::chatty(&ctx.output)
+                {
+                    super::print_stderr(&format!("{note}\n"));
+                }
+                Some(guard)
+            }
+            Some(Err(e)) => return Err(AppError::cluster(e)),
+            None => {
+                // Interrupted while taking it: it may have been written.
+                let _ = lease::release_held(lease::QUICK_RELEASE_TIMEOUT).await;
+                return Err(AppError::Interrupted);
+            }
+        }
     };
-    let result = deploy_locked(ctx, args, stages, prepared, target).await;
+    let hold = guard.as_ref().map(lease::LeaseGuard::hold);
+    let result = deploy_locked(ctx, args, stages, prepared, target, cancel, hold).await;
     if let Some(guard) = guard {
         // The lease expires on its own if this fails; the run's result matters more.
         let _ = guard.release().await;
@@ -124,11 +143,13 @@ async fn deploy_locked(
     stages: &StageSet,
     prepared: &Prepared<'_>,
     target: &Target,
+    cancel: tokio_util::sync::CancellationToken,
+    hold: Option<Arc<dyn crate::runner::Hold>>,
 ) -> Result<u8, AppError> {
     let cluster = target.cluster.clone();
     let target_id = prepared.target.stage.id.clone();
-    let states: BTreeMap<String, StageState> = state::load_all(&cluster)
-        .await
+    let states: BTreeMap<String, StageState> = until_cancelled(&cancel, state::load_all(&cluster))
+        .await?
         .map_err(AppError::cluster)?
         .into_iter()
         .map(|s| (s.stage.clone(), s))
@@ -144,7 +165,7 @@ async fn deploy_locked(
     if let Some(flag) = &scope {
         check_scoped_prerequisites(ctx, flag, &target_id, &earlier, &states)?;
     }
-    let healthy = healthy_stages(&cluster, &earlier, &states).await?;
+    let healthy = until_cancelled(&cancel, healthy_stages(&cluster, &earlier, &states)).await??;
     let mut notes = Vec::new();
     let mut running: Vec<&LoadedStage> = Vec::new();
     for s in &prepared.chain {
@@ -194,7 +215,6 @@ async fn deploy_locked(
     let mut input_problems = inputs::env_file_problems(&env_file);
     let mut warnings: Vec<String> = env_file.warnings.clone();
     warnings.extend(env_file.unknown_keys(&secret_keys(stages)));
-    let cancel = session::cancel_on_ctrl_c();
     let secrets_store = Arc::new(
         Secrets::new(env_file, can_prompt, reporters.progress.clone()).cancel_with(cancel.clone()),
     );
@@ -323,6 +343,7 @@ async fn deploy_locked(
             args.dry_run,
         )),
         jitter_seed: None,
+        hold,
     };
     let cluster_state = ClusterState {
         cluster: cluster.clone(),
@@ -346,6 +367,18 @@ async fn deploy_locked(
             Err(AppError::RunFailed)
         }
         _ => Ok(crate::exit::OK),
+    }
+}
+
+/// `future`, unless a signal comes first (the start-up before the run stops at once).
+async fn until_cancelled<T>(
+    cancel: &tokio_util::sync::CancellationToken,
+    future: impl std::future::Future<Output = T>,
+) -> Result<T, AppError> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(AppError::Interrupted),
+        value = future => Ok(value),
     }
 }
 

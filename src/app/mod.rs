@@ -12,7 +12,7 @@ mod prompt;
 mod render;
 mod replay;
 pub mod secrets;
-mod session;
+pub(crate) mod session;
 mod sim;
 mod state;
 mod status;

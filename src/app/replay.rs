@@ -46,7 +46,7 @@ pub async fn run(ctx: &Ctx, args: ReplayArgs) -> Result<u8, AppError> {
             )
         }
     };
-    let cancel = super::session::cancel_on_ctrl_c();
+    let cancel = super::session::cancel_on_signals();
     let mut previous = first.elapsed;
     for event in &log.events {
         let gap = pause(
@@ -61,7 +61,10 @@ pub async fn run(ctx: &Ctx, args: ReplayArgs) -> Result<u8, AppError> {
                 () = cancel.cancelled() => {
                     let _ = reporter.finish();
                     print_stderr("▶ replay stopped\n");
-                    return Ok(crate::exit::INTERRUPTED);
+                    return Ok(super::session::received().map_or(
+                        crate::exit::INTERRUPTED,
+                        super::session::Interrupt::exit_code,
+                    ));
                 }
             }
         }

@@ -1,15 +1,19 @@
 //! What `deploy` and `plan` (and `teardown`) share: switch values, step selection
 //! (`--from`/`--only`/`--resume`), the resume command, the run-log file, the reporters and the
-//! Ctrl-C handler.
+//! signal handler (Ctrl-C, SIGTERM, SIGHUP).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::sync::OnceLock;
+
 use indicatif::MultiProgress;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 use super::{AppError, Ctx};
+use crate::cluster::lease;
 use crate::report::history::Expectations;
 use crate::report::html::FilesReporter;
 use crate::report::jsonl::{self, JsonlReporter};
@@ -318,6 +322,7 @@ pub fn reporters(ctx: &Ctx, command: &str, stage: Option<&str>) -> Result<Report
     let (terminal, progress): (Box<dyn Reporter>, Option<MultiProgress>) = match ctx.output.mode {
         Mode::Tty => {
             let multi = MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+            let _ = SPINNERS.set(multi.clone());
             let mut tty = TtyReporter::with_multi(multi.clone(), ctx.output.color, true)
                 .expected(Expectations::learn(&dir))
                 .files(files);
@@ -392,18 +397,120 @@ fn run_id() -> String {
     format!("{stamp}-{}", &random[..4])
 }
 
-/// Cancels `token` on Ctrl-C; a second Ctrl-C exits at once (130).
-pub fn cancel_on_ctrl_c() -> CancellationToken {
-    let token = CancellationToken::new();
-    let cancel = token.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                super::prompt::restore_terminal();
-                std::process::exit(i32::from(crate::exit::INTERRUPTED));
-            }
+/// A signal that interrupts a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// SIGINT (Ctrl-C).
+    CtrlC,
+    /// SIGTERM (`timeout`, CI cancellation, systemd, `docker stop`).
+    Terminate,
+    /// SIGHUP (the terminal went away).
+    Hangup,
+}
+
+impl Interrupt {
+    /// The exit code of a run it interrupted: 128 + the signal's number, as shells report it.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Interrupt::CtrlC => crate::exit::INTERRUPTED,
+            Interrupt::Terminate => crate::exit::TERMINATED,
+            Interrupt::Hangup => crate::exit::HANGUP,
         }
-    });
-    token
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Interrupt::CtrlC => "Ctrl-C",
+            Interrupt::Terminate => "SIGTERM",
+            Interrupt::Hangup => "SIGHUP",
+        }
+    }
+}
+
+/// The run's spinners, if any: the signal handler's lines go above them, not through them.
+static SPINNERS: OnceLock<MultiProgress> = OnceLock::new();
+
+fn say(text: &str) {
+    match SPINNERS.get() {
+        Some(spinners) => spinners.suspend(|| super::print_stderr(text)),
+        None => super::print_stderr(text),
+    }
+}
+
+/// The first interrupting signal this process received.
+static RECEIVED: OnceLock<Interrupt> = OnceLock::new();
+/// The process's one interrupt token (every command that takes it shares the handler).
+static TOKEN: OnceLock<CancellationToken> = OnceLock::new();
+
+/// The first interrupting signal received, if any.
+pub fn received() -> Option<Interrupt> {
+    RECEIVED.get().copied()
+}
+
+/// Cancels the returned token on the first SIGINT, SIGTERM or SIGHUP: the run stops at its next
+/// safe point, writes its interrupt record, releases the cluster lock and exits 130 (143 for
+/// SIGTERM, 129 for SIGHUP). A second signal skips that wind-down: it releases the cluster
+/// lock within [`lease::QUICK_RELEASE_TIMEOUT`] and exits at once. Install it before taking
+/// the lock, so that no signal can end the process with the lock held.
+pub fn cancel_on_signals() -> CancellationToken {
+    TOKEN
+        .get_or_init(|| {
+            let token = CancellationToken::new();
+            match Signals::new() {
+                Ok(signals) => {
+                    tokio::spawn(on_signals(signals, token.clone()));
+                }
+                // Without handlers the default actions stay: the process ends, the Lease expires.
+                Err(e) => tracing::warn!("cannot handle signals: {e}"),
+            }
+            token
+        })
+        .clone()
+}
+
+/// The streams of the three signals, registered once (a stream created later would miss a
+/// signal that came in between).
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn next(&mut self) -> Interrupt {
+        tokio::select! {
+            _ = self.interrupt.recv() => Interrupt::CtrlC,
+            _ = self.terminate.recv() => Interrupt::Terminate,
+            _ = self.hangup.recv() => Interrupt::Hangup,
+        }
+    }
+}
+
+async fn on_signals(mut signals: Signals, token: CancellationToken) {
+    let first = signals.next().await;
+    let _ = RECEIVED.set(first);
+    say(&format!(
+        "\n{}: stopping at a safe point ({} again to stop at once)\n",
+        first.name(),
+        first.name()
+    ));
+    token.cancel();
+    let second = signals.next().await;
+    super::prompt::restore_terminal();
+    say(&format!(
+        "{}: stopping at once, releasing the cluster lock first\n",
+        second.name()
+    ));
+    if let Err(e) = lease::release_held(lease::QUICK_RELEASE_TIMEOUT).await {
+        say(&format!("warning: {e}\n"));
+    }
+    std::process::exit(i32::from(first.exit_code()));
 }

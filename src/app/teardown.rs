@@ -137,10 +137,27 @@ async fn teardown(
         None => "all".to_owned(),
     };
     let holder = lease::default_holder(&target.identity.user);
-    let guard = lease::acquire(&cluster, &holder, &format!("teardown {what}"))
-        .await
-        .map_err(AppError::cluster)?;
-    let result = run_plans(ctx, plans, &what, target).await;
+    // Before the lock (after the confirmation, where Ctrl-C simply ends the process).
+    let cancel = session::cancel_on_signals();
+    let command = format!("teardown {what}");
+    let taken = tokio::select! {
+        biased;
+        () = cancel.cancelled() => None,
+        taken = lease::acquire(&cluster, &holder, &command) => Some(taken),
+    };
+    let guard = match taken {
+        Some(taken) => taken.map_err(AppError::cluster)?,
+        None => {
+            let _ = lease::release_held(lease::QUICK_RELEASE_TIMEOUT).await;
+            return Err(AppError::Interrupted);
+        }
+    };
+    if let Some(note) = guard.took_over()
+        && super::chatty(&ctx.output)
+    {
+        super::print_stderr(&format!("{note}\n"));
+    }
+    let result = run_plans(ctx, plans, &what, target, cancel, guard.hold()).await;
     let _ = guard.release().await;
     result
 }
@@ -150,6 +167,8 @@ async fn run_plans(
     plans: Vec<(&LoadedStage, TeardownOptions, TeardownPlan)>,
     what: &str,
     target: &Target,
+    cancel: tokio_util::sync::CancellationToken,
+    hold: std::sync::Arc<dyn crate::runner::Hold>,
 ) -> Result<u8, AppError> {
     let steps = plans
         .into_iter()
@@ -197,16 +216,10 @@ async fn run_plans(
         values: Default::default(),
         resume_command: None,
         jitter_seed: None,
+        hold: Some(hold),
     };
     let mut fanout = reporters.fanout;
-    let result = crate::runner::run(
-        run_plan,
-        config,
-        &mut fanout,
-        &NoState,
-        session::cancel_on_ctrl_c(),
-    )
-    .await;
+    let result = crate::runner::run(run_plan, config, &mut fanout, &NoState, cancel).await;
     if let Some(e) = result.report_error {
         return Err(AppError::Report(e));
     }

@@ -101,12 +101,14 @@ pub enum ClusterError {
     Wait(#[from] Box<super::wait::WaitError>),
     /// Another democtl run holds the cluster lock.
     #[error(
-        "another democtl run holds the cluster lock (`{holder}` running `{command}` since {since})"
+        "another democtl run holds the cluster lock (`{holder}` running `{command}` since {since}); it {expires}"
     )]
     Locked {
         holder: String,
         command: String,
         since: String,
+        /// `expires in 24s, at 21:04:05, unless its holder renews it`.
+        expires: String,
     },
     /// Stored democtl state could not be decoded.
     #[error("the democtl state record {object} is unreadable")]

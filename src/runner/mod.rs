@@ -4,6 +4,7 @@
 //! else from democtl.
 
 pub mod event;
+pub mod hold;
 pub mod plan;
 pub mod retry;
 pub mod run;
@@ -11,6 +12,7 @@ pub mod sensitive;
 pub mod state;
 pub mod step;
 
+pub use hold::{Hold, LostHold};
 pub use plan::{Disposition, PlannedStage, PlannedStepRun, RetryPolicy, RunPlan};
 pub use run::{ResumeCommand, RunConfig, RunResult, run};
 pub use sensitive::Sensitive;

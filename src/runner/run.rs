@@ -1,5 +1,7 @@
 //! The sequential loop: one step at a time, `select!` over the step, its progress messages, its
 //! deadline and cancellation (Ctrl-C), everything turned into `RunEvent`s for the reporter.
+//! With a [`Hold`] on the cluster lock, nothing is written (no step attempt, no state record)
+//! while the lock may have been lost, and a run that lost it stops.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,7 @@ use super::event::{
     ErrorReport, Outcome, PlannedStep, ReportError, Reporter, RunEvent, RunEventKind, RunHeader,
     RunSummary, StepSummary,
 };
+use super::hold::{Hold, LostHold};
 use super::plan::{Disposition, PlannedStage, PlannedStepRun, RunPlan};
 use super::retry::Backoff;
 use super::state::{StateError, StateStore};
@@ -34,6 +37,8 @@ pub struct RunConfig {
     pub resume_command: Option<ResumeCommand>,
     /// Reproducible retry jitter (tests).
     pub jitter_seed: Option<u64>,
+    /// The cluster lock the run holds (none for dry runs and tests without a cluster).
+    pub hold: Option<Arc<dyn Hold>>,
 }
 
 /// How the run ended.
@@ -67,6 +72,7 @@ pub async fn run(
         config,
         summary: Vec::new(),
         aborted: None,
+        lost: None,
     };
     runner.emit(RunEventKind::RunStarted(runner.config.header.clone()));
     for stage in &plan.stages {
@@ -129,6 +135,8 @@ struct Runner<'r> {
     config: RunConfig,
     summary: Vec<StepSummary>,
     aborted: Option<Abort>,
+    /// The cluster lock was lost: nothing more is written, not even the stage's end.
+    lost: Option<LostHold>,
 }
 
 impl Runner<'_> {
@@ -171,6 +179,18 @@ impl Runner<'_> {
         let mut recording = self.aborted.is_none() && runs_anything && !self.config.dry_run;
         let mut degraded = Vec::new();
         let mut stage_failure = None;
+        // A run that lost the cluster lock starts no stage: another run may be changing it.
+        if recording && let Err(lost) = self.confirm_hold().await {
+            let first = stage
+                .steps
+                .iter()
+                .find(|s| s.disposition == Disposition::Run)
+                .map_or("", |s| s.id.as_str());
+            let outcome = self.lost_hold(&stage.id, first, &lost);
+            self.aborted = Some(Abort::Failed(outcome.clone()));
+            stage_failure = Some(outcome);
+            recording = false;
+        }
         // A stage whose record cannot be written does not run: a run that cannot be resumed
         // or torn down from its record must not change the cluster.
         if recording && let Err(e) = state.stage_started(&stage.id, run_id).await {
@@ -211,9 +231,13 @@ impl Runner<'_> {
             let outcome = match outcome {
                 Outcome::Succeeded | Outcome::Degraded { .. } if recording => {
                     let values = self.values.lock().map(|v| v.clone()).unwrap_or_default();
-                    match state.step_completed(&stage.id, &planned.id, &values).await {
-                        Ok(()) => outcome,
-                        Err(e) => self.state_failed(&stage.id, &planned.id, &e),
+                    match self.confirm_hold().await {
+                        Err(lost) => self.lost_hold(&stage.id, &planned.id, &lost),
+                        Ok(()) => match state.step_completed(&stage.id, &planned.id, &values).await
+                        {
+                            Ok(()) => outcome,
+                            Err(e) => self.state_failed(&stage.id, &planned.id, &e),
+                        },
                     }
                 }
                 other => other,
@@ -264,6 +288,10 @@ impl Runner<'_> {
             },
             None => Outcome::Succeeded,
         };
+        // A run that lost the lock leaves the records to the run that holds it now.
+        if recording && self.confirm_hold().await.is_err() {
+            recording = false;
+        }
         if recording {
             // Bounded: after Ctrl-C the cluster may be what hangs.
             let record = tokio::time::timeout(
@@ -304,6 +332,36 @@ impl Runner<'_> {
             outcome,
             duration: started.elapsed(),
         });
+    }
+
+    /// Whether the run still holds the cluster lock (always, without one).
+    async fn confirm_hold(&mut self) -> Result<(), LostHold> {
+        if let Some(lost) = &self.lost {
+            return Err(lost.clone());
+        }
+        let Some(hold) = self.config.hold.clone() else {
+            return Ok(());
+        };
+        let confirmed = hold.confirm().await;
+        if let Err(lost) = &confirmed {
+            self.lost = Some(lost.clone());
+        }
+        confirmed
+    }
+
+    /// The outcome of a step (or stage) stopped because the run lost the cluster lock.
+    fn lost_hold(&self, stage: &str, step: &str, lost: &LostHold) -> Outcome {
+        let error = ErrorReport {
+            message: lost.message.clone(),
+            chain: Vec::new(),
+            hint: Some(lost.hint.clone()),
+            evidence: Vec::new(),
+            transient: false,
+        };
+        Outcome::Failed {
+            resume_command: self.resume(stage, step, Some(&error)),
+            error,
+        }
     }
 
     /// The outcome of a step (or stage) whose state record could not be written.
@@ -404,7 +462,11 @@ impl Runner<'_> {
         let hard_deadline = deadline.map(|d| d + DEADLINE_GRACE);
         let mut backoff = Backoff::new(&planned.retry, self.config.jitter_seed);
         let mut attempt = 1u32;
+        let hold = self.config.hold.clone();
         let outcome = loop {
+            if let Err(lost) = self.confirm_hold().await {
+                break self.lost_hold(stage, &planned.id, &lost);
+            }
             let (sender, mut receiver) = mpsc::unbounded_channel();
             let step_cancel = self.cancel.child_token();
             let ctx = StepCtx::new(
@@ -422,6 +484,12 @@ impl Runner<'_> {
                     biased;
                     () = self.cancel.cancelled() => break Ended::Cancelled,
                     () = sleep_until(hard_deadline) => break Ended::TimedOut,
+                    // The step is not polled (writes nothing more) until the lock is confirmed.
+                    () = doubt(hold.as_deref()) => {
+                        if let Err(lost) = self.confirm_hold().await {
+                            break Ended::LostHold(lost);
+                        }
+                    }
                     Some(message) = receiver.recv() => self.forward(stage, &planned.id, message),
                     result = &mut future => break Ended::Done(result),
                 }
@@ -436,6 +504,7 @@ impl Runner<'_> {
                 Ended::Done(Ok(StepDone::Succeeded)) => break Outcome::Succeeded,
                 Ended::Done(Ok(StepDone::Degraded(reason))) => break Outcome::Degraded { reason },
                 Ended::Cancelled => break Outcome::Cancelled,
+                Ended::LostHold(lost) => break self.lost_hold(stage, &planned.id, &lost),
                 Ended::TimedOut => break self.timed_out(stage, planned, None),
                 Ended::Done(Err(error)) => {
                     let report = error_report(&error);
@@ -576,6 +645,14 @@ enum Ended {
     Done(Result<StepDone, StepError>),
     Cancelled,
     TimedOut,
+    LostHold(LostHold),
+}
+
+async fn doubt(hold: Option<&dyn Hold>) {
+    match hold {
+        Some(hold) => hold.doubt().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

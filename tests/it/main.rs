@@ -14,6 +14,7 @@ mod kustomize_props;
 mod logs;
 mod reporters;
 mod runner;
+mod signals;
 mod sim_api;
 mod sim_cluster;
 mod sim_world;

@@ -244,6 +244,7 @@ pub(crate) fn config() -> RunConfig {
             format!("democtl deploy {stage} --from {step}")
         })),
         jitter_seed: Some(42),
+        hold: None,
     }
 }
 
