@@ -50,6 +50,30 @@ fn api_err(e: kube::Error) -> kube::core::Status {
     }
 }
 
+/// One raw request through the kube client's HTTP stack: (status code, content type, body).
+async fn raw(client: &Client, method: &str, path: &str, body: &[u8]) -> (u16, String, String) {
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(kube::client::Body::from(body.to_vec()))
+        .unwrap();
+    let resp = client.send(req).await.unwrap();
+    let code = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = resp.into_body().collect_bytes().await.unwrap();
+    (
+        code,
+        content_type,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
 fn rv(o: &DynamicObject) -> u64 {
     o.metadata
         .resource_version
@@ -1416,10 +1440,8 @@ async fn custom_resources_are_not_found_until_the_crd_is_established() {
             .await
             .unwrap_err(),
     );
-    assert_eq!(
-        (e.code, e.message.as_str()),
-        (404, "the server could not find the requested resource")
-    );
+    // apiextensions-apiserver delegates a path no established CRD serves to Go's NotFound.
+    assert_eq!((e.code, e.message.as_str()), (404, "404 page not found"));
     // Simulated time passes: the CRD becomes Established and is served.
     srv.clock().advance(Duration::from_secs(3600));
     let cond = |o: Option<&DynamicObject>| {
@@ -1517,4 +1539,93 @@ async fn dry_run_on_update_and_delete_and_streaming_lists() {
         .await
         .unwrap();
     assert_eq!(objs[0].metadata.name.as_deref(), Some("a"));
+}
+
+#[tokio::test]
+async fn syntax_errors_are_worded_like_go_and_unserved_groups_answer_plain_404() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    // A body that is not JSON: Go's scanner wording, the expected kind and the body's start.
+    let (code, _, body) = raw(
+        &client,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        b"{not json",
+    )
+    .await;
+    let status: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((code, &status["reason"]), (400, &json!("BadRequest")));
+    assert_eq!(
+        status["message"],
+        "the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: invalid character 'n' looking for beginning of object key string ({not json)"
+    );
+    let (code, _, body) = raw(
+        &client,
+        "PUT",
+        "/api/v1/namespaces/default/configmaps/x",
+        b"{\"kind\":\"ConfigMap\"",
+    )
+    .await;
+    let status: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(code, 400);
+    assert_eq!(
+        status["message"],
+        "the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: unexpected end of JSON input ({\"kind\":\"ConfigMap\")"
+    );
+    // A group nobody serves, and a CRD group after its CRD is gone: Go's plain-text NotFound.
+    let plain = (
+        404,
+        "text/plain; charset=utf-8".to_string(),
+        "404 page not found\n".to_string(),
+    );
+    assert_eq!(
+        raw(
+            &client,
+            "GET",
+            "/apis/nobody.example.com/v1/namespaces/default/things",
+            b""
+        )
+        .await,
+        plain
+    );
+    assert_eq!(
+        raw(&client, "GET", "/apis/nobody.example.com", b"").await,
+        plain
+    );
+    assert_eq!(raw(&client, "GET", "/apis/apps/v9", b"").await, plain);
+    install_widgets(&client).await;
+    assert_eq!(
+        raw(
+            &client,
+            "GET",
+            "/apis/example.com/v1/namespaces/default/widgets",
+            b""
+        )
+        .await
+        .0,
+        200
+    );
+    // A namespaced CRD addressed without its namespace (not a list) is delegated too.
+    assert_eq!(
+        raw(&client, "POST", "/apis/example.com/v1/widgets", b"{}").await,
+        plain
+    );
+    crd_api(&client)
+        .delete("widgets.example.com", &DeleteParams::default())
+        .await
+        .unwrap();
+    // The simulator removes a deleted CRD at once (no instances left to clean up).
+    assert_eq!(
+        raw(
+            &client,
+            "GET",
+            "/apis/example.com/v1/namespaces/default/widgets",
+            b""
+        )
+        .await,
+        plain
+    );
+    // Under a built-in group/version an unknown resource stays a JSON Status 404.
+    let (code, content_type, _) = raw(&client, "GET", "/apis/apps/v1/nothings", b"").await;
+    assert_eq!((code, content_type.as_str()), (404, "application/json"));
 }
