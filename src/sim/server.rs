@@ -626,6 +626,9 @@ async fn handle(
     if auth.strip_prefix("Bearer ").map(str::trim) != Some(shared.token.as_str()) {
         return ApiError::unauthorized().into_response();
     }
+    if path == "/openapi/v2" {
+        return openapi_v2_response(&shared, &headers);
+    }
     if let Some(rest) = path.strip_prefix("/openapi/v3") {
         return openapi_response(&shared, rest);
     }
@@ -721,6 +724,22 @@ fn discovery_response(shared: &Shared, route: Route, accept: &str) -> Response {
         (None, Some(g)) if !g.is_empty() => ApiError::page_not_found().into_response(),
         (None, _) => ApiError::no_route().into_response(),
     }
+}
+
+/// `/openapi/v2` as JSON; an Accept that admits no JSON (client-go's protobuf-only v2 request)
+/// is 406, so such clients fall back exactly as they did before v2 was served.
+fn openapi_v2_response(shared: &Shared, headers: &HeaderMap) -> Response {
+    let accept = header_str(headers, header::ACCEPT);
+    let json_ok = accept.is_empty()
+        || accept
+            .split(',')
+            .map(|m| m.split(';').next().unwrap_or("").trim())
+            .any(|m| matches!(m, "application/json" | "application/*" | "*/*"));
+    if !json_ok {
+        return ApiError::not_acceptable().into_response();
+    }
+    let st = shared.store.lock();
+    json_response(200, &api::openapi::v2(&st))
 }
 
 fn openapi_response(shared: &Shared, rest: &str) -> Response {

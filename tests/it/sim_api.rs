@@ -52,10 +52,21 @@ fn api_err(e: kube::Error) -> kube::core::Status {
 
 /// One raw request through the kube client's HTTP stack: (status code, content type, body).
 async fn raw(client: &Client, method: &str, path: &str, body: &[u8]) -> (u16, String, String) {
+    raw_accept(client, method, path, body, "application/json").await
+}
+
+async fn raw_accept(
+    client: &Client,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    accept: &str,
+) -> (u16, String, String) {
     let req = axum::http::Request::builder()
         .method(method)
         .uri(path)
         .header("content-type", "application/json")
+        .header("accept", accept)
         .body(kube::client::Body::from(body.to_vec()))
         .unwrap();
     let resp = client.send(req).await.unwrap();
@@ -1628,4 +1639,32 @@ async fn syntax_errors_are_worded_like_go_and_unserved_groups_answer_plain_404()
     // Under a built-in group/version an unknown resource stays a JSON Status 404.
     let (code, content_type, _) = raw(&client, "GET", "/apis/apps/v1/nothings", b"").await;
     assert_eq!((code, content_type.as_str()), (404, "application/json"));
+}
+
+#[tokio::test]
+async fn openapi_v2_is_served_as_json_converted_from_v3() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    install_widgets(&client).await;
+    let (code, content_type, body) = raw(&client, "GET", "/openapi/v2", b"").await;
+    assert_eq!((code, content_type.as_str()), (200, "application/json"));
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc["swagger"], "2.0");
+    assert!(doc["definitions"]["io.k8s.api.apps.v1.Deployment"].is_object());
+    assert!(doc["definitions"]["com.example.v1.Widget"].is_object());
+    assert!(
+        doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"]
+            .is_object()
+    );
+    assert!(!body.contains("#/components/schemas/"));
+    // client-go's v2 client asks for protobuf only: 406, so it falls back as before.
+    let (code, _, _) = raw_accept(
+        &client,
+        "GET",
+        "/openapi/v2",
+        b"",
+        "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+    )
+    .await;
+    assert_eq!(code, 406);
 }
