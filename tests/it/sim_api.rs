@@ -1668,3 +1668,56 @@ async fn openapi_v2_is_served_as_json_converted_from_v3() {
     .await;
     assert_eq!(code, 406);
 }
+
+#[tokio::test]
+async fn jobs_get_a_generated_selector_and_an_immutable_template_dumped_like_kube() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let jobs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("batch", "v1", "Job"), "jobs"),
+    );
+    let job = jobs
+        .create(
+            &PostParams::default(),
+            &obj(
+                json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                "spec": {"template": {"spec": {"restartPolicy": "Never",
+                    "containers": [{"name": "c", "image": "busybox:1"}]}}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let uid = job.metadata.uid.clone().unwrap();
+    assert_eq!(
+        job.data["spec"]["selector"],
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}})
+    );
+    let labels = &job.data["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(labels["batch.kubernetes.io/job-name"], "j");
+    assert_eq!(labels["job-name"], "j");
+    assert_eq!(labels["batch.kubernetes.io/controller-uid"], uid.as_str());
+    assert_eq!(labels["controller-uid"], uid.as_str());
+    let patch = json!([{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "busybox:2"}]);
+    let e = api_err(
+        jobs.patch(
+            "j",
+            &PatchParams::default(),
+            &Patch::Json::<()>(serde_json::from_value(patch).unwrap()),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(e.code, 422);
+    let prefix = format!(
+        "Job.batch \"j\" is invalid: spec.template: Invalid value: {{\"labels\":{{\"batch.kubernetes.io/controller-uid\":\"{uid}\",\"batch.kubernetes.io/job-name\":\"j\",\"controller-uid\":\"{uid}\",\"job-name\":\"j\"}},\"Spec\":{{\"Volumes\":null,\"InitContainers\":null,\"Containers\":[{{\"Name\":\"c\",\"Image\":\"busybox:2\","
+    );
+    assert!(e.message.starts_with(&prefix), "{}", e.message);
+    assert!(
+        e.message
+            .ends_with("\"SchedulingGroup\":null}}: field is immutable"),
+        "{}",
+        e.message
+    );
+}

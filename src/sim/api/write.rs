@@ -162,7 +162,11 @@ pub fn create_in(
     managed_done: bool,
     dry: bool,
 ) -> Result<Value, ApiError> {
+    // The uid exists before the strategy runs, as in kube-apiserver (a Job's generated selector
+    // names it).
+    set_meta(&mut obj, "uid", json!(uuid::Uuid::new_v4().to_string()));
     strategy::prepare(kind, &mut obj)?;
+    strategy::prepare_create(kind, &mut obj);
     validate::decode(kind, &obj)?;
     let body_ns = meta_str(&obj, "namespace").to_string();
     if kind.namespaced {
@@ -221,7 +225,6 @@ pub fn create_in(
     ] {
         set_meta(&mut obj, k, Value::Null);
     }
-    set_meta(&mut obj, "uid", json!(uuid::Uuid::new_v4().to_string()));
     set_meta(&mut obj, "creationTimestamp", json!(now));
     set_meta(
         &mut obj,

@@ -13,6 +13,7 @@
 
 pub mod data;
 pub mod formats;
+pub mod gostruct;
 pub mod rules;
 pub mod structural;
 
