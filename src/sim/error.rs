@@ -284,6 +284,15 @@ impl ApiError {
         }))
     }
 
+    /// 422 Invalid of a patch whose result does not decode (`NewInvalid` with an empty kind and
+    /// name and one `patch` cause quoting the patched document).
+    pub fn invalid_patch(patched: &str, why: &str) -> Self {
+        let message = format!("Invalid value: {patched:?}: {why}");
+        Self::new(422, "Invalid", format!(" \"\" is invalid: patch: {message}")).with_details(
+            json!({"causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]}),
+        )
+    }
+
     /// 422 Invalid without details (`NewGenericServerResponse`), as for a JSON patch that fails.
     pub fn rejected() -> Self {
         Self::new(

@@ -1721,3 +1721,83 @@ async fn jobs_get_a_generated_selector_and_an_immutable_template_dumped_like_kub
         e.message
     );
 }
+
+#[tokio::test]
+async fn lease_times_are_parsed_on_decode_with_go_time_wording() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let leases: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("coordination.k8s.io", "v1", "Lease"),
+            "leases",
+        ),
+    );
+    let lease = |name: &str, renew: &str| {
+        obj(
+            json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": name}, "spec": {"holderIdentity": "me", "renewTime": renew}}),
+        )
+    };
+    // MicroTime wants exactly six fractional digits.
+    let e = api_err(
+        leases
+            .create(&PostParams::default(), &lease("l2", "2026-01-01T00:00:05Z"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (
+            400,
+            "Lease in version \"v1\" cannot be handled as a Lease: parsing time \"2026-01-01T00:00:05Z\" as \"2006-01-02T15:04:05.000000Z07:00\": cannot parse \"Z\" as \".000000\""
+        )
+    );
+    leases
+        .create(
+            &PostParams::default(),
+            &lease("l", "2026-01-01T00:00:05.123456Z"),
+        )
+        .await
+        .unwrap();
+    // A merge patch whose result does not decode: 422 quoting the patched document.
+    let e = api_err(
+        leases
+            .patch(
+                "l",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"renewTime": "not-a-time"}})),
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
+    let details = e.details.unwrap();
+    assert_eq!(details.causes[0].field, "patch");
+    let msg = &details.causes[0].message;
+    assert!(
+        msg.starts_with(r#"Invalid value: "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":\"l\",\"namespace\":\"default\",\"uid\":"#),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with(r#"\"spec\":{\"holderIdentity\":\"me\",\"renewTime\":\"not-a-time\"}}": parsing time "not-a-time" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "not-a-time" as "2006""#),
+        "{msg}"
+    );
+    // A metav1.Time (RFC3339) takes any fraction.
+    let e = api_err(
+        leases
+            .patch(
+                "l",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"creationTimestamp": "yesterday"}})),
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        e.details.unwrap().causes[0].message.ends_with(
+            r#": parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006""#
+        )
+    );
+}
