@@ -1801,3 +1801,73 @@ async fn lease_times_are_parsed_on_decode_with_go_time_wording() {
         )
     );
 }
+
+#[tokio::test]
+async fn services_get_unique_cluster_ips_from_the_service_cidr() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let svcs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Service"), "services"),
+    );
+    let svc = |name: &str, ip: Option<&str>| {
+        let mut spec = json!({"selector": {"a": "b"}, "ports": [{"port": 80}]});
+        if let Some(ip) = ip {
+            spec["clusterIP"] = json!(ip);
+        }
+        obj(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}),
+        )
+    };
+    let pp = PostParams::default();
+    let a = svcs.create(&pp, &svc("a", None)).await.unwrap();
+    let b = svcs.create(&pp, &svc("b", None)).await.unwrap();
+    let ip = |o: &DynamicObject| o.data["spec"]["clusterIP"].as_str().unwrap().to_string();
+    let in_cidr = |s: &str| {
+        let o: Vec<u8> = s.split('.').map(|p| p.parse().unwrap()).collect();
+        o[0] == 10 && (96..112).contains(&o[1])
+    };
+    assert!(
+        in_cidr(&ip(&a)) && in_cidr(&ip(&b)),
+        "{} {}",
+        ip(&a),
+        ip(&b)
+    );
+    assert_ne!(ip(&a), ip(&b));
+    assert_eq!(a.data["spec"]["clusterIPs"], json!([ip(&a)]));
+    assert_eq!(a.data["spec"]["ipFamilies"], json!(["IPv4"]));
+    // Headless stays headless.
+    let h = svcs.create(&pp, &svc("h", Some("None"))).await.unwrap();
+    assert_eq!(h.data["spec"]["clusterIPs"], json!(["None"]));
+    // A requested address: in use, out of range, then free once its Service is gone.
+    let e = api_err(
+        svcs.create(&pp, &svc("c", Some(&ip(&a))))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.message.clone()),
+        (
+            422,
+            format!(
+                "Service \"c\" is invalid: spec.clusterIPs: Invalid value: [\"{0}\"]: failed to allocate IP {0}: provided IP is already allocated",
+                ip(&a)
+            )
+        )
+    );
+    let e = api_err(
+        svcs.create(&pp, &svc("c", Some("192.168.0.1")))
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.message.ends_with("failed to allocate IP 192.168.0.1: the provided IP (192.168.0.1) is not in the valid range. The range of valid IPs is 10.96.0.0/12"), "{}", e.message);
+    // An update without the address keeps it; changing it is refused.
+    let mut again = svc("a", None);
+    again.metadata.resource_version = a.metadata.resource_version.clone();
+    let kept = svcs.replace("a", &pp, &again).await.unwrap();
+    assert_eq!(ip(&kept), ip(&a));
+    svcs.delete("a", &DeleteParams::default()).await.unwrap();
+    let c = svcs.create(&pp, &svc("c", Some(&ip(&a)))).await.unwrap();
+    assert_eq!(ip(&c), ip(&a));
+}

@@ -5,6 +5,7 @@
 pub mod delete;
 pub mod discovery;
 pub mod gojson;
+pub mod ipalloc;
 pub mod log;
 pub mod openapi;
 pub mod patch;

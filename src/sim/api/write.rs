@@ -215,6 +215,8 @@ pub fn create_in(
         }
         return Err(e);
     }
+    super::ipalloc::allocate(st, kind, &mut obj)
+        .map_err(|causes| ApiError::invalid(&kind.kind, &kind.group, &name, causes))?;
     defaults(kind, &mut obj);
     let now = shared.config.clock.now_rfc3339();
     for k in [
@@ -331,6 +333,7 @@ pub fn commit_update(
 ) -> Result<Value, ApiError> {
     if part == Part::Main {
         strategy::prepare(kind, &mut new)?;
+        super::ipalloc::keep_allocated(kind, old, &mut new);
     }
     validate::decode(kind, &new)?;
     let ns = meta_str(old, "namespace").to_string();
