@@ -81,6 +81,8 @@ pub struct ApiError {
     pub details: Option<Box<Value>>,
     /// `Retry-After` header in seconds (429, some 503).
     pub retry_after: Option<u64>,
+    /// Answered as Go's `http.NotFound` (`404 page not found`, text/plain) instead of a Status.
+    pub plain_text: bool,
 }
 
 /// A group + resource, printed like kube's `schema.GroupResource` (`deployments.apps`).
@@ -100,6 +102,7 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            plain_text: false,
         }
     }
 
@@ -172,6 +175,15 @@ impl ApiError {
             "the server could not find the requested resource",
         )
         .with_details(json!({}))
+    }
+
+    /// 404 for a path no API server handler claims: kube-apiserver's last delegate is Go's
+    /// `http.NotFound`, a plain-text body rather than a Status. apiextensions-apiserver delegates
+    /// there for every path of a group/version/resource no (established) CRD serves.
+    pub fn page_not_found() -> Self {
+        let mut e = Self::new(404, "NotFound", "404 page not found");
+        e.plain_text = true;
+        e
     }
 
     /// 405 MethodNotAllowed.
@@ -272,6 +284,15 @@ impl ApiError {
         }))
     }
 
+    /// 422 Invalid of a patch whose result does not decode (`NewInvalid` with an empty kind and
+    /// name and one `patch` cause quoting the patched document).
+    pub fn invalid_patch(patched: &str, why: &str) -> Self {
+        let message = format!("Invalid value: {patched:?}: {why}");
+        Self::new(422, "Invalid", format!(" \"\" is invalid: patch: {message}")).with_details(
+            json!({"causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]}),
+        )
+    }
+
     /// 422 Invalid without details (`NewGenericServerResponse`), as for a JSON patch that fails.
     pub fn rejected() -> Self {
         Self::new(
@@ -359,6 +380,18 @@ fn causes_json(causes: &[Cause]) -> Value {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if self.plain_text {
+            let mut resp = (code, format!("{}\n", self.message)).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            resp.headers_mut().insert(
+                header::HeaderName::from_static("x-content-type-options"),
+                HeaderValue::from_static("nosniff"),
+            );
+            return resp;
+        }
         let body = self.status().to_string();
         let mut resp = (code, body).into_response();
         resp.headers_mut().insert(

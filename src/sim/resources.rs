@@ -694,6 +694,28 @@ impl Registry {
         Some((g, p))
     }
 
+    /// Whether a group/version is served by a compiled-in API group (a go-restful web service
+    /// in kube-apiserver, which answers unknown paths under it with a JSON Status 404). The core
+    /// group always is: `/api` is one web service.
+    pub fn is_builtin_group_version(&self, group: &str, version: &str) -> bool {
+        group.is_empty()
+            || self
+                .by_gvr
+                .iter()
+                .any(|((g, v, _), k)| g == group && v == version && !k.custom)
+    }
+
+    /// The 404 for a resource path of a group/version that serves no such resource: a JSON
+    /// Status under a built-in group/version, else (a CRD group, or a group nobody serves) Go's
+    /// plain-text `404 page not found`, as apiextensions-apiserver delegates such paths.
+    pub fn unserved(&self, group: &str, version: &str) -> crate::sim::error::ApiError {
+        if self.is_builtin_group_version(group, version) {
+            crate::sim::error::ApiError::no_route()
+        } else {
+            crate::sim::error::ApiError::page_not_found()
+        }
+    }
+
     /// Whether a CRD is currently served.
     pub fn is_crd_served(&self, name: &str) -> bool {
         self.crds.contains_key(name)

@@ -632,6 +632,9 @@ async fn handle(
     if auth.strip_prefix("Bearer ").map(str::trim) != Some(shared.token.as_str()) {
         return ApiError::unauthorized().into_response();
     }
+    if path == "/openapi/v2" {
+        return openapi_v2_response(&shared, &headers);
+    }
     if let Some(rest) = path.strip_prefix("/openapi/v3") {
         return openapi_response(&shared, rest);
     }
@@ -703,6 +706,10 @@ fn discovery_response(shared: &Shared, route: Route, accept: &str) -> Response {
     let st = shared.store.lock();
     let reg = &st.registry;
     let aggregated = discovery::wants_aggregated(accept);
+    let route_group = match &route {
+        Route::Group(g) | Route::ResourceList(g, _) => Some(g.clone()),
+        _ => None,
+    };
     let doc = match route {
         Route::CoreVersions if aggregated => {
             return aggregated_response(discovery::aggregated(reg, true));
@@ -716,10 +723,29 @@ fn discovery_response(shared: &Shared, route: Route, accept: &str) -> Response {
         Route::ResourceList(g, v) => discovery::resource_list(reg, &g, &v),
         Route::Resource { .. } => None,
     };
-    match doc {
-        Some(d) => json_response(200, &d),
-        None => ApiError::no_route().into_response(),
+    match (doc, route_group) {
+        (Some(d), _) => json_response(200, &d),
+        // `/api/...` is one go-restful web service (a Status 404); an unserved `/apis/<g>[/<v>]`
+        // falls through to Go's plain-text NotFound.
+        (None, Some(g)) if !g.is_empty() => ApiError::page_not_found().into_response(),
+        (None, _) => ApiError::no_route().into_response(),
     }
+}
+
+/// `/openapi/v2` as JSON; an Accept that admits no JSON (client-go's protobuf-only v2 request)
+/// is 406, so such clients fall back exactly as they did before v2 was served.
+fn openapi_v2_response(shared: &Shared, headers: &HeaderMap) -> Response {
+    let accept = header_str(headers, header::ACCEPT);
+    let json_ok = accept.is_empty()
+        || accept
+            .split(',')
+            .map(|m| m.split(';').next().unwrap_or("").trim())
+            .any(|m| matches!(m, "application/json" | "application/*" | "*/*"));
+    if !json_ok {
+        return ApiError::not_acceptable().into_response();
+    }
+    let st = shared.store.lock();
+    json_response(200, &api::openapi::v2(&st))
 }
 
 fn openapi_response(shared: &Shared, rest: &str) -> Response {
@@ -769,16 +795,19 @@ fn resource_request(
     if parts.is_empty() || parts.len() > 3 {
         return Err(ApiError::no_route());
     }
-    let kind = shared
-        .store
-        .lock()
-        .registry
-        .get(&group, &version, &parts[0])
-        .ok_or_else(ApiError::no_route)?;
+    let kind = {
+        let st = shared.store.lock();
+        st.registry
+            .get(&group, &version, &parts[0])
+            .ok_or_else(|| st.registry.unserved(&group, &version))?
+    };
     if kind.namespaced != namespace.is_some()
         && !(kind.namespaced && parts.len() == 1 && method == Method::GET)
     {
-        return Err(if kind.namespaced && method == Method::POST {
+        // apiextensions-apiserver delegates a scope mismatch to the plain-text NotFound.
+        return Err(if kind.custom {
+            ApiError::page_not_found()
+        } else if kind.namespaced && method == Method::POST {
             ApiError::method_not_allowed()
         } else {
             ApiError::no_route()

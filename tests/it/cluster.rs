@@ -457,7 +457,7 @@ async fn set_status(cluster: &Cluster, k: &ObjectKey, status: Value) {
 #[tokio::test]
 async fn a_failed_job_ends_the_wait_at_once_with_evidence() {
     let (_server, cluster) = sim().await;
-    create(
+    let created = create(
         &cluster,
         json!({"apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": "download", "namespace": "default"},
@@ -465,8 +465,12 @@ async fn a_failed_job_ends_the_wait_at_once_with_evidence() {
             "containers": [{"name": "dl", "image": "quay.io/x/dl:1"}]}}}}),
     )
     .await;
+    // The pod carries the labels of the Job's generated selector, as the Job controller's do.
+    let uid = created["metadata"]["uid"].as_str().unwrap().to_string();
     let pod = json!({"apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "download-abc", "namespace": "default", "labels": {"job-name": "download"}},
+        "metadata": {"name": "download-abc", "namespace": "default", "labels": {
+            "job-name": "download", "batch.kubernetes.io/job-name": "download",
+            "controller-uid": uid, "batch.kubernetes.io/controller-uid": uid}},
         "spec": {"containers": [{"name": "dl", "image": "quay.io/x/dl:1"}]}});
     create(&cluster, pod).await;
     let pod_key = key("v1", "Pod", Some("default"), "download-abc");

@@ -50,6 +50,41 @@ fn api_err(e: kube::Error) -> kube::core::Status {
     }
 }
 
+/// One raw request through the kube client's HTTP stack: (status code, content type, body).
+async fn raw(client: &Client, method: &str, path: &str, body: &[u8]) -> (u16, String, String) {
+    raw_accept(client, method, path, body, "application/json").await
+}
+
+async fn raw_accept(
+    client: &Client,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    accept: &str,
+) -> (u16, String, String) {
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("accept", accept)
+        .body(kube::client::Body::from(body.to_vec()))
+        .unwrap();
+    let resp = client.send(req).await.unwrap();
+    let code = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = resp.into_body().collect_bytes().await.unwrap();
+    (
+        code,
+        content_type,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
 fn rv(o: &DynamicObject) -> u64 {
     o.metadata
         .resource_version
@@ -1416,10 +1451,8 @@ async fn custom_resources_are_not_found_until_the_crd_is_established() {
             .await
             .unwrap_err(),
     );
-    assert_eq!(
-        (e.code, e.message.as_str()),
-        (404, "the server could not find the requested resource")
-    );
+    // apiextensions-apiserver delegates a path no established CRD serves to Go's NotFound.
+    assert_eq!((e.code, e.message.as_str()), (404, "404 page not found"));
     // Simulated time passes: the CRD becomes Established and is served.
     srv.clock().advance(Duration::from_secs(3600));
     let cond = |o: Option<&DynamicObject>| {
@@ -1517,4 +1550,324 @@ async fn dry_run_on_update_and_delete_and_streaming_lists() {
         .await
         .unwrap();
     assert_eq!(objs[0].metadata.name.as_deref(), Some("a"));
+}
+
+#[tokio::test]
+async fn syntax_errors_are_worded_like_go_and_unserved_groups_answer_plain_404() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    // A body that is not JSON: Go's scanner wording, the expected kind and the body's start.
+    let (code, _, body) = raw(
+        &client,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        b"{not json",
+    )
+    .await;
+    let status: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((code, &status["reason"]), (400, &json!("BadRequest")));
+    assert_eq!(
+        status["message"],
+        "the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: invalid character 'n' looking for beginning of object key string ({not json)"
+    );
+    let (code, _, body) = raw(
+        &client,
+        "PUT",
+        "/api/v1/namespaces/default/configmaps/x",
+        b"{\"kind\":\"ConfigMap\"",
+    )
+    .await;
+    let status: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(code, 400);
+    assert_eq!(
+        status["message"],
+        "the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: unexpected end of JSON input ({\"kind\":\"ConfigMap\")"
+    );
+    // A group nobody serves, and a CRD group after its CRD is gone: Go's plain-text NotFound.
+    let plain = (
+        404,
+        "text/plain; charset=utf-8".to_string(),
+        "404 page not found\n".to_string(),
+    );
+    assert_eq!(
+        raw(
+            &client,
+            "GET",
+            "/apis/nobody.example.com/v1/namespaces/default/things",
+            b""
+        )
+        .await,
+        plain
+    );
+    assert_eq!(
+        raw(&client, "GET", "/apis/nobody.example.com", b"").await,
+        plain
+    );
+    assert_eq!(raw(&client, "GET", "/apis/apps/v9", b"").await, plain);
+    install_widgets(&client).await;
+    assert_eq!(
+        raw(
+            &client,
+            "GET",
+            "/apis/example.com/v1/namespaces/default/widgets",
+            b""
+        )
+        .await
+        .0,
+        200
+    );
+    // A namespaced CRD addressed without its namespace (not a list) is delegated too.
+    assert_eq!(
+        raw(&client, "POST", "/apis/example.com/v1/widgets", b"{}").await,
+        plain
+    );
+    crd_api(&client)
+        .delete("widgets.example.com", &DeleteParams::default())
+        .await
+        .unwrap();
+    // The simulator removes a deleted CRD at once (no instances left to clean up).
+    assert_eq!(
+        raw(
+            &client,
+            "GET",
+            "/apis/example.com/v1/namespaces/default/widgets",
+            b""
+        )
+        .await,
+        plain
+    );
+    // Under a built-in group/version an unknown resource stays a JSON Status 404.
+    let (code, content_type, _) = raw(&client, "GET", "/apis/apps/v1/nothings", b"").await;
+    assert_eq!((code, content_type.as_str()), (404, "application/json"));
+}
+
+#[tokio::test]
+async fn openapi_v2_is_served_as_json_converted_from_v3() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    install_widgets(&client).await;
+    let (code, content_type, body) = raw(&client, "GET", "/openapi/v2", b"").await;
+    assert_eq!((code, content_type.as_str()), (200, "application/json"));
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc["swagger"], "2.0");
+    assert!(doc["definitions"]["io.k8s.api.apps.v1.Deployment"].is_object());
+    assert!(doc["definitions"]["com.example.v1.Widget"].is_object());
+    assert!(
+        doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"]
+            .is_object()
+    );
+    assert!(!body.contains("#/components/schemas/"));
+    // client-go's v2 client asks for protobuf only: 406, so it falls back as before.
+    let (code, _, _) = raw_accept(
+        &client,
+        "GET",
+        "/openapi/v2",
+        b"",
+        "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+    )
+    .await;
+    assert_eq!(code, 406);
+}
+
+#[tokio::test]
+async fn jobs_get_a_generated_selector_and_an_immutable_template_dumped_like_kube() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let jobs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("batch", "v1", "Job"), "jobs"),
+    );
+    let job = jobs
+        .create(
+            &PostParams::default(),
+            &obj(
+                json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                "spec": {"template": {"spec": {"restartPolicy": "Never",
+                    "containers": [{"name": "c", "image": "busybox:1"}]}}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let uid = job.metadata.uid.clone().unwrap();
+    assert_eq!(
+        job.data["spec"]["selector"],
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}})
+    );
+    let labels = &job.data["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(labels["batch.kubernetes.io/job-name"], "j");
+    assert_eq!(labels["job-name"], "j");
+    assert_eq!(labels["batch.kubernetes.io/controller-uid"], uid.as_str());
+    assert_eq!(labels["controller-uid"], uid.as_str());
+    let patch = json!([{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "busybox:2"}]);
+    let e = api_err(
+        jobs.patch(
+            "j",
+            &PatchParams::default(),
+            &Patch::Json::<()>(serde_json::from_value(patch).unwrap()),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(e.code, 422);
+    let prefix = format!(
+        "Job.batch \"j\" is invalid: spec.template: Invalid value: {{\"labels\":{{\"batch.kubernetes.io/controller-uid\":\"{uid}\",\"batch.kubernetes.io/job-name\":\"j\",\"controller-uid\":\"{uid}\",\"job-name\":\"j\"}},\"Spec\":{{\"Volumes\":null,\"InitContainers\":null,\"Containers\":[{{\"Name\":\"c\",\"Image\":\"busybox:2\","
+    );
+    assert!(e.message.starts_with(&prefix), "{}", e.message);
+    assert!(
+        e.message
+            .ends_with("\"SchedulingGroup\":null}}: field is immutable"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn lease_times_are_parsed_on_decode_with_go_time_wording() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let leases: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("coordination.k8s.io", "v1", "Lease"),
+            "leases",
+        ),
+    );
+    let lease = |name: &str, renew: &str| {
+        obj(
+            json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": name}, "spec": {"holderIdentity": "me", "renewTime": renew}}),
+        )
+    };
+    // MicroTime wants exactly six fractional digits.
+    let e = api_err(
+        leases
+            .create(&PostParams::default(), &lease("l2", "2026-01-01T00:00:05Z"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (
+            400,
+            "Lease in version \"v1\" cannot be handled as a Lease: parsing time \"2026-01-01T00:00:05Z\" as \"2006-01-02T15:04:05.000000Z07:00\": cannot parse \"Z\" as \".000000\""
+        )
+    );
+    leases
+        .create(
+            &PostParams::default(),
+            &lease("l", "2026-01-01T00:00:05.123456Z"),
+        )
+        .await
+        .unwrap();
+    // A merge patch whose result does not decode: 422 quoting the patched document.
+    let e = api_err(
+        leases
+            .patch(
+                "l",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"renewTime": "not-a-time"}})),
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
+    let details = e.details.unwrap();
+    assert_eq!(details.causes[0].field, "patch");
+    let msg = &details.causes[0].message;
+    assert!(
+        msg.starts_with(r#"Invalid value: "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":\"l\",\"namespace\":\"default\",\"uid\":"#),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with(r#"\"spec\":{\"holderIdentity\":\"me\",\"renewTime\":\"not-a-time\"}}": parsing time "not-a-time" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "not-a-time" as "2006""#),
+        "{msg}"
+    );
+    // A metav1.Time (RFC3339) takes any fraction.
+    let e = api_err(
+        leases
+            .patch(
+                "l",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"creationTimestamp": "yesterday"}})),
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        e.details.unwrap().causes[0].message.ends_with(
+            r#": parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006""#
+        )
+    );
+}
+
+#[tokio::test]
+async fn services_get_unique_cluster_ips_from_the_service_cidr() {
+    let srv = server().await;
+    let client = srv.client().unwrap();
+    let svcs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Service"), "services"),
+    );
+    let svc = |name: &str, ip: Option<&str>| {
+        let mut spec = json!({"selector": {"a": "b"}, "ports": [{"port": 80}]});
+        if let Some(ip) = ip {
+            spec["clusterIP"] = json!(ip);
+        }
+        obj(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}),
+        )
+    };
+    let pp = PostParams::default();
+    let a = svcs.create(&pp, &svc("a", None)).await.unwrap();
+    let b = svcs.create(&pp, &svc("b", None)).await.unwrap();
+    let ip = |o: &DynamicObject| o.data["spec"]["clusterIP"].as_str().unwrap().to_string();
+    let in_cidr = |s: &str| {
+        let o: Vec<u8> = s.split('.').map(|p| p.parse().unwrap()).collect();
+        o[0] == 10 && (96..112).contains(&o[1])
+    };
+    assert!(
+        in_cidr(&ip(&a)) && in_cidr(&ip(&b)),
+        "{} {}",
+        ip(&a),
+        ip(&b)
+    );
+    assert_ne!(ip(&a), ip(&b));
+    assert_eq!(a.data["spec"]["clusterIPs"], json!([ip(&a)]));
+    assert_eq!(a.data["spec"]["ipFamilies"], json!(["IPv4"]));
+    // Headless stays headless.
+    let h = svcs.create(&pp, &svc("h", Some("None"))).await.unwrap();
+    assert_eq!(h.data["spec"]["clusterIPs"], json!(["None"]));
+    // A requested address: in use, out of range, then free once its Service is gone.
+    let e = api_err(
+        svcs.create(&pp, &svc("c", Some(&ip(&a))))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.message.clone()),
+        (
+            422,
+            format!(
+                "Service \"c\" is invalid: spec.clusterIPs: Invalid value: [\"{0}\"]: failed to allocate IP {0}: provided IP is already allocated",
+                ip(&a)
+            )
+        )
+    );
+    let e = api_err(
+        svcs.create(&pp, &svc("c", Some("192.168.0.1")))
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.message.ends_with("failed to allocate IP 192.168.0.1: the provided IP (192.168.0.1) is not in the valid range. The range of valid IPs is 10.96.0.0/12"), "{}", e.message);
+    // An update without the address keeps it; changing it is refused.
+    let mut again = svc("a", None);
+    again.metadata.resource_version = a.metadata.resource_version.clone();
+    let kept = svcs.replace("a", &pp, &again).await.unwrap();
+    assert_eq!(ip(&kept), ip(&a));
+    svcs.delete("a", &DeleteParams::default()).await.unwrap();
+    let c = svcs.create(&pp, &svc("c", Some(&ip(&a)))).await.unwrap();
+    assert_eq!(ip(&c), ip(&a));
 }

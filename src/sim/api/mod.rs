@@ -4,6 +4,8 @@
 
 pub mod delete;
 pub mod discovery;
+pub mod gojson;
+pub mod ipalloc;
 pub mod log;
 pub mod openapi;
 pub mod patch;
@@ -114,6 +116,28 @@ impl Request {
     pub fn body_json(&self) -> Result<Value, ApiError> {
         parse_body(&self.body, &self.content_type)
     }
+
+    /// The object body of a create or update. A JSON body that is not JSON fails as
+    /// kube-apiserver's `transformDecodeError` words it: the expected kind, Go's syntax error and
+    /// the start of the body.
+    pub fn object_body(&self) -> Result<Value, ApiError> {
+        if is_json(&self.content_type)
+            && let Some(why) = gojson::syntax_error(&self.body)
+        {
+            return Err(ApiError::bad_request(format!(
+                "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {why} ({})",
+                self.kind.kind,
+                gojson::summarize(&self.body)
+            )));
+        }
+        self.body_json()
+    }
+}
+
+/// A JSON media type (or none, which kube-apiserver reads as JSON).
+fn is_json(content_type: &str) -> bool {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    media.is_empty() || (media.ends_with("json") && !media.contains("yaml"))
 }
 
 /// Parses a request body as JSON, or YAML when the content type says so.
@@ -134,7 +158,10 @@ pub fn parse_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
     } else {
         serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+            let why = gojson::syntax_error(body).unwrap_or_else(|| e.to_string());
+            ApiError::bad_request(format!(
+                "couldn't get version/kind; json parse error: {why}"
+            ))
         })
     }
 }

@@ -462,6 +462,70 @@ pub fn prepare(kind: &KindInfo, obj: &mut Value) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// What the strategy of a kind adds to a new object only (`PrepareForCreate`): a Job without
+/// `manualSelector` gets its generated selector (`batch.kubernetes.io/controller-uid`) and the
+/// matching template labels (job name and uid, under both the current and the legacy keys).
+pub fn prepare_create(kind: &KindInfo, obj: &mut Value) {
+    if kind.custom || kind.group != "batch" || kind.plural != "jobs" {
+        return;
+    }
+    if obj.pointer("/spec/manualSelector") == Some(&json!(true)) {
+        return;
+    }
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let uid = obj
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let template = spec.entry("template").or_insert_with(|| json!({}));
+    if !template.is_object() {
+        return;
+    }
+    let meta = template
+        .as_object_mut()
+        .map(|t| t.entry("metadata").or_insert_with(|| json!({})));
+    if let Some(Value::Object(meta)) = meta {
+        let labels = meta.entry("labels").or_insert_with(|| json!({}));
+        if labels.is_null() {
+            *labels = json!({});
+        }
+        if let Some(labels) = labels.as_object_mut() {
+            for (key, value) in [
+                ("job-name", &name),
+                ("batch.kubernetes.io/job-name", &name),
+                ("controller-uid", &uid),
+                ("batch.kubernetes.io/controller-uid", &uid),
+            ] {
+                labels
+                    .entry(key)
+                    .or_insert_with(|| Value::String(value.clone()));
+            }
+        }
+    }
+    let selector = spec.entry("selector").or_insert_with(|| json!({}));
+    if selector.is_null() {
+        *selector = json!({});
+    }
+    if let Some(sel) = selector.as_object_mut() {
+        let ml = sel.entry("matchLabels").or_insert_with(|| json!({}));
+        if ml.is_null() {
+            *ml = json!({});
+        }
+        if let Some(ml) = ml.as_object_mut() {
+            ml.entry("batch.kubernetes.io/controller-uid")
+                .or_insert_with(|| Value::String(uid.clone()));
+        }
+    }
+}
+
 /// Whether an update moves `metadata.generation`: any change outside metadata and status, and
 /// for Deployments also a change of annotations (they are copied to the ReplicaSets).
 pub fn bumps_generation(kind: &KindInfo, old: &Value, new: &Value) -> bool {

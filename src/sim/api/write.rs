@@ -162,7 +162,11 @@ pub fn create_in(
     managed_done: bool,
     dry: bool,
 ) -> Result<Value, ApiError> {
+    // The uid exists before the strategy runs, as in kube-apiserver (a Job's generated selector
+    // names it).
+    set_meta(&mut obj, "uid", json!(uuid::Uuid::new_v4().to_string()));
     strategy::prepare(kind, &mut obj)?;
+    strategy::prepare_create(kind, &mut obj);
     validate::decode(kind, &obj)?;
     let body_ns = meta_str(&obj, "namespace").to_string();
     if kind.namespaced {
@@ -211,6 +215,8 @@ pub fn create_in(
         }
         return Err(e);
     }
+    super::ipalloc::allocate(st, kind, &mut obj)
+        .map_err(|causes| ApiError::invalid(&kind.kind, &kind.group, &name, causes))?;
     defaults(kind, &mut obj);
     let now = shared.config.clock.now_rfc3339();
     for k in [
@@ -221,7 +227,6 @@ pub fn create_in(
     ] {
         set_meta(&mut obj, k, Value::Null);
     }
-    set_meta(&mut obj, "uid", json!(uuid::Uuid::new_v4().to_string()));
     set_meta(&mut obj, "creationTimestamp", json!(now));
     set_meta(
         &mut obj,
@@ -264,7 +269,7 @@ pub fn main_scope(kind: &KindInfo) -> Scope {
 
 /// POST: create (or a review, for the review kinds).
 pub fn create(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
-    let body = check_type(&req.kind, req.body_json()?)?;
+    let body = check_type(&req.kind, req.object_body()?)?;
     if matches!(
         req.kind.group.as_str(),
         "authorization.k8s.io" | "authentication.k8s.io"
@@ -328,6 +333,7 @@ pub fn commit_update(
 ) -> Result<Value, ApiError> {
     if part == Part::Main {
         strategy::prepare(kind, &mut new)?;
+        super::ipalloc::keep_allocated(kind, old, &mut new);
     }
     validate::decode(kind, &new)?;
     let ns = meta_str(old, "namespace").to_string();
@@ -475,7 +481,7 @@ fn strip_times(v: &mut Value) {
 
 /// PUT: replace an object (or its status).
 pub fn update(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
-    let body = check_type(&req.kind, req.body_json()?)?;
+    let body = check_type(&req.kind, req.object_body()?)?;
     let dry = req.dry_run()?;
     let name = req.name.as_deref().unwrap_or("");
     let body_name = meta_str(&body, "name");

@@ -170,7 +170,21 @@ pub fn update_causes(kind: &KindInfo, old: &Value, new: &Value) -> Vec<Cause> {
     match (kind.group.as_str(), kind.plural.as_str()) {
         ("batch", "jobs") => {
             out.extend(immutable("/spec/selector", "spec.selector"));
-            out.extend(immutable("/spec/template", "spec.template"));
+            // kube prints the internal Go struct of the (defaulted) template.
+            if old.pointer("/spec/template") != new.pointer("/spec/template") {
+                let t = new
+                    .pointer("/spec/template")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                out.push(cause(
+                    "FieldValueInvalid",
+                    "spec.template",
+                    format!(
+                        "Invalid value: {}: field is immutable",
+                        super::gostruct::pod_template(&t)
+                    ),
+                ));
+            }
             out.extend(immutable("/spec/completions", "spec.completions"));
             out.extend(immutable("/spec/completionMode", "spec.completionMode"));
         }

@@ -358,6 +358,25 @@ impl<'s> Walker<'s> {
             }
             return;
         }
+        // metav1.Time / MicroTime decode themselves with time.Parse (RFC3339 / RFC3339Micro).
+        let layout = match component {
+            Some(c) if c.ends_with("apis.meta.v1.MicroTime") => Some(super::gotime::RFC3339_MICRO),
+            Some(c) if c.ends_with("apis.meta.v1.Time") => Some(super::gotime::RFC3339),
+            _ => None,
+        };
+        if let Some(layout) = layout {
+            let error = match v {
+                Value::String(t) => super::gotime::parse(layout, t).err(),
+                other => Some(format!(
+                    "json: cannot unmarshal {} into Go value of type string",
+                    json_kind(other)
+                )),
+            };
+            if self.report.decode_error.is_none() {
+                self.report.decode_error = error;
+            }
+            return;
+        }
         if component.is_some_and(|c| c.ends_with("resource.Quantity")) {
             match v {
                 Value::String(q) if !QUANTITY.as_ref().is_some_and(|r| r.is_match(q)) => {
