@@ -83,7 +83,21 @@ fn strip(obj: &Value) -> Value {
     if let Some(map) = o.as_object_mut() {
         map.remove("status");
     }
+    drop_nulls(&mut o);
     o
+}
+
+/// Removes `null` map entries, recursively: to the API server a field set to null is a field
+/// not set (omitempty), so `{a: null}` and `{}` are the same object.
+pub fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, x| !x.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 fn yaml(v: &Value) -> String {
@@ -220,6 +234,20 @@ mod tests {
         assert!(to_text(&l).contains("+kind: ConfigMap"));
         let created_secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"p": "hunter2"}});
         assert!(!to_text(&lines(None, Some(&created_secret))).contains("hunter2"));
+    }
+
+    /// Issue #13: a GPU MachineSet whose provider spec the installer gave
+    /// `metadata: {creationTimestamp: null}` was an `update` with an empty diff on every dry run.
+    #[test]
+    fn a_null_field_is_the_same_as_no_field() {
+        let live = json!({"kind": "MachineSet", "metadata": {"name": "m"},
+            "spec": {"template": {"spec": {"providerSpec": {"value": {"metadata": {"creationTimestamp": null}, "instanceType": "g6"}}}}}});
+        let applied = json!({"kind": "MachineSet", "metadata": {"name": "m"},
+            "spec": {"template": {"spec": {"providerSpec": {"value": {"metadata": {}, "instanceType": "g6"}}}}}});
+        assert!(!differs(&live, &applied));
+        let changed = json!({"kind": "MachineSet", "metadata": {"name": "m"},
+            "spec": {"template": {"spec": {"providerSpec": {"value": {"metadata": {}, "instanceType": "g6x"}}}}}});
+        assert!(differs(&live, &changed));
     }
 
     #[test]

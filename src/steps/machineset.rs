@@ -161,6 +161,10 @@ pub fn clone_for(
         .pointer("/spec/template/spec/providerSpec/value")
         .cloned()
         .unwrap_or_else(|| json!({}));
+    // The installer writes `metadata: {creationTimestamp: null}` into provider specs; a null is
+    // "unset" to the API server, which drops it from an apply, so sending it would make every
+    // apply look like a change.
+    crate::cluster::diff::drop_nulls(&mut provider);
     provider["instanceType"] = json!(spec.instance_type);
     if let Some(size) = spec.root_volume_gib
         && let Some(devices) = provider

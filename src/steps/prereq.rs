@@ -363,7 +363,8 @@ impl Step for Prereq {
                 active
                     .iter()
                     .map(|c| self.check(c, &ctx.stage, ctx.dry_run)),
-            ).await;
+            )
+            .await;
             let mut failures = Vec::new();
             let mut hints = Vec::new();
             for (c, r) in active.iter().zip(results) {

@@ -112,10 +112,7 @@ impl Step for Summary {
                 Ok(StepDone::Succeeded)
             } else if ctx.dry_run {
                 // Nothing was deployed: endpoints a deploy would create are simply not there yet.
-                ctx.progress(format!(
-                    "known after the deploy: {}",
-                    missing.join(", ")
-                ));
+                ctx.progress(format!("known after the deploy: {}", missing.join(", ")));
                 Ok(StepDone::Succeeded)
             } else {
                 Ok(StepDone::Degraded(format!(

@@ -326,6 +326,36 @@ async fn stages_deploy_in_turn_redeploy_changes_nothing_and_teardown_restores_th
     );
     let derived = derived(&events);
     assert_eq!(derived["stage1.cluster.infrastructure-name"], "demo-x7k2p");
+
+    // Issue #13: on the deployed stage a dry run plans no change — the GPU MachineSets are
+    // compared semantically — and re-applying them leaves them untouched.
+    let changes = |events: &[RunEvent]| -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                RunEventKind::ObjectApplied { object, .. } if object.result != "unchanged" => {
+                    Some(format!("{}/{} {}", object.kind, object.name, object.result))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    sim.democtl(&["deploy", "stage1", "--dry-run"])
+        .await
+        .expect_code(0);
+    let planned = changes(&sim.events());
+    assert!(
+        planned.is_empty(),
+        "a dry run of the deployed stage plans {planned:?}"
+    );
+    sim.democtl(&["deploy", "stage1", "--only", "gpu-machinesets"])
+        .await
+        .expect_code(0);
+    let changed = changes(&sim.events());
+    assert!(
+        changed.is_empty(),
+        "re-applying the GPU MachineSets changed {changed:?}"
+    );
     assert!(
         derived["stage1.gpu.gpu-4x.machineset"]
             .as_str()
@@ -1021,7 +1051,8 @@ async fn a_dry_run_of_stage3_on_an_empty_cluster_plans_all_three_stages_and_chan
     let run = sim.democtl(&["deploy", "stage3", "--dry-run"]).await;
     run.expect_code(0);
     assert!(
-        run.stdout.contains("stage3 planned (dry run: nothing changed)"),
+        run.stdout
+            .contains("stage3 planned (dry run: nothing changed)"),
         "{}",
         run.stdout
     );
