@@ -16,5 +16,6 @@ mod reporters;
 mod runner;
 mod sim_api;
 mod sim_cluster;
+mod sim_history;
 mod sim_world;
 mod stage_files;
