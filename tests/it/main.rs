@@ -15,6 +15,7 @@ mod logs;
 mod reporters;
 mod runner;
 mod sim_api;
+mod sim_auth;
 mod sim_cluster;
 mod sim_history;
 mod sim_world;
