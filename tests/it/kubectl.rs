@@ -1,6 +1,7 @@
 //! The machine's kubectl (v1.32) against the simulated API server over HTTPS with a kubeconfig:
 //! `api-resources`, `apply --server-side`, client-side `apply`, `get -o json`, `wait`,
-//! `delete`, `kubectl kustomize DIR | kubectl apply -f -`. Skipped (with a printed reason) only
+//! `delete`, `kubectl kustomize DIR | kubectl apply -f -`, the client-side → server-side apply
+//! upgrade, `diff`, `auth can-i`/`whoami` with `--as`. Skipped (with a printed reason) only
 //! when kubectl is not installed.
 
 #![allow(clippy::unwrap_used)]
@@ -499,4 +500,65 @@ async fn diff_of_an_unchanged_object_is_empty() {
     )
     .unwrap();
     assert!(got["metadata"].get("annotations").is_none(), "{got}");
+}
+
+/// `kubectl auth` with impersonation: a service account without bindings may not list secrets
+/// (kube's `no`, exit 1, and the 403 of a real request), the admin may; `--list` shows the
+/// bootstrap rules every authenticated user has; `whoami --as` reports the impersonated user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_can_i_and_whoami_with_impersonation() {
+    let Some(k) = kubectl().await else { return };
+    let nobody = "--as=system:serviceaccount:default:nobody";
+    let (ok, out, _) = k
+        .run(
+            &[
+                "auth",
+                "can-i",
+                "list",
+                "secrets",
+                "-n",
+                "kube-system",
+                nobody,
+            ],
+            None,
+        )
+        .await;
+    assert!(!ok);
+    assert_eq!(out, "no\n");
+    let (ok, out, _) = k
+        .run(
+            &["auth", "can-i", "list", "secrets", "-n", "kube-system"],
+            None,
+        )
+        .await;
+    assert!(ok);
+    assert_eq!(out, "yes\n");
+    let (ok, _, err) = k
+        .run(&["get", "secrets", "-n", "kube-system", nobody], None)
+        .await;
+    assert!(!ok);
+    assert!(
+        err.contains("User \"system:serviceaccount:default:nobody\" cannot list resource \"secrets\" in API group \"\" in the namespace \"kube-system\""),
+        "{err}"
+    );
+    let rules = k.ok(&["auth", "can-i", "--list", nobody]).await;
+    assert!(
+        rules.contains("selfsubjectaccessreviews.authorization.k8s.io"),
+        "{rules}"
+    );
+    assert!(!rules.contains("*.*"), "{rules}");
+    let who: Value =
+        serde_json::from_str(&k.ok(&["auth", "whoami", "-o", "json", nobody]).await).unwrap();
+    assert_eq!(
+        who["status"]["userInfo"]["username"],
+        "system:serviceaccount:default:nobody"
+    );
+    assert_eq!(
+        who["status"]["userInfo"]["groups"],
+        serde_json::json!([
+            "system:serviceaccounts",
+            "system:serviceaccounts:default",
+            "system:authenticated"
+        ])
+    );
 }
