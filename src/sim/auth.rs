@@ -229,6 +229,17 @@ impl Rule {
                     .is_some_and(|n| self.resource_names.iter().any(|x| x == n)))
     }
 
+    /// kube's `NonResourceURLMatches` with the verb.
+    fn allows_url(&self, path: &str, verb: &str) -> bool {
+        self.verbs.iter().any(|v| v == "*" || v == verb)
+            && self.non_resource_urls.iter().any(|u| {
+                u == "*"
+                    || u == path
+                    || u.strip_suffix('*')
+                        .is_some_and(|prefix| path.starts_with(prefix))
+            })
+    }
+
     /// The rule as a SelfSubjectRulesReview lists it.
     fn resource_json(&self) -> Value {
         let mut v = json!({"verbs": self.verbs, "apiGroups": self.api_groups,
@@ -480,6 +491,29 @@ pub fn authorize(st: &State, cfg: &ServerConfig, id: &Identity, a: &Attributes) 
     }
 }
 
+/// Whether `id` may `verb` the non-resource URL `path` (`/healthz`, `/apis/*`): the configured
+/// user always, an impersonated one by RBAC.
+pub fn authorize_url(st: &State, id: &Identity, path: &str, verb: &str) -> Decision {
+    if !id.impersonated || id.in_group(MASTERS) {
+        return Decision {
+            allowed: true,
+            reason: String::new(),
+        };
+    }
+    for g in grants(st, id, None) {
+        if g.rules.iter().any(|r| r.allows_url(path, verb)) {
+            return Decision {
+                allowed: true,
+                reason: format!("RBAC: allowed by {}", g.source),
+            };
+        }
+    }
+    Decision {
+        allowed: false,
+        reason: String::new(),
+    }
+}
+
 /// The `status` of a SelfSubjectRulesReview for `id` in `namespace`: the rules of everything
 /// bound to it (the configured user also has cluster-admin's).
 pub fn rules_review(st: &State, id: &Identity, namespace: Option<&str>) -> Value {
@@ -561,5 +595,10 @@ mod tests {
         assert!(r.allows(&a("get", "deployments", Some("status"))));
         assert!(!r.allows(&a("get", "pods", Some("log"))));
         assert!(!r.allows(&a("list", "pods", None)));
+        let u = Rule::urls(&["/apis/*", "/healthz"], &["get"]);
+        assert!(u.allows_url("/apis/apps/v1", "get"));
+        assert!(u.allows_url("/healthz", "get"));
+        assert!(!u.allows_url("/healthz/etcd", "get"));
+        assert!(!u.allows_url("/healthz", "post"));
     }
 }

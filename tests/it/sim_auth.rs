@@ -216,3 +216,34 @@ async fn access_reviews_are_validated_and_laid_out_like_kubes() {
     );
     assert_eq!(v["status"]["allowed"], true);
 }
+
+#[tokio::test]
+async fn non_resource_reviews_follow_the_bootstrap_discovery_rules() {
+    let srv = server().await;
+    let review = |path: &str, verb: &str| {
+        json!({"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+            "spec": {"nonResourceAttributes": {"path": path, "verb": verb}}})
+    };
+    let ask = |client: Client, body: Value| async move {
+        let req =
+            axum::http::Request::post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+                .header("content-type", "application/json")
+                .body(body.to_string().into_bytes())
+                .unwrap();
+        let v: Value = serde_json::from_str(&client.request_text(req).await.unwrap()).unwrap();
+        v["status"].clone()
+    };
+    let nobody = acting_as(&srv, NOBODY, &[]);
+    let s = ask(nobody.clone(), review("/apis/apps", "get")).await;
+    assert_eq!(s["allowed"], true);
+    assert_eq!(
+        s["reason"],
+        "RBAC: allowed by ClusterRoleBinding \"system:discovery\" of ClusterRole \"system:discovery\" to Group \"system:authenticated\""
+    );
+    assert_eq!(
+        ask(nobody, review("/metrics", "get")).await,
+        json!({"allowed": false})
+    );
+    let admin = srv.client().unwrap();
+    assert_eq!(ask(admin, review("/metrics", "get")).await["allowed"], true);
+}

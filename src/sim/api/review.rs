@@ -72,9 +72,15 @@ pub fn create(
                     }
                     status
                 }
-                // Non-resource URLs are not modelled beyond the user's kind: allowed unless
-                // impersonating (then RBAC's bootstrap discovery rules would decide).
-                (None, Some(_)) => json!({"allowed": !id.impersonated}),
+                (None, Some(n)) => {
+                    let s = |k: &str| n.get(k).and_then(Value::as_str).unwrap_or("");
+                    let d = auth::authorize_url(&shared.store.lock(), id, s("path"), s("verb"));
+                    let mut status = json!({"allowed": d.allowed});
+                    if !d.reason.is_empty() {
+                        status["reason"] = json!(d.reason);
+                    }
+                    status
+                }
             }
         }
         "selfsubjectrulesreviews" => {
