@@ -31,7 +31,9 @@ pub struct ServerConfig {
     /// Load the store from this file at start and save it (atomically) after writes and on
     /// shutdown.
     pub state_file: Option<PathBuf>,
-    /// Watch events retained; watches from an older resourceVersion get 410 Expired.
+    /// Changes retained: watches from an older resourceVersion get 410 Expired, and so do lists
+    /// with `resourceVersionMatch=Exact` at a resourceVersion older than the oldest retained
+    /// change (the store's history, like etcd's before compaction).
     pub event_window: usize,
     /// Real time between watch BOOKMARK events when clients allow them.
     pub bookmark_interval: Duration,

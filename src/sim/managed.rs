@@ -460,20 +460,36 @@ pub fn read_entries(obj: &Value) -> Vec<Entry> {
         .collect()
 }
 
-/// Writes entries into an object (dropping empty ones; none → field removed).
+/// The seconds of an entry's time (none sorts first, as Go's zero time).
+fn entry_seconds(e: &Entry) -> i64 {
+    crate::sim::clock::parse_rfc3339(&e.time).map_or(0, |t| t.as_second())
+}
+
+/// Writes entries into an object (dropping empty ones; none → field removed), in kube's order
+/// (`sortEncodedManagedFields`: Apply before Update, then by time in seconds, manager, API
+/// version, subresource). An entry without a time (a manager whose apply changed nothing)
+/// has no `time`.
 pub fn write_entries(obj: &mut Value, entries: &[Entry]) {
-    let list: Vec<Value> = entries
-        .iter()
-        .filter(|e| !e.set.is_empty())
+    let mut kept: Vec<&Entry> = entries.iter().filter(|e| !e.set.is_empty()).collect();
+    kept.sort_by(|p, q| {
+        (p.operation.as_str(), entry_seconds(p), p.manager.as_str())
+            .cmp(&(q.operation.as_str(), entry_seconds(q), q.manager.as_str()))
+            .then_with(|| p.api_version.cmp(&q.api_version))
+            .then_with(|| p.subresource.cmp(&q.subresource))
+    });
+    let list: Vec<Value> = kept
+        .into_iter()
         .map(|e| {
             let mut v = json!({
                 "manager": e.manager,
                 "operation": e.operation,
                 "apiVersion": e.api_version,
-                "time": e.time,
-                "fieldsType": "FieldsV1",
-                "fieldsV1": to_fields_v1(&e.set),
             });
+            if !e.time.is_empty() {
+                v["time"] = Value::String(e.time.clone());
+            }
+            v["fieldsType"] = json!("FieldsV1");
+            v["fieldsV1"] = to_fields_v1(&e.set);
             if let Some(s) = &e.subresource {
                 v["subresource"] = Value::String(s.clone());
             }
@@ -515,7 +531,7 @@ pub fn track_update(
     w: &Writer,
     scope: Scope,
 ) {
-    let mut entries = old.map(read_entries).unwrap_or_default();
+    let mut entries = request_or_live_entries(old, new, w.subresource.is_some());
     let so = old.map(|o| strip(o, scope)).unwrap_or_else(|| json!({}));
     let sn = strip(new, scope);
     let set_old = fields_of(kind, &so);
@@ -555,6 +571,34 @@ pub fn track_update(
     write_entries(new, &entries);
 }
 
+/// The entries an Update starts from (kube's `decodeLiveOrNew`): those the request sets when it
+/// sets any (a client may rewrite managedFields, as kubectl's client-side-apply upgrade does),
+/// none when it sends the reset value `[{}]`, else the live object's. Subresource writes always
+/// keep the live ones.
+fn request_or_live_entries(old: Option<&Value>, new: &Value, subresource: bool) -> Vec<Entry> {
+    let live = || old.map(read_entries).unwrap_or_default();
+    if subresource {
+        return live();
+    }
+    match new
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    {
+        Some(list) if list.len() == 1 && list[0].as_object().is_some_and(Map::is_empty) => {
+            vec![]
+        }
+        Some(_) => {
+            let requested = read_entries(new);
+            if requested.iter().all(|e| e.set.is_empty()) {
+                live()
+            } else {
+                requested
+            }
+        }
+        None => live(),
+    }
+}
+
 /// Conflict text of a manager entry, as kube prints it.
 fn print_manager(e: &Entry) -> String {
     let mut s = format!("{:?}", e.manager);
@@ -567,8 +611,20 @@ fn print_manager(e: &Entry) -> String {
     s
 }
 
+/// kubectl's client-side apply annotation.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The field manager of `kubectl apply --server-side`, the only one the client-side-apply
+/// upgrade is done for (kube's `lastAppliedManager` and `lastAppliedUpdater`).
+const KUBECTL_MANAGER: &str = "kubectl";
+
 /// Server-side apply: merges `applied` into `live` (or into `base` for a create) for `w`,
 /// failing with kube's 409 conflict unless `force`.
+///
+/// For the manager `kubectl`, as kube-apiserver does: conflicts on fields whose live value is
+/// still the one recorded in the last-applied annotation (client-side apply owned them) do not
+/// count, the apply then takes them over (`lastAppliedManager`); and an existing last-applied
+/// annotation is rewritten to the applied configuration (`lastAppliedUpdater`).
 pub fn apply(
     kind: &KindInfo,
     live: Option<&Value>,
@@ -578,6 +634,104 @@ pub fn apply(
     force: bool,
     scope: Scope,
 ) -> Result<Value, ApiError> {
+    let mut result = match apply_once(kind, live, base.clone(), applied, w, force, scope) {
+        Ok(v) => v,
+        Err(conflicts) => {
+            let allowed = match live {
+                Some(l) if w.manager == KUBECTL_MANAGER => allowed_by_last_applied(kind, l, scope),
+                _ => None,
+            };
+            let Some(allowed) = allowed else {
+                return Err(conflict_error(&conflicts));
+            };
+            let left: Vec<(Entry, FieldPath)> = conflicts
+                .into_iter()
+                .filter(|(_, p)| !allowed.contains(p))
+                .collect();
+            if !left.is_empty() {
+                return Err(conflict_error(&left));
+            }
+            apply_once(kind, live, base, applied, w, true, scope).map_err(|c| conflict_error(&c))?
+        }
+    };
+    if w.manager == KUBECTL_MANAGER
+        && let Some(annotations) = result
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        && annotations.contains_key(LAST_APPLIED)
+    {
+        annotations.insert(
+            LAST_APPLIED.into(),
+            Value::String(build_last_applied(applied)),
+        );
+    }
+    Ok(result)
+}
+
+/// The fields a client-side apply still owns according to the last-applied annotation of
+/// `live`: those it records with the value the live object has (kube's
+/// `allowedConflictsFromLastApplied`). `None` without a usable annotation.
+fn allowed_by_last_applied(kind: &KindInfo, live: &Value, scope: Scope) -> Option<FieldSet> {
+    let text = live
+        .pointer("/metadata/annotations")?
+        .get(LAST_APPLIED)?
+        .as_str()
+        .filter(|t| !t.is_empty())?;
+    let last: Value = serde_json::from_str(text).ok()?;
+    if last.get("apiVersion").and_then(Value::as_str) != Some(kind.api_version().as_str()) {
+        return None;
+    }
+    let last = strip(&last, scope);
+    let live = strip(live, scope);
+    Some(
+        fields_of(kind, &last)
+            .into_iter()
+            .filter(|p| get_at(&last, p) == get_at(&live, p))
+            .collect(),
+    )
+}
+
+/// The last-applied annotation for an applied configuration (kube's `buildLastApplied`): the
+/// configuration without the annotation itself, encoded as Go encodes a map (keys sorted) with
+/// the encoder's trailing newline.
+fn build_last_applied(applied: &Value) -> String {
+    let mut obj = applied.clone();
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+        && let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut)
+    {
+        annotations.remove(LAST_APPLIED);
+    }
+    let mut text = sorted_keys(&obj).to_string();
+    text.push('\n');
+    text
+}
+
+fn sorted_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted_keys(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+/// One apply; the conflicts (owner entry and field) when there are any and not `force`.
+fn apply_once(
+    kind: &KindInfo,
+    live: Option<&Value>,
+    base: Value,
+    applied: &Value,
+    w: &Writer,
+    force: bool,
+    scope: Scope,
+) -> Result<Value, Vec<(Entry, FieldPath)>> {
     let mut entries = live.map(read_entries).unwrap_or_default();
     let sa = strip(applied, scope);
     let set_new = fields_of(kind, &sa);
@@ -598,7 +752,7 @@ pub fn apply(
         }
     }
     if !conflicts.is_empty() && !force {
-        return Err(conflict_error(&conflicts));
+        return Err(conflicts);
     }
     let taken: FieldSet = conflicts.iter().map(|(_, p)| p.clone()).collect();
     for e in entries.iter_mut() {
@@ -628,26 +782,29 @@ pub fn apply(
         }
     }
     merge_applied(kind, &mut result, &sa, "");
+    // Like kube's managedFieldsUpdater, an apply that changes nothing records no new time (a
+    // manager new to the object gets an entry without one).
+    let changed = live.is_none_or(|l| strip(l, scope) != strip(&result, scope));
+    let time = if changed { w.time } else { "" };
     match entries
         .iter_mut()
         .find(|e| e.same_slot(w.manager, "Apply", w.subresource))
     {
         Some(e) => {
             e.set = set_new;
-            e.time = w.time.to_string();
+            if changed {
+                e.time = w.time.to_string();
+            }
             e.api_version = w.api_version.to_string();
         }
-        None => entries.insert(
-            0,
-            Entry {
-                manager: w.manager.to_string(),
-                operation: "Apply".into(),
-                api_version: w.api_version.to_string(),
-                time: w.time.to_string(),
-                subresource: w.subresource.map(str::to_string),
-                set: set_new,
-            },
-        ),
+        None => entries.push(Entry {
+            manager: w.manager.to_string(),
+            operation: "Apply".into(),
+            api_version: w.api_version.to_string(),
+            time: time.to_string(),
+            subresource: w.subresource.map(str::to_string),
+            set: set_new,
+        }),
     }
     write_entries(&mut result, &entries);
     Ok(result)
@@ -764,12 +921,92 @@ mod tests {
         new["spec"]["replicas"] = json!(2);
         track_update(&k, Some(&created), &mut new, &w("hpa"), MAIN);
         let e = read_entries(&new);
-        assert_eq!(e.len(), 2);
-        assert_eq!(e[1].manager, "hpa");
+        // Same time: kube orders the entries by manager.
+        let managers: Vec<&str> = e.iter().map(|e| e.manager.as_str()).collect();
+        assert_eq!(managers, ["hpa", "kubectl"]);
         assert_eq!(
-            path_string(e[1].set.iter().next().unwrap()),
+            path_string(e[0].set.iter().next().unwrap()),
             ".spec.replicas"
         );
-        assert_eq!(e[0].set.len(), 1);
+        assert_eq!(e[1].set.len(), 1);
+    }
+
+    #[test]
+    fn kubectl_apply_takes_over_fields_client_side_apply_recorded() {
+        let k = deploy();
+        let last = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"annotations":{},"name":"x"},"spec":{"replicas":1}}"#;
+        let mut live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x", "annotations": {LAST_APPLIED: format!("{last}\n")}},
+            "spec": {"replicas": 1, "paused": true}});
+        track_update(&k, None, &mut live, &w("kubectl-client-side-apply"), MAIN);
+        let applied = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x"}, "spec": {"replicas": 3}});
+        // Another manager conflicts; kubectl takes the field client-side apply recorded.
+        let e = apply(
+            &k,
+            Some(&live),
+            live.clone(),
+            &applied,
+            &w("other"),
+            false,
+            MAIN,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 409);
+        let out = apply(
+            &k,
+            Some(&live),
+            live.clone(),
+            &applied,
+            &w("kubectl"),
+            false,
+            MAIN,
+        )
+        .unwrap();
+        assert_eq!(out["spec"]["replicas"], 3);
+        assert_eq!(
+            out["metadata"]["annotations"][LAST_APPLIED],
+            "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"replicas\":3}}\n"
+        );
+        // A field changed since the last client-side apply still conflicts.
+        let mut drifted = live.clone();
+        drifted["spec"]["paused"] = json!(false);
+        let applied = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x"}, "spec": {"paused": true}});
+        let e = apply(
+            &k,
+            Some(&drifted),
+            drifted.clone(),
+            &applied,
+            &w("kubectl"),
+            false,
+            MAIN,
+        );
+        assert_eq!(e.unwrap_err().code, 409);
+    }
+
+    #[test]
+    fn an_apply_that_changes_nothing_records_no_time() {
+        let k = deploy();
+        let mut live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x"}, "spec": {"replicas": 1}});
+        track_update(&k, None, &mut live, &w("creator"), MAIN);
+        let same = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "x"}, "spec": {"replicas": 1}});
+        let out = apply(
+            &k,
+            Some(&live),
+            live.clone(),
+            &same,
+            &w("second"),
+            false,
+            MAIN,
+        )
+        .unwrap();
+        let list = out["metadata"]["managedFields"].as_array().unwrap();
+        // Apply sorts before Update; the no-op applier has no time.
+        assert_eq!(list[0]["manager"], "second");
+        assert!(list[0].get("time").is_none());
+        assert!(list[1].get("time").is_some());
     }
 }

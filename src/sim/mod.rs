@@ -5,6 +5,7 @@
 //! [`SimServer::client`] (kube-rs) or a kubeconfig from [`SimServer::write_kubeconfig`].
 
 pub mod api;
+pub mod auth;
 pub mod background;
 pub mod clock;
 pub mod config;

@@ -824,21 +824,37 @@ fn resource_request(
         content_type: header_str(headers, header::CONTENT_TYPE),
         accept: header_str(headers, header::ACCEPT),
         user_agent: header_str(headers, header::USER_AGENT),
+        identity: crate::sim::auth::identify(&shared.config, headers)?,
         body,
     })
 }
 
 fn authorize(shared: &Shared, req: &Request) -> Result<(), ApiError> {
     let verb = req.verb();
-    if shared.denies(
+    let attrs = crate::sim::auth::Attributes {
         verb,
-        &req.kind.group,
-        &req.kind.plural,
-        req.sub.as_deref(),
-        req.namespace.as_deref(),
-    ) {
+        group: &req.kind.group,
+        resource: &req.kind.plural,
+        sub: req.sub.as_deref(),
+        name: req.name.as_deref(),
+        namespace: req.namespace.as_deref(),
+    };
+    // The configured user needs no RBAC walk (and no store lock): only the denied rules.
+    let allowed = if req.identity.impersonated {
+        let st = shared.store.lock();
+        crate::sim::auth::authorize(&st, &shared.config, &req.identity, &attrs).allowed
+    } else {
+        !shared.denies(
+            verb,
+            attrs.group,
+            attrs.resource,
+            attrs.sub,
+            attrs.namespace,
+        )
+    };
+    if !allowed {
         return Err(ApiError::forbidden(
-            &shared.config.user,
+            &req.identity.user,
             verb,
             &req.kind.group,
             &req.kind.plural,

@@ -1,7 +1,14 @@
 //! The object store: every object as JSON keyed by group/resource and namespace/name, one global
-//! resourceVersion counter, the retained window of watch events (older resourceVersions get 410)
-//! and the broadcast channel that fans events out to watchers. Holds no HTTP or API semantics;
-//! callers take the lock briefly (never across an await).
+//! resourceVersion counter, the retained window of changes and the broadcast channel that fans
+//! them out to watchers. Holds no HTTP or API semantics; callers take the lock briefly (never
+//! across an await).
+//!
+//! The retained changes play two roles, as in kube-apiserver: they are the watch cache (a watch
+//! may start from any resourceVersion after the cache was started, i.e. after bootstrap; older →
+//! 410 `too old resource version`) and etcd's MVCC history (a list with
+//! `resourceVersionMatch=Exact` reads the state AT a resourceVersion back to the oldest retained
+//! change, which includes bootstrap; older → 410, as after an etcd compaction). Each change keeps
+//! the object before it, so a historic read undoes the newer changes on the current state.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -68,8 +75,9 @@ pub struct Event {
     pub namespace: String,
     /// The object after the change (for deletes: the last state, with the deletion's rv).
     pub object: Obj,
-    /// The object before the change (MODIFIED only), so selector watches can turn a change
-    /// into ADDED/DELETED when an object enters or leaves the selection.
+    /// The object before the change (MODIFIED and DELETED; `None` for ADDED): selector watches
+    /// turn a change into ADDED/DELETED when an object enters or leaves the selection, and
+    /// historic reads undo the change with it.
     pub prev: Option<Obj>,
     /// The object serialised for watchers, by the apiVersion it was rendered for (rendered once
     /// per event, not once per watcher).
@@ -87,6 +95,9 @@ pub struct State {
     window: usize,
     /// The highest resourceVersion no longer in the event window (watches from older → 410).
     compacted: u64,
+    /// The oldest resourceVersion whose state can still be reconstructed (historic reads of
+    /// older ones → 410): the last change dropped from the window, or what was loaded from disk.
+    history_floor: u64,
     tx: broadcast::Sender<Arc<Event>>,
     /// Set on every change; cleared by the persister.
     pub dirty: bool,
@@ -113,6 +124,7 @@ impl Store {
                 events: VecDeque::new(),
                 window: window.max(1),
                 compacted: 0,
+                history_floor: 0,
                 tx,
                 dirty: false,
             }),
@@ -139,6 +151,10 @@ pub enum WatchStart {
     },
 }
 
+/// A historic read of a resourceVersion older than the retained history.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooOld;
+
 impl State {
     /// The current (latest) resourceVersion.
     pub fn rv(&self) -> u64 {
@@ -149,6 +165,8 @@ impl State {
     pub fn set_rv(&mut self, rv: u64) {
         self.rv = self.rv.max(rv);
         self.compacted = self.rv;
+        // Nothing before the loaded state is known.
+        self.history_floor = self.rv;
     }
 
     /// Starts the watch window at the current resourceVersion (nothing older can be watched).
@@ -252,7 +270,7 @@ impl State {
             gr: gr.clone(),
             namespace: ns.to_string(),
             object: last.clone(),
-            prev: None,
+            prev: Some(old),
             rendered: Default::default(),
         });
         Some(last)
@@ -277,7 +295,8 @@ impl State {
         self.events.push_back(ev.clone());
         while self.events.len() > self.window {
             if let Some(old) = self.events.pop_front() {
-                self.compacted = old.rv;
+                self.compacted = self.compacted.max(old.rv);
+                self.history_floor = old.rv;
             }
         }
         // No receivers is fine: nobody is watching.
@@ -299,6 +318,50 @@ impl State {
             .cloned()
             .collect();
         WatchStart::Ok(backlog, self.tx.subscribe())
+    }
+
+    /// The objects of a resource (optionally in one namespace) as they were at resourceVersion
+    /// `at`, ordered by namespace/name: the current ones with every newer retained change
+    /// undone. `Err(TooOld)` when `at` is older than the retained history.
+    pub fn list_at(
+        &self,
+        gr: &GroupResource,
+        ns: Option<&str>,
+        at: u64,
+    ) -> Result<Vec<Obj>, TooOld> {
+        if at >= self.rv {
+            return Ok(self.list(gr, ns));
+        }
+        if at < self.history_floor {
+            return Err(TooOld);
+        }
+        let mut state: BTreeMap<(String, String), Obj> = self
+            .objects
+            .get(gr)
+            .map(|m| {
+                m.iter()
+                    .filter(|((n, _), _)| ns.is_none_or(|want| want == n))
+                    .map(|(k, o)| (k.clone(), o.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for ev in self.events.iter().rev().take_while(|e| e.rv > at) {
+            if ev.gr != *gr || ns.is_some_and(|want| want != ev.namespace) {
+                continue;
+            }
+            let name = ev
+                .object
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let key = (ev.namespace.clone(), name);
+            match &ev.prev {
+                Some(before) => state.insert(key, before.clone()),
+                None => state.remove(&key),
+            };
+        }
+        Ok(state.into_values().collect())
     }
 
     /// A receiver for live events only.
@@ -343,5 +406,59 @@ mod tests {
             WatchStart::TooOld { .. } => panic!("rv 2 is retained"),
         }
         assert_eq!(st.list(&gr, Some("ns")).len(), 1);
+    }
+
+    #[test]
+    fn historic_reads_undo_newer_changes_back_to_the_oldest_retained_one() {
+        let store = Store::new(Registry::with_builtins(), 3);
+        let mut st = store.lock();
+        let gr = GroupResource::new("", "configmaps");
+        let names = |objs: Vec<Obj>| -> Vec<String> {
+            objs.iter()
+                .map(|o| format!("{}@{}", o["metadata"]["name"], o["data"]["v"]))
+                .collect()
+        };
+        st.put(
+            &gr,
+            "ns",
+            "a",
+            json!({"metadata": {"name": "a"}, "data": {"v": 1}}),
+        ); // rv 2
+        st.put(
+            &gr,
+            "ns",
+            "a",
+            json!({"metadata": {"name": "a"}, "data": {"v": 2}}),
+        ); // rv 3
+        st.put(
+            &gr,
+            "other",
+            "b",
+            json!({"metadata": {"name": "b"}, "data": {"v": 1}}),
+        ); // 4
+        st.remove(&gr, "ns", "a"); // rv 5
+        assert_eq!(
+            names(st.list_at(&gr, Some("ns"), 5).unwrap()),
+            Vec::<String>::new()
+        );
+        assert_eq!(names(st.list_at(&gr, Some("ns"), 4).unwrap()), ["\"a\"@2"]);
+        assert_eq!(names(st.list_at(&gr, None, 3).unwrap()), ["\"a\"@2"]);
+        assert_eq!(names(st.list_at(&gr, None, 2).unwrap()), ["\"a\"@1"]);
+        // The window keeps 3 changes (rv 3..5): the state at rv 2 is gone.
+        st.put(
+            &gr,
+            "ns",
+            "c",
+            json!({"metadata": {"name": "c"}, "data": {"v": 1}}),
+        ); // rv 6
+        assert_eq!(st.list_at(&gr, None, 2), Err(TooOld));
+        assert_eq!(names(st.list_at(&gr, None, 3).unwrap()), ["\"a\"@2"]);
+        let versions: Vec<_> = st
+            .list_at(&gr, None, 3)
+            .unwrap()
+            .iter()
+            .map(|o| o["metadata"]["resourceVersion"].clone())
+            .collect();
+        assert_eq!(versions, [json!("3")]);
     }
 }

@@ -1,6 +1,7 @@
 //! The machine's kubectl (v1.32) against the simulated API server over HTTPS with a kubeconfig:
 //! `api-resources`, `apply --server-side`, client-side `apply`, `get -o json`, `wait`,
-//! `delete`, `kubectl kustomize DIR | kubectl apply -f -`. Skipped (with a printed reason) only
+//! `delete`, `kubectl kustomize DIR | kubectl apply -f -`, the client-side → server-side apply
+//! upgrade, `diff`, `auth can-i`/`whoami` with `--as`. Skipped (with a printed reason) only
 //! when kubectl is not installed.
 
 #![allow(clippy::unwrap_used)]
@@ -377,5 +378,187 @@ async fn create_generators_send_protobuf_bodies() {
     assert_eq!(
         k.ok(&["auth", "can-i", "create", "pods"]).await.trim(),
         "yes"
+    );
+}
+
+fn managers(obj: &str) -> Vec<(String, String)> {
+    let v: Value = serde_json::from_str(obj).unwrap();
+    v["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["manager"].as_str().unwrap().to_string(),
+                e["operation"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn csa_cm(v: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: csa, namespace: default}}\ndata: {{a: \"{v}\"}}\n"
+    )
+}
+
+/// `kubectl apply` then `kubectl apply --server-side`: the server lets `kubectl` take over the
+/// fields client-side apply recorded in the last-applied annotation (no conflict), and kubectl
+/// then moves the annotation to `kubectl-last-applied` and folds `kubectl-client-side-apply`
+/// into `kubectl` — as kube-apiserver v1.36 answers the same sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_side_apply_upgrades_to_server_side_apply() {
+    let Some(k) = kubectl().await else { return };
+    let (ok, _, err) = k.run(&["apply", "-f", "-"], Some(&csa_cm("1"))).await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = k.run(&["apply", "-f", "-"], Some(&csa_cm("2"))).await;
+    assert!(ok, "{err}");
+    assert_eq!(out, "configmap/csa configured\n");
+    let get = [
+        "get",
+        "cm",
+        "csa",
+        "-n",
+        "default",
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ];
+    let got = k.ok(&get).await;
+    assert_eq!(
+        managers(&got),
+        [("kubectl-client-side-apply".into(), "Update".into())]
+    );
+    let (ok, out, err) = k
+        .run(&["apply", "--server-side", "-f", "-"], Some(&csa_cm("3")))
+        .await;
+    assert!(ok, "{err}");
+    assert_eq!(out, "configmap/csa serverside-applied\n");
+    let got = k.ok(&get).await;
+    assert_eq!(
+        managers(&got),
+        [
+            ("kubectl-last-applied".to_string(), "Apply".to_string()),
+            ("kubectl".to_string(), "Apply".to_string())
+        ]
+    );
+    let v: Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(v["data"]["a"], "3");
+    // The server keeps the annotation in step with what kubectl applied.
+    let last = v["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        last,
+        "{\"apiVersion\":\"v1\",\"data\":{\"a\":\"3\"},\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"csa\",\"namespace\":\"default\"}}\n"
+    );
+    // Another manager still conflicts on the field.
+    let (ok, _, err) = k
+        .run(
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager",
+                "other",
+                "-f",
+                "-",
+            ],
+            Some(&csa_cm("4")),
+        )
+        .await;
+    assert!(!ok);
+    assert!(err.contains("conflict with \"kubectl\""), "{err}");
+}
+
+/// `kubectl diff` of an object just created from the same manifest shows nothing: the dry-run
+/// patch's `annotations: {}` is not kept (kube drops empty metadata maps), so LIVE and MERGED
+/// are equal and diff exits 0; a changed value exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_of_an_unchanged_object_is_empty() {
+    let Some(k) = kubectl().await else { return };
+    let cm = |v: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: d, namespace: default}}\ndata: {{a: \"{v}\"}}\n"
+        )
+    };
+    let (ok, _, err) = k.run(&["create", "-f", "-"], Some(&cm("1"))).await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = k.run(&["diff", "-f", "-"], Some(&cm("1"))).await;
+    assert!(ok, "diff reported a change: {out}{err}");
+    assert_eq!(out, "");
+    let (ok, out, _) = k.run(&["diff", "-f", "-"], Some(&cm("2"))).await;
+    assert!(!ok);
+    let changed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("- ") || l.starts_with("+ "))
+        .collect();
+    assert_eq!(changed, ["-  a: \"1\"", "+  a: \"2\""]);
+    // The stored object has no empty annotations either.
+    let got: Value = serde_json::from_str(
+        &k.ok(&["get", "cm", "d", "-n", "default", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    assert!(got["metadata"].get("annotations").is_none(), "{got}");
+}
+
+/// `kubectl auth` with impersonation: a service account without bindings may not list secrets
+/// (kube's `no`, exit 1, and the 403 of a real request), the admin may; `--list` shows the
+/// bootstrap rules every authenticated user has; `whoami --as` reports the impersonated user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_can_i_and_whoami_with_impersonation() {
+    let Some(k) = kubectl().await else { return };
+    let nobody = "--as=system:serviceaccount:default:nobody";
+    let (ok, out, _) = k
+        .run(
+            &[
+                "auth",
+                "can-i",
+                "list",
+                "secrets",
+                "-n",
+                "kube-system",
+                nobody,
+            ],
+            None,
+        )
+        .await;
+    assert!(!ok);
+    assert_eq!(out, "no\n");
+    let (ok, out, _) = k
+        .run(
+            &["auth", "can-i", "list", "secrets", "-n", "kube-system"],
+            None,
+        )
+        .await;
+    assert!(ok);
+    assert_eq!(out, "yes\n");
+    let (ok, _, err) = k
+        .run(&["get", "secrets", "-n", "kube-system", nobody], None)
+        .await;
+    assert!(!ok);
+    assert!(
+        err.contains("User \"system:serviceaccount:default:nobody\" cannot list resource \"secrets\" in API group \"\" in the namespace \"kube-system\""),
+        "{err}"
+    );
+    let rules = k.ok(&["auth", "can-i", "--list", nobody]).await;
+    assert!(
+        rules.contains("selfsubjectaccessreviews.authorization.k8s.io"),
+        "{rules}"
+    );
+    assert!(!rules.contains("*.*"), "{rules}");
+    let who: Value =
+        serde_json::from_str(&k.ok(&["auth", "whoami", "-o", "json", nobody]).await).unwrap();
+    assert_eq!(
+        who["status"]["userInfo"]["username"],
+        "system:serviceaccount:default:nobody"
+    );
+    assert_eq!(
+        who["status"]["userInfo"]["groups"],
+        serde_json::json!([
+            "system:serviceaccounts",
+            "system:serviceaccounts:default",
+            "system:authenticated"
+        ])
     );
 }

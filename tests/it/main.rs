@@ -16,6 +16,8 @@ mod reporters;
 mod runner;
 mod signals;
 mod sim_api;
+mod sim_auth;
 mod sim_cluster;
+mod sim_history;
 mod sim_world;
 mod stage_files;

@@ -53,6 +53,8 @@ pub struct Request {
     pub accept: String,
     /// `User-Agent`.
     pub user_agent: String,
+    /// Who the request acts as (the token's user or the one it impersonates).
+    pub identity: crate::sim::auth::Identity,
     /// Body.
     pub body: Bytes,
 }

@@ -85,7 +85,8 @@ pub fn patch(shared: &Shared, req: &Request) -> Result<axum::response::Response,
         }
         PatchType::Apply => {}
     }
-    let doc = check_type(&req.kind, doc)?;
+    let mut doc = check_type(&req.kind, doc)?;
+    omit_empty_metadata(&mut doc);
     let patched_name = doc
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -127,6 +128,25 @@ pub fn patch(shared: &Shared, req: &Request) -> Result<axum::response::Response,
     )?;
     let resp = json_response(200, &for_version(&req.kind, &obj));
     Ok(schema::with_warnings(resp, &admitted.warnings))
+}
+
+/// Drops the empty `metadata` maps and lists (`annotations: {}`, `labels: {}`, `finalizers: []`,
+/// `ownerReferences: []`), as kube-apiserver's round trip through the typed `ObjectMeta`
+/// (`omitempty`) does for every kind. A client-side-apply patch sends `annotations: {}`.
+pub fn omit_empty_metadata(obj: &mut Value) {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in ["annotations", "labels", "finalizers", "ownerReferences"] {
+            let empty = match meta.get(k) {
+                Some(Value::Object(m)) => m.is_empty(),
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(Value::Null) => true,
+                _ => false,
+            };
+            if empty {
+                meta.remove(k);
+            }
+        }
+    }
 }
 
 /// The JSON type name Go's `encoding/json` reports in an unmarshal error.
@@ -227,7 +247,8 @@ fn apply(
             if req.kind.namespaced {
                 base["metadata"]["namespace"] = json!(req.ns());
             }
-            let merged = managed::apply(&req.kind, None, base, &applied, &w, force, scope)?;
+            let mut merged = managed::apply(&req.kind, None, base, &applied, &w, force, scope)?;
+            omit_empty_metadata(&mut merged);
             let merged = schema::admit_request(&st, req, merged, None)?.object;
             let obj = create_in(
                 &mut st,
@@ -263,7 +284,7 @@ fn apply(
                 ));
             }
             let live = for_version(&req.kind, &old);
-            let merged = managed::apply(
+            let mut merged = managed::apply(
                 &req.kind,
                 Some(&live),
                 live.clone(),
@@ -272,6 +293,7 @@ fn apply(
                 force,
                 scope,
             )?;
+            omit_empty_metadata(&mut merged);
             let merged = schema::admit_request(&st, req, merged, Some(&old))?.object;
             let obj = commit_update(
                 &mut st, shared, &req.kind, &old, merged, part, &manager, true, dry,

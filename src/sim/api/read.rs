@@ -1,6 +1,8 @@
 //! Reads: get and list (labelSelector, fieldSelector, limit/continue with kube's continue-token
 //! format); `meta.k8s.io` Tables for `kubectl get` are built in `table.rs`.
-//! Lists always reflect the latest state.
+//! Lists reflect the latest state, except `resourceVersionMatch=Exact` (and the legacy exact
+//! read: a `limit` with a non-zero `resourceVersion` and no match), which reads the state at that
+//! resourceVersion from the store's history (410 once it is older than the history).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -98,6 +100,35 @@ pub fn select(shared: &Shared, req: &Request, sel: &Selectors) -> (Vec<Obj>, u64
     (objs, st.rv())
 }
 
+/// Whether a list with a resourceVersion asks for the state exactly at it (kube's `isExact` or
+/// `isLegacyExact`).
+fn exact_read(req: &Request) -> bool {
+    match req.query.get("resourceVersionMatch").map(String::as_str) {
+        Some("Exact") => true,
+        None | Some("") => req
+            .query
+            .get("limit")
+            .and_then(|l| l.parse::<i64>().ok())
+            .is_some_and(|l| l > 0),
+        Some(_) => false,
+    }
+}
+
+/// Objects selected by a list at resourceVersion `at` (etcd's historic read), listed with `at`.
+fn select_at(
+    shared: &Shared,
+    req: &Request,
+    sel: &Selectors,
+    at: u64,
+) -> Result<(Vec<Obj>, u64), ApiError> {
+    let st = shared.store.lock();
+    let objs = st
+        .list_at(&req.gr, req.namespace.as_deref(), at)
+        .map_err(|_| ApiError::expired("The resourceVersion for the provided list is too old."))?;
+    let rv = at.min(st.rv());
+    Ok((objs.into_iter().filter(|o| sel.matches(o)).collect(), rv))
+}
+
 /// The `resourceVersion` parameter as a number (`None` when absent or empty), with
 /// kube-apiserver's 400 for anything else.
 pub fn resource_version(req: &Request) -> Result<Option<u64>, ApiError> {
@@ -167,9 +198,12 @@ fn validate_list_options(req: &Request) -> Result<(), ApiError> {
 /// GET a collection.
 pub fn list(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
     validate_list_options(req)?;
-    resource_version(req)?;
+    let at = resource_version(req)?;
     let sel = Selectors::from_request(req)?;
-    let (mut objs, rv) = select(shared, req, &sel);
+    let (mut objs, rv) = match at.filter(|rv| *rv != 0 && exact_read(req)) {
+        Some(at) => select_at(shared, req, &sel, at)?,
+        None => select(shared, req, &sel),
+    };
     if let Some(token) = req.query.get("continue").filter(|t| !t.is_empty()) {
         let start = decode_continue(token)?;
         objs.retain(|o| key_of(o) > start);

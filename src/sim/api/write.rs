@@ -269,7 +269,8 @@ pub fn main_scope(kind: &KindInfo) -> Scope {
 
 /// POST: create (or a review, for the review kinds).
 pub fn create(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
-    let body = check_type(&req.kind, req.object_body()?)?;
+    let mut body = check_type(&req.kind, req.object_body()?)?;
+    super::patch::omit_empty_metadata(&mut body);
     if matches!(
         req.kind.group.as_str(),
         "authorization.k8s.io" | "authentication.k8s.io"
@@ -481,7 +482,8 @@ fn strip_times(v: &mut Value) {
 
 /// PUT: replace an object (or its status).
 pub fn update(shared: &Shared, req: &Request) -> Result<axum::response::Response, ApiError> {
-    let body = check_type(&req.kind, req.object_body()?)?;
+    let mut body = check_type(&req.kind, req.object_body()?)?;
+    super::patch::omit_empty_metadata(&mut body);
     let dry = req.dry_run()?;
     let name = req.name.as_deref().unwrap_or("");
     let body_name = meta_str(&body, "name");
