@@ -13,8 +13,22 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> Result<u8, AppError> {
     let project = ctx.project()?;
     let stages = ctx.stages(&project)?;
     let ids: Vec<String> = stages.stages().iter().map(|s| s.stage.id.clone()).collect();
+    // The labels of the endpoints the stages' summary steps record, by stage and slug.
+    let mut labels = std::collections::BTreeMap::new();
+    for s in stages.stages() {
+        for step in &s.stage.steps {
+            if let crate::stage::params::StepParams::Summary(p) = &step.with {
+                for e in &p.endpoints {
+                    labels.insert(
+                        (s.stage.id.clone(), crate::steps::summary::slug(&e.label)),
+                        e.label.clone(),
+                    );
+                }
+            }
+        }
+    }
     let target = Target::connect(ctx, Some(&project)).await?;
-    let result = show(ctx, &args, &target, &ids).await;
+    let result = show(ctx, &args, &target, &ids, &labels).await;
     target.close().await?;
     result
 }
@@ -24,11 +38,17 @@ async fn show(
     args: &StatusArgs,
     target: &Target,
     ids: &[String],
+    labels: &std::collections::BTreeMap<(String, String), String>,
 ) -> Result<u8, AppError> {
     loop {
-        let report = status::collect(&target.cluster, ids)
+        let mut report = status::collect(&target.cluster, ids)
             .await
             .map_err(AppError::cluster)?;
+        for s in &mut report.stages {
+            for e in &mut s.endpoints {
+                e.label = labels.get(&(s.stage.clone(), e.slug.clone())).cloned();
+            }
+        }
         // A stage recorded in progress while nobody holds the cluster lock was interrupted
         // (killed, Ctrl-C, lost connection): say so, with the command that resumes it.
         let lock_free = if report.stages.iter().any(|s| s.state == "in-progress") {
@@ -192,6 +212,32 @@ pub fn table(report: &StatusReport, lock_free: bool, democtl: &str) -> String {
         let lines = render::table(
             &["NODE".into(), "TYPE".into(), "GPUS".into(), "STATE".into()],
             &rows,
+        );
+        out.extend(lines.into_iter().map(|l| format!("  {l}")));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let endpoints: Vec<Vec<String>> = report
+        .stages
+        .iter()
+        .filter(|s| s.state != "not-deployed")
+        .flat_map(|s| {
+            s.endpoints.iter().map(|e| {
+                vec![
+                    e.label.clone().unwrap_or_else(|| e.slug.clone()),
+                    e.url.clone(),
+                    s.stage.clone(),
+                ]
+            })
+        })
+        // A later stage that shows an earlier stage's endpoint again (Llama Stack) adds no row.
+        .filter(|row| seen.insert((row[0].clone(), row[1].clone())))
+        .collect();
+    if !endpoints.is_empty() {
+        out.push(String::new());
+        out.push("Endpoints".into());
+        let lines = render::table(
+            &["ENDPOINT".into(), "URL".into(), "STAGE".into()],
+            &endpoints,
         );
         out.extend(lines.into_iter().map(|l| format!("  {l}")));
     }

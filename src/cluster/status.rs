@@ -52,6 +52,34 @@ pub struct StageReport {
     pub completed_steps: Vec<String>,
     pub components: Vec<ComponentStatus>,
     pub benchmarks: Option<Value>,
+    /// The endpoints the stage's last run found (its `summary` step), by slug
+    /// (`openshift-ai-dashboard` → URL), in the stage record's order.
+    #[serde(default)]
+    pub endpoints: Vec<RecordedEndpoint>,
+}
+
+/// An endpoint a deploy recorded (`<stage>.endpoint.<slug>`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedEndpoint {
+    pub slug: String,
+    /// The stage file's label for it (filled in by the caller, which has the stage files).
+    pub label: Option<String>,
+    pub url: String,
+}
+
+/// The endpoints recorded in a stage's values.
+fn recorded_endpoints(st: &StageState) -> Vec<RecordedEndpoint> {
+    let prefix = format!("{}.endpoint.", st.stage);
+    st.values
+        .iter()
+        .filter_map(|(k, v)| {
+            Some(RecordedEndpoint {
+                slug: k.strip_prefix(&prefix)?.to_string(),
+                label: None,
+                url: v.as_str()?.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// A GPU node.
@@ -159,6 +187,7 @@ async fn stage_report(
             completed_steps: Vec::new(),
             components: Vec::new(),
             benchmarks: None,
+            endpoints: Vec::new(),
         });
     };
     // One list per (apiVersion, kind, namespace) of the inventory, in parallel.
@@ -233,6 +262,7 @@ async fn stage_report(
         completed_steps: st.completed_steps.clone(),
         components,
         benchmarks: st.benchmarks.clone(),
+        endpoints: recorded_endpoints(st),
     })
 }
 
@@ -357,6 +387,7 @@ mod tests {
                 total: 1,
             }],
             benchmarks: None,
+            endpoints: Vec::new(),
         }
     }
 

@@ -607,6 +607,35 @@ async fn deploying_stage3_on_an_empty_cluster_deploys_stages_1_2_3_in_order() {
     for s in ["stage1", "stage2", "stage3"] {
         assert_stage_ready(&status, s);
     }
+    // Issue #13: `status` lists every endpoint the stages recorded, not only the models'.
+    let table = sim.democtl(&["status"]).await;
+    table.expect_code(0);
+    for label in [
+        "OpenShift AI dashboard",
+        "Model Registry",
+        "Llama Stack",
+        "ACME agent",
+        "Mistral 24B quantized (1 GPU)",
+    ] {
+        assert!(
+            table
+                .stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(label) && l.contains("https://")),
+            "{label}: {}",
+            table.stdout
+        );
+    }
+    assert_eq!(
+        table
+            .stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with("Llama Stack "))
+            .count(),
+        1,
+        "each endpoint once: {}",
+        table.stdout
+    );
     sim.stop().await;
 }
 

@@ -147,13 +147,16 @@ fn shape(kind: &str, v: &Value) -> Value {
         _ => {
             let mut spec = v["spec"].clone();
             // Assigned by the server per object: Job selectors and template labels, the
-            // PersistentVolume a claim is bound to.
+            // PersistentVolume a claim is bound to, a Service's cluster IPs (random, as kube's
+            // allocator).
             strip(
                 &mut spec,
                 &[
                     "controller-uid",
                     "batch.kubernetes.io/controller-uid",
                     "volumeName",
+                    "clusterIP",
+                    "clusterIPs",
                 ],
             );
             json!({"spec": spec})
