@@ -706,7 +706,9 @@ fn build_last_applied(applied: &Value) -> String {
     text
 }
 
-fn sorted_keys(v: &Value) -> Value {
+/// The value with every object's keys sorted (kube-apiserver's YAML and last-applied
+/// annotations have them so).
+pub(crate) fn sorted_keys(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();

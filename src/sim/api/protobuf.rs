@@ -332,7 +332,7 @@ pub async fn render(out: Output, resp: Response) -> Response {
         return Response::from_parts(parts, Body::from(bytes));
     };
     let encoded = match out {
-        Output::Yaml => serde_saphyr::to_string(&sorted(&v))
+        Output::Yaml => serde_saphyr::to_string(&crate::sim::managed::sorted_keys(&v))
             .ok()
             .map(|y| (y.into_bytes(), "application/yaml")),
         Output::Protobuf => v
@@ -351,23 +351,6 @@ pub async fn render(out: Output, resp: Response) -> Response {
             Response::from_parts(parts, Body::from(b))
         }
         None => Response::from_parts(parts, Body::from(bytes)),
-    }
-}
-
-/// Keys sorted, as kube-apiserver's YAML (converted from JSON) has them.
-fn sorted(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted(&m[k])))
-                    .collect(),
-            )
-        }
-        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-        other => other.clone(),
     }
 }
 
