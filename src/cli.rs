@@ -37,7 +37,7 @@ pub struct GlobalArgs {
     pub request_timeout: Option<std::time::Duration>,
     /// Use the project's simulated cluster (a background process, started first when none
     /// runs; state under `<project>/.democtl/sim/`).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with_all = ["kubeconfig", "context"])]
     pub sim: bool,
     /// Speed of simulated time when the simulated cluster starts (`60`: a simulated minute per
     /// second; default 1); a running cluster keeps its speed.
@@ -140,9 +140,34 @@ pub struct DeployArgs {
     /// Set a feature switch: `--set-switch benchmarks=false` (same as `--no-benchmarks`).
     #[arg(long, value_name = "NAME=BOOL", value_parser = parse_switch)]
     pub set_switch: Vec<(String, bool)>,
+    /// Full-screen view for a projector: steps, narration, progress, cluster panel (needs a
+    /// terminal). The run log is written as always.
+    #[arg(long)]
+    pub present: bool,
+    /// With `--present`: wait for a key before each stage or step (space goes on, `q` stops).
+    #[arg(long, value_enum, value_name = "WHEN", requires = "present")]
+    pub pause: Option<Pause>,
     /// Switches given as `--<name>` / `--no-<name>` (filled from the matches; see [`with_switches`]).
     #[arg(skip)]
     pub switches: BTreeMap<String, bool>,
+}
+
+/// Where `--pause` waits for a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Pause {
+    /// Before each stage.
+    Stage,
+    /// Before each step.
+    Step,
+}
+
+impl From<Pause> for crate::report::present::PauseAt {
+    fn from(p: Pause) -> Self {
+        match p {
+            Pause::Stage => crate::report::present::PauseAt::Stage,
+            Pause::Step => crate::report::present::PauseAt::Step,
+        }
+    }
 }
 
 /// `democtl plan <stage>`.
@@ -201,6 +226,10 @@ pub struct TeardownArgs {
     /// Remove stuck finalizers after the timeout.
     #[arg(long)]
     pub force: bool,
+    /// Also delete the demo's data (PostgreSQL's volume claim; objects annotated
+    /// `democtl.io/data`), which teardown keeps otherwise.
+    #[arg(long)]
+    pub delete_data: bool,
     /// Output format of `--dry-run` (`json`/`yaml`: the plan as data, for scripts).
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -235,6 +264,12 @@ pub struct ReplayArgs {
     /// Compress every pause longer than this to this (`5s`; after the speed-up).
     #[arg(long, value_name = "DURATION", value_parser = parse_gap)]
     pub max_gap: Option<std::time::Duration>,
+    /// The full-screen presenter view (as `deploy --present`), marked as a replay.
+    #[arg(long)]
+    pub present: bool,
+    /// With `--present`: wait for a key before each stage or step (space goes on, `q` stops).
+    #[arg(long, value_enum, value_name = "WHEN", requires = "present")]
+    pub pause: Option<Pause>,
 }
 
 /// Parses `--speed` of `replay`: a finite number above 0.

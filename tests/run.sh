@@ -15,5 +15,10 @@ if command -v kubectl >/dev/null && ! { command -v curl >/dev/null && command -v
     echo "tests: tests/fidelity needs curl and jq (Debian: sudo apt-get install curl jq)" >&2
   fi
 fi
+# The HTML report's browser test renders it in headless chromium.
+bash tests/browser/install.sh
 bash tests/python/run.sh
+# Most integration tests wait on simulated clusters rather than compute: four at a time keep
+# two cores busy (CI has two). `RUST_TEST_THREADS` set by the caller wins.
+export RUST_TEST_THREADS=${RUST_TEST_THREADS:-4}
 cargo test --locked "$@"

@@ -71,6 +71,9 @@ pub fn prepare<'s>(
 }
 
 pub async fn run(ctx: &Ctx, args: DeployArgs) -> Result<u8, AppError> {
+    if args.present {
+        super::replay::needs_a_terminal(ctx)?;
+    }
     let project = ctx.project()?;
     let stages = ctx.stages(&project)?;
     let prepared = prepare(
@@ -249,6 +252,11 @@ async fn deploy_locked(
                 .take_while(|r| r.stage.id != s.stage.id)
                 .map(|r| r.stage.id.clone())
                 .collect(),
+            rerun: if is_target {
+                prepared.selection.only.as_ref().map(|(_, id)| id.clone())
+            } else {
+                None
+            },
         };
         let mut steps_run = Vec::new();
         for (i, spec) in s.stage.steps.iter().enumerate() {
@@ -355,6 +363,16 @@ async fn deploy_locked(
         &cluster_state
     };
     let mut fanout = reporters.fanout;
+    if args.present {
+        // The full-screen view takes the terminal reporter's place; the run log stays.
+        fanout.0[0] = Box::new(super::replay::presenter(
+            ctx,
+            &reporters.log_path,
+            cancel.clone(),
+            args.pause,
+            narrations(&plan),
+        ));
+    }
     let result = crate::runner::run(plan, config, &mut fanout, store, cancel).await;
     if let Some(e) = result.report_error {
         return Err(AppError::Report(e));
@@ -368,6 +386,20 @@ async fn deploy_locked(
         }
         _ => Ok(crate::exit::OK),
     }
+}
+
+/// The plan's narrations, for the presenter to show while it waits before a step.
+fn narrations(plan: &RunPlan) -> std::collections::HashMap<(String, String), String> {
+    plan.stages
+        .iter()
+        .flat_map(|stage| {
+            stage.steps.iter().filter_map(|s| {
+                s.narration
+                    .clone()
+                    .map(|n| ((stage.id.clone(), s.id.clone()), n))
+            })
+        })
+        .collect()
 }
 
 /// `future`, unless a signal comes first (the start-up before the run stops at once).

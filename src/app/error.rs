@@ -85,10 +85,8 @@ impl AppError {
                 [one] => Some(one.hint.clone()),
                 _ => Some("fix them, then run the same command again".into()),
             },
-            AppError::Io { .. }
-            | AppError::RunFailed
-            | AppError::Interrupted
-            | AppError::Report(_) => None,
+            AppError::Io { path, source } => io_hint(path, source),
+            AppError::RunFailed | AppError::Interrupted | AppError::Report(_) => None,
         }
     }
 
@@ -131,6 +129,28 @@ impl AppError {
             source,
         }
     }
+}
+
+/// What to do about a file that cannot be read or written, from the kind of failure.
+fn io_hint(path: &std::path::Path, e: &std::io::Error) -> Option<String> {
+    use std::io::ErrorKind;
+    let path = path.display();
+    Some(match e.kind() {
+        ErrorKind::NotFound => {
+            format!("check the path: `{path}` or a folder above it does not exist")
+        }
+        ErrorKind::PermissionDenied => {
+            format!("check its permissions (`ls -ld {path}`): this user may not use it")
+        }
+        ErrorKind::IsADirectory => format!("`{path}` is a folder; a file is expected there"),
+        ErrorKind::NotADirectory => format!("a part of `{path}` is a file, not a folder"),
+        ErrorKind::InvalidData => format!("`{path}` is not UTF-8 text; save it as UTF-8"),
+        ErrorKind::ReadOnlyFilesystem => format!("`{path}` is on a read-only file system"),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            "the disk is full: free some space and run the same command again".into()
+        }
+        _ => return None,
+    })
 }
 
 fn inputs_message(problems: &[InputProblem]) -> String {

@@ -197,17 +197,9 @@ fn prescan_switches(args: &[String], cwd: &Path) -> Vec<SwitchFlag> {
 
 /// An error as a report: message, cause chain, hint, and (for stage files) every problem.
 pub fn error_report(error: &AppError) -> ErrorReport {
-    let mut chain = Vec::new();
-    let mut source = std::error::Error::source(error);
-    // `transparent` variants share the message of their first source; don't show it twice.
+    // `transparent` variants share the message of their first source; `chain_of` drops it.
     let message = error.to_string();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if text != message && chain.last() != Some(&text) {
-            chain.push(text);
-        }
-        source = cause.source();
-    }
+    let chain = ErrorReport::chain_of(error, &message);
     let evidence = error.evidence();
     ErrorReport {
         message,
@@ -266,6 +258,7 @@ pub fn structured(format: crate::cli::OutputFormat, value: &impl serde::Serializ
 
 /// Writes human notes to stderr; a closed stderr is not worth failing for.
 pub fn print_stderr(text: &str) {
+    let text = crate::report::layout::fit_terminal_lines(text);
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 

@@ -212,9 +212,18 @@ fn what(spec: &StepSpec, objects: &[Value]) -> String {
         }
         StepParams::WaitGpu(p) if p.machinesets.is_empty() => "GPUs of every GPU MachineSet".into(),
         StepParams::WaitGpu(p) => format!("GPUs of {}", list(&p.machinesets)),
+        StepParams::FreeGpus(p) => format!(
+            "GPUs of changed InferenceServices of {}",
+            list(&p.components)
+        ),
         StepParams::WaitJobs(p) => format!("Jobs {} in {}", list(&p.jobs), p.namespace),
         StepParams::RunJob(p) => format!("Job {} in {}", p.job, p.namespace),
         StepParams::Benchmark(p) => format!("benchmark Jobs {} in {}", list(&p.jobs), p.namespace),
+        StepParams::LmEval(p) => format!("LMEvalJobs {} in {}", list(&p.jobs), p.namespace),
+        StepParams::Collections(p) => {
+            let names: Vec<String> = p.collections.iter().map(|c| c.name.clone()).collect();
+            format!("collections {} of {}", list(&names), p.stage)
+        }
         StepParams::Patch(p) => format!("patch {}/{}", p.target.kind, p.target.name),
         StepParams::Secret(p) => {
             let keys: Vec<String> = p.data.keys().cloned().collect();

@@ -9,9 +9,11 @@ use super::{AppError, Ctx, print_stderr};
 use crate::cli::ReplayArgs;
 use crate::report::Mode;
 use crate::report::plain::PlainReporter;
+use crate::report::present::PresentReporter;
 use crate::report::replay::RunLog;
+use crate::report::screen::Files;
 use crate::report::tty::TtyReporter;
-use crate::runner::event::Reporter;
+use crate::runner::event::{Reporter, RunEventKind};
 
 pub async fn run(ctx: &Ctx, args: ReplayArgs) -> Result<u8, AppError> {
     let path = super::logs::pick(ctx, args.run.as_deref())?;
@@ -28,7 +30,28 @@ pub async fn run(ctx: &Ctx, args: ReplayArgs) -> Result<u8, AppError> {
         .unwrap_or_default();
     let note = format!("recorded run {name}, {}× speed", args.speed);
     let stdout = || Box::new(std::io::stdout()) as Box<dyn std::io::Write + Send>;
+    let cancel = super::session::cancel_on_signals();
     let mut reporter: Box<dyn Reporter> = match ctx.output.mode {
+        _ if args.present => {
+            needs_a_terminal(ctx)?;
+            // The narrations are in the log; the pause before a step shows them ahead.
+            let narrations = log
+                .events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    RunEventKind::StepStarted {
+                        stage,
+                        step,
+                        narration: Some(n),
+                        ..
+                    } => Some(((stage.clone(), step.clone()), n.clone())),
+                    _ => None,
+                })
+                .collect();
+            Box::new(
+                presenter(ctx, &path, cancel.clone(), args.pause, narrations).replay(note.clone()),
+            )
+        }
         Mode::Tty => {
             let mut tty = TtyReporter::stderr(ctx.output.color).replay(note.clone());
             if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
@@ -46,7 +69,6 @@ pub async fn run(ctx: &Ctx, args: ReplayArgs) -> Result<u8, AppError> {
             )
         }
     };
-    let cancel = super::session::cancel_on_signals();
     let mut previous = first.elapsed;
     for event in &log.events {
         let gap = pause(
@@ -71,13 +93,57 @@ pub async fn run(ctx: &Ctx, args: ReplayArgs) -> Result<u8, AppError> {
         reporter.report(event).map_err(AppError::Report)?;
     }
     reporter.finish().map_err(AppError::Report)?;
-    if ctx.output.mode != Mode::Tty {
+    if cancel.is_cancelled() {
+        // `q` in the presenter view.
+        return Ok(super::session::received().map_or(
+            crate::exit::INTERRUPTED,
+            super::session::Interrupt::exit_code,
+        ));
+    }
+    if ctx.output.mode != Mode::Tty && !args.present {
         print_stderr("▶ end of replay (recorded run, not a live cluster)\n");
     }
     if log.summary().is_none() {
         print_stderr("the recorded run did not finish: it was killed, or was still running\n");
     }
     Ok(crate::exit::OK)
+}
+
+/// `--present` draws on the terminal and reads keys from it: both must be one.
+pub fn needs_a_terminal(ctx: &Ctx) -> Result<(), AppError> {
+    if ctx.output.interactive {
+        return Ok(());
+    }
+    Err(AppError::usage(
+        "`--present` needs a terminal: stdin and stderr are not both one",
+        Some(
+            "run it in a terminal (tmux works), or leave `--present` out for the line view".into(),
+        ),
+    ))
+}
+
+/// The full-screen presenter reporter for a run whose log is `log` (its files shown at the
+/// end; durations learned from the logs beside it).
+pub fn presenter(
+    ctx: &Ctx,
+    log: &std::path::Path,
+    cancel: tokio_util::sync::CancellationToken,
+    pause: Option<crate::cli::Pause>,
+    narrations: std::collections::HashMap<(String, String), String>,
+) -> PresentReporter {
+    let shown = |p: &std::path::Path| p.strip_prefix(&ctx.cwd).unwrap_or(p).display().to_string();
+    let report = crate::report::html::FilesReporter::report_path(log);
+    let expected = log
+        .parent()
+        .map(crate::report::history::Expectations::learn)
+        .unwrap_or_default();
+    PresentReporter::new(cancel, pause.map(Into::into), ctx.output.color)
+        .files(Files {
+            log: Some(shown(log)),
+            report: Some(shown(&report)),
+        })
+        .expected(expected)
+        .narrations(narrations)
 }
 
 /// The pause before an event recorded `gap` after the previous one.

@@ -505,6 +505,7 @@ async fn on_signals(mut signals: Signals, token: CancellationToken) {
     token.cancel();
     let second = signals.next().await;
     super::prompt::restore_terminal();
+    crate::report::present::restore();
     say(&format!(
         "{}: stopping at once, releasing the cluster lock first\n",
         second.name()

@@ -8,6 +8,7 @@ use super::{AppError, Ctx, print_stdout};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::cluster::status::{self, Health, StatusReport};
 use crate::report::render;
+use crate::steps::lm_eval_report::{self, EvalSummary};
 
 pub async fn run(ctx: &Ctx, args: StatusArgs) -> Result<u8, AppError> {
     let project = ctx.project()?;
@@ -66,16 +67,25 @@ async fn show(
             OutputFormat::Table if ctx.output.mode == crate::report::Mode::Quiet => {
                 format!("{}\n", verdict(report.health))
             }
-            OutputFormat::Table => match target.simulated() {
-                // Nobody mistakes a rehearsal for the real cluster.
-                Some(sim) => format!(
-                    "cluster: simulated (scenario {}, {}×)\n{}",
-                    sim.scenario,
-                    sim.speed,
-                    table(&report, lock_free, "democtl --sim")
-                ),
-                None => table(&report, lock_free, "democtl"),
-            },
+            OutputFormat::Table => {
+                let term = console::Term::stdout();
+                let width = if term.is_term() {
+                    usize::from(term.size().1)
+                } else {
+                    80
+                };
+                let chart = Some((width, ctx.output.color && term.is_term()));
+                match target.simulated() {
+                    // Nobody mistakes a rehearsal for the real cluster.
+                    Some(sim) => format!(
+                        "cluster: simulated (scenario {}, {}×)\n{}",
+                        sim.scenario,
+                        sim.speed,
+                        table(&report, lock_free, "democtl --sim", chart)
+                    ),
+                    None => table(&report, lock_free, "democtl", chart),
+                }
+            }
         };
         if !args.watch {
             print_stdout(&text)?;
@@ -104,7 +114,13 @@ fn exit_code(health: Health) -> u8 {
 
 /// The human screen.
 /// `democtl` is how the resume command starts (`democtl --sim` on the simulated cluster).
-pub fn table(report: &StatusReport, lock_free: bool, democtl: &str) -> String {
+/// `chart`: the width and colour of the benchmark charts drawn under each benchmark table.
+pub fn table(
+    report: &StatusReport,
+    lock_free: bool,
+    democtl: &str,
+    chart: Option<(usize, bool)>,
+) -> String {
     let mut out = Vec::new();
     let mut who = vec![format!("cluster {}", report.server)];
     if let Some(context) = &report.context {
@@ -262,16 +278,69 @@ pub fn table(report: &StatusReport, lock_free: bool, democtl: &str) -> String {
         let lines = render::table(&["SERVICE".into(), "URL".into(), "STATE".into()], &rows);
         out.extend(lines.into_iter().map(|l| format!("  {l}")));
     }
+    for s in report.stages.iter().filter(|s| s.state != "not-deployed") {
+        if let Some(summary) = s
+            .evaluation
+            .as_ref()
+            .and_then(|v| serde_json::from_value::<EvalSummary>(v.clone()).ok())
+        {
+            let t = lm_eval_report::table(&summary);
+            out.push(String::new());
+            out.push(format!("{} {}", s.stage, t.title));
+            let lines = render::table(&upper(&t.columns), &t.rows);
+            out.extend(lines.into_iter().map(|l| format!("  {l}")));
+        }
+        if !s.collections.is_empty() {
+            out.push(String::new());
+            out.push(format!("{} collections", s.stage));
+            let rows: Vec<Vec<String>> = s
+                .collections
+                .iter()
+                .map(|(name, c)| {
+                    let field = |k: &str| match &c[k] {
+                        serde_json::Value::String(v) => v.clone(),
+                        serde_json::Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    vec![
+                        name.clone(),
+                        field("provider_id"),
+                        field("documents"),
+                        field("chunks"),
+                    ]
+                })
+                .collect();
+            let header = ["COLLECTION", "PROVIDER", "DOCUMENTS", "CHUNKS"].map(String::from);
+            let lines = render::table(&header, &rows);
+            out.extend(lines.into_iter().map(|l| format!("  {l}")));
+        }
+    }
     for s in &report.stages {
         if let Some(bench) = &s.benchmarks {
             out.push(String::new());
             out.push(format!("{} last benchmark", s.stage));
             out.extend(json_table(bench).into_iter().map(|l| format!("  {l}")));
+            // The recorded rows are the benchmark step's points: both models on one chart.
+            if let Some((width, color)) = chart
+                && let Ok(points) = serde_json::from_value::<
+                    Vec<crate::runner::event::BenchmarkPoint>,
+                >(bench.clone())
+            {
+                let lines = crate::report::chart::terminal(&points, width, color);
+                if !lines.is_empty() {
+                    out.push(String::new());
+                    out.extend(lines);
+                }
+            }
         }
     }
     out.push(String::new());
     out.push(verdict(report.health).into());
     out.join("\n") + "\n"
+}
+
+fn upper(columns: &[String]) -> Vec<String> {
+    columns.iter().map(|c| c.to_uppercase()).collect()
 }
 
 fn verdict(health: Health) -> &'static str {

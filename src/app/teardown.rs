@@ -52,8 +52,17 @@ pub async fn run(ctx: &Ctx, args: TeardownArgs) -> Result<u8, AppError> {
             .collect(),
         None => Vec::new(),
     };
+    // The data the removed stages declare (`democtl.io/data`): kept unless `--delete-data`.
+    let mut data = Vec::new();
+    for s in &removed {
+        data.extend(
+            render::stage_objects(&project, s)?
+                .iter()
+                .filter_map(DataObject::of),
+        );
+    }
     let target = Target::connect(ctx, Some(&project)).await?;
-    let result = teardown(ctx, &args, &removed, keep, &target).await;
+    let result = teardown(ctx, &args, &removed, keep, &data, &target).await;
     let closed = target.close().await;
     let code = result?;
     closed?;
@@ -65,6 +74,7 @@ async fn teardown(
     args: &TeardownArgs,
     removed: &[&LoadedStage],
     keep: Vec<ObjectKey>,
+    data: &[DataObject],
     target: &Target,
 ) -> Result<u8, AppError> {
     let cluster = target.cluster.clone();
@@ -77,6 +87,11 @@ async fn teardown(
             .await
             .map_err(AppError::cluster)?;
         plans.push((*s, opts, plan));
+    }
+    if !args.delete_data {
+        keep_data(&cluster, &mut plans, data)
+            .await
+            .map_err(AppError::cluster)?;
     }
     let data = PlanData::new(target, &plans);
     let nothing = plans
@@ -234,6 +249,100 @@ async fn run_plans(
     }
 }
 
+/// An object that holds the demo's data (annotation `democtl.io/data: <what it is>`).
+#[derive(Debug, Clone)]
+struct DataObject {
+    key: ObjectKey,
+    what: String,
+}
+
+/// Annotation naming the data an object holds; teardown keeps it unless `--delete-data`.
+const DATA_ANNOTATION: &str = "democtl.io/data";
+
+impl DataObject {
+    fn of(obj: &serde_json::Value) -> Option<DataObject> {
+        let what = obj
+            .pointer("/metadata/annotations")?
+            .get(DATA_ANNOTATION)?
+            .as_str()?;
+        Some(DataObject {
+            key: ObjectKey::from_value(obj)?,
+            what: what.to_string(),
+        })
+    }
+}
+
+/// Takes the data objects out of the plans' deletes, and keeps every namespace this teardown
+/// would delete while it holds data (a deleted namespace takes its claims with it) — the ones
+/// the removed stages declare and, found live, those an earlier teardown kept.
+async fn keep_data(
+    cluster: &Cluster,
+    plans: &mut [(&LoadedStage, TeardownOptions, TeardownPlan)],
+    declared: &[DataObject],
+) -> Result<(), crate::cluster::ClusterError> {
+    let reason = |d: &DataObject| format!("{} — kept; `--delete-data` deletes it", d.what);
+    // Only data that exists: declared objects a plan would delete, and live claims.
+    let mut held: Vec<DataObject> = declared
+        .iter()
+        .filter(|d| {
+            plans
+                .iter()
+                .any(|(_, _, p)| p.delete.iter().any(|x| x.key == d.key))
+        })
+        .cloned()
+        .collect();
+    for (_, _, plan) in plans.iter() {
+        for d in plan.delete.iter().filter(|d| is_namespace(&d.key)) {
+            let claims = crate::steps::list_objects(
+                cluster,
+                "v1",
+                "PersistentVolumeClaim",
+                Some(&d.key.name),
+                None,
+            )
+            .await?;
+            held.extend(claims.iter().filter_map(DataObject::of));
+        }
+    }
+    for (_, _, plan) in plans.iter_mut() {
+        let mut kept = Vec::new();
+        plan.delete.retain(|d| {
+            let data = held.iter().find(|h| h.key == d.key);
+            let holder = is_namespace(&d.key)
+                .then(|| {
+                    held.iter()
+                        .find(|h| h.key.namespace.as_deref() == Some(d.key.name.as_str()))
+                })
+                .flatten();
+            match (data, holder) {
+                (Some(h), _) => kept.push(teardown::Skipped {
+                    key: d.key.clone(),
+                    reason: reason(h),
+                    foreign: Vec::new(),
+                }),
+                (None, Some(h)) => kept.push(teardown::Skipped {
+                    key: d.key.clone(),
+                    reason: format!("holds {}: {}", h.key, reason(h)),
+                    foreign: Vec::new(),
+                }),
+                (None, None) => return true,
+            }
+            false
+        });
+        plan.skipped.extend(kept);
+    }
+    Ok(())
+}
+
+fn is_namespace(key: &ObjectKey) -> bool {
+    key.kind == "Namespace" && key.group().is_empty()
+}
+
+/// Whether a kept object is kept for the demo's data (the prompt says so).
+fn is_kept_data(k: &teardown::Skipped) -> bool {
+    k.reason.contains("`--delete-data`")
+}
+
 /// Objects a plan restores, each once (two `patch` steps may change one DataScienceCluster).
 fn restored(plan: &TeardownPlan) -> Vec<&ObjectKey> {
     let mut keys: Vec<&ObjectKey> = plan.restore.iter().map(|r| &r.target).collect();
@@ -383,7 +492,11 @@ impl PlanData {
             for r in &s.restore {
                 out.push_str(&format!("  restore  {r}\n"));
             }
-            for k in s.keep.iter().filter(|k| !k.foreign.is_empty()) {
+            for k in s
+                .keep
+                .iter()
+                .filter(|k| !k.foreign.is_empty() || is_kept_data(k))
+            {
                 out.push_str(&format!("  keep     {} ({})\n", k.key, k.reason));
             }
         }

@@ -10,6 +10,9 @@ pub async fn run(ctx: &Ctx) -> Result<u8, AppError> {
     let project = ctx.project()?;
     let (stages, mut problems) = StageSet::load_all(project.root());
     let mut lines = Vec::new();
+    // Later stages' overlays include earlier ones: the same broken file fails each of them,
+    // and only its first failure is a problem of its own.
+    let mut render_causes = std::collections::BTreeSet::new();
     for s in stages.stages() {
         let overlay = project.root().join(&s.stage.overlay);
         if !overlay.is_dir() {
@@ -29,6 +32,9 @@ pub async fn run(ctx: &Ctx) -> Result<u8, AppError> {
             }
             Err(e) => {
                 let report = super::error_report(&e);
+                if !report.chain.is_empty() && !render_causes.insert(report.chain.clone()) {
+                    continue;
+                }
                 let mut message = report.message;
                 for cause in report.chain {
                     message.push_str(&format!(": {cause}"));

@@ -57,6 +57,8 @@ pub struct Cluster {
     request_timeout: Duration,
     retry: RetryPolicy,
     discovery: Discovery,
+    /// Whether the server has answered this process yet (any response, errors included).
+    answered: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -99,6 +101,7 @@ impl Cluster {
             context: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             retry: RetryPolicy::from_env(),
+            answered: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -170,12 +173,21 @@ impl Cluster {
     where
         Fut: Future<Output = Result<T, kube::Error>>,
     {
+        use std::sync::atomic::Ordering;
         let mut delays = self.retry.backoff();
         let mut attempt = 1u32;
         loop {
             let err = match tokio::time::timeout(self.request_timeout, request()).await {
-                Ok(Ok(v)) => return Ok(v),
-                Ok(Err(source)) => ClusterError::api(action, object(), source),
+                Ok(Ok(v)) => {
+                    self.answered.store(true, Ordering::Relaxed);
+                    return Ok(v);
+                }
+                Ok(Err(source)) => {
+                    if matches!(source, kube::Error::Api(_)) {
+                        self.answered.store(true, Ordering::Relaxed);
+                    }
+                    ClusterError::api(action, object(), source)
+                }
                 Err(_) => ClusterError::RequestTimeout {
                     action: action.to_string(),
                     object: object(),
@@ -183,6 +195,12 @@ impl Cluster {
                 },
             };
             if !err.is_transient() || err.is_conflict() {
+                return Err(err);
+            }
+            // A server that never answered and refuses connections (or whose name does not
+            // resolve) is a wrong URL or a cluster that is down, not a blip: say so at once,
+            // as kubectl does. Once it has answered, a refusal is a restart and is retried.
+            if !self.answered.load(Ordering::Relaxed) && err.is_connect_failure() {
                 return Err(err);
             }
             let Some(backoff) = delays.next() else {
@@ -407,13 +425,21 @@ async fn load_config(opts: &ConnectOptions) -> Result<(Config, Option<String>), 
         .context
         .clone()
         .or_else(|| kubeconfig.current_context.clone());
-    if let Some(ctx) = &opts.context
-        && !kubeconfig.contexts.iter().any(|c| &c.name == ctx)
-    {
-        return Err(ClusterError::UnknownContext {
-            context: ctx.clone(),
-            available: kubeconfig.contexts.iter().map(|c| c.name.clone()).collect(),
-        });
+    let available = || kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
+    match context.as_deref() {
+        None | Some("") => {
+            return Err(ClusterError::NoCurrentContext {
+                path: opts.kubeconfig.clone(),
+                available: available(),
+            });
+        }
+        Some(ctx) if !kubeconfig.contexts.iter().any(|c| c.name == ctx) => {
+            return Err(ClusterError::UnknownContext {
+                context: ctx.to_owned(),
+                available: available(),
+            });
+        }
+        Some(_) => {}
     }
     let options = KubeConfigOptions {
         context: opts.context.clone(),
@@ -528,5 +554,28 @@ contexts:
         assert!(matches!(err, ClusterError::Unreachable { .. }), "{err:?}");
         assert_eq!(err.exit_code(), crate::exit::CLUSTER);
         assert!(err.is_transient());
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answered_and_refuses_is_not_retried() {
+        // Port 1 on loopback refuses; the default policy would try 8 times over ≈ 20 s.
+        let config = Config::new("http://127.0.0.1:1".parse().unwrap());
+        let cluster = Cluster::from_client(Client::try_from(config).unwrap(), "http://127.0.0.1:1")
+            .with_retry_policy(RetryPolicy::default());
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.client().clone());
+        let err = cluster
+            .call(
+                "get",
+                || "Namespace/default".into(),
+                || {
+                    attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    api.get("default")
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(err.is_connect_failure(), "{err:?}");
+        assert_eq!(attempts.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 }

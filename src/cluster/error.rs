@@ -25,6 +25,12 @@ pub enum ClusterError {
         context: String,
         available: Vec<String>,
     },
+    /// The kubeconfig names no current context and `--context` is not given.
+    #[error("the kubeconfig{} has no current context", path_suffix(.path))]
+    NoCurrentContext {
+        path: Option<PathBuf>,
+        available: Vec<String>,
+    },
     /// No kubeconfig and not running in a cluster.
     #[error("no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running inside a cluster")]
     NoKubeconfig,
@@ -254,6 +260,24 @@ impl ClusterError {
         }
     }
 
+    /// The connection could not even be opened: refused, or the host name does not resolve.
+    pub fn is_connect_failure(&self) -> bool {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cur {
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+            {
+                return true;
+            }
+            let text = e.to_string();
+            if text.starts_with("dns error") || text.starts_with("unsupported scheme") {
+                return true;
+            }
+            cur = e.source();
+        }
+        false
+    }
+
     /// How long the server asked us to wait (429/503 `retryAfterSeconds`).
     pub fn retry_after(&self) -> Option<Duration> {
         self.kube_error().and_then(retry_after_kube)
@@ -270,6 +294,7 @@ impl ClusterError {
             ClusterError::Api { source, .. } if api_code(source) == Some(401) => exit::CLUSTER,
             ClusterError::Kubeconfig { .. }
             | ClusterError::UnknownContext { .. }
+            | ClusterError::NoCurrentContext { .. }
             | ClusterError::NoKubeconfig => exit::USAGE,
             ClusterError::InvalidObject { .. } => exit::USAGE,
             _ => exit::FAILED,
@@ -286,6 +311,13 @@ impl ClusterError {
                 "the kubeconfig has no contexts; log in with `oc login <api-url>`".into()
             } else {
                 format!("available contexts: {}", available.join(", "))
+            }),
+            ClusterError::NoCurrentContext { available, .. } => Some(match available.as_slice() {
+                [] => "the kubeconfig has no contexts; log in with `oc login <api-url>`".into(),
+                _ => format!(
+                    "pass `--context NAME` or run `oc config use-context NAME` (contexts: {})",
+                    available.join(", ")
+                ),
             }),
             ClusterError::NoKubeconfig => {
                 Some("log in with `oc login <api-url>` or pass `--kubeconfig`; or try `democtl --sim`".into())

@@ -15,6 +15,7 @@ pub mod object;
 pub mod operators;
 pub mod ready;
 pub mod retry;
+pub mod rhoai_release;
 pub mod state;
 pub mod status;
 pub mod teardown;

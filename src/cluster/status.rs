@@ -56,6 +56,13 @@ pub struct StageReport {
     /// (`openshift-ai-dashboard` → URL), in the stage record's order.
     #[serde(default)]
     pub endpoints: Vec<RecordedEndpoint>,
+    /// The LM-Eval scores the stage's last run recorded (`<stage>.lm-eval.results`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Value>,
+    /// The vector-store collections its ingestion runs filled (`<stage>.collection.<name>`),
+    /// by name: provider, documents, chunks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub collections: BTreeMap<String, Value>,
 }
 
 /// An endpoint a deploy recorded (`<stage>.endpoint.<slug>`).
@@ -188,6 +195,8 @@ async fn stage_report(
             components: Vec::new(),
             benchmarks: None,
             endpoints: Vec::new(),
+            evaluation: None,
+            collections: BTreeMap::new(),
         });
     };
     // One list per (apiVersion, kind, namespace) of the inventory, in parallel.
@@ -263,6 +272,17 @@ async fn stage_report(
         components,
         benchmarks: st.benchmarks.clone(),
         endpoints: recorded_endpoints(st),
+        evaluation: st
+            .values
+            .get(&format!("{id}.{}", crate::steps::lm_eval::RESULTS_KEY))
+            .cloned(),
+        collections: {
+            let prefix = format!("{id}.{}.", crate::steps::ingest_report::COLLECTION_KEY);
+            st.values
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v.clone())))
+                .collect()
+        },
     })
 }
 
@@ -388,6 +408,8 @@ mod tests {
             }],
             benchmarks: None,
             endpoints: Vec::new(),
+            evaluation: None,
+            collections: BTreeMap::new(),
         }
     }
 

@@ -16,13 +16,25 @@ use super::order;
 use super::patch;
 use super::replacements;
 use super::resource::{ResId, Resource, invalid, load_manifests};
+use super::transform::config::TransformerConfig;
 use super::transform::{images, labels, nameref, namespace, prefix, replicas};
+use super::vars;
 
 /// Renders the kustomization in `dir`.
 pub fn build(dir: &Path) -> Result<Vec<Value>, RenderError> {
     let mut stack = Vec::new();
+    let mut declared = Vec::new();
     let top = kustomization::load(dir)?;
-    let mut res = accumulate(top.clone(), false, Vec::new(), &mut stack)?;
+    let order = top.k.order(&top.file)?;
+    let mut config = TransformerConfig::default();
+    let mut res = accumulate(
+        top.clone(),
+        false,
+        Vec::new(),
+        &mut stack,
+        &mut declared,
+        &mut config,
+    )?;
     for r in res.iter_mut() {
         if r.generated.as_ref().is_some_and(|g| g.needs_hash) {
             r.store_previous_id();
@@ -30,15 +42,67 @@ pub fn build(dir: &Path) -> Result<Vec<Value>, RenderError> {
             r.set_name(&name);
         }
     }
-    nameref::fix(&mut res, &top.file)?;
+    nameref::fix(&mut res, &top.file, &config)?;
+    vars::resolve(&declared, &mut res, &config)?;
     res.retain(|r| {
         r.obj
             .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
             .and_then(Value::as_str)
             != Some("true")
     });
-    order::legacy_sort(&mut res);
+    order::sort(&mut res, &order);
+    build_metadata(&top, &mut res)?;
     Ok(res.into_iter().map(|r| r.obj).collect())
+}
+
+/// The label kustomize's `managedByLabel` sets, with the kustomize release democtl renders as.
+const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kustomize-v5.5.0");
+
+/// `buildMetadata` of the top kustomization (kustomize reads no other's): the managed-by
+/// label and each object's origin (its file, or the kustomization and generator that made it,
+/// relative to the top). Unknown options are ignored, as kustomize ignores them.
+fn build_metadata(top: &Loaded, res: &mut [Resource]) -> Result<(), RenderError> {
+    let options = &top.k.build_metadata;
+    if options.iter().any(|o| o == "transformerAnnotations") {
+        return Err(RenderError::Unsupported {
+            file: top.file.clone(),
+            field: "buildMetadata: [transformerAnnotations]".into(),
+        });
+    }
+    let managed_by = options.iter().any(|o| o == "managedByLabel");
+    let origins = options.iter().any(|o| o == "originAnnotations");
+    for r in res {
+        let relative = r
+            .file
+            .strip_prefix(&top.dir)
+            .unwrap_or(&r.file)
+            .display()
+            .to_string();
+        let origin = match (&r.generated, r.obj.get("kind").and_then(Value::as_str)) {
+            (Some(_), Some(kind)) => format!(
+                "configuredIn: {relative}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}Generator\n"
+            ),
+            _ => format!("path: {relative}\n"),
+        };
+        let meta = r.metadata_mut();
+        if managed_by {
+            let labels = meta
+                .entry("labels")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Value::Object(labels) = labels {
+                labels.insert(MANAGED_BY.0.into(), Value::String(MANAGED_BY.1.into()));
+            }
+        }
+        if origins {
+            let annotations = meta
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Value::Object(annotations) = annotations {
+                annotations.insert("config.kubernetes.io/origin".into(), Value::String(origin));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Accumulates the kustomization `l` onto `acc` (empty unless `l` is a component).
@@ -47,6 +111,8 @@ fn accumulate(
     is_component: bool,
     mut acc: Vec<Resource>,
     stack: &mut Vec<PathBuf>,
+    declared: &mut Vec<vars::Declared>,
+    config_out: &mut TransformerConfig,
 ) -> Result<Vec<Resource>, RenderError> {
     let k = &l.k;
     if is_component && k.kind != "Component" {
@@ -68,6 +134,8 @@ fn accumulate(
         source,
     })?;
     stack.push(canon);
+    // This kustomization's transformers see its own configs and those of what it includes.
+    let mut config = TransformerConfig::of(&l)?;
 
     let entries: Vec<(&str, &String)> = k
         .resources
@@ -87,7 +155,9 @@ fn accumulate(
         let path = resolve(&l.dir, entry);
         if path.is_dir() {
             let sub = load_dir(&l, field, entry, &path, stack)?;
-            let sub_res = accumulate(sub, false, Vec::new(), stack)?;
+            let mut sub_config = TransformerConfig::default();
+            let sub_res = accumulate(sub, false, Vec::new(), stack, declared, &mut sub_config)?;
+            config.merge(sub_config);
             for r in sub_res {
                 append(&mut acc, &mut index, r)?;
             }
@@ -98,6 +168,9 @@ fn accumulate(
             }
         }
     }
+
+    // A kustomization's own vars come after those of what it includes (kustomize's order).
+    vars::declare(declared, &k.vars, &l.file)?;
 
     for (kind, list) in [
         (GenKind::ConfigMap, &k.config_map_generator),
@@ -126,21 +199,24 @@ fn accumulate(
             });
         }
         let sub = load_dir(&l, "components", entry, &path, stack)?;
-        acc = accumulate(sub, true, acc, stack)?;
+        let mut sub_config = TransformerConfig::default();
+        acc = accumulate(sub, true, acc, stack, declared, &mut sub_config)?;
+        config.merge(sub_config);
     }
 
     patch::apply_patches_strategic_merge(&l, &mut acc)?;
     patch::apply_patches(&l, &mut acc)?;
     namespace::apply(&l, &mut acc)?;
     prefix::apply(&l, &mut acc);
-    labels::apply_labels(&l, &mut acc);
-    labels::apply_annotations(&l, &mut acc);
+    labels::apply_labels(&l, &mut acc, &config);
+    labels::apply_annotations(&l, &mut acc, &config);
     patch::apply_patches_json6902(&l, &mut acc)?;
     replicas::apply(&l, &mut acc)?;
-    images::apply(&l, &mut acc);
+    images::apply(&l, &mut acc, &config);
     replacements::apply(&l, &mut acc)?;
     acc.retain(|r| !r.is_empty());
     stack.pop();
+    config_out.merge(config);
     Ok(acc)
 }
 

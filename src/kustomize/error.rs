@@ -134,7 +134,7 @@ impl RenderError {
                 "keep only one of `kustomization.yaml`, `kustomization.yml`, `Kustomization`".into()
             }
             Self::Unsupported { field, .. } => format!(
-                "democtl renders without plugins, Helm, vars or remote bases; remove `{field}` or pre-render it into plain manifests"
+                "democtl renders without plugins, Helm or remote bases; remove `{field}` or pre-render it into plain manifests"
             ),
             Self::Invalid { field, .. } => match field.as_str() {
                 "patches" | "patchesStrategicMerge" => "a patch without `target` must name an existing object by apiVersion, kind, metadata.name (and namespace); or add a `target`".into(),

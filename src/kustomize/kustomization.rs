@@ -22,14 +22,183 @@ const UNSUPPORTED: &[&str] = &[
     "generators",
     "transformers",
     "validators",
-    "vars",
     "openapi",
     "crds",
-    "configurations",
-    "buildMetadata",
-    "sortOptions",
     "imageTags",
 ];
+
+/// The shape of a kustomization's fields, for matching keys as kustomize does: Go's
+/// `encoding/json` matches a struct field's name case-insensitively (`nameprefix`,
+/// `NamePrefix`), while the keys of maps (labels, annotations) are data and stay verbatim.
+enum Field {
+    Data,
+    Struct(&'static [(&'static str, Field)]),
+    /// A list of structs.
+    List(&'static [(&'static str, Field)]),
+}
+
+const SELECTOR_FIELDS: &[(&str, Field)] = &[
+    ("group", Field::Data),
+    ("version", Field::Data),
+    ("kind", Field::Data),
+    ("name", Field::Data),
+    ("namespace", Field::Data),
+    ("labelSelector", Field::Data),
+    ("annotationSelector", Field::Data),
+];
+const FIELD_SPEC_FIELDS: &[(&str, Field)] = &[
+    ("group", Field::Data),
+    ("version", Field::Data),
+    ("kind", Field::Data),
+    ("path", Field::Data),
+    ("create", Field::Data),
+];
+const GENERATOR_OPTION_FIELDS: &[(&str, Field)] = &[
+    ("labels", Field::Data),
+    ("annotations", Field::Data),
+    ("disableNameSuffixHash", Field::Data),
+    ("immutable", Field::Data),
+];
+const GENERATOR_FIELDS: &[(&str, Field)] = &[
+    ("name", Field::Data),
+    ("namespace", Field::Data),
+    ("behavior", Field::Data),
+    ("literals", Field::Data),
+    ("files", Field::Data),
+    ("envs", Field::Data),
+    ("env", Field::Data),
+    ("options", Field::Struct(GENERATOR_OPTION_FIELDS)),
+    ("type", Field::Data),
+];
+const KUSTOMIZATION_FIELDS: &[(&str, Field)] = &[
+    ("apiVersion", Field::Data),
+    ("kind", Field::Data),
+    ("metadata", Field::Data),
+    ("resources", Field::Data),
+    ("bases", Field::Data),
+    ("components", Field::Data),
+    ("namespace", Field::Data),
+    ("namePrefix", Field::Data),
+    ("nameSuffix", Field::Data),
+    ("commonLabels", Field::Data),
+    (
+        "labels",
+        Field::List(&[
+            ("pairs", Field::Data),
+            ("includeSelectors", Field::Data),
+            ("includeTemplates", Field::Data),
+            ("fields", Field::List(FIELD_SPEC_FIELDS)),
+        ]),
+    ),
+    ("commonAnnotations", Field::Data),
+    (
+        "patches",
+        Field::List(&[
+            ("path", Field::Data),
+            ("patch", Field::Data),
+            ("target", Field::Struct(SELECTOR_FIELDS)),
+            ("options", Field::Data),
+        ]),
+    ),
+    ("patchesStrategicMerge", Field::Data),
+    (
+        "patchesJson6902",
+        Field::List(&[
+            ("target", Field::Struct(SELECTOR_FIELDS)),
+            ("path", Field::Data),
+            ("patch", Field::Data),
+        ]),
+    ),
+    (
+        "images",
+        Field::List(&[
+            ("name", Field::Data),
+            ("newName", Field::Data),
+            ("newTag", Field::Data),
+            ("digest", Field::Data),
+        ]),
+    ),
+    (
+        "replicas",
+        Field::List(&[("name", Field::Data), ("count", Field::Data)]),
+    ),
+    ("configMapGenerator", Field::List(GENERATOR_FIELDS)),
+    ("secretGenerator", Field::List(GENERATOR_FIELDS)),
+    ("generatorOptions", Field::Struct(GENERATOR_OPTION_FIELDS)),
+    ("replacements", Field::Data),
+    ("buildMetadata", Field::Data),
+    ("configurations", Field::Data),
+    (
+        "vars",
+        Field::List(&[
+            ("name", Field::Data),
+            (
+                "objref",
+                Field::Struct(&[
+                    ("apiVersion", Field::Data),
+                    ("group", Field::Data),
+                    ("version", Field::Data),
+                    ("kind", Field::Data),
+                    ("name", Field::Data),
+                    ("namespace", Field::Data),
+                ]),
+            ),
+            ("fieldref", Field::Struct(&[("fieldpath", Field::Data)])),
+        ]),
+    ),
+    (
+        "sortOptions",
+        Field::Struct(&[
+            ("order", Field::Data),
+            (
+                "legacySortOptions",
+                Field::Struct(&[("orderFirst", Field::Data), ("orderLast", Field::Data)]),
+            ),
+        ]),
+    ),
+];
+
+/// `map` with each key that names a field of `fields` only by case spelt as the field is
+/// (an exact name wins, as in Go); unknown keys stay for the decoder to refuse.
+fn canonical_keys(
+    map: &serde_json::Map<String, Value>,
+    fields: &[(&str, Field)],
+) -> serde_json::Map<String, Value> {
+    let known = |key: &str| {
+        fields.iter().find(|(name, _)| *name == key).or_else(|| {
+            fields
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(key))
+        })
+    };
+    let mut out = serde_json::Map::new();
+    for (key, value) in map {
+        let Some((name, field)) = known(key) else {
+            // Unsupported fields are refused by their proper name, whatever their case.
+            let name = UNSUPPORTED
+                .iter()
+                .find(|name| name.eq_ignore_ascii_case(key))
+                .map_or(key.as_str(), |n| n);
+            out.insert(name.to_owned(), value.clone());
+            continue;
+        };
+        let value = match (field, value) {
+            (Field::Struct(inner), Value::Object(m)) => Value::Object(canonical_keys(m, inner)),
+            (Field::List(inner), Value::Array(items)) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Value::Object(m) => Value::Object(canonical_keys(m, inner)),
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ),
+            (_, other) => other.clone(),
+        };
+        out.insert((*name).to_owned(), value);
+    }
+    out
+}
 
 /// Target selector of a patch (regexes for name/namespace/group/version/kind).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -165,6 +334,59 @@ pub(crate) struct Json6902Entry {
     pub patch: Option<String>,
 }
 
+/// `sortOptions`: the output order (kustomize applies the top kustomization's only).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SortOptions {
+    #[serde(default)]
+    pub order: String,
+    #[serde(default)]
+    pub legacy_sort_options: Option<LegacySortOptions>,
+}
+
+/// `sortOptions.legacySortOptions`: the kinds that go first and last.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct LegacySortOptions {
+    #[serde(default)]
+    pub order_first: Vec<String>,
+    #[serde(default)]
+    pub order_last: Vec<String>,
+}
+
+/// The output order a kustomization asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Order {
+    /// Kind priority (`orderFirst` … others … `orderLast`; kustomize's lists when `None`),
+    /// then group/version/kind and id.
+    Legacy(Option<LegacySortOptions>),
+    /// The order the resources were accumulated in.
+    Fifo,
+}
+
+impl Kustomization {
+    /// The order of `sortOptions` (legacy with kustomize's kind lists when absent).
+    pub(crate) fn order(&self, file: &Path) -> Result<Order, RenderError> {
+        let Some(o) = &self.sort_options else {
+            return Ok(Order::Legacy(None));
+        };
+        match (o.order.as_str(), &o.legacy_sort_options) {
+            ("fifo", None) => Ok(Order::Fifo),
+            ("fifo", Some(_)) => Err(invalid(
+                file,
+                "sortOptions.legacySortOptions",
+                "is set but the selected sort order is `fifo`, not `legacy`",
+            )),
+            ("legacy", legacy) => Ok(Order::Legacy(legacy.clone())),
+            _ => Err(invalid(
+                file,
+                "sortOptions.order",
+                "must be one of [fifo, legacy]",
+            )),
+        }
+    }
+}
+
 /// A parsed kustomization file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -211,6 +433,14 @@ pub(crate) struct Kustomization {
     pub generator_options: Option<GeneratorOptions>,
     #[serde(default)]
     pub replacements: Vec<Value>,
+    #[serde(default)]
+    pub sort_options: Option<SortOptions>,
+    #[serde(default)]
+    pub build_metadata: Vec<String>,
+    #[serde(default)]
+    pub vars: Vec<super::vars::Var>,
+    #[serde(default)]
+    pub configurations: Vec<String>,
 }
 
 /// A kustomization and where it lives.
@@ -266,6 +496,7 @@ pub(crate) fn load(dir: &Path) -> Result<Loaded, RenderError> {
             "the file must be a mapping",
         ));
     };
+    let map = &canonical_keys(map, KUSTOMIZATION_FIELDS);
     if map.keys().all(|k| k == "apiVersion" || k == "kind") {
         return Err(invalid(
             &file,
@@ -348,6 +579,10 @@ fn merge_part(k: &mut Kustomization, p: Kustomization, key: &str) {
         "secretGenerator" => k.secret_generator = p.secret_generator,
         "generatorOptions" => k.generator_options = p.generator_options,
         "replacements" => k.replacements = p.replacements,
+        "sortOptions" => k.sort_options = p.sort_options,
+        "buildMetadata" => k.build_metadata = p.build_metadata,
+        "vars" => k.vars = p.vars,
+        "configurations" => k.configurations = p.configurations,
         _ => {}
     }
 }

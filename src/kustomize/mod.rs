@@ -4,7 +4,7 @@
 //!
 //! Public API: [`build`] renders a directory to objects in kustomize's output order;
 //! [`to_yaml`] prints them as `kustomize build` does. Unsupported fields (Helm, plugins,
-//! `vars`, remote bases, …) fail with a [`RenderError`] naming the field and file.
+//! remote bases, …) fail with a [`RenderError`] naming the field and file.
 
 mod build;
 mod error;
@@ -17,6 +17,7 @@ mod patch;
 mod replacements;
 mod resource;
 mod transform;
+mod vars;
 
 use serde_json::Value;
 

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::error::RenderError;
+use super::kustomization::Order;
 use super::resource::{ResId, Resource};
 
 const ORDER_FIRST: [&str; 22] = [
@@ -35,20 +36,33 @@ const ORDER_LAST: [&str; 2] = [
     "ValidatingWebhookConfiguration",
 ];
 
-fn type_order(kind: &str) -> i64 {
-    if let Some(i) = ORDER_FIRST.iter().position(|k| *k == kind) {
-        return i as i64 - ORDER_FIRST.len() as i64;
+fn type_order(kind: &str, first: &[&str], last: &[&str]) -> i64 {
+    if let Some(i) = first.iter().position(|k| *k == kind) {
+        return i as i64 - first.len() as i64;
     }
-    if let Some(i) = ORDER_LAST.iter().position(|k| *k == kind) {
+    if let Some(i) = last.iter().position(|k| *k == kind) {
         return 1 + i as i64;
     }
     0
 }
 
+/// Puts the resources in the order `sortOptions` asks for (`fifo`: as accumulated).
+pub(crate) fn sort(res: &mut Vec<Resource>, order: &Order) {
+    match order {
+        Order::Fifo => {}
+        Order::Legacy(None) => legacy_sort(res, &ORDER_FIRST, &ORDER_LAST),
+        Order::Legacy(Some(lists)) => {
+            let first: Vec<&str> = lists.order_first.iter().map(String::as_str).collect();
+            let last: Vec<&str> = lists.order_last.iter().map(String::as_str).collect();
+            legacy_sort(res, &first, &last);
+        }
+    }
+}
+
 /// Sorts like kustomize's `LegacyOrderTransformer` (`NodeIsLessThan`): kind priority, then
 /// group/version/kind, then the id string — except that a core `Namespace` sorts before
 /// `Namespace` kinds of other groups (kustomize's special case in `gvkLessThan`).
-pub(crate) fn legacy_sort(res: &mut Vec<Resource>) {
+fn legacy_sort(res: &mut Vec<Resource>, first: &[&str], last: &[&str]) {
     struct Key {
         order: i64,
         gvk: String,
@@ -62,7 +76,7 @@ pub(crate) fn legacy_sort(res: &mut Vec<Resource>) {
         .map(|r| {
             let id: ResId = r.cur_id();
             Key {
-                order: type_order(&id.gvk.kind),
+                order: type_order(&id.gvk.kind, first, last),
                 gvk: id.gvk.sort_string(),
                 namespace: id.gvk.kind == "Namespace",
                 core: id.gvk.group.is_empty(),

@@ -21,6 +21,49 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
         .collect()
 }
 
+/// Chatter for stderr, wrapped at words to the terminal's width when stderr is a terminal
+/// (continuation lines indented two columns), so that the terminal never cuts a line mid-word.
+/// Complete lines only: a prompt's unfinished last line stays as it is.
+pub fn fit_terminal_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return text.into();
+    }
+    let width = usize::from(console::Term::stderr().size().1);
+    fit_lines(text, width)
+}
+
+/// [`fit_terminal_lines`] for a known width.
+pub fn fit_lines(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if width < MIN_WIDTH
+        || text
+            .lines()
+            .all(|l| console::measure_text_width(l) <= width)
+    {
+        return text.into();
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(end) = rest.find('\n') {
+        let line = &rest[..end];
+        if console::measure_text_width(line) <= width {
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            let options = textwrap::Options::new(width)
+                .subsequent_indent("  ")
+                .break_words(false);
+            for l in textwrap::wrap(line, options) {
+                out.push_str(&l);
+                out.push('\n');
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out.into()
+}
+
 /// `text` shortened to `max` columns with a trailing `…` (whole when it fits).
 pub fn abbreviate(text: &str, max: usize) -> String {
     if width_of(text) <= max {
@@ -85,29 +128,53 @@ fn shell_words(command: &str) -> Vec<String> {
 }
 
 /// A shell command wrapped to `width` with ` \` continuations, so the lines paste as one
-/// command. Words are never split (a quoted argument longer than a line stays whole).
+/// command. Words are never split, except a single-quoted argument with spaces (a JSON body)
+/// that is wider than a line by itself: it breaks at its spaces inside the quotes, where a
+/// newline is part of the argument (JSON allows it) and needs no ` \`.
 pub fn wrap_command(command: &str, width: usize, indent: &str) -> Vec<String> {
+    wrap_command_with(command, width, indent, &format!("{indent}    "))
+}
+
+/// [`wrap_command`] with its own first-line prefix (`  $ `) and continuation prefix.
+pub fn wrap_command_with(command: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
     let width = width.max(MIN_WIDTH);
-    let continuation = format!("{indent}    ");
+    let continuation = rest.to_owned();
     let mut lines: Vec<String> = Vec::new();
-    let mut line = indent.to_owned();
-    let mut first = true;
+    let mut line = first.to_owned();
+    let mut fresh = true;
     for word in shell_words(command) {
-        let prefix_only = if first {
-            line == indent
-        } else {
-            line == continuation
-        };
         // Room for the word plus ` \` at the end of the line.
-        if !prefix_only && width_of(&line) + 1 + width_of(&word) + 2 > width {
+        if !fresh && width_of(&line) + 1 + width_of(&word) + 2 > width {
             line.push_str(" \\");
             lines.push(std::mem::take(&mut line));
             line = continuation.clone();
-            first = false;
-        } else if !prefix_only {
+        } else if !fresh {
             line.push(' ');
         }
-        line.push_str(&word);
+        let quoted = word.len() > 2 && word.starts_with('\'') && word.ends_with('\'');
+        if quoted && word.contains(' ') && width_of(&continuation) + width_of(&word) > width {
+            if line.trim_end() != continuation.trim_end() && line.trim_end() != first.trim_end() {
+                // The quoted argument starts a line of its own.
+                let mut done = std::mem::take(&mut line).trim_end().to_owned();
+                done.push_str(" \\");
+                lines.push(done);
+                line = continuation.clone();
+            }
+            // Inside the quotes: plain newlines, the next piece on a continuation line.
+            let room = width.saturating_sub(width_of(&continuation) + 2);
+            let options = textwrap::Options::new(room.max(MIN_WIDTH / 2)).break_words(false);
+            let pieces = textwrap::wrap(&word, options);
+            for (i, piece) in pieces.iter().enumerate() {
+                if i > 0 {
+                    lines.push(std::mem::take(&mut line));
+                    line = continuation.clone();
+                }
+                line.push_str(piece);
+            }
+        } else {
+            line.push_str(&word);
+        }
+        fresh = false;
     }
     if line.trim().is_empty() {
         return lines;
@@ -227,6 +294,45 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn a_long_quoted_json_body_breaks_inside_its_quotes() {
+        let cmd = r#"curl -s -X POST https://acme-agent.apps.example.com/api/v1/check -H 'Content-Type: application/json' -d '{"equipmentId": "LITHO-001", "telemetryFile": "acme_telemetry_clean.csv"}'"#;
+        let lines = wrap_command_with(cmd, 80, "      $ ", "          ");
+        for l in &lines {
+            assert!(width_of(l) <= 80, "{l}");
+        }
+        let body_at = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("'{"))
+            .unwrap_or(usize::MAX);
+        assert!(body_at < lines.len(), "{lines:#?}");
+        // Before the body: ` \` continuations; inside it: none (a newline inside quotes).
+        for l in &lines[..body_at] {
+            assert!(l.ends_with(" \\"), "{l}");
+        }
+        for l in &lines[body_at..] {
+            assert!(!l.ends_with('\\'), "{l}");
+        }
+        assert!(lines[0].starts_with("      $ curl"));
+        assert!(lines[1..].iter().all(|l| !l.contains('$')));
+        let body: Vec<&str> = lines[body_at..].iter().map(|l| l.trim()).collect();
+        assert_eq!(
+            body.join(" "),
+            r#"'{"equipmentId": "LITHO-001", "telemetryFile": "acme_telemetry_clean.csv"}'"#
+        );
+    }
+
+    #[test]
+    fn chatter_is_wrapped_at_words_with_the_rest_indented() {
+        let text = "starting the simulated cluster (scenario healthy, 60×) in the background: `democtl sim status` shows it\nshort\nprompt? ";
+        let fitted = fit_lines(text, 80);
+        assert_eq!(
+            fitted,
+            "starting the simulated cluster (scenario healthy, 60×) in the background:\n  `democtl sim status` shows it\nshort\nprompt? "
+        );
+        assert_eq!(fit_lines("short\n", 80), "short\n");
     }
 
     #[test]

@@ -152,6 +152,71 @@ pub fn transfer_text(t: &Transfer, max: usize) -> String {
     }
 }
 
+/// The rows of a step's downloads, one per Job plus `all` when there are several: name, bar,
+/// percent, bytes, ETA, rate and files. The Jobs' common prefix (`download-`) is left out so
+/// the names stay apart; when a row does not fit `width` the numbers go on a second line under
+/// the bar rather than being dropped. Each entry is (Job, text with `\n` between lines).
+pub fn download_rows(downloads: &Downloads, width: usize, indent: &str) -> Vec<(String, String)> {
+    let mut rows: Vec<(String, &Transfer)> =
+        downloads.jobs.iter().map(|(k, t)| (k.clone(), t)).collect();
+    let names: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+    let prefix = common_prefix(&names);
+    let mut shown: Vec<String> = rows
+        .iter()
+        .map(|(k, _)| k[prefix.len()..].to_owned())
+        .collect();
+    if rows.len() > 1 {
+        rows.push(("all".to_owned(), downloads.overall()));
+        shown.push("all".to_owned());
+    }
+    let name_width = shown
+        .iter()
+        .map(|k| console::measure_text_width(k))
+        .max()
+        .unwrap_or(0)
+        .clamp(3, (width / 3).max(3));
+    let bar_width = (width / 5).clamp(10, 30);
+    rows.iter()
+        .zip(&shown)
+        .map(|((job, t), name)| {
+            let label = layout::abbreviate(name, name_width);
+            let pad = name_width - console::measure_text_width(&label);
+            let head = format!(
+                "{indent}{label}{} {} ",
+                " ".repeat(pad),
+                bar(t.fraction(), bar_width)
+            );
+            let full = transfer_text(t, usize::MAX);
+            let one = format!("{head}{full}");
+            let text = if console::measure_text_width(&one) <= width {
+                one
+            } else {
+                let under = " ".repeat(console::measure_text_width(indent) + name_width + 1);
+                let room = width.saturating_sub(under.len());
+                format!("{}\n{under}{}", head.trim_end(), transfer_text(t, room))
+            };
+            (job.clone(), text)
+        })
+        .collect()
+}
+
+/// The first `-`-separated word when every name (of several) starts with it and has more
+/// after it (`download-`): the rest tells the Jobs apart and still reads as a model name.
+fn common_prefix<'a>(names: &[&'a str]) -> &'a str {
+    let Some((first, rest)) = names.split_first() else {
+        return "";
+    };
+    let Some(end) = first.find('-') else {
+        return "";
+    };
+    let prefix = &first[..=end];
+    let shared = !rest.is_empty()
+        && names
+            .iter()
+            .all(|n| n.starts_with(prefix) && n.len() > prefix.len());
+    if shared { prefix } else { "" }
+}
+
 /// A text bar: `[██████░░░░]` of `width` columns inside the brackets.
 pub fn bar(fraction: f64, width: usize) -> String {
     let filled = ((fraction.clamp(0.0, 1.0)) * width as f64).round() as usize;
@@ -293,6 +358,41 @@ mod tests {
         assert_eq!(transfer_text(a, 32), "  2% · 1.0/60.0 GB · ETA 9m 50s");
         assert_eq!(d.overall().last.bytes_total, 75_000_000_000);
         assert_eq!(d.overall().last.bytes_done, 1_000_000_000);
+    }
+
+    #[test]
+    fn download_rows_keep_rate_and_eta_and_tell_the_jobs_apart_at_80_columns() {
+        let mut d = Downloads::default();
+        let mut q = progress("download-mistral-24b-quantized", 0, 15_000_000_000);
+        d.update(
+            Duration::from_secs(0),
+            &progress("download-mistral-24b", 0, 60_000_000_000),
+        );
+        d.update(Duration::from_secs(0), &q);
+        q.bytes_done = 3_000_000_000;
+        d.update(Duration::from_secs(30), &q);
+        d.update(
+            Duration::from_secs(30),
+            &progress("download-mistral-24b", 6_000_000_000, 60_000_000_000),
+        );
+        for width in [80, 160] {
+            let rows = download_rows(&d, width, "    ");
+            assert_eq!(rows.len(), 3);
+            let text: Vec<String> = rows.iter().map(|(_, t)| t.clone()).collect();
+            assert!(text[0].starts_with("    mistral-24b "), "{text:?}");
+            assert!(
+                text[1].starts_with("    mistral-24b-quantized "),
+                "{text:?}"
+            );
+            assert!(text[2].starts_with("    all "), "{text:?}");
+            for t in &text {
+                assert!(t.contains(" GB · ETA ") && t.contains("/s"), "{t}");
+                for line in t.lines() {
+                    assert!(console::measure_text_width(line) <= width, "{line}");
+                }
+            }
+            assert_eq!(text[0].lines().count(), if width == 80 { 2 } else { 1 });
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod jsonl;
 pub mod layout;
 pub mod live;
 pub mod plain;
+pub mod present;
 pub mod render;
 pub mod replay;
 pub mod screen;

@@ -242,9 +242,12 @@ pub struct Files {
     pub report: Option<String>,
 }
 
-/// The endpoints as `label  url` lines; a URL that does not fit beside its label goes on
-/// its own line (a URL is never cut).
+/// The endpoints as `label  url` lines, labels aligned. A URL that does not fit beside its
+/// label goes on its own line; one longer than the whole width stays on its label's line, so
+/// that the terminal soft-wraps it in one piece (still one URL to click or copy, never cut, and
+/// two rows instead of three on an 80-column projector).
 pub fn endpoint_lines(endpoints: &[Endpoint], width: usize, indent: &str) -> Vec<String> {
+    let width = width.max(layout::MIN_WIDTH);
     let label_width = endpoints
         .iter()
         .map(|e| console::measure_text_width(&e.label))
@@ -254,15 +257,33 @@ pub fn endpoint_lines(endpoints: &[Endpoint], width: usize, indent: &str) -> Vec
     for e in endpoints {
         let url = e.url.as_deref().unwrap_or("not available");
         let pad = label_width - console::measure_text_width(&e.label);
-        let line = format!("{indent}{}{}  {url}", e.label, " ".repeat(pad));
-        if console::measure_text_width(&line) <= width.max(layout::MIN_WIDTH) {
-            lines.push(line);
-        } else {
+        let aligned = format!("{indent}{}{}  {url}", e.label, " ".repeat(pad));
+        let below = format!("{indent}  {url}");
+        if console::measure_text_width(&aligned) <= width {
+            lines.push(aligned);
+        } else if console::measure_text_width(&below) <= width {
             lines.push(format!("{indent}{}", e.label));
-            lines.push(format!("{indent}  {url}"));
+            lines.push(below);
+        } else {
+            lines.push(format!("{indent}{}  {url}", e.label));
         }
     }
     lines
+}
+
+/// The endpoints for the closing screen: one line per URL, the labels of endpoints that share
+/// a URL (the quantized model is also Llama Stack's) joined, so the list fits a small screen.
+pub fn distinct_endpoints(endpoints: &[Endpoint]) -> Vec<Endpoint> {
+    let mut out: Vec<Endpoint> = Vec::new();
+    for e in endpoints {
+        match out.iter_mut().find(|o| o.url.is_some() && o.url == e.url) {
+            Some(same) => {
+                same.label = format!("{} · {}", same.label, e.label);
+            }
+            None => out.push(e.clone()),
+        }
+    }
+    out
 }
 
 /// The endpoints with their sample commands, wrapped for copy-paste (shown when the summary
@@ -272,18 +293,27 @@ pub fn endpoint_details(endpoints: &[Endpoint], width: usize, indent: &str) -> V
     for e in endpoints {
         lines.extend(endpoint_lines(std::slice::from_ref(e), width, indent));
         if let Some(example) = e.example.as_deref().filter(|x| !x.is_empty()) {
-            lines.extend(layout::wrap_command(
+            // `$ ` on the first line only: the lines below paste with it as one command.
+            lines.extend(layout::wrap_command_with(
                 example,
                 width,
                 &format!("{indent}  $ "),
+                &format!("{indent}      "),
             ));
         }
     }
     lines
 }
 
-/// The error block of a failure: message, causes, hint, evidence — wrapped to `width`.
+/// The error block of a failure as the step's ✗ line shows it: message, causes, hint, evidence.
 pub fn error_block(error: &crate::runner::event::ErrorReport, width: usize) -> Vec<Line> {
+    let mut lines = message_lines(error, width);
+    lines.extend(evidence_lines(error, width));
+    lines
+}
+
+/// The message, its causes and the hint, wrapped to `width`.
+pub fn message_lines(error: &crate::runner::event::ErrorReport, width: usize) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut push_wrapped = |role: Role, text: &str, first: &str, rest: &str| {
         let wrapped = layout::wrap(text, width.saturating_sub(rest.len()), "");
@@ -309,20 +339,51 @@ pub fn error_block(error: &crate::runner::event::ErrorReport, width: usize) -> V
     if let Some(hint) = &error.hint {
         push_wrapped(Role::Hint, &format!("hint: {hint}"), "    ", "          ");
     }
-    if !error.evidence.is_empty() {
-        lines.push(Line::new(Role::Detail, "    evidence:"));
-        for e in &error.evidence {
-            for l in e.lines() {
-                // Evidence is quoted as is (log lines): abbreviated, never wrapped mid-word.
-                lines.push(Line::new(
-                    Role::Detail,
-                    format!(
-                        "      {}",
-                        layout::abbreviate(l, width.max(layout::MIN_WIDTH) - 6)
-                    ),
-                ));
+    lines
+}
+
+/// A download Job's machine-readable progress line (`{"democtl":"progress",…}`), which the
+/// bars already showed: evidence for a program, not for the room.
+fn is_progress_record(line: &str) -> bool {
+    let line = line.trim_start();
+    let line = line.strip_prefix("log:").unwrap_or(line).trim_start();
+    line.starts_with('{') && line.contains("\"democtl\"")
+}
+
+/// The evidence, quoted as is (log lines: abbreviated, never wrapped mid-word); progress
+/// records are counted, not quoted.
+pub fn evidence_lines(error: &crate::runner::event::ErrorReport, width: usize) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut records = 0;
+    for e in &error.evidence {
+        for l in e.lines() {
+            if is_progress_record(l) {
+                records += 1;
+                continue;
             }
+            lines.push(Line::new(
+                Role::Detail,
+                format!(
+                    "      {}",
+                    layout::abbreviate(l, width.max(layout::MIN_WIDTH) - 6)
+                ),
+            ));
         }
+    }
+    if records > 0 {
+        lines.insert(
+            0,
+            Line::new(
+                Role::Detail,
+                format!(
+                    "      ({records} progress line{} of the log left out)",
+                    if records == 1 { "" } else { "s" }
+                ),
+            ),
+        );
+    }
+    if !lines.is_empty() {
+        lines.insert(0, Line::new(Role::Detail, "    evidence:"));
     }
     lines
 }
@@ -345,11 +406,29 @@ pub fn result_lines(
         lines.extend(chart.iter().map(|l| Line::new(Role::Normal, l.clone())));
         lines.push(Line::new(Role::Normal, ""));
     }
-    lines.push(Line::new(Role::Verdict, verdict(facts, summary)));
+    // Wrapped at a word, the rest indented (a long count list at 80 columns).
+    for (i, line) in layout::wrap(&verdict(facts, summary), width.saturating_sub(2), "")
+        .into_iter()
+        .enumerate()
+    {
+        let text = if i == 0 { line } else { format!("  {line}") };
+        lines.push(Line::new(Role::Verdict, text));
+    }
     if let Outcome::Degraded { reason } = &summary.outcome {
         lines.push(Line::new(Role::Hint, format!("  degraded: {reason}")));
     }
+    let file_lines: Vec<Line> = [("run log", &files.log), ("report ", &files.report)]
+        .into_iter()
+        .filter_map(|(label, path)| {
+            path.as_ref()
+                .map(|path| Line::new(Role::Detail, format!("  {label}  {path}")))
+        })
+        .collect();
     if let Some((step, error)) = failed {
+        // Evidence and files first: the error, its hint and the command to resume are the
+        // last lines on screen, however long the evidence.
+        lines.extend(evidence_lines(error, width));
+        lines.extend(file_lines);
         lines.push(Line::new(
             Role::Heading,
             format!(
@@ -359,19 +438,15 @@ pub fn result_lines(
                 facts.title(&step.stage, &step.step)
             ),
         ));
-        lines.extend(error_block(error, width));
+        lines.extend(message_lines(error, width));
     } else {
         let endpoints: Vec<Endpoint> = facts.endpoints.iter().map(|(_, e)| e.clone()).collect();
         lines.extend(
-            endpoint_lines(&endpoints, width, "  ")
+            endpoint_lines(&distinct_endpoints(&endpoints), width, "  ")
                 .into_iter()
                 .map(|l| Line::new(Role::Normal, l)),
         );
-    }
-    for (label, path) in [("run log", &files.log), ("report ", &files.report)] {
-        if let Some(path) = path {
-            lines.push(Line::new(Role::Detail, format!("  {label}  {path}")));
-        }
+        lines.extend(file_lines);
     }
     // Logs from before `next` existed carry only the failure's resume command.
     let next = summary.next.clone().or_else(|| {
@@ -465,9 +540,26 @@ mod tests {
         };
         let lines = result_lines(&RunFacts::default(), &summary, 80, &Files::default(), &[]);
         let text: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        // 88 columns: wrapped at a word, the rest indented.
         assert_eq!(
-            text[0],
-            "✗ stage1 failed after 3m 02s at step `wait-models` — 3 steps, 1 ok, 1 failed, 1 not run"
+            text[..2],
+            [
+                "✗ stage1 failed after 3m 02s at step `wait-models` — 3 steps, 1 ok, 1 failed,",
+                "  1 not run"
+            ]
+        );
+        // Evidence first; the error, its cause, the hint and the command to resume last.
+        assert_eq!(
+            text[2..],
+            [
+                "    evidence:",
+                "      log: 401 Unauthorized",
+                "  stage1 / wait-models: wait-models",
+                "  error: Job `download-mistral-24b` failed",
+                "    caused by: BackoffLimitExceeded",
+                "    hint: set a valid HF_TOKEN",
+                "to resume: democtl deploy stage1 --from wait-models",
+            ]
         );
         assert!(
             text.iter()
@@ -518,9 +610,59 @@ mod tests {
             },
         ];
         let lines = endpoint_lines(&endpoints, 80, "  ");
+        // Longer than the whole line: kept beside its label, for the terminal to wrap whole.
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("  Mistral 24B quantized  https://mmm"));
+        assert!(lines[0].ends_with(".apps.example.com"));
+        assert_eq!(lines[1], "  Dashboard              https://dash");
+        // Fits alone on a line: below its label.
+        let lines = endpoint_lines(&endpoints, 90, "  ");
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0], "  Mistral 24B quantized");
         assert!(lines[1].starts_with("    https://mmm"));
-        assert_eq!(lines[2], "  Dashboard              https://dash");
+    }
+
+    #[test]
+    fn endpoints_sharing_a_url_are_listed_once() {
+        let e = |label: &str, url: &str| Endpoint {
+            label: label.into(),
+            url: Some(url.into()),
+            example: None,
+        };
+        let shown = distinct_endpoints(&[
+            e("Mistral 24B quantized", "https://q"),
+            e("Dashboard", "https://d"),
+            e("Model used by Llama Stack", "https://q"),
+        ]);
+        assert_eq!(shown.len(), 2);
+        assert_eq!(
+            shown[0].label,
+            "Mistral 24B quantized · Model used by Llama Stack"
+        );
+    }
+
+    #[test]
+    fn progress_records_are_counted_not_quoted_as_evidence() {
+        let error = crate::runner::event::ErrorReport {
+            message: "failed".into(),
+            evidence: vec![
+                r#"log: {"democtl":"progress","file":"a","bytes_done":1}"#.into(),
+                r#"log: {"democtl":"progress","file":"a","bytes_done":2}"#.into(),
+                "log: 401 Unauthorized".into(),
+            ],
+            ..Default::default()
+        };
+        let text: Vec<String> = evidence_lines(&error, 80)
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "    evidence:",
+                "      (2 progress lines of the log left out)",
+                "      log: 401 Unauthorized"
+            ]
+        );
     }
 }

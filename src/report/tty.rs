@@ -164,6 +164,10 @@ impl TtyReporter {
         let lines = self.status_lines(&redact(status));
         let style = self.spinner_style(!status.is_empty());
         if let Some(active) = self.active.get_mut(key) {
+            if !active.download_bars.is_empty() {
+                // The download bars show the same numbers, better.
+                return;
+            }
             active.bar.set_style(style);
             active.bar.set_message(lines);
             if !self.tick {
@@ -187,43 +191,16 @@ impl TtyReporter {
     fn measure(&mut self, key: &Key, event: &RunEvent, measure: &Measure) {
         let width = self.cols();
         let tick = self.tick;
+        let plain_spinner = self.spinner_style(false);
         let Some(active) = self.active.get_mut(key) else {
             return;
         };
         match measure {
             Measure::Download(p) => {
                 active.downloads.update(event.elapsed, p);
-                let name_width = active
-                    .downloads
-                    .jobs
-                    .keys()
-                    .map(|k| console::measure_text_width(k))
-                    .max()
-                    .unwrap_or(0)
-                    .min(width / 4);
-                let rows: Vec<(String, live::Transfer)> = {
-                    let mut rows: Vec<(String, live::Transfer)> = active
-                        .downloads
-                        .jobs
-                        .iter()
-                        .map(|(k, t)| (k.clone(), t.clone()))
-                        .collect();
-                    if rows.len() > 1 {
-                        rows.push(("all".to_owned(), active.downloads.overall().clone()));
-                    }
-                    rows
-                };
-                for (name, t) in rows {
-                    let bar_width = (width / 5).clamp(10, 30);
-                    let label = layout::abbreviate(&name, name_width.max(3));
-                    let pad = name_width.max(3) - console::measure_text_width(&label);
-                    let head = format!(
-                        "    {label}{} {} ",
-                        " ".repeat(pad),
-                        live::bar(t.fraction(), bar_width)
-                    );
-                    let room = width.saturating_sub(console::measure_text_width(&head));
-                    let text = format!("{head}{}", live::transfer_text(&t, room));
+                // The bars say what the text status said: only the bars are drawn.
+                active.bar.set_style(plain_spinner);
+                for (name, text) in live::download_rows(&active.downloads, width, "    ") {
                     let row = match active.download_bars.get(&name) {
                         Some(row) => row.clone(),
                         None => {
@@ -301,7 +278,9 @@ impl TtyReporter {
         }
     }
 
-    fn finish_step(&mut self, key: &Key) -> Option<String> {
+    /// Clears a step's rows, keeping what they said; `succeeded`: its downloads are complete
+    /// (the step waits for the Jobs, whose last progress line may not have been read).
+    fn finish_step(&mut self, key: &Key, succeeded: bool) -> Option<String> {
         let active = self.active.remove(key)?;
         for row in active
             .download_bars
@@ -321,10 +300,19 @@ impl TtyReporter {
         }
         if !active.downloads.jobs.is_empty() {
             let t = active.downloads.overall();
-            kept.push(format!(
-                "    downloads {}",
-                live::transfer_text(t, width.saturating_sub(14))
-            ));
+            if succeeded {
+                let p = &t.last;
+                kept.push(format!(
+                    "    downloads complete · {} · {} files",
+                    live::bytes(p.bytes_total),
+                    p.files_total
+                ));
+            } else {
+                kept.push(format!(
+                    "    downloads {}",
+                    live::transfer_text(t, width.saturating_sub(14))
+                ));
+            }
         }
         for line in kept {
             self.print(&self.style(Style::new().dim()).apply_to(line).to_string());
@@ -370,7 +358,10 @@ impl TtyReporter {
                     } else {
                         Style::new().dim()
                     };
-                    for l in layout::wrap(line, width, "") {
+                    let options = textwrap::Options::new(width)
+                        .subsequent_indent("  ")
+                        .break_words(false);
+                    for l in textwrap::wrap(line, options) {
                         self.print(&self.style(style.clone()).apply_to(l).to_string());
                     }
                 }
@@ -523,9 +514,15 @@ impl TtyReporter {
                     return;
                 }
                 let title = self
-                    .finish_step(&key)
+                    .finish_step(&key, matches!(outcome, Outcome::Succeeded))
                     .unwrap_or_else(|| self.facts.title(stage, step));
-                let text = render::step_result(&title, outcome, *duration);
+                let mut text = render::step_result(&title, outcome, *duration);
+                if let Some(e) = self.expected.get(stage, step)
+                    && e.median >= Duration::from_secs(1)
+                {
+                    // What the spinner promised, beside what it took.
+                    text.push_str(&format!(" · expected ~{}", render::duration(e.median)));
+                }
                 let text = layout::abbreviate(&text, width.saturating_sub(2));
                 let text = if matches!(outcome, Outcome::Skipped { .. }) {
                     self.style(Style::new().dim()).apply_to(text).to_string()
@@ -553,7 +550,7 @@ impl TtyReporter {
             RunEventKind::RunInterrupted { .. } => {
                 let keys: Vec<Key> = self.active.keys().cloned().collect();
                 for key in keys {
-                    self.finish_step(&key);
+                    self.finish_step(&key, false);
                 }
                 self.print(
                     &self

@@ -180,6 +180,37 @@ pub struct ErrorReport {
     pub transient: bool,
 }
 
+impl ErrorReport {
+    /// The cause chain of `error` as people read it: each source's first line, without the
+    /// message itself, repeats, or wrappers that only embed their source's text (kube's
+    /// `ServiceError: client error (Connect)` around `client error (Connect)`).
+    pub fn chain_of(error: &(dyn std::error::Error + 'static), message: &str) -> Vec<String> {
+        let mut causes = Vec::new();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            causes.push(
+                text.lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end()
+                    .to_owned(),
+            );
+            source = cause.source();
+        }
+        let mut chain: Vec<String> = Vec::new();
+        for (i, text) in causes.iter().enumerate() {
+            let repeats_next = causes
+                .get(i + 1)
+                .is_some_and(|next| !next.is_empty() && text.contains(next.as_str()));
+            if !text.is_empty() && chain.last() != Some(text) && text != message && !repeats_next {
+                chain.push(text.clone());
+            }
+        }
+        chain
+    }
+}
+
 /// One object written to the cluster.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ObjectRecord {

@@ -366,15 +366,10 @@ impl Runner<'_> {
 
     /// The outcome of a step (or stage) whose state record could not be written.
     fn state_failed(&self, stage: &str, step: &str, error: &StateError) -> Outcome {
-        let mut chain = Vec::new();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            chain.push(cause.to_string());
-            source = cause.source();
-        }
+        let message = error.to_string();
         let error = ErrorReport {
-            message: error.to_string(),
-            chain,
+            chain: ErrorReport::chain_of(error, &message),
+            message,
             hint: Some(
                 "the cluster did not take the record after retries; check the API server, then run the same command again"
                     .into(),
@@ -673,23 +668,7 @@ fn degraded_reason(steps: &[String]) -> String {
 
 /// A step error as reporters show it: message, cause chain, hint, evidence.
 pub fn error_report(error: &StepError) -> ErrorReport {
-    let mut causes = Vec::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        causes.push(cause.to_string());
-        source = cause.source();
-    }
-    let mut chain: Vec<String> = Vec::new();
-    for (i, text) in causes.iter().enumerate() {
-        // Wrappers that repeat their source's message add nothing; neither do causes that
-        // embed their own source (kube's `ApiError: … (Status { … })` around the API message).
-        let repeats_next = causes
-            .get(i + 1)
-            .is_some_and(|next| !next.is_empty() && text.contains(next.as_str()));
-        if chain.last() != Some(text) && *text != error.message && !repeats_next {
-            chain.push(text.clone());
-        }
-    }
+    let chain = ErrorReport::chain_of(error, &error.message);
     ErrorReport {
         message: error.message.clone(),
         chain,

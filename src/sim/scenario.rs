@@ -36,6 +36,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("rbac-denied", include_str!("scenarios/rbac-denied.yaml")),
     ("not-aws", include_str!("scenarios/not-aws.yaml")),
+    (
+        "missing-service-mesh",
+        include_str!("scenarios/missing-service-mesh.yaml"),
+    ),
+    (
+        "openshift-ai-3",
+        include_str!("scenarios/openshift-ai-3.yaml"),
+    ),
 ];
 
 /// Errors loading a scenario.
@@ -97,6 +105,13 @@ impl ScenarioError {
             ScenarioError::Parse { .. } | ScenarioError::Merged { .. } => {
                 Some("see `Scenario file format` in docs/sim-world.md".to_string())
             }
+            ScenarioError::Read { source, .. } => Some(match source.kind() {
+                std::io::ErrorKind::NotFound => format!(
+                    "no such file; the shipped scenarios are given by name: {}",
+                    builtin_names().join(", ")
+                ),
+                _ => "check that the file is readable UTF-8 YAML".to_string(),
+            }),
             _ => None,
         }
     }
@@ -131,6 +146,10 @@ pub struct Scenario {
     /// API server knobs (faults, latency, CRD establish delay).
     #[serde(default)]
     pub api: ApiKnobs,
+}
+
+fn managed() -> String {
+    "Managed".to_string()
 }
 
 /// The starting cluster.
@@ -170,6 +189,11 @@ pub struct ClusterSpec {
     /// (only when the `rhods-operator` is installed).
     #[serde(default)]
     pub dsc_components: BTreeMap<String, String>,
+    /// The DSCInitialization's `spec.serviceMesh.managementState`: `Managed` (default) makes
+    /// OpenShift AI's ServiceMeshControlPlane `data-science-smcp` in `istio-system` (needs the
+    /// `servicemeshoperator`), `Removed`/`Unmanaged` leaves none.
+    #[serde(default = "managed")]
+    pub service_mesh: String,
     /// The user the kubeconfig authenticates as, and what they may not do.
     #[serde(default)]
     pub user: UserSpec,
@@ -560,6 +584,15 @@ impl Scenario {
                     "must be `Managed` or `Removed`",
                 ));
             }
+        }
+        if !matches!(
+            self.cluster.service_mesh.as_str(),
+            "Managed" | "Removed" | "Unmanaged"
+        ) {
+            return Err(invalid(
+                "cluster.service_mesh",
+                "must be `Managed`, `Removed` or `Unmanaged`",
+            ));
         }
         if !(0.0..=1.0).contains(&self.api.fault_rate) {
             return Err(invalid("api.fault_rate", "must be between 0.0 and 1.0"));

@@ -183,12 +183,17 @@ impl StageSet {
             let text = match std::fs::read_to_string(&path) {
                 Ok(text) => text,
                 Err(e) => {
+                    // Other stages' references to it are follow-ons of this one problem.
+                    unloaded.extend(presumed_ids(&path, ""));
                     problems.push(Problem {
                         file: rel,
                         pos: None,
                         field: None,
                         message: format!("cannot read the file ({e})"),
-                        hint: None,
+                        hint: Some(
+                            "stage files are UTF-8 YAML; check that this is the file you meant"
+                                .into(),
+                        ),
                     });
                     continue;
                 }
@@ -212,6 +217,15 @@ impl StageSet {
                         .into(),
                 ),
             });
+        }
+        // A stage whose id is invalid or taken is reported once; references to the id its file
+        // name promises are follow-ons.
+        let mut seen = BTreeSet::new();
+        for stage in &stages {
+            let duplicate = !seen.insert(stage.stage.id.as_str());
+            if duplicate || !is_identifier(&stage.stage.id) {
+                unloaded.extend(presumed_ids(&root.join(&stage.file), ""));
+            }
         }
         let mut set = StageSet::from_stages(stages);
         set.unloaded = unloaded;
@@ -388,7 +402,8 @@ fn validate_stage(
                 format!("unknown stage `{required}`"),
                 Some(did_you_mean(required, known)),
             )),
-            Some(other) if other.stage.number >= stage.number => problems.push(s.problem(
+            // An equal number is the duplicate-number problem, reported once already.
+            Some(other) if other.stage.number > stage.number => problems.push(s.problem(
                 &field,
                 format!(
                     "stage `{}` requires stage `{required}`, which comes later",

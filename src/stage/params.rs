@@ -14,9 +14,12 @@ pub enum StepParams {
     WaitReady(WaitReadyParams),
     GpuMachinesets(GpuMachinesetsParams),
     WaitGpu(WaitGpuParams),
+    FreeGpus(FreeGpusParams),
     WaitJobs(WaitJobsParams),
     RunJob(RunJobParams),
     Benchmark(BenchmarkParams),
+    LmEval(LmEvalParams),
+    Collections(CollectionsParams),
     Patch(PatchParams),
     Secret(SecretParams),
     Summary(SummaryParams),
@@ -71,6 +74,11 @@ pub enum CheckKind {
     Secret,
     Env,
     StageDeployed,
+    /// A Service Mesh control plane (`name` in `namespace`) exists and is Ready.
+    ServiceMesh,
+    /// The OpenShift AI release (CSV `name` in `namespace`) serves the DSC components, API
+    /// versions and KServe modes the stage uses.
+    OpenshiftAiRelease,
 }
 
 /// `apply`: server-side apply of the stage's rendered objects for the named components
@@ -195,6 +203,15 @@ pub struct WaitGpuParams {
     pub machinesets: Vec<String>,
 }
 
+/// `free-gpus`: before the InferenceServices of `components` are applied, delete those whose
+/// spec changed and whose pods hold GPUs (their new revision would wait for them forever).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FreeGpusParams {
+    /// Components whose InferenceServices the next apply step applies.
+    pub components: Vec<String>,
+}
+
 /// `wait-jobs`: wait for Jobs concurrently, progress from their pod logs, fail at once.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -246,6 +263,34 @@ pub struct BenchmarkParams {
     pub jobs: Vec<String>,
 }
 
+/// `lm-eval`: wait for TrustyAI LMEvalJobs of the render, read their scores from
+/// `status.results`, show them side by side (first job's model vs the second's).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LmEvalParams {
+    pub namespace: String,
+    /// LMEvalJob names, in the table's column order (quantized first).
+    pub jobs: Vec<String>,
+}
+
+/// `collections`: check that vector-store collections an earlier stage ingested exist (its
+/// ingestion runs recorded them with their chunk counts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CollectionsParams {
+    /// The stage whose ingestion runs record the collections (`stage2`).
+    pub stage: String,
+    pub collections: Vec<CollectionRef>,
+}
+
+/// A collection and the step of `stage` that ingests it (named in the fix).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CollectionRef {
+    pub name: String,
+    pub ingested_by: String,
+}
+
 /// `patch`: merge-patch an object the stage does not own; the previous values are recorded so
 /// teardown restores them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -257,6 +302,22 @@ pub struct PatchParams {
     /// CRDs the patch makes an operator install; the step waits until they are Established.
     #[serde(default)]
     pub wait_for_crds: Vec<String>,
+    /// An operator that reads the patched object only when it starts: its pods are deleted
+    /// (their ReplicaSet makes new ones) whenever they started before the object's last
+    /// change, and the step waits until new pods are ready.
+    #[serde(default)]
+    pub restart_pods: Option<RestartPods>,
+}
+
+/// Pods to restart after a patch (`oc delete pod -l …` and wait).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestartPods {
+    pub namespace: String,
+    /// Label selector of the pods (`control-plane=trustyai-service-operator`).
+    pub selector: String,
+    /// What they are, for messages (`the TrustyAI operator`).
+    pub what: String,
 }
 
 /// `secret`: create a Secret from the environment, a `.env` file or a hidden prompt.

@@ -95,24 +95,30 @@ pub enum StepKind {
     WaitReady,
     GpuMachinesets,
     WaitGpu,
+    FreeGpus,
     WaitJobs,
     RunJob,
     Benchmark,
+    LmEval,
+    Collections,
     Patch,
     Secret,
     Summary,
 }
 
 impl StepKind {
-    pub const ALL: [StepKind; 11] = [
+    pub const ALL: [StepKind; 14] = [
         StepKind::Prereq,
         StepKind::Apply,
         StepKind::WaitReady,
         StepKind::GpuMachinesets,
         StepKind::WaitGpu,
+        StepKind::FreeGpus,
         StepKind::WaitJobs,
         StepKind::RunJob,
         StepKind::Benchmark,
+        StepKind::LmEval,
+        StepKind::Collections,
         StepKind::Patch,
         StepKind::Secret,
         StepKind::Summary,
@@ -130,9 +136,12 @@ impl StepKind {
             StepKind::WaitReady => "wait-ready",
             StepKind::GpuMachinesets => "gpu-machinesets",
             StepKind::WaitGpu => "wait-gpu",
+            StepKind::FreeGpus => "free-gpus",
             StepKind::WaitJobs => "wait-jobs",
             StepKind::RunJob => "run-job",
             StepKind::Benchmark => "benchmark",
+            StepKind::LmEval => "lm-eval",
+            StepKind::Collections => "collections",
             StepKind::Patch => "patch",
             StepKind::Secret => "secret",
             StepKind::Summary => "summary",
@@ -355,9 +364,14 @@ mod step_de {
                     StepParams::GpuMachinesets(GpuMachinesetsParams::deserialize(d)?)
                 }
                 StepKind::WaitGpu => StepParams::WaitGpu(WaitGpuParams::deserialize(d)?),
+                StepKind::FreeGpus => StepParams::FreeGpus(FreeGpusParams::deserialize(d)?),
                 StepKind::WaitJobs => StepParams::WaitJobs(WaitJobsParams::deserialize(d)?),
                 StepKind::RunJob => StepParams::RunJob(RunJobParams::deserialize(d)?),
                 StepKind::Benchmark => StepParams::Benchmark(BenchmarkParams::deserialize(d)?),
+                StepKind::LmEval => StepParams::LmEval(LmEvalParams::deserialize(d)?),
+                StepKind::Collections => {
+                    StepParams::Collections(CollectionsParams::deserialize(d)?)
+                }
                 StepKind::Patch => StepParams::Patch(PatchParams::deserialize(d)?),
                 StepKind::Secret => StepParams::Secret(SecretParams::deserialize(d)?),
                 StepKind::Summary => StepParams::Summary(SummaryParams::deserialize(d)?),

@@ -1,4 +1,5 @@
-//! `benchmark`: runs the benchmark Jobs of the stage (delete-then-create, concurrently), reads
+//! `benchmark`: runs the benchmark Jobs of the stage (delete-then-create, concurrently; a Job
+//! that already succeeded from the same spec is kept, unless `--only` names this step), reads
 //! the GuideLLM results document each prints, shows one table (TTFT and ITL p50/p95,
 //! throughput per concurrency), saves the results as JSON beside the run log and records them
 //! in the stage state for `democtl status`.
@@ -73,11 +74,14 @@ impl Step for Benchmark {
             let cluster = &self.env.cluster;
             // A benchmark that already succeeded from the same spec, with its results still in
             // its log, is kept: deploying again changes nothing.
+            // `--only <this step>` asks for new measurements: nothing is kept.
+            let rerun = self.env.rerun.as_deref() == Some(ctx.step.as_str());
             let mut kept = Vec::new();
             for t in &self.targets {
-                let done = job_run::already_done(cluster, t).await.map_err(|e| {
-                    cluster_failure(format!("failed to read {}", t.key.describe()), e)
-                })?;
+                let done = !rerun
+                    && job_run::already_done(cluster, t).await.map_err(|e| {
+                        cluster_failure(format!("failed to read {}", t.key.describe()), e)
+                    })?;
                 let log = if done {
                     job_run::job_log(cluster, t, None).await
                 } else {

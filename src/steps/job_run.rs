@@ -402,6 +402,56 @@ pub async fn job_log(cluster: &Cluster, target: &RunTarget, tail: Option<usize>)
         .ok()
 }
 
+/// The logs of every step container of a PipelineRun's TaskRun pods (label
+/// `tekton.dev/pipelineRun`), one after the other: what its scripts printed. Pods or containers
+/// whose log cannot be read add nothing.
+pub async fn pipelinerun_logs(cluster: &Cluster, target: &RunTarget) -> String {
+    let ns = target.key.namespace.as_deref().unwrap_or("default");
+    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), ns);
+    let lp = ListParams::default().labels(&format!("tekton.dev/pipelineRun={}", target.key.name));
+    let Ok(list) = cluster
+        .call(
+            "list",
+            || format!("pods of {}", target.key.describe()),
+            || api.list(&lp),
+        )
+        .await
+    else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for pod in &list.items {
+        let Some(name) = pod.metadata.name.clone() else {
+            continue;
+        };
+        let containers = pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.clone())
+            .unwrap_or_default();
+        for c in containers {
+            let lp = LogParams {
+                container: Some(c.name.clone()),
+                ..LogParams::default()
+            };
+            if let Ok(log) = cluster
+                .call(
+                    "read the log of",
+                    || format!("`Pod/{name}` in `{ns}`"),
+                    || api.logs(&name, &lp),
+                )
+                .await
+            {
+                out.push_str(&log);
+                if !log.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
 /// One progress line for several runs: `a 42% · b 7/12 · c done`.
 #[derive(Default)]
 pub struct ProgressBoard {

@@ -14,13 +14,19 @@
 pub mod apply;
 pub mod benchmark;
 pub mod benchmark_report;
+pub mod collections;
 pub mod gpu_machinesets;
+pub mod gpu_release;
 pub mod gpu_state;
+pub mod ingest_report;
 pub mod job_run;
 pub mod job_state;
+pub mod lm_eval;
+pub mod lm_eval_report;
 pub mod machineset;
 pub mod patch;
 pub mod prereq;
+pub mod restart;
 pub mod run_job;
 pub mod secret;
 pub mod selection;
@@ -69,6 +75,9 @@ pub struct StepEnv {
     /// stage1, stage2). In a dry run they are only planned, so `stage-deployed` checks of them
     /// pass as "planned by this dry run".
     pub earlier_in_run: Vec<String>,
+    /// The step `--only` named in this stage: a step that keeps runs which already succeeded
+    /// (benchmarks) runs them again when asked for by name.
+    pub rerun: Option<String>,
 }
 
 /// A secret value. `Debug` never shows it; read it with [`SecretValue::expose`].
@@ -176,9 +185,12 @@ fn build_kind(spec: &StepSpec, env: &StepEnv) -> Result<Box<dyn Step>, BuildErro
             gpu_machinesets::build(spec, p, env)
         }
         (StepKind::WaitGpu, StepParams::WaitGpu(p)) => wait_gpu::build(spec, p, env),
+        (StepKind::FreeGpus, StepParams::FreeGpus(p)) => gpu_release::build(spec, p, env),
         (StepKind::WaitJobs, StepParams::WaitJobs(p)) => wait_jobs::build(spec, p, env),
         (StepKind::RunJob, StepParams::RunJob(p)) => run_job::build(spec, p, env),
         (StepKind::Benchmark, StepParams::Benchmark(p)) => benchmark::build(spec, p, env),
+        (StepKind::LmEval, StepParams::LmEval(p)) => lm_eval::build(spec, p, env),
+        (StepKind::Collections, StepParams::Collections(p)) => collections::build(spec, p, env),
         (StepKind::Secret, StepParams::Secret(p)) => secret::build(spec, p, env),
         (StepKind::Summary, StepParams::Summary(p)) => summary::build(spec, p, env),
         (StepKind::Prereq, StepParams::Prereq(p)) => prereq::build(spec, p, env),

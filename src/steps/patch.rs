@@ -2,7 +2,8 @@
 //! component, an operator ConfigMap). Before changing anything it records, in the stage state,
 //! a merge patch that restores the previous values, so `teardown` puts them back; a re-run
 //! keeps the first record (the original values, not democtl's own). Then it waits for the CRDs
-//! the patch makes an operator install (`waitForCrds`).
+//! the patch makes an operator install (`waitForCrds`) and restarts the operator that reads the
+//! object only at start (`restartPods`, see [`super::restart`]).
 
 use futures::future::BoxFuture;
 use kube::api::{Patch, PatchParams as KubePatchParams};
@@ -26,6 +27,7 @@ pub struct PatchStep {
     target: ObjectKey,
     patch: Value,
     wait_for_crds: Vec<String>,
+    restart_pods: Option<crate::stage::params::RestartPods>,
 }
 
 /// The patch must be a JSON object (RFC 7386 patches of whole objects only).
@@ -44,6 +46,7 @@ pub fn build(spec: &StepSpec, p: &PatchParams, env: &StepEnv) -> Result<Box<dyn 
         target: ObjectKey::new(&t.api_version, &t.kind, t.namespace.as_deref(), &t.name),
         patch: p.patch.clone(),
         wait_for_crds: p.wait_for_crds.clone(),
+        restart_pods: p.restart_pods.clone(),
     }))
 }
 
@@ -122,7 +125,21 @@ impl PatchStep {
                 (false, false) => "patched".into(),
             },
         });
-        if ctx.dry_run || self.wait_for_crds.is_empty() {
+        if ctx.dry_run {
+            return Ok(StepDone::Succeeded);
+        }
+        if let Some(r) = &self.restart_pods {
+            // The object as it is now: its last write is the change the pods must have seen.
+            let now = cluster
+                .call("get", || target.describe(), || api.get_opt(&target.name))
+                .await
+                .map_err(|e| fail("read", e))?
+                .map(|o| crate::cluster::object::typed_value(o, &resolved.resource));
+            if let Some(changed) = now.as_ref().and_then(super::restart::last_changed) {
+                super::restart::restart(cluster, ctx, r, changed, own_deadline(ctx)).await?;
+            }
+        }
+        if self.wait_for_crds.is_empty() {
             return Ok(StepDone::Succeeded);
         }
         let deadline = own_deadline(ctx);

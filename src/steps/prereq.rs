@@ -2,7 +2,9 @@
 //! once, each with its hint: api-reachable, authenticated (SelfSubjectReview), OpenShift version
 //! (ClusterVersion), platform (Infrastructure), CRD present, operator installed (CSV
 //! Succeeded), can-i (SelfSubjectAccessReview), default StorageClass and its binding mode,
-//! secret or env present, earlier stage deployed. Read-only, so it also runs in dry runs.
+//! secret or env present, earlier stage deployed, Service Mesh control plane Ready, OpenShift AI
+//! release serving what the stage uses (`cluster::rhoai_release`). Read-only, so it also runs in
+//! dry runs.
 
 use futures::future::{BoxFuture, join_all};
 use k8s_openapi::api::authorization::v1::{
@@ -14,16 +16,36 @@ use serde_json::Value;
 use super::{BuildError, StepEnv, boxed, get_object, list_objects};
 use crate::cluster::object::str_at;
 use crate::cluster::operators::crd_established;
+use crate::cluster::rhoai_release::{self, Uses};
 use crate::cluster::state::{self, StageStatus};
 use crate::cluster::{ClusterError, ObjectKey};
 use crate::runner::step::{Step, StepCtx, StepDone, StepError};
-use crate::stage::params::{Check, CheckKind, PrereqParams};
+use crate::stage::params::{Check, CheckKind, PrereqParams, StepParams};
 use crate::stage::schema::StepSpec;
 
 /// The built step.
 pub struct Prereq {
     env: StepEnv,
     checks: Vec<Check>,
+    /// What the stage uses of OpenShift AI (for `openshift-ai-release`).
+    uses: Uses,
+}
+
+/// What the stage uses of OpenShift AI's APIs: its DataScienceCluster patches and its rendered
+/// InferenceServices.
+fn stage_uses(env: &StepEnv) -> Uses {
+    let mut uses = Uses::default();
+    for step in &env.stage.steps {
+        if let StepParams::Patch(p) = &step.with
+            && p.target.kind == "DataScienceCluster"
+        {
+            uses.add_dsc_patch(&p.target.api_version, &p.patch);
+        }
+    }
+    for o in env.objects.iter() {
+        uses.add_object(o);
+    }
+    uses
 }
 
 /// Checks that each check has the arguments it needs.
@@ -47,11 +69,17 @@ pub fn build(
             | CheckKind::Secret
             | CheckKind::Env
             | CheckKind::StageDeployed
+            | CheckKind::ServiceMesh
+            | CheckKind::OpenshiftAiRelease
                 if c.name.is_none() =>
             {
                 return Err(need("name"));
             }
-            CheckKind::Secret if c.namespace.is_none() => return Err(need("namespace")),
+            CheckKind::Secret | CheckKind::ServiceMesh | CheckKind::OpenshiftAiRelease
+                if c.namespace.is_none() =>
+            {
+                return Err(need("namespace"));
+            }
             CheckKind::CanI if c.verb.is_none() || c.resource.is_none() => {
                 return Err(need("verb` and `resource"));
             }
@@ -61,6 +89,7 @@ pub fn build(
     Ok(Box::new(Prereq {
         env: env.clone(),
         checks: p.checks.clone(),
+        uses: stage_uses(env),
     }))
 }
 
@@ -77,6 +106,8 @@ fn check_name(k: CheckKind) -> &'static str {
         CheckKind::Secret => "secret",
         CheckKind::Env => "env",
         CheckKind::StageDeployed => "stage-deployed",
+        CheckKind::ServiceMesh => "service-mesh",
+        CheckKind::OpenshiftAiRelease => "openshift-ai-release",
     }
 }
 
@@ -342,6 +373,60 @@ impl Prereq {
                 Ok(None) => Err(format!("stage `{name}` is not deployed")),
                 Err(e) => Err(err_text(&e)),
             },
+            CheckKind::ServiceMesh => {
+                let ns = c.namespace.clone().unwrap_or_default();
+                let key = ObjectKey::new(
+                    SMCP_API_VERSION,
+                    "ServiceMeshControlPlane",
+                    Some(&ns),
+                    &name,
+                );
+                match get_object(cluster, &key).await {
+                    Ok(Some(smcp)) => control_plane_ready(&smcp, &name, &ns),
+                    Ok(None) => Err(format!(
+                        "no ServiceMeshControlPlane `{name}` in `{ns}` (KServe serverless needs the mesh OpenShift AI set up)"
+                    )),
+                    Err(e) => Err(err_text(&e)),
+                }
+            }
+            CheckKind::OpenshiftAiRelease => {
+                let ns = c.namespace.clone().unwrap_or_default();
+                let csvs = list_objects(
+                    cluster,
+                    "operators.coreos.com/v1alpha1",
+                    "ClusterServiceVersion",
+                    Some(&ns),
+                    None,
+                )
+                .await
+                .map_err(|e| err_text(&e))?;
+                let csv = csvs
+                    .iter()
+                    .filter(|csv| {
+                        let n = str_at(csv, "/metadata/name").unwrap_or("");
+                        n.starts_with(&format!("{name}."))
+                            && str_at(csv, "/status/phase") == Some("Succeeded")
+                    })
+                    .max_by_key(|csv| str_at(csv, "/spec/version").map(rhoai_release::major_minor))
+                    .ok_or_else(|| {
+                        format!("no Succeeded ClusterServiceVersion `{name}.*` in `{ns}`")
+                    })?;
+                let csv_name = str_at(csv, "/metadata/name").unwrap_or(&name);
+                let version = str_at(csv, "/spec/version").ok_or_else(|| {
+                    format!("ClusterServiceVersion `{csv_name}` has no spec.version")
+                })?;
+                let differences = rhoai_release::differences(version, &self.uses);
+                if differences.is_empty() {
+                    Ok(format!(
+                        "OpenShift AI {version} serves the DSC components and APIs this stage uses"
+                    ))
+                } else {
+                    Err(format!(
+                        "OpenShift AI {version} (`{csv_name}` in `{ns}`) differs from what this stage uses: {}",
+                        differences.join("; ")
+                    ))
+                }
+            }
         }
     }
 }
@@ -402,9 +487,55 @@ impl Step for Prereq {
     }
 }
 
+/// The Service Mesh 2 control plane API.
+const SMCP_API_VERSION: &str = "maistra.io/v2";
+
+/// A ServiceMeshControlPlane is usable when its `Ready` condition is True.
+fn control_plane_ready(smcp: &Value, name: &str, ns: &str) -> CheckResult {
+    let conditions = smcp
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let ready = conditions.iter().find(|c| c["type"] == "Ready");
+    match ready {
+        Some(c) if c["status"] == "True" => Ok(format!(
+            "ServiceMeshControlPlane `{name}` in `{ns}` is Ready"
+        )),
+        Some(c) => Err(format!(
+            "ServiceMeshControlPlane `{name}` in `{ns}` is not Ready ({}: {})",
+            c["reason"].as_str().unwrap_or("no reason"),
+            c["message"].as_str().unwrap_or("")
+        )),
+        None => Err(format!(
+            "ServiceMeshControlPlane `{name}` in `{ns}` reports no Ready condition yet"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_control_plane_is_ready_only_with_ready_true() {
+        let smcp = |s: &str| {
+            serde_json::json!({"status": {"conditions": [
+                {"type": "Reconciled", "status": "True"},
+                {"type": "Ready", "status": s, "reason": "ComponentsNotReady", "message": "istiod not ready"}]}})
+        };
+        assert!(control_plane_ready(&smcp("True"), "data-science-smcp", "istio-system").is_ok());
+        let not_ready = control_plane_ready(&smcp("False"), "data-science-smcp", "istio-system");
+        assert_eq!(
+            not_ready,
+            Err("ServiceMeshControlPlane `data-science-smcp` in `istio-system` is not Ready (ComponentsNotReady: istiod not ready)".to_string())
+        );
+        let none = control_plane_ready(&serde_json::json!({}), "x", "y");
+        assert_eq!(
+            none,
+            Err("ServiceMeshControlPlane `x` in `y` reports no Ready condition yet".to_string())
+        );
+    }
 
     #[test]
     fn versions_compare_numerically() {

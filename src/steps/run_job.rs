@@ -3,6 +3,7 @@
 //! lines of its output. A run that already succeeded from the same rendered spec is kept (its
 //! output shown again), so deploying twice changes nothing; a failed or changed one runs again.
 
+use super::ingest_report;
 use super::job_run::{self, RunTarget};
 use super::job_state;
 use super::{BuildError, StepEnv, boxed};
@@ -68,6 +69,7 @@ impl Step for RunJob {
                 {
                     self.show_output(ctx, &label, &log);
                 }
+                self.record_collections(ctx).await;
                 return Ok(StepDone::Succeeded);
             }
             job_run::recreate(&self.env, ctx, t).await?;
@@ -88,12 +90,37 @@ impl Step for RunJob {
                 Err(failure) => return Err(failure.into_step_error(&self.env.cluster, t).await),
             };
             self.show_output(ctx, &label, &finished.log);
+            self.record_collections(ctx).await;
             Ok(StepDone::Succeeded)
         })
     }
 }
 
 impl RunJob {
+    /// An ingestion PipelineRun's collections (the `ingested` lines its pods printed): shown
+    /// and recorded as `<stage>.collection.<name>` for `status` and later stages.
+    async fn record_collections(&self, ctx: &StepCtx) {
+        if self.target.kind != RunKind::PipelineRun {
+            return;
+        }
+        let log = job_run::pipelinerun_logs(&self.env.cluster, &self.target).await;
+        let collections = ingest_report::ingested(&log);
+        if collections.is_empty() {
+            return;
+        }
+        ctx.output(ingest_report::table(&collections));
+        for c in &collections {
+            ctx.derive(
+                super::value_key(
+                    ctx,
+                    &format!("{}.{}", ingest_report::COLLECTION_KEY, c.vector_db),
+                ),
+                serde_json::json!({"provider_id": c.provider_id, "documents": c.documents,
+                                   "chunks": c.chunks, "run": self.target.key.name}),
+            );
+        }
+    }
+
     fn show_output(&self, ctx: &StepCtx, label: &str, log: &str) {
         if self.output_lines > 0 && !log.trim().is_empty() {
             ctx.output(StepOutput {

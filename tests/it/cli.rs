@@ -409,3 +409,47 @@ fn a_hung_api_server_hits_the_request_timeout_and_says_so() {
         );
     }
 }
+
+/// Issue #13: Ctrl-C at the hidden token prompt cancels at once (exit 130, nothing changed)
+/// and leaves the terminal as it was: echo and line editing on again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_at_the_hidden_token_prompt_cancels_at_once_and_restores_the_terminal() {
+    use crate::terminal::{self, Terminal};
+    if !terminal::available() {
+        terminal::say("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let sim = democtl::sim::Embedded::start_with(
+        state.path(),
+        &democtl::sim::EmbeddedOptions {
+            scenario: None,
+            speed: Some(60.0),
+            tls: false,
+        },
+    )
+    .await
+    .unwrap();
+    let kubeconfig = sim.kubeconfig_path().display().to_string();
+    let finished = tokio::task::spawn_blocking(move || {
+        let demo = Demo::repo();
+        let stty = "echo; echo \"settings: $(stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\{0,1\\}echo\\|-\\{0,1\\}icanon' | tr '\\n' ' ')\"";
+        // Wide enough that the question is on one row.
+        let mut term = Terminal::start_then(
+            &demo,
+            200,
+            30,
+            &["--kubeconfig", &kubeconfig, "deploy", "stage1", "--dry-run"],
+            Some(stty),
+        );
+        term.wait_for("input hidden", std::time::Duration::from_secs(300));
+        term.send(b"\x03");
+        term.finish()
+    })
+    .await
+    .unwrap();
+    sim.shutdown().await.unwrap();
+    let text = finished.history.join("\n");
+    assert_eq!(finished.code, Some(130), "{text}");
+    assert!(text.contains("settings: icanon echo"), "{text}");
+}

@@ -58,6 +58,7 @@ fn env(cluster: &Arc<Cluster>, stage_yaml: &str, objects: Vec<Value>) -> StepEnv
         switches: BTreeMap::new(),
         adopt: false,
         earlier_in_run: Vec::new(),
+        rerun: None,
     }
 }
 
@@ -626,4 +627,50 @@ async fn typeless_list_items_still_get_the_job_rule_in_wait_jobs_and_status() {
         .await
         .unwrap();
     assert_eq!(report.health, Health::Healthy, "{report:?}");
+}
+
+const COLLECTIONS: &str = r#"
+id: stage3
+number: 3
+slug: agents
+title: Agents
+overlay: gitops/overlays/stage3
+expectedDuration: 5m
+steps:
+  - id: acme-collection
+    kind: collections
+    title: Check the collection
+    timeout: 1m
+    with:
+      stage: stage2
+      collections:
+        - name: acme-manufacturing
+          ingestedBy: ingest-acme
+"#;
+
+/// Issue #12: a stage that needs a collection its earlier stage never ingested fails at once,
+/// naming the collection and the command that ingests it.
+#[tokio::test]
+async fn a_missing_collection_fails_naming_it_and_the_ingest_step() {
+    let (_server, cluster) = sim(Vec::new()).await;
+    let e = env(&cluster, COLLECTIONS, Vec::new());
+    let (result, _) = run(&e, 0, false).await;
+    let err = result.unwrap_err();
+    assert_eq!(
+        err.message,
+        "collection `acme-manufacturing` does not exist: it was never ingested (stage2 has no record of it)"
+    );
+    assert!(
+        err.hint
+            .as_deref()
+            .unwrap()
+            .contains("democtl deploy stage2 --only ingest-acme"),
+        "{:?}",
+        err.hint
+    );
+    // a dry run that also plans stage 2 cannot know yet
+    let mut planned = env(&cluster, COLLECTIONS, Vec::new());
+    planned.earlier_in_run = vec!["stage2".into()];
+    let (result, _) = run(&planned, 0, true).await;
+    assert_eq!(result.unwrap(), StepDone::Succeeded);
 }

@@ -27,7 +27,7 @@ pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::co
 
 /// A simulated cluster (in-process, persisted under the project) and the project democtl runs
 /// in, talking to it through a kubeconfig like to any cluster.
-struct Sim {
+pub(crate) struct Sim {
     demo: Arc<Demo>,
     scenario: String,
     embedded: Option<Embedded>,
@@ -36,7 +36,7 @@ struct Sim {
 }
 
 impl Sim {
-    async fn start(demo: Demo, scenario: &str) -> Sim {
+    pub(crate) async fn start(demo: Demo, scenario: &str) -> Sim {
         Sim::start_with(demo, scenario, false).await
     }
 
@@ -74,12 +74,12 @@ impl Sim {
         self.embedded = Some(embedded);
     }
 
-    fn client(&self) -> kube::Client {
+    pub(crate) fn client(&self) -> kube::Client {
         self.embedded.as_ref().unwrap().client().unwrap()
     }
 
     /// `democtl --kubeconfig … -y args…`, off the async runtime.
-    async fn democtl(&self, args: &[&str]) -> Run {
+    pub(crate) async fn democtl(&self, args: &[&str]) -> Run {
         let mut all: Vec<String> =
             vec!["--kubeconfig".into(), self.kubeconfig.clone(), "-y".into()];
         all.extend(args.iter().map(|a| a.to_string()));
@@ -92,18 +92,18 @@ impl Sim {
         .unwrap()
     }
 
-    fn events(&self) -> Vec<RunEvent> {
+    pub(crate) fn events(&self) -> Vec<RunEvent> {
         self.demo.last_events()
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(e) = self.embedded.take() {
             e.shutdown().await.unwrap();
         }
     }
 }
 
-fn demo() -> Demo {
+pub(crate) fn demo() -> Demo {
     Demo::repo().env("HF_TOKEN", TOKEN)
 }
 
@@ -111,7 +111,7 @@ fn state_dir(demo: &Demo) -> PathBuf {
     demo.path().join("sim-state")
 }
 
-fn ar(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+pub(crate) fn ar(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
 }
 
@@ -125,7 +125,7 @@ struct Snapshot {
     trustyai_config: Value,
 }
 
-async fn list(client: &kube::Client, r: &ApiResource, ns: Option<&str>) -> Vec<Value> {
+pub(crate) async fn list(client: &kube::Client, r: &ApiResource, ns: Option<&str>) -> Vec<Value> {
     let api: Api<DynamicObject> = match ns {
         Some(ns) => Api::namespaced_with(client.clone(), ns, r),
         None => Api::all_with(client.clone(), r),
@@ -216,7 +216,7 @@ async fn snapshot(c: &kube::Client) -> Snapshot {
     }
 }
 
-fn derived(events: &[RunEvent]) -> BTreeMap<String, Value> {
+pub(crate) fn derived(events: &[RunEvent]) -> BTreeMap<String, Value> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
@@ -235,7 +235,7 @@ fn derived_of(events: &[RunEvent], key: &str) -> String {
 }
 
 /// Step id → outcome of the last run.
-fn outcomes(events: &[RunEvent]) -> BTreeMap<(String, String), Outcome> {
+pub(crate) fn outcomes(events: &[RunEvent]) -> BTreeMap<(String, String), Outcome> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
@@ -250,12 +250,12 @@ fn outcomes(events: &[RunEvent]) -> BTreeMap<(String, String), Outcome> {
         .collect()
 }
 
-fn status_json(run: &Run) -> Value {
+pub(crate) fn status_json(run: &Run) -> Value {
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("status -o json: {e}\n{}", run.stdout))
 }
 
-fn stage_state<'a>(status: &'a Value, stage: &str) -> &'a Value {
+pub(crate) fn stage_state<'a>(status: &'a Value, stage: &str) -> &'a Value {
     status["stages"]
         .as_array()
         .unwrap()
@@ -510,7 +510,9 @@ async fn stages_deploy_in_turn_redeploy_changes_nothing_and_teardown_restores_th
         pvs_deployed.len() > pvs_before.len(),
         "the demo's claims are bound to PVs: {pvs_deployed:?}"
     );
-    sim.democtl(&["teardown", "--stage", "1"])
+    // `--delete-data`: stage 3's teardown kept PostgreSQL's claim (issue #12), which would keep
+    // its namespace too.
+    sim.democtl(&["teardown", "--stage", "1", "--delete-data"])
         .await
         .expect_code(0);
     sim.democtl(&["status"]).await.expect_code(5);
@@ -916,7 +918,7 @@ async fn an_ingestion_run_without_a_configmap_fails_with_the_servers_message_and
 }
 
 /// Creates `obj` as another team would (field manager `team-b`, no democtl labels).
-async fn create_as_team_b(client: &kube::Client, r: &ApiResource, obj: Value) -> Value {
+pub(crate) async fn create_as_team_b(client: &kube::Client, r: &ApiResource, obj: Value) -> Value {
     let ns = obj["metadata"]["namespace"].as_str().unwrap().to_string();
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, r);
     let pp = kube::api::PostParams {
@@ -927,7 +929,12 @@ async fn create_as_team_b(client: &kube::Client, r: &ApiResource, obj: Value) ->
     serde_json::to_value(api.create(&pp, &o).await.unwrap()).unwrap()
 }
 
-async fn get_in(client: &kube::Client, r: &ApiResource, ns: &str, name: &str) -> Option<Value> {
+pub(crate) async fn get_in(
+    client: &kube::Client,
+    r: &ApiResource,
+    ns: &str,
+    name: &str,
+) -> Option<Value> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, r);
     api.get_opt(name)
         .await
@@ -1108,4 +1115,185 @@ async fn a_dry_run_of_stage3_on_an_empty_cluster_plans_all_three_stages_and_chan
     assert_eq!(snapshot(&sim.client()).await, before, "nothing changed");
     sim.democtl(&["status"]).await.expect_code(5);
     sim.stop().await;
+}
+
+/// Issue #12: changing an InferenceService makes KServe (serverless mode) start a new Knative
+/// revision whose predictor needs its own GPUs while the old revision still holds them — the
+/// 4 GPUs of the only g6.12xlarge node for the full model. Without help the new pod stays
+/// Unschedulable and the wait for the model times out. democtl frees the GPUs first: it deletes
+/// the changed InferenceService (it owns it), waits for its pods to be gone and says so, then
+/// the apply creates it anew; the unchanged one is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_inference_service_gets_its_gpus_back_from_the_old_revision() {
+    let demo = demo();
+    // A short budget for the model wait, so a stuck revision shows as a timeout here.
+    let stage1 = demo.path().join("stages/stage1.yaml");
+    let text = std::fs::read_to_string(&stage1).unwrap();
+    assert!(text.contains("    timeout: 45m\n"));
+    std::fs::write(
+        &stage1,
+        text.replacen("    timeout: 45m\n", "    timeout: 40s\n", 1),
+    )
+    .unwrap();
+    let sim = Sim::start(demo, "healthy").await;
+    let args = [
+        "deploy",
+        "stage1",
+        "--no-eval",
+        "--no-benchmarks",
+        "--no-model-registry",
+    ];
+    sim.democtl(&args).await.expect_code(0);
+    let isvcs = ar(
+        "serving.kserve.io",
+        "v1beta1",
+        "InferenceService",
+        "inferenceservices",
+    );
+    let ns = Some("private-ai-demo");
+    let uid_of = |objs: &[Value], name: &str| {
+        objs.iter()
+            .find(|o| o["metadata"]["name"] == name)
+            .map(|o| o["metadata"]["uid"].clone())
+    };
+    let before = list(&sim.client(), &isvcs, ns).await;
+
+    let file = "gitops/base/model-serving/isvc-mistral-24b.yaml";
+    let good = std::fs::read_to_string(sim.demo.path().join(file)).unwrap();
+    let changed = good.replace("--max-model-len=32768", "--max-model-len=16384");
+    assert_ne!(changed, good, "the manifest changed: {good}");
+    std::fs::write(sim.demo.path().join(file), &changed).unwrap();
+    // A dry run says what it would free, and frees nothing.
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    sim.democtl(&dry).await.expect_code(0);
+    let planned: Vec<_> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::OutputProduced { output, .. } if output.title.contains("GPUs") => {
+                Some(output.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    assert!(
+        planned[0].title.contains("would free"),
+        "{}",
+        planned[0].title
+    );
+    assert_eq!(
+        uid_of(&before, "mistral-24b"),
+        uid_of(&list(&sim.client(), &isvcs, ns).await, "mistral-24b"),
+        "the dry run deleted nothing"
+    );
+    let run = sim.democtl(&args).await;
+    run.expect_code(0);
+
+    let events = sim.events();
+    let freed: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::OutputProduced { output, .. } if output.title.contains("GPUs") => {
+                Some(output.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(freed.len(), 1, "one table says which GPUs were freed");
+    assert_eq!(freed[0].rows.len(), 1, "{:?}", freed[0].rows);
+    let row = freed[0].rows[0].join(" ");
+    assert!(
+        row.contains("mistral-24b") && row.contains('4'),
+        "names the InferenceService and its 4 GPUs: {row}"
+    );
+    let after = list(&sim.client(), &isvcs, ns).await;
+    assert_eq!(
+        uid_of(&before, "mistral-24b-quantized"),
+        uid_of(&after, "mistral-24b-quantized"),
+        "the unchanged InferenceService is kept"
+    );
+    assert_ne!(
+        uid_of(&before, "mistral-24b"),
+        uid_of(&after, "mistral-24b"),
+        "the changed one was recreated"
+    );
+    // The model runs with the new arguments, in one pod.
+    let pods = list(&sim.client(), &ar("", "v1", "Pod", "pods"), ns).await;
+    let predictors: Vec<&Value> = pods
+        .iter()
+        .filter(|p| {
+            p["metadata"]["labels"]["serving.kserve.io/inferenceservice"] == "mistral-24b"
+                && p["metadata"]["deletionTimestamp"].is_null()
+        })
+        .collect();
+    assert_eq!(predictors.len(), 1, "{predictors:?}");
+    let args_of = predictors[0]["spec"]["containers"][0]["args"].to_string();
+    assert!(args_of.contains("--max-model-len=16384"), "{args_of}");
+    let status = status_json(&sim.democtl(&["status", "-o", "json"]).await);
+    assert_stage_ready(&status, "stage1");
+    sim.stop().await;
+}
+
+/// The preflight failure of stage 1 in `scenario`: its evidence, message and hint in one text,
+/// after checking that nothing was applied and the cluster did not change.
+async fn preflight_failure(scenario: &str) -> String {
+    let sim = Sim::start(demo(), scenario).await;
+    let before = snapshot(&sim.client()).await;
+    let run = sim.democtl(&["deploy", "stage1"]).await;
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    let events = sim.events();
+    let out = outcomes(&events);
+    let (step, outcome) = out
+        .iter()
+        .find(|(_, o)| !matches!(o, Outcome::Succeeded | Outcome::Skipped { .. }))
+        .unwrap();
+    assert_eq!(step.1, "preflight", "{outcome:?}");
+    let Outcome::Failed { error, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    let all = format!("{} {:?} {:?}", error.message, error.evidence, error.hint);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.kind, RunEventKind::ObjectApplied { .. })),
+        "nothing applied"
+    );
+    assert_eq!(snapshot(&sim.client()).await, before, "nothing changed");
+    sim.stop().await;
+    all
+}
+
+/// Issue #12: the demo project joins OpenShift AI's mesh (ServiceMeshMember to
+/// `data-science-smcp`); without that control plane the membership can never become Ready.
+/// Preflight says so before anything changes, with the way to get one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_service_mesh_control_plane_fails_preflight_naming_it() {
+    let all = preflight_failure("missing-service-mesh").await;
+    assert!(
+        all.contains("ServiceMeshControlPlane `data-science-smcp` in `istio-system`"),
+        "names the control plane: {all}"
+    );
+    assert!(
+        all.contains("serviceMesh.managementState: Managed"),
+        "says how to get one: {all}"
+    );
+}
+
+/// Issue #12: the stages are written for OpenShift AI 2.22. A cluster whose rhods-operator CSV
+/// is of release 3.0 (KServe without Serverless mode, DSC v2 with renamed components) fails
+/// preflight naming the release and what differs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_openshift_ai_release_fails_preflight_naming_the_release_and_the_difference() {
+    let all = preflight_failure("openshift-ai-3").await;
+    assert!(
+        all.contains("OpenShift AI 3.0.0 (`rhods-operator.v3.0.0` in `redhat-ods-operator`)"),
+        "names the release: {all}"
+    );
+    assert!(
+        all.contains("no Serverless deployment mode")
+            && all.contains("InferenceService/mistral-24b"),
+        "names what differs: {all}"
+    );
 }

@@ -326,6 +326,7 @@ async fn every_step_of_every_stage_builds_against_its_render() {
             switches: BTreeMap::new(),
             adopt: false,
             earlier_in_run: Vec::new(),
+            rerun: None,
         };
         for step in &s.stage.steps {
             democtl::steps::build(step, &env).unwrap_or_else(|e| {
@@ -377,6 +378,7 @@ async fn a_step_naming_an_object_the_render_lacks_fails_to_build() {
         switches: BTreeMap::new(),
         adopt: false,
         earlier_in_run: Vec::new(),
+        rerun: None,
     };
     let step = s
         .stage

@@ -59,7 +59,13 @@ fn kubectl_kustomize(dir: &Path) -> Result<Vec<Value>, String> {
         .output()
         .map_err(|e| e.to_string())?;
     if out.status.success() {
-        Ok(parse_stream(&String::from_utf8_lossy(&out.stdout)))
+        // kubectl's embedded kustomize calls itself `(devel)` in `buildMetadata:
+        // [managedByLabel]`; democtl names the release it renders as, v5.5.0.
+        let text = String::from_utf8_lossy(&out.stdout).replace(
+            "managed-by: kustomize-(devel)",
+            "managed-by: kustomize-v5.5.0",
+        );
+        Ok(parse_stream(&text))
     } else {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }

@@ -1,10 +1,13 @@
 //! The one integration-test binary: one module per area.
 
+mod bad_inputs;
+mod browser;
 mod cli;
 mod cluster;
 mod cluster_steps;
 mod e2e;
 mod e2e_gitops;
+mod e2e_workloads;
 mod faults;
 mod fidelity;
 mod harness;
@@ -12,8 +15,10 @@ mod kubectl;
 mod kustomize_conformance;
 mod kustomize_props;
 mod logs;
+mod present;
 mod reporters;
 mod runner;
+mod screens;
 mod signals;
 mod sim_api;
 mod sim_auth;
@@ -21,3 +26,4 @@ mod sim_cluster;
 mod sim_history;
 mod sim_world;
 mod stage_files;
+mod terminal;

@@ -175,12 +175,12 @@ error: job `download-mistral` failed
 [00:01:05] stage1/deploy-models: skipped: Step deploy-models (an earlier step failed)
 [00:01:05] stage stage1: failed (1m 05s)
 ✗ stage1 failed after 1m 05s at step `wait-models` — 3 steps, 1 ok, 1 failed, 1 not run
+    evidence:
+      401 Unauthorized
   stage1 / wait-models: Step wait-models
   error: job `download-mistral` failed
     caused by: pod exited with code 1
     hint: check the Hugging Face token
-    evidence:
-      401 Unauthorized
 to resume: democtl deploy stage1 --from wait-models
 ";
     assert_eq!(text, expected);
@@ -240,7 +240,9 @@ async fn the_terminal_shows_results_errors_and_the_summary() {
         "    caused by: pod exited with code 1",
         "    hint: check the Hugging Face token",
         "○ 1 step of stage1 not run",
-        "✗ stage1 failed after 1m 05s at step `wait-models` — 3 steps, 1 ok, 1 failed, 1 not run",
+        // Wider than 80 columns: wrapped at a word, the rest indented.
+        "✗ stage1 failed after 1m 05s at step `wait-models` — 3 steps, 1 ok, 1 failed,",
+        "  1 not run",
     ] {
         assert!(
             text.lines().any(|l| l == expected),

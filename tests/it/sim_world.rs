@@ -1231,6 +1231,60 @@ async fn inference_service_is_ready_only_after_its_download_and_a_gpu_node() {
         k["status"]["url"],
         "https://mistral-24b-quantized-predictor-private-ai-demo.apps.demo-x7k2p.sandbox.opentlc.example.com"
     );
+    assert_eq!(
+        i["status"]["components"]["predictor"]["latestReadyRevision"],
+        "mistral-24b-quantized-predictor-00001"
+    );
+
+    // Issue #12: a changed InferenceService is a new revision that needs its own GPU, while the
+    // old one keeps serving — and keeps the node's only GPU.
+    w.api(&isvcs, Some(NS))
+        .patch(
+            "mistral-24b-quantized",
+            &Default::default(),
+            &kube::api::Patch::Merge(
+                json!({"spec": {"predictor": {"model": {"args": ["--max-model-len=8192"]}}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let i = w
+        .wait(&isvcs, Some(NS), "mistral-24b-quantized", |i| {
+            cond(i, "Ready").is_some_and(|c| c["reason"] == "Unschedulable")
+        })
+        .await;
+    assert!(
+        cond(&i, "Ready").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("Insufficient nvidia.com/gpu"),
+        "{i}"
+    );
+    let predictor = &i["status"]["components"]["predictor"];
+    assert_eq!(
+        predictor["latestCreatedRevision"],
+        "mistral-24b-quantized-predictor-00002"
+    );
+    assert_eq!(
+        predictor["latestReadyRevision"],
+        "mistral-24b-quantized-predictor-00001"
+    );
+    assert!(
+        i["status"]["url"].is_string(),
+        "the old revision still serves: {i}"
+    );
+    let deployments = ar::<k8s_openapi::api::apps::v1::Deployment>();
+    let old = w
+        .get(
+            &deployments,
+            Some(NS),
+            "mistral-24b-quantized-predictor-00001-deployment",
+        )
+        .await;
+    assert_eq!(
+        old["spec"]["replicas"], 1,
+        "the old revision is not scaled down"
+    );
 }
 
 #[tokio::test]
@@ -1445,6 +1499,15 @@ async fn operands_llama_stack_notebook_pipelinerun_and_lmeval_complete() {
             .unwrap()
             > 0.5
     );
+    // The harness's results file, as democtl reads it (issue #12).
+    assert_eq!(results["versions"]["arc_easy"], 1.0);
+    let scores =
+        democtl::steps::lm_eval_report::scores(e["status"]["results"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (scores[0].task.as_str(), scores[0].metric.as_str()),
+        ("arc_easy", "acc_norm")
+    );
+    assert!(scores[0].stderr.is_some());
 }
 
 // ------------------------------------------------------------------ scenarios: API, RBAC, platform

@@ -80,7 +80,7 @@ const BAD: &[(&str, &str, &str)] = &[
     (
         "    kind: wait-jobs\n",
         "    kind: helm\n",
-        "stages/stage1.yaml:20:11: `steps[1].kind`: unknown step kind `helm`\nhint: known kinds: `prereq`, `apply`, `wait-ready`, `gpu-machinesets`, `wait-gpu`, `wait-jobs`, `run-job`, `benchmark`, `patch`, `secret` or `summary`",
+        "stages/stage1.yaml:20:11: `steps[1].kind`: unknown step kind `helm`\nhint: known kinds: `prereq`, `apply`, `wait-ready`, `gpu-machinesets`, `wait-gpu`, `free-gpus`, `wait-jobs`, `run-job`, `benchmark`, `lm-eval`, `collections`, `patch`, `secret` or `summary`",
     ),
     (
         "    timeout: 60m\n",

@@ -4,11 +4,13 @@
 
 use serde_json::Value;
 
+use super::config::TransformerConfig;
+use crate::kustomize::fieldspec::{Leaf, visit};
 use crate::kustomize::kustomization::{Image, Loaded};
 use crate::kustomize::resource::Resource;
 
 /// Applies `l.k.images`.
-pub(crate) fn apply(l: &Loaded, res: &mut [Resource]) {
+pub(crate) fn apply(l: &Loaded, res: &mut [Resource], config: &TransformerConfig) {
     for img in &l.k.images {
         let Ok(re) = regex::Regex::new(&format!(
             "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
@@ -21,6 +23,22 @@ pub(crate) fn apply(l: &Loaded, res: &mut [Resource]) {
                 continue;
             }
             walk(&mut r.obj, img, &re);
+            // Image fields that `configurations` name (custom resources' own image fields).
+            let gvk = r.gvk();
+            for fs in config.images.iter().filter(|fs| fs.selects(&gvk)) {
+                let _ = visit::<()>(
+                    &mut r.obj,
+                    &fs.segments(),
+                    false,
+                    Leaf::Scalar,
+                    &mut |node| {
+                        if let Value::String(s) = node {
+                            update(s, img, &re);
+                        }
+                        Ok(())
+                    },
+                );
+            }
             for prefix in ["/spec/volumes", "/spec/template/spec/volumes"] {
                 if let Some(Value::Array(vols)) = r.obj.pointer_mut(prefix) {
                     for v in vols {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::config::TransformerConfig;
 use crate::kustomize::fieldspec::{FieldSpec, Leaf, visit};
 use crate::kustomize::kustomization::Loaded;
 use crate::kustomize::resource::Resource;
@@ -182,7 +183,11 @@ fn set_pairs(res: &mut [Resource], pairs: &BTreeMap<String, String>, specs: &[Fi
 }
 
 /// Applies `labels` then `commonLabels` (kustomize's LabelTransformer order).
-pub(crate) fn apply_labels(l: &Loaded, res: &mut [Resource]) {
+pub(crate) fn apply_labels(l: &Loaded, res: &mut [Resource], config: &TransformerConfig) {
+    let common: Vec<FieldSpec> = common_label_specs()
+        .into_iter()
+        .chain(config.common_labels.iter().cloned())
+        .collect();
     for label in &l.k.labels {
         let mut specs: Vec<FieldSpec> = label
             .fields
@@ -190,7 +195,7 @@ pub(crate) fn apply_labels(l: &Loaded, res: &mut [Resource]) {
             .map(|f| FieldSpec::of(&f.group, &f.version, &f.kind, &f.path, f.create))
             .collect();
         if label.include_selectors {
-            specs.extend(common_label_specs());
+            specs.extend(common.iter().cloned());
         } else {
             specs.push(FieldSpec::of("", "", "", "metadata/labels", true));
             if label.include_templates {
@@ -199,10 +204,14 @@ pub(crate) fn apply_labels(l: &Loaded, res: &mut [Resource]) {
         }
         set_pairs(res, &label.pairs, &specs);
     }
-    set_pairs(res, &l.k.common_labels, &common_label_specs());
+    set_pairs(res, &l.k.common_labels, &common);
 }
 
 /// Applies `commonAnnotations`.
-pub(crate) fn apply_annotations(l: &Loaded, res: &mut [Resource]) {
-    set_pairs(res, &l.k.common_annotations, &annotation_specs());
+pub(crate) fn apply_annotations(l: &Loaded, res: &mut [Resource], config: &TransformerConfig) {
+    let specs: Vec<FieldSpec> = annotation_specs()
+        .into_iter()
+        .chain(config.common_annotations.iter().cloned())
+        .collect();
+    set_pairs(res, &l.k.common_annotations, &specs);
 }

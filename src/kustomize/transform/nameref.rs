@@ -6,15 +6,16 @@
 
 use serde_json::Value;
 
+use super::config::TransformerConfig;
 use crate::kustomize::error::RenderError;
 use crate::kustomize::fieldspec::{FieldSpec, Leaf, split_path, visit};
 use crate::kustomize::resource::{Gvk, Resource, invalid};
 
 /// A kind that can be referred to, and the fields that refer to it.
-struct Referral {
-    group: &'static str,
-    version: &'static str,
-    kind: &'static str,
+struct Referral<'a> {
+    group: &'a str,
+    version: &'a str,
+    kind: &'a str,
     fields: Vec<FieldSpec>,
 }
 
@@ -64,7 +65,7 @@ const WORKLOADS: [(&str, &str); 7] = [
     ("", "DaemonSet"),
 ];
 
-fn table() -> Vec<Referral> {
+fn table() -> Vec<Referral<'static>> {
     let f = FieldSpec::of;
     let rbac = "rbac.authorization.k8s.io";
     let mut cm = pod_fields(&[
@@ -325,12 +326,32 @@ fn table() -> Vec<Referral> {
 }
 
 /// Fixes every name reference in `res` to renamed objects.
-pub(crate) fn fix(res: &mut [Resource], file: &std::path::Path) -> Result<(), RenderError> {
+pub(crate) fn fix(
+    res: &mut [Resource],
+    file: &std::path::Path,
+    config: &TransformerConfig,
+) -> Result<(), RenderError> {
     // Only renamed objects can be referral targets; nothing renamed, nothing to fix.
     if res.iter().all(|r| r.prev.is_empty()) {
         return Ok(());
     }
-    let table = table();
+    let mut table: Vec<Referral<'_>> = table();
+    // `configurations`' nameReference entries add referring fields, to a kind already in the
+    // table or as a new one.
+    for n in &config.name_reference {
+        match table
+            .iter_mut()
+            .find(|r| r.group == n.group && r.version == n.version && r.kind == n.kind)
+        {
+            Some(r) => r.fields.extend(n.fields.iter().cloned()),
+            None => table.push(Referral {
+                group: &n.group,
+                version: &n.version,
+                kind: &n.kind,
+                fields: n.fields.clone(),
+            }),
+        }
+    }
     let index = ReferralIndex::new(res);
     for i in 0..res.len() {
         let referrer_gvk = res[i].gvk();
@@ -426,7 +447,7 @@ struct Ctx<'a> {
     res: &'a [Resource],
     index: &'a ReferralIndex,
     referrer: &'a Resource,
-    referral: &'a Referral,
+    referral: &'a Referral<'a>,
     role_ref: bool,
 }
 

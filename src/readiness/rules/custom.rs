@@ -480,6 +480,8 @@ pub static CONFIGURATION_KINDS: &[(&str, &str)] = &[
     ("console.openshift.io", "ConsoleLink"),
     ("console.openshift.io", "ConsoleNotification"),
     ("template.openshift.io", "Template"),
+    // Istio writes no status on it unless its analysis is switched on.
+    ("security.istio.io", "PeerAuthentication"),
 ];
 
 /// Whether a custom kind is configuration only (see [`CONFIGURATION_KINDS`]).

@@ -94,6 +94,8 @@ kinds! {
     CLUSTER_POLICY = ("nvidia.com", "v1", "ClusterPolicy", "clusterpolicies", false);
     NFD = ("nfd.openshift.io", "v1", "NodeFeatureDiscovery", "nodefeaturediscoveries", true);
     KNATIVE_SERVICE = ("serving.knative.dev", "v1", "Service", "services", true);
+    SMCP = ("maistra.io", "v2", "ServiceMeshControlPlane", "servicemeshcontrolplanes", true);
+    SMM = ("maistra.io", "v1", "ServiceMeshMember", "servicemeshmembers", true);
 }
 
 /// Kinds that are not watched but written (created or deleted) by controllers.

@@ -11,7 +11,9 @@
 
 pub mod catalog;
 mod informer;
+mod knative;
 mod machines;
+mod mesh;
 pub mod obj;
 mod openshift;
 mod pods;
@@ -41,6 +43,11 @@ pub use seed::seed;
 /// Pod annotation holding the simulated container log (newline-separated, last 500 lines); the
 /// server's `pods/{name}/log` subresource serves it.
 pub const LOG_ANNOTATION: &str = "sim.democtl.io/log";
+
+/// Pod annotation of lines a `run` pod prints when it finishes (newline-separated): what the
+/// simulated program reports, e.g. the ingest script's `{"democtl":"ingested",…}` line, set by
+/// the controller that makes the pod.
+pub const EXIT_LOG_ANNOTATION: &str = "sim.democtl.io/exit-log";
 
 /// Label that tells the simulated kubelet what a pod does: `model-download`, `benchmark`, `run`
 /// (finishes after `delays.job`) or `serve` (runs until deleted). Without it the behaviour is guessed
@@ -730,5 +737,6 @@ async fn reconcile_all(ctx: &Ctx, wake: &mut Wake) {
     pods::reconcile(ctx, wake).await;
     openshift::reconcile(ctx, wake).await;
     rhoai::reconcile(ctx, wake).await;
+    mesh::reconcile(ctx, wake).await;
     tekton::reconcile(ctx, wake).await;
 }

@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 
 use super::catalog::{self, COMPONENTS};
 use super::informer::{
-    DEPLOYMENT, DSC, ISVC, KNATIVE_SERVICE, LLAMA_STACK, LM_EVAL_JOB, MODEL_REGISTRY, NOTEBOOK,
-    POD, ROUTE, SERVING_RUNTIME, STATEFUL_SET, written,
+    CONFIG_MAP, DEPLOYMENT, DSC, ISVC, KNATIVE_SERVICE, LLAMA_STACK, LM_EVAL_JOB, MODEL_REGISTRY,
+    NOTEBOOK, POD, ROUTE, SERVING_RUNTIME, STATEFUL_SET, written,
 };
+use super::knative;
 use super::openshift::default_host;
 use super::{Ctx, Wake, obj};
 
@@ -24,6 +25,7 @@ pub(super) async fn reconcile(ctx: &Ctx, wake: &mut Wake) {
     model_registries(ctx, wake).await;
     llama_stacks(ctx, wake).await;
     notebooks(ctx, wake).await;
+    trustyai_operator(ctx, wake).await;
     lm_eval_jobs(ctx, wake).await;
 }
 
@@ -257,7 +259,6 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
             )),
             Some(rt) => {
                 let dep = predictor_deployment(isvc, rt, &predictor_name);
-                ctx.note(ctx.ensure(DEPLOYMENT, dep).await, wake);
                 let svc = service_for(
                     isvc,
                     &predictor_name,
@@ -266,32 +267,25 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
                 );
                 ctx.note(ctx.create(written::SERVICE, svc).await, wake);
                 if !raw && ctx.caches.is_synced(KNATIVE_SERVICE) {
-                    // Serverless mode: the predictor is also a Knative Service (its URL is what
-                    // `oc get ksvc` shows; its readiness follows the predictor's).
-                    let ksvc = json!({
-                        "metadata": {"name": predictor_name, "namespace": ns,
-                                     "labels": {"serving.kserve.io/inferenceservice": name, "component": "predictor"},
-                                     "ownerReferences": [obj::controller_ref(isvc)]},
-                        "spec": {"template": {"metadata": {"labels": {"serving.kserve.io/inferenceservice": name}},
-                                              "spec": {"containers": rt["spec"]["containers"].clone()}}},
-                    });
-                    ctx.note(ctx.ensure(KNATIVE_SERVICE, ksvc).await, wake);
-                }
-                if deployment_available(ctx, ns, &predictor_name) {
-                    None
+                    // Serverless mode: the predictor is a Knative Service whose revisions hold
+                    // their pods (and GPUs) until a newer one is ready (see `knative`).
+                    serverless_predictor(ctx, isvc, &predictor_name, &dep, wake).await
                 } else {
-                    Some(
-                        pod_problem(ctx, ns, "serving.kserve.io/inferenceservice", name)
-                            .unwrap_or_else(|| {
-                                (
-                                    "PredictorNotReady".to_string(),
-                                    "predictor is starting: loading the model".to_string(),
-                                )
-                            }),
-                    )
+                    ctx.note(ctx.ensure(DEPLOYMENT, dep).await, wake);
+                    if deployment_available(ctx, ns, &predictor_name) {
+                        None
+                    } else {
+                        Some(
+                            pod_problem(ctx, ns, "serving.kserve.io/inferenceservice", name)
+                                .unwrap_or_else(predictor_starting),
+                        )
+                    }
                 }
             }
         };
+        let revisions = (!raw)
+            .then(|| knative::revisions(ctx, isvc, &predictor_name))
+            .flatten();
         let ready = problem.is_none();
         let (reason, message) = problem.clone().unwrap_or_default();
         let cond = |t: &str| obj::make_condition(isvc, t, ready, &reason, &message, &now);
@@ -311,16 +305,38 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
             },
             "deploymentMode": if raw { "RawDeployment" } else { "Serverless" },
         });
-        if ready {
+        // An older revision that still serves keeps the URL (Knative routes to it) while the
+        // newest one is not ready.
+        let serving = revisions.as_ref().is_some_and(|r| r.latest_ready.is_some());
+        if ready || serving {
+            let mut predictor = json!({"url": url, "address": {"url": address}});
+            match &revisions {
+                Some(r) => {
+                    predictor["latestCreatedRevision"] = json!(r.latest_created);
+                    if let Some(ready_rev) = &r.latest_ready {
+                        predictor["latestReadyRevision"] = json!(ready_rev);
+                        predictor["traffic"] = json!([{"revisionName": ready_rev,
+                            "latestRevision": r.latest_is_ready(), "percent": 100}]);
+                    }
+                }
+                None => {
+                    predictor["latestCreatedRevision"] = json!(format!("{predictor_name}-00001"));
+                    predictor["latestReadyRevision"] = json!(format!("{predictor_name}-00001"));
+                }
+            }
+            status["components"] = json!({"predictor": predictor});
+        }
+        if ready || serving {
             status["url"] = json!(url);
             status["address"] = json!({"url": address});
-            status["components"] = json!({"predictor": {"url": url, "address": {"url": address},
-                "latestCreatedRevision": format!("{predictor_name}-00001"),
-                "latestReadyRevision": format!("{predictor_name}-00001")}});
+        }
+        if ready {
             status["modelStatus"]["lastFailureInfo"] = Value::Null;
         } else {
-            status["url"] = Value::Null;
-            status["address"] = Value::Null;
+            if !serving {
+                status["url"] = Value::Null;
+                status["address"] = Value::Null;
+            }
             // The schema allows only KServe's failure reasons; a pod that is merely
             // starting or unschedulable is no failure (its message is in the conditions).
             status["modelStatus"]["lastFailureInfo"] = if reason == "CrashLoopBackOff" {
@@ -331,6 +347,44 @@ async fn inference_services(ctx: &Ctx, wake: &mut Wake) {
         }
         ctx.note(ctx.patch_status(ISVC, isvc, status).await, wake);
     }
+}
+
+fn predictor_starting() -> (String, String) {
+    (
+        "PredictorNotReady".to_string(),
+        "predictor is starting: loading the model".to_string(),
+    )
+}
+
+/// A serverless predictor: the Knative Service from the predictor Deployment's pod template;
+/// the problem of its newest revision, if that is not ready (from that revision's pods).
+async fn serverless_predictor(
+    ctx: &Ctx,
+    isvc: &Value,
+    predictor_name: &str,
+    dep: &Value,
+    wake: &mut Wake,
+) -> Option<(String, String)> {
+    let min_scale = dep["spec"]["replicas"].as_u64().unwrap_or(1);
+    let ksvc =
+        knative::predictor_service(isvc, predictor_name, &dep["spec"]["template"], min_scale);
+    ctx.note(ctx.ensure(KNATIVE_SERVICE, ksvc).await, wake);
+    // Until the Knative Service is seen (it was just created), nothing serves.
+    let Some(revisions) = knative::revisions(ctx, isvc, predictor_name) else {
+        return Some(predictor_starting());
+    };
+    if revisions.latest_is_ready() {
+        return None;
+    }
+    Some(
+        pod_problem(
+            ctx,
+            obj::namespace(isvc),
+            knative::REVISION_LABEL,
+            &revisions.latest_created,
+        )
+        .unwrap_or_else(predictor_starting),
+    )
 }
 
 fn predictor_deployment(isvc: &Value, runtime: &Value, name: &str) -> Value {
@@ -392,13 +446,17 @@ fn predictor_deployment(isvc: &Value, runtime: &Value, name: &str) -> Value {
 async fn knative_services(ctx: &Ctx, wake: &mut Wake) {
     let domain = ctx.ingress_domain();
     for ksvc in ctx.caches.list(KNATIVE_SERVICE).values() {
+        if obj::is_deleting(ksvc) {
+            continue;
+        }
+        if obj::label(ksvc, "serving.kserve.io/inferenceservice").is_some() {
+            knative::predictor_revisions(ctx, ksvc, &domain, wake).await;
+            continue;
+        }
+        // Any other Knative Service is ready at once.
         let now = ctx.now_s();
         let (ns, name) = (obj::namespace(ksvc), obj::name(ksvc));
-        // A KServe predictor is ready when its pods are; any other Knative Service at once.
-        let ready = obj::label(ksvc, "serving.kserve.io/inferenceservice").is_none()
-            || deployment_available(ctx, ns, name);
-        let reason = if ready { "" } else { "RevisionMissing" };
-        let c = |t: &str| obj::make_condition(ksvc, t, ready, reason, "", &now);
+        let c = |t: &str| obj::make_condition(ksvc, t, true, "", "", &now);
         let status = json!({
             "observedGeneration": obj::generation(ksvc),
             "url": format!("https://{}", default_host(name, ns, &domain)),
@@ -589,6 +647,78 @@ async fn notebooks(ctx: &Ctx, wake: &mut Wake) {
     }
 }
 
+/// Where the OpenShift AI operator runs TrustyAI's operator, and its configuration.
+const TRUSTYAI_NAMESPACE: &str = "redhat-ods-applications";
+const TRUSTYAI_OPERATOR: &str = "trustyai-service-operator-controller-manager";
+const TRUSTYAI_CONFIG: &str = "trustyai-service-operator-config";
+const TRUSTYAI_POD_LABEL: (&str, &str) = ("control-plane", "trustyai-service-operator");
+
+/// The TrustyAI operator's Deployment, which the OpenShift AI operator runs while the DSC's
+/// `trustyai` component is Managed (next to its ConfigMap).
+async fn trustyai_operator(ctx: &Ctx, wake: &mut Wake) {
+    let dscs = ctx.caches.list(DSC);
+    let Some(dsc) = dscs.values().find(|d| !obj::is_deleting(d)).cloned() else {
+        return;
+    };
+    if dsc["spec"]["components"]["trustyai"]["managementState"] != "Managed"
+        || ctx
+            .caches
+            .get(CONFIG_MAP, TRUSTYAI_NAMESPACE, TRUSTYAI_CONFIG)
+            .is_none()
+    {
+        return;
+    }
+    let labels = json!({TRUSTYAI_POD_LABEL.0: TRUSTYAI_POD_LABEL.1, "app.kubernetes.io/part-of": "trustyai"});
+    let dep = json!({
+        "metadata": {"name": TRUSTYAI_OPERATOR, "namespace": TRUSTYAI_NAMESPACE,
+                     "labels": labels.clone(), "ownerReferences": [obj::controller_ref(&dsc)]},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels.clone()},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                {"name": "manager", "image": "registry.redhat.io/rhoai/odh-trustyai-service-operator-rhel9:v2.22",
+                 "args": ["--leader-elect"]}]}},
+        },
+    });
+    ctx.note(ctx.ensure(DEPLOYMENT, dep).await, wake);
+}
+
+/// Whether the running TrustyAI operator allows LMEvalJobs online access. The operator reads
+/// its ConfigMap when it starts: a pod created before the ConfigMap's last write still runs
+/// with the earlier configuration, taken as online access off (the shipped default). `None`
+/// when no operator pod runs (then nothing is checked).
+fn operator_allows_online(ctx: &Ctx) -> Option<bool> {
+    let pods = ctx.caches.list(POD);
+    let started = pods
+        .values()
+        .filter(|p| {
+            obj::namespace(p) == TRUSTYAI_NAMESPACE
+                && obj::label(p, TRUSTYAI_POD_LABEL.0) == Some(TRUSTYAI_POD_LABEL.1)
+                && !obj::is_deleting(p)
+                && p["status"]["phase"] == "Running"
+        })
+        .filter_map(|p| {
+            p["metadata"]["creationTimestamp"]
+                .as_str()?
+                .parse::<jiff::Timestamp>()
+                .ok()
+        })
+        .max()?;
+    let cm = ctx
+        .caches
+        .get(CONFIG_MAP, TRUSTYAI_NAMESPACE, TRUSTYAI_CONFIG)?;
+    let changed = cm["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["time"].as_str()?.parse::<jiff::Timestamp>().ok())
+        .max();
+    if changed.is_some_and(|c| c > started) {
+        return Some(false);
+    }
+    Some(cm["data"]["lmes-allow-online"] == "true")
+}
+
 async fn lm_eval_jobs(ctx: &Ctx, wake: &mut Wake) {
     for job in ctx.caches.list(LM_EVAL_JOB).values() {
         if obj::is_deleting(job) || job["status"]["state"] == "Complete" {
@@ -596,6 +726,20 @@ async fn lm_eval_jobs(ctx: &Ctx, wake: &mut Wake) {
         }
         let now = ctx.now_s();
         let created = job["metadata"]["creationTimestamp"].as_str();
+        // Decided when the operator first takes the job: asking for online access (datasets
+        // from the Hub) while the operator's configuration forbids it fails it.
+        if job["status"]["state"].is_null()
+            && job["spec"]["allowOnline"] == true
+            && operator_allows_online(ctx) == Some(false)
+        {
+            let status = json!({"state": "Complete", "reason": "Failed",
+                "message": "online access is disabled by the operator configuration \
+                            (lmes-allow-online is not \"true\" in the configuration the operator started with): \
+                            the datasets cannot be downloaded",
+                "podName": obj::name(job), "completeTime": now, "lastScheduleTime": now});
+            ctx.note(ctx.patch_status(LM_EVAL_JOB, job, status).await, wake);
+            continue;
+        }
         let total = ctx.scenario.delays.lm_eval;
         let tasks: Vec<String> = job["spec"]["taskList"]["taskNames"]
             .as_array()
@@ -607,14 +751,7 @@ async fn lm_eval_jobs(ctx: &Ctx, wake: &mut Wake) {
             })
             .unwrap_or_else(|| vec!["arc_easy".to_string()]);
         let status = if ctx.due(created, total, wake) {
-            let mut results = serde_json::Map::new();
-            for t in &tasks {
-                let acc =
-                    0.6 + obj::hash_num(&format!("{}/{t}", obj::name(job)), 300) as f64 / 1000.0;
-                results.insert(t.clone(), json!({"alias": t, "acc,none": (acc * 10000.0).round() / 10000.0,
-                    "acc_stderr,none": 0.0121, "acc_norm,none": ((acc - 0.02) * 10000.0).round() / 10000.0}));
-            }
-            let doc = json!({"results": results, "config": {"model": job["spec"]["model"], "limit": job["spec"]["limit"]}});
+            let doc = lm_eval_output(job, &tasks, &now);
             json!({"state": "Complete", "reason": "Succeeded", "message": "job completed",
                    "podName": obj::name(job), "completeTime": now, "lastScheduleTime": created,
                    "results": doc.to_string()})
@@ -627,4 +764,98 @@ async fn lm_eval_jobs(ctx: &Ctx, wake: &mut Wake) {
         };
         ctx.note(ctx.patch_status(LM_EVAL_JOB, job, status).await, wake);
     }
+}
+
+/// The metrics lm-evaluation-harness 0.4 reports for a task (`acc` only for unknown tasks).
+fn task_metrics(task: &str) -> &'static [&'static str] {
+    match task {
+        "arc_easy" | "arc_challenge" | "hellaswag" | "piqa" | "openbookqa" => &["acc", "acc_norm"],
+        _ => &["acc"],
+    }
+}
+
+/// What the TrustyAI job driver stores in `status.results`: the harness's results file for
+/// the job's tasks. Scores are deterministic per job and task; a quantized model (its name
+/// says so) scores up to two points lower, as w4a16 quantization typically does.
+fn lm_eval_output(job: &Value, tasks: &[String], now: &str) -> Value {
+    let name = obj::name(job);
+    let limit = job["spec"]["limit"]
+        .as_str()
+        .and_then(|l| l.parse::<f64>().ok())
+        .or_else(|| job["spec"]["limit"].as_f64());
+    let samples = limit.unwrap_or(1000.0).max(2.0);
+    let model_arg = |n: &str| {
+        job["spec"]["modelArgs"]
+            .as_array()
+            .and_then(|a| a.iter().find(|m| m["name"] == n))
+            .and_then(|m| m["value"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let model = model_arg("model");
+    let penalty = if model.contains("quant") || name.contains("quant") {
+        obj::hash_num(&format!("{name}/penalty"), 20) as f64 / 1000.0
+    } else {
+        0.0
+    };
+    let round = |v: f64| (v * 10000.0).round() / 10000.0;
+    let mut results = serde_json::Map::new();
+    let mut versions = serde_json::Map::new();
+    let mut n_shot = serde_json::Map::new();
+    let mut higher = serde_json::Map::new();
+    let mut n_samples = serde_json::Map::new();
+    let mut subtasks = serde_json::Map::new();
+    for t in tasks {
+        // The task's difficulty is the model's, not the job's: both models share the base.
+        let base = 0.6 + obj::hash_num(&format!("task/{t}"), 250) as f64 / 1000.0;
+        let mut m = serde_json::Map::new();
+        m.insert("alias".into(), json!(t));
+        let mut better = serde_json::Map::new();
+        for (i, metric) in task_metrics(t).iter().enumerate() {
+            let v = round(base - penalty + i as f64 * 0.03);
+            let stderr = round((v * (1.0 - v) / (samples - 1.0)).sqrt());
+            m.insert(format!("{metric},none"), json!(v));
+            m.insert(format!("{metric}_stderr,none"), json!(stderr));
+            better.insert((*metric).to_string(), json!(true));
+        }
+        results.insert(t.clone(), Value::Object(m));
+        versions.insert(t.clone(), json!(1.0));
+        n_shot.insert(t.clone(), json!(0));
+        higher.insert(t.clone(), Value::Object(better));
+        n_samples.insert(
+            t.clone(),
+            json!({"original": 1000, "effective": samples as u64}),
+        );
+        subtasks.insert(t.clone(), json!([]));
+    }
+    let model_args: Vec<String> = job["spec"]["modelArgs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| Some(format!("{}={}", m["name"].as_str()?, m["value"].as_str()?)))
+        .collect();
+    json!({
+        "results": results,
+        "group_subtasks": subtasks,
+        "versions": versions,
+        "n-shot": n_shot,
+        "higher_is_better": higher,
+        "n-samples": n_samples,
+        "config": {
+            "model": job["spec"]["model"], "model_args": model_args.join(","),
+            "batch_size": job["spec"]["batchSize"], "batch_sizes": [], "device": null,
+            "use_cache": null, "limit": limit, "bootstrap_iters": 100000, "gen_kwargs": null,
+            "random_seed": 0, "numpy_seed": 1234, "torch_seed": 1234, "fewshot_seed": 1234,
+        },
+        "git_hash": null,
+        "date": parse_time_secs(now),
+        "model_name": model,
+        "total_evaluation_time_seconds": "0",
+    })
+}
+
+fn parse_time_secs(t: &str) -> f64 {
+    t.parse::<jiff::Timestamp>()
+        .map(|ts| ts.as_second() as f64)
+        .unwrap_or_default()
 }

@@ -105,7 +105,7 @@ where
 }
 
 /// Creates an object (existing ones are kept), then writes its `status` through the subresource.
-async fn put(ctx: &Ctx, kind: Kind, obj: Value) -> Result<(), WorldError> {
+pub(super) async fn put(ctx: &Ctx, kind: Kind, obj: Value) -> Result<(), WorldError> {
     retrying(|| ctx.create_only(kind, obj.clone())).await?;
     if let Some(status) = obj.get("status").filter(|s| !s.is_null()) {
         let (ns, name) = (obj::namespace(&obj), obj::name(&obj));
@@ -468,12 +468,19 @@ pub async fn seed(client: kube::Client, scenario: &Scenario) -> Result<(), World
             "spec": {
                 "applicationsNamespace": "redhat-ods-applications",
                 "monitoring": {"managementState": "Managed", "namespace": "redhat-ods-monitoring"},
-                "serviceMesh": {"managementState": "Managed", "controlPlane": {"name": "data-science-smcp", "namespace": "istio-system", "metricsCollection": "Istio"}},
+                "serviceMesh": {"managementState": c.service_mesh, "controlPlane": {"name": "data-science-smcp", "namespace": "istio-system", "metricsCollection": "Istio"}},
                 "trustedCABundle": {"managementState": "Managed", "customCABundle": ""},
             },
             "status": {"phase": "Ready", "release": {"name": "OpenShift AI Self-Managed", "version": "2.22.1"},
                        "conditions": [{"type": "Available", "status": "True", "reason": "ReconcileCompleted", "lastTransitionTime": now}]},
         })).await?;
+        let mesh_installed = c
+            .operators
+            .iter()
+            .any(|o| o.package == "servicemeshoperator");
+        if mesh_installed && c.service_mesh == "Managed" {
+            super::mesh::seed_control_plane(&ctx, &now).await?;
+        }
         let mut components = serde_json::Map::new();
         let mut conditions = Vec::new();
         for comp in COMPONENTS {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::informer::{PIPELINE, PIPELINE_RUN, POD, TASK, TASK_RUN};
+use super::informer::{CONFIG_MAP, PIPELINE, PIPELINE_RUN, POD, TASK, TASK_RUN};
 use super::{BEHAVIOUR_LABEL, Ctx, Wake, WorldError, obj};
 
 /// Label keys Tekton puts on TaskRuns and their pods.
@@ -586,6 +586,7 @@ async fn task_run(ctx: &Ctx, tr: &Value) -> Result<(), WorldError> {
                 .await;
             }
         };
+        let pod = with_ingest_output(ctx, tr, pod);
         match ctx.create_only(POD, pod).await {
             Ok(()) => {
                 status["podName"] = json!(pod_name);
@@ -727,6 +728,164 @@ fn empty_dir(name: &str) -> Value {
 /// the implicit `tekton-internal-*` ones, the entrypoint binary, the downward API, per step its
 /// creds-init home and run directory, then the Task's own volumes, then the workspaces'. An
 /// error is a validation failure of the TaskRun (missing params or workspaces).
+/// The ingest script's output for a pod that runs it (a step with `VECTOR_DB` in its env, see
+/// `docling-pipeline/scripts/ingest_documents.py`): it registers the collection and prints
+/// what it stored, ending with `{"democtl":"ingested",…}`. The documents are the ones the run
+/// fetched — the files of the ConfigMaps of documents only (`.md`, `.html`, …) its pods mount —
+/// chunked as the script does (HTML reduced to its text, as Docling would convert it).
+fn with_ingest_output(ctx: &Ctx, tr: &Value, mut pod: Value) -> Value {
+    let env: BTreeMap<String, String> = pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["env"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| {
+            Some((
+                e["name"].as_str()?.to_string(),
+                e["value"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let Some(db) = env.get("VECTOR_DB") else {
+        return pod;
+    };
+    let provider = env
+        .get("PROVIDER_ID")
+        .map_or("milvus-remote", String::as_str);
+    let max_words = env
+        .get("CHUNK_SIZE")
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(256)
+        .max(1);
+    let ns = obj::namespace(tr);
+    let run = obj::label(tr, PIPELINE_RUN_LABEL);
+    let mut docs: BTreeMap<String, String> = BTreeMap::new();
+    for sibling in ctx.caches.list(POD).values() {
+        if obj::namespace(sibling) != ns
+            || run.is_none()
+            || obj::label(sibling, PIPELINE_RUN_LABEL) != run
+        {
+            continue;
+        }
+        for v in sibling["spec"]["volumes"].as_array().into_iter().flatten() {
+            let Some(cm) = v["configMap"]["name"]
+                .as_str()
+                .and_then(|n| ctx.caches.get(CONFIG_MAP, ns, n))
+            else {
+                continue;
+            };
+            // A documents ConfigMap holds documents only (the scripts' one holds code too).
+            let data = cm["data"].as_object().cloned().unwrap_or_default();
+            let is_doc = |f: &str| {
+                [".md", ".html", ".htm", ".txt"]
+                    .iter()
+                    .any(|e| f.ends_with(e))
+            };
+            if data.is_empty() || !data.keys().all(|f| is_doc(f)) {
+                continue;
+            }
+            for (file, text) in &data {
+                if let Some(text) = text.as_str() {
+                    docs.insert(file.clone(), text.to_string());
+                }
+            }
+        }
+    }
+    let mut lines = vec![format!("vector db {db} registered on provider {provider}")];
+    let mut total = 0;
+    for (i, (file, text)) in docs.iter().enumerate() {
+        let markdown = if file.ends_with(".md") || file.ends_with(".txt") {
+            text.clone()
+        } else {
+            html_text(text)
+        };
+        let n = chunk_count(&markdown, max_words);
+        total += n;
+        let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
+        lines.push(format!(
+            "[{}/{}] {stem}.md: {n} chunks inserted into {db}",
+            i + 1,
+            docs.len()
+        ));
+    }
+    if docs.is_empty() {
+        // The script's own failure: nothing was converted.
+        return pod;
+    }
+    lines.push(
+        json!({"democtl": "ingested", "vector_db": db, "provider_id": provider,
+               "documents": docs.len(), "chunks": total})
+        .to_string(),
+    );
+    pod["metadata"]["annotations"][super::EXIT_LOG_ANNOTATION] = json!(lines.join("\n"));
+    pod
+}
+
+/// An HTML document's text with its headings as Markdown headings and its blocks as paragraphs.
+fn html_text(html: &str) -> String {
+    let rules = [
+        (r"(?is)<(script|style)[^>]*>.*?</(script|style)>", ""),
+        (r"(?i)<h[1-6][^>]*>", "\n\n# "),
+        (r"(?i)</(h[1-6]|p|li|tr|div|table|ul|ol)>|<br\s*/?>", "\n\n"),
+        (r"<[^>]+>", " "),
+    ];
+    let mut text = html.to_string();
+    for (pattern, with) in rules {
+        if let Ok(re) = regex::Regex::new(pattern) {
+            text = re.replace_all(&text, with).into_owned();
+        }
+    }
+    text
+}
+
+/// How many chunks `ingest_documents.py`'s `chunk()` cuts: Markdown sections, then paragraphs,
+/// at most `max_words` words per chunk (a longer paragraph split by words).
+fn chunk_count(text: &str, max_words: usize) -> usize {
+    let mut sections: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let heading = line.starts_with('#')
+            && line.trim_start_matches('#').starts_with(' ')
+            && line.len() - line.trim_start_matches('#').len() <= 6;
+        if heading || sections.is_empty() {
+            sections.push(String::new());
+        }
+        if let Some(last) = sections.last_mut() {
+            last.push_str(line);
+            last.push('\n');
+        }
+    }
+    let blank = regex::Regex::new(r"\n\s*\n").ok();
+    let mut count = 0;
+    for section in sections.iter().filter(|s| !s.trim().is_empty()) {
+        let paras: Vec<&str> = match &blank {
+            Some(re) => re.split(section).collect(),
+            None => vec![section.as_str()],
+        };
+        let (mut current, mut words_in) = (0usize, 0usize);
+        for para in paras {
+            let words = para.split_whitespace().count();
+            if words == 0 {
+                continue;
+            }
+            if words_in + words > max_words && current > 0 {
+                count += 1;
+                current = 0;
+                words_in = 0;
+            }
+            if words > max_words {
+                count += words.div_ceil(max_words);
+                continue;
+            }
+            current += 1;
+            words_in += words;
+        }
+        if current > 0 {
+            count += 1;
+        }
+    }
+    count
+}
+
 fn build_pod(
     tr: &Value,
     task_spec: &Value,
@@ -1032,6 +1191,19 @@ fn parse_go_duration(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_are_counted_as_the_ingest_script_cuts_them() {
+        // As the script counts (checked with its `chunk()`): the heading's words count, so
+        // "# A one two" (4 words) is cut 3 + 1, "three" is one, "## B w…" (9 words) 3 × 3,
+        // "last para" one: 7.
+        let md = "# A\none two\n\nthree\n\n## B\nw w w w w w w\n\nlast para\n";
+        assert_eq!(chunk_count(md, 3), 7);
+        assert_eq!(chunk_count(md, 256), 2);
+        let html = "<html><head><style>p {}</style></head><body><h1>Title</h1><p>one two</p><h2>Next</h2><p>three</p></body></html>";
+        assert_eq!(chunk_count(&html_text(html), 256), 2);
+        assert_eq!(chunk_count("", 256), 0);
+    }
 
     #[test]
     fn go_durations() {

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::super::{BEHAVIOUR_LABEL, Ctx, obj};
+use super::super::{BEHAVIOUR_LABEL, Ctx, EXIT_LOG_ANNOTATION, obj};
 use super::containers;
 use crate::sim::scenario::DownloadFailure;
 
@@ -132,6 +132,9 @@ pub(super) fn log_lines(ctx: &Ctx, pod: &Value, behaviour: Behaviour, elapsed: u
             };
             let done = elapsed >= run_time;
             if done {
+                if let Some(out) = obj::annotation(pod, EXIT_LOG_ANNOTATION) {
+                    lines.extend(out.lines().map(str::to_string));
+                }
                 lines.push(format!("{name} finished successfully"));
             }
             LogOutput {
