@@ -1081,6 +1081,13 @@ async fn owner_references_garbage_collection_and_propagation() {
             .deletion_timestamp
             .is_some()
     );
+    // A dependent created while its owner waits for its dependents (a controller acting on a
+    // stale cache) is deleted by the collector, as kube's: it does not hold the owner back.
+    let pending = api.get("owner3").await.unwrap();
+    api.create(&PostParams::default(), &make_owned("late-dep", &pending))
+        .await
+        .unwrap();
+    assert_eq!(api_err(api.get("late-dep").await.unwrap_err()).code, 404);
     api.patch(
         "held-dep",
         &PatchParams::default(),

@@ -389,34 +389,58 @@ pub fn settle(st: &mut State, now: &str) {
     }
 }
 
-/// Dependents whose owners are all gone are deleted (background GC).
+/// The garbage collector for dependents without a solid owner, as kube's `attemptToDeleteItem`:
+/// a dependent whose owners are all gone is deleted in the background; one whose owners are
+/// gone or being deleted in the foreground (`foregroundDeletion`) is deleted in the foreground.
+/// The second case catches a dependent created after its owner's deletion started (a
+/// controller acting on a stale cache): left alone, it would hold the owner back and keep
+/// running.
 fn orphans(st: &mut State, now: &str) -> bool {
-    let uids: HashSet<String> = st.all().map(|(_, o)| meta(o, "uid").to_string()).collect();
-    let doomed: Vec<(GroupResource, String, String)> = st
+    let mut live: HashSet<String> = HashSet::new();
+    let mut waiting: HashSet<String> = HashSet::new();
+    for (_, o) in st.all() {
+        let uid = meta(o, "uid").to_string();
+        let foreground = o.pointer("/metadata/deletionTimestamp").is_some()
+            && o.pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|f| f == "foregroundDeletion"));
+        if foreground {
+            waiting.insert(uid);
+        } else {
+            live.insert(uid);
+        }
+    }
+    let doomed: Vec<(GroupResource, String, String, Propagation)> = st
         .all()
         .filter(|(_, o)| o.pointer("/metadata/deletionTimestamp").is_none())
-        .filter(|(_, o)| {
-            o.pointer("/metadata/ownerReferences")
+        .filter_map(|(gr, o)| {
+            let refs = o
+                .pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
-                .is_some_and(|refs| {
-                    !refs.is_empty()
-                        && refs.iter().all(|r| {
-                            !uids.contains(r.get("uid").and_then(Value::as_str).unwrap_or(""))
-                        })
-                })
-        })
-        .map(|(gr, o)| {
-            (
+                .filter(|refs| !refs.is_empty())?;
+            let uids: Vec<&str> = refs
+                .iter()
+                .map(|r| r.get("uid").and_then(Value::as_str).unwrap_or(""))
+                .collect();
+            if uids.iter().any(|u| live.contains(*u)) {
+                return None;
+            }
+            let policy = if uids.iter().any(|u| waiting.contains(*u)) {
+                Propagation::Foreground
+            } else {
+                Propagation::Background
+            };
+            Some((
                 gr.clone(),
                 meta(o, "namespace").to_string(),
                 meta(o, "name").to_string(),
-            )
+                policy,
+            ))
         })
         .collect();
     let mut changed = false;
-    for (gr, ns, name) in doomed {
-        changed |=
-            delete_object(st, &gr, &ns, &name, Propagation::Background, now, false).is_some();
+    for (gr, ns, name, policy) in doomed {
+        changed |= delete_object(st, &gr, &ns, &name, policy, now, false).is_some();
     }
     changed
 }

@@ -257,7 +257,19 @@ pub fn create_in(
     if kind.plural == "customresourcedefinitions" {
         shared.schedule_establish(&name);
     }
-    Ok((*stored).clone())
+    let created = (*stored).clone();
+    if has_owners(&created) {
+        // The collector sees every new dependent: one whose owner is gone or being deleted in
+        // the foreground goes at once (the create still answers 201, as kube's does).
+        settle(st, &now);
+    }
+    Ok(created)
+}
+
+fn has_owners(obj: &Value) -> bool {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|refs| !refs.is_empty())
 }
 
 /// The managed-fields scope of main-resource writes of a kind.
@@ -460,7 +472,9 @@ pub fn commit_update(
         st.registry.serve_crd(&name, &stored);
     }
     let result = (*stored).clone();
-    if finalize_if_done(st, &gr, &ns, &name) {
+    let owners_changed =
+        old.pointer("/metadata/ownerReferences") != result.pointer("/metadata/ownerReferences");
+    if finalize_if_done(st, &gr, &ns, &name) || (owners_changed && has_owners(&result)) {
         settle(st, &shared.config.clock.now_rfc3339());
     }
     Ok(result)

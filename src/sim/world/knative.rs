@@ -144,11 +144,17 @@ fn revision_deployment(ksvc: &Value, revision: &str) -> Value {
 /// Reconciles the revisions of a KServe predictor's Knative Service and its status.
 pub(super) async fn predictor_revisions(ctx: &Ctx, ksvc: &Value, domain: &str, wake: &mut Wake) {
     let latest = revision_name(ksvc);
-    ctx.note(
-        ctx.ensure(DEPLOYMENT, revision_deployment(ksvc, &latest))
-            .await,
-        wake,
-    );
+    // A revision is immutable (a new template is a new generation, so a new revision): its
+    // Deployment is created once, never patched. One of the same name that is not this
+    // service's (an earlier service of the same name, being collected) is waited out.
+    let deployment = revision_deployment(ksvc, &latest);
+    if ctx
+        .caches
+        .get(DEPLOYMENT, obj::namespace(ksvc), obj::name(&deployment))
+        .is_none()
+    {
+        ctx.note(ctx.create(DEPLOYMENT, deployment).await, wake);
+    }
     let deployments = revision_deployments(ctx, ksvc);
     let latest_ready = deployments
         .iter()

@@ -420,11 +420,17 @@ impl Ctx {
     /// Creates `obj` owned by an operator, or — when the existing object was made from a different
     /// desired state (annotation `sim.democtl.io/desired-hash`) — merge-patches its spec to `obj`'s,
     /// so edits of the owner (an InferenceService's resources, a LlamaStack's env) roll out.
+    ///
+    /// An object of the same name that another owner controls (an earlier owner of the same
+    /// name, deleted, whose dependents the garbage collector has not removed yet) is left alone,
+    /// as controllers do (`metav1.IsControlledBy`): patching it would roll the new owner's spec
+    /// out inside the old object. The next pass, once it is gone, creates this one.
     pub async fn ensure(&self, kind: Kind, mut obj: Value) -> Result<(), WorldError> {
         let hash = obj::hash_chars(&obj.to_string(), 16);
         obj["metadata"]["annotations"][DESIRED_HASH] = json!(hash);
         let current = self.caches.get(kind, obj::namespace(&obj), obj::name(&obj));
         match current {
+            Some(cur) if !obj::same_controller(&cur, &obj) => Ok(()),
             Some(cur) if obj::annotation(&cur, DESIRED_HASH) != Some(hash.as_str()) => {
                 let patch = json!({
                     "metadata": {"annotations": {DESIRED_HASH: hash}},

@@ -46,6 +46,21 @@ pub fn is_owned_by(obj: &Value, owner_uid: &str) -> bool {
         .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == Some(owner_uid)))
 }
 
+/// The uid of the controller ownerReference of `obj`, if it has one.
+pub fn controller_uid(obj: &Value) -> Option<&str> {
+    obj["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|r| r["controller"].as_bool() == Some(true))
+        .and_then(|r| r["uid"].as_str())
+}
+
+/// Whether `current` is controlled by the controller `desired` names (true when `desired`
+/// names none).
+pub fn same_controller(current: &Value, desired: &Value) -> bool {
+    controller_uid(desired).is_none_or(|uid| controller_uid(current) == Some(uid))
+}
+
 /// The controller ownerReference pointing at `owner`.
 pub fn controller_ref(owner: &Value) -> Value {
     json!({
