@@ -111,8 +111,30 @@ fn check_name(k: CheckKind) -> &'static str {
     }
 }
 
-/// Outcome of one check: Ok(what was found) or Err(what is wrong).
-type CheckResult = Result<String, String>;
+/// Outcome of one check: Ok(what was found) or Err(what is wrong, or why it is not known).
+type CheckResult = Result<String, Problem>;
+
+/// Why a check did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Problem {
+    /// The cluster answered, and the answer is wrong: the check's hint says what to fix.
+    Failed(String),
+    /// The cluster did not answer (after the client's retries): nothing is known about the
+    /// check, so its hint ("install the operator") would be the wrong fix.
+    Unasked(String),
+}
+
+impl Problem {
+    fn unasked(e: &ClusterError) -> Problem {
+        Problem::Unasked(err_text(e))
+    }
+}
+
+impl From<String> for Problem {
+    fn from(s: String) -> Problem {
+        Problem::Failed(s)
+    }
+}
 
 /// A cluster error as one evidence line: the message and its first cause.
 fn err_text(e: &ClusterError) -> String {
@@ -162,12 +184,12 @@ impl Prereq {
                         v.git_version
                     )
                 })
-                .map_err(|e| err_text(&e)),
+                .map_err(|e| Problem::Failed(err_text(&e))),
             CheckKind::Authenticated => cluster
                 .identity()
                 .await
                 .map(|i| format!("logged in as `{}`", i.user))
-                .map_err(|e| err_text(&e)),
+                .map_err(|e| Problem::Failed(err_text(&e))),
             CheckKind::OpenshiftVersion => {
                 let want = c.value.clone().unwrap_or_default();
                 let key =
@@ -179,17 +201,21 @@ impl Prereq {
                             .unwrap_or("")
                             .to_string();
                         if have.is_empty() {
-                            Err("ClusterVersion `version` reports no version".into())
+                            Err(Problem::Failed(
+                                "ClusterVersion `version` reports no version".into(),
+                            ))
                         } else if version_at_least(&have, &want) {
                             Ok(format!("OpenShift {have}"))
                         } else {
-                            Err(format!("OpenShift {have} is older than {want}"))
+                            Err(Problem::Failed(format!(
+                                "OpenShift {have} is older than {want}"
+                            )))
                         }
                     }
-                    Ok(None) => {
-                        Err("not an OpenShift cluster (no ClusterVersion `version`)".into())
-                    }
-                    Err(e) => Err(err_text(&e)),
+                    Ok(None) => Err(Problem::Failed(
+                        "not an OpenShift cluster (no ClusterVersion `version`)".into(),
+                    )),
+                    Err(e) => Err(Problem::unasked(&e)),
                 }
             }
             CheckKind::Platform => {
@@ -205,11 +231,13 @@ impl Prereq {
                         if have.eq_ignore_ascii_case(&want) {
                             Ok(format!("platform {have}"))
                         } else {
-                            Err(format!("platform is {have}, not {want}"))
+                            Err(Problem::Failed(format!("platform is {have}, not {want}")))
                         }
                     }
-                    Ok(None) => Err("no Infrastructure `cluster` (not OpenShift?)".into()),
-                    Err(e) => Err(err_text(&e)),
+                    Ok(None) => Err(Problem::Failed(
+                        "no Infrastructure `cluster` (not OpenShift?)".into(),
+                    )),
+                    Err(e) => Err(Problem::unasked(&e)),
                 }
             }
             CheckKind::Crd => {
@@ -222,11 +250,13 @@ impl Prereq {
                 match get_object(cluster, &key).await {
                     Ok(Some(crd)) => match crd_established(&crd) {
                         Ok(true) => Ok(format!("CRD `{name}` established")),
-                        Ok(false) => Err(format!("CRD `{name}` is not established yet")),
-                        Err(reason) => Err(format!("CRD `{name}`: {reason}")),
+                        Ok(false) => Err(Problem::Failed(format!(
+                            "CRD `{name}` is not established yet"
+                        ))),
+                        Err(reason) => Err(Problem::Failed(format!("CRD `{name}`: {reason}"))),
                     },
-                    Ok(None) => Err(format!("CRD `{name}` is not installed")),
-                    Err(e) => Err(err_text(&e)),
+                    Ok(None) => Err(Problem::Failed(format!("CRD `{name}` is not installed"))),
+                    Err(e) => Err(Problem::unasked(&e)),
                 }
             }
             CheckKind::Operator => {
@@ -238,7 +268,7 @@ impl Prereq {
                     None,
                 )
                 .await
-                .map_err(|e| err_text(&e))?;
+                .map_err(|e| Problem::unasked(&e))?;
                 let found: Vec<&Value> = csvs
                     .iter()
                     .filter(|csv| {
@@ -255,15 +285,15 @@ impl Prereq {
                         str_at(csv, "/metadata/name").unwrap_or(&name)
                     )),
                     None => match found.first() {
-                        Some(csv) => Err(format!(
+                        Some(csv) => Err(Problem::Failed(format!(
                             "operator `{}` is {}",
                             str_at(csv, "/metadata/name").unwrap_or(&name),
                             str_at(csv, "/status/phase").unwrap_or("not ready")
-                        )),
-                        None => Err(match &c.namespace {
+                        ))),
+                        None => Err(Problem::Failed(match &c.namespace {
                             Some(ns) => format!("operator `{name}` is not installed in `{ns}`"),
                             None => format!("operator `{name}` is not installed"),
-                        }),
+                        })),
                     },
                 }
             }
@@ -304,22 +334,22 @@ impl Prereq {
                     Ok(r) if r.status.as_ref().is_some_and(|s| s.allowed) => {
                         Ok(format!("can {what}{scope}"))
                     }
-                    Ok(r) => Err(format!(
+                    Ok(r) => Err(Problem::Failed(format!(
                         "cannot {what}{scope}{}",
                         r.status
                             .and_then(|s| s.reason)
                             .filter(|r| !r.is_empty())
                             .map(|r| format!(" ({r})"))
                             .unwrap_or_default()
-                    )),
-                    Err(e) => Err(err_text(&e)),
+                    ))),
+                    Err(e) => Err(Problem::unasked(&e)),
                 }
             }
             CheckKind::DefaultStorageClass => {
                 let classes =
                     list_objects(cluster, "storage.k8s.io/v1", "StorageClass", None, None)
                         .await
-                        .map_err(|e| err_text(&e))?;
+                        .map_err(|e| Problem::unasked(&e))?;
                 let default = classes.iter().find(|sc| {
                     [
                         "storageclass.kubernetes.io/is-default-class",
@@ -339,10 +369,10 @@ impl Prereq {
                         str_at(sc, "/metadata/name").unwrap_or("?"),
                         str_at(sc, "/volumeBindingMode").unwrap_or("Immediate")
                     )),
-                    None => Err(format!(
+                    None => Err(Problem::Failed(format!(
                         "no default StorageClass among {} classes",
                         classes.len()
-                    )),
+                    ))),
                 }
             }
             CheckKind::Secret => {
@@ -350,15 +380,19 @@ impl Prereq {
                 let key = ObjectKey::new("v1", "Secret", Some(&ns), &name);
                 match get_object(cluster, &key).await {
                     Ok(Some(_)) => Ok(format!("Secret `{name}` in `{ns}` exists")),
-                    Ok(None) => Err(format!("Secret `{name}` in `{ns}` is missing")),
-                    Err(e) => Err(err_text(&e)),
+                    Ok(None) => Err(Problem::Failed(format!(
+                        "Secret `{name}` in `{ns}` is missing"
+                    ))),
+                    Err(e) => Err(Problem::unasked(&e)),
                 }
             }
             CheckKind::Env => {
                 if self.env.secrets.lookup(&name).is_some() {
                     Ok(format!("`{name}` is set"))
                 } else {
-                    Err(format!("`{name}` is not set (environment or .env)"))
+                    Err(Problem::Failed(format!(
+                        "`{name}` is not set (environment or .env)"
+                    )))
                 }
             }
             CheckKind::StageDeployed => match state::load(cluster, &name).await {
@@ -368,10 +402,13 @@ impl Prereq {
                 Ok(_) if dry_run && self.env.earlier_in_run.contains(&name) => Ok(format!(
                     "stage `{name}` is not deployed yet: planned by this dry run"
                 )),
-                Ok(Some(st)) => Err(format!("stage `{name}` is {}", st.status.as_str())),
+                Ok(Some(st)) => Err(Problem::Failed(format!(
+                    "stage `{name}` is {}",
+                    st.status.as_str()
+                ))),
                 Ok(None) if name == stage => Ok(format!("stage `{name}` (this stage)")),
-                Ok(None) => Err(format!("stage `{name}` is not deployed")),
-                Err(e) => Err(err_text(&e)),
+                Ok(None) => Err(Problem::Failed(format!("stage `{name}` is not deployed"))),
+                Err(e) => Err(Problem::unasked(&e)),
             },
             CheckKind::ServiceMesh => {
                 let ns = c.namespace.clone().unwrap_or_default();
@@ -383,10 +420,10 @@ impl Prereq {
                 );
                 match get_object(cluster, &key).await {
                     Ok(Some(smcp)) => control_plane_ready(&smcp, &name, &ns),
-                    Ok(None) => Err(format!(
+                    Ok(None) => Err(Problem::Failed(format!(
                         "no ServiceMeshControlPlane `{name}` in `{ns}` (KServe serverless needs the mesh OpenShift AI set up)"
-                    )),
-                    Err(e) => Err(err_text(&e)),
+                    ))),
+                    Err(e) => Err(Problem::unasked(&e)),
                 }
             }
             CheckKind::OpenshiftAiRelease => {
@@ -399,7 +436,7 @@ impl Prereq {
                     None,
                 )
                 .await
-                .map_err(|e| err_text(&e))?;
+                .map_err(|e| Problem::unasked(&e))?;
                 let csv = csvs
                     .iter()
                     .filter(|csv| {
@@ -421,10 +458,10 @@ impl Prereq {
                         "OpenShift AI {version} serves the DSC components and APIs this stage uses"
                     ))
                 } else {
-                    Err(format!(
+                    Err(Problem::Failed(format!(
                         "OpenShift AI {version} (`{csv_name}` in `{ns}`) differs from what this stage uses: {}",
                         differences.join("; ")
-                    ))
+                    )))
                 }
             }
         }
@@ -451,11 +488,12 @@ impl Step for Prereq {
             )
             .await;
             let mut failures = Vec::new();
+            let mut unasked = Vec::new();
             let mut hints = Vec::new();
             for (c, r) in active.iter().zip(results) {
                 match r {
                     Ok(found) => ctx.progress(format!("✓ {found}")),
-                    Err(problem) => {
+                    Err(Problem::Failed(problem)) => {
                         let hint = c
                             .hint
                             .clone()
@@ -466,16 +504,33 @@ impl Step for Prereq {
                             hints.push(h.clone());
                         }
                     }
+                    // Not the check's hint: nothing says the operator or CRD is missing.
+                    Err(Problem::Unasked(why)) => unasked.push(format!(
+                        "{}: could not ask the cluster: {why}",
+                        check_name(c.check)
+                    )),
                 }
             }
-            if failures.is_empty() {
+            if failures.is_empty() && unasked.is_empty() {
                 return Ok(StepDone::Succeeded);
             }
-            let n = failures.len();
-            let mut err =
-                StepError::new(format!("{n} of {} preflight checks failed", active.len()))
-                    .with_evidence(failures);
-            if n == 1
+            let (n, u, total) = (failures.len(), unasked.len(), active.len());
+            let headline = match (n, u) {
+                (0, _) => format!("{u} of {total} preflight checks could not ask the cluster"),
+                (_, 0) => format!("{n} of {total} preflight checks failed"),
+                _ => format!(
+                    "{n} of {total} preflight checks failed and {u} could not ask the cluster"
+                ),
+            };
+            failures.extend(unasked);
+            let mut err = StepError::new(headline).with_evidence(failures);
+            if u > 0 {
+                err = err.with_hint(if n == 0 {
+                    "the API server did not answer these after retries (see each line): check the connection and your permissions, then run the same command again"
+                } else {
+                    "fix every listed problem; the ones that could not ask the cluster need a working connection: then run the same command again"
+                });
+            } else if n == 1
                 && let Some(h) = hints.pop()
             {
                 err = err.with_hint(h);
@@ -502,14 +557,14 @@ fn control_plane_ready(smcp: &Value, name: &str, ns: &str) -> CheckResult {
         Some(c) if c["status"] == "True" => Ok(format!(
             "ServiceMeshControlPlane `{name}` in `{ns}` is Ready"
         )),
-        Some(c) => Err(format!(
+        Some(c) => Err(Problem::Failed(format!(
             "ServiceMeshControlPlane `{name}` in `{ns}` is not Ready ({}: {})",
             c["reason"].as_str().unwrap_or("no reason"),
             c["message"].as_str().unwrap_or("")
-        )),
-        None => Err(format!(
+        ))),
+        None => Err(Problem::Failed(format!(
             "ServiceMeshControlPlane `{name}` in `{ns}` reports no Ready condition yet"
-        )),
+        ))),
     }
 }
 
@@ -528,12 +583,14 @@ mod tests {
         let not_ready = control_plane_ready(&smcp("False"), "data-science-smcp", "istio-system");
         assert_eq!(
             not_ready,
-            Err("ServiceMeshControlPlane `data-science-smcp` in `istio-system` is not Ready (ComponentsNotReady: istiod not ready)".to_string())
+            Err(Problem::Failed("ServiceMeshControlPlane `data-science-smcp` in `istio-system` is not Ready (ComponentsNotReady: istiod not ready)".to_string()))
         );
         let none = control_plane_ready(&serde_json::json!({}), "x", "y");
         assert_eq!(
             none,
-            Err("ServiceMeshControlPlane `x` in `y` reports no Ready condition yet".to_string())
+            Err(Problem::Failed(
+                "ServiceMeshControlPlane `x` in `y` reports no Ready condition yet".to_string()
+            ))
         );
     }
 

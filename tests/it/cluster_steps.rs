@@ -674,3 +674,69 @@ async fn a_missing_collection_fails_naming_it_and_the_ingest_step() {
     let (result, _) = run(&planned, 0, true).await;
     assert_eq!(result.unwrap(), StepDone::Succeeded);
 }
+
+const PREREQ_OPERATOR: &str = r#"
+id: stage9
+number: 9
+slug: test
+title: Test
+overlay: gitops/overlays/stage1
+expectedDuration: 5m
+steps:
+  - id: preflight
+    kind: prereq
+    title: Check the cluster
+    timeout: 1m
+    with:
+      checks:
+        - check: operator
+          name: rhods-operator
+          namespace: redhat-ods-operator
+          hint: install Red Hat OpenShift AI from OperatorHub
+        - check: env
+          name: SLACK_WEBHOOK
+"#;
+
+/// A check the cluster would not answer is not reported as failed with the check's fix
+/// ("install the operator"): it says it could not ask, and why.
+#[tokio::test]
+async fn prereq_tells_a_check_it_could_not_ask_from_a_failed_one() {
+    let (_server, cluster) = sim(vec![PermissionRule {
+        verbs: vec!["list".into()],
+        api_groups: vec!["operators.coreos.com".into()],
+        resources: vec!["clusterserviceversions".into()],
+        namespaces: vec![],
+    }])
+    .await;
+    let mut csv = crd(
+        "operators.coreos.com",
+        "ClusterServiceVersion",
+        "clusterserviceversions",
+        "Namespaced",
+    );
+    csv["spec"]["versions"][0]["name"] = json!("v1alpha1");
+    install(&cluster, csv).await;
+    let env = env(&cluster, PREREQ_OPERATOR, Vec::new());
+    let (result, _) = run(&env, 0, false).await;
+    let err = result.unwrap_err();
+    assert_eq!(
+        err.message,
+        "1 of 2 preflight checks failed and 1 could not ask the cluster"
+    );
+    let evidence = err.evidence.join("\n");
+    assert!(
+        evidence.contains("operator: could not ask the cluster: ")
+            && evidence.contains("forbidden"),
+        "{evidence}"
+    );
+    assert!(
+        !evidence.contains("install Red Hat OpenShift AI"),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains("env: `SLACK_WEBHOOK` is not set"),
+        "{evidence}"
+    );
+    let hint = err.hint.clone().unwrap_or_default();
+    assert!(hint.contains("could not ask the cluster"), "{hint}");
+}
