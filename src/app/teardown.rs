@@ -363,8 +363,16 @@ fn describe(plans: &[(&LoadedStage, TeardownOptions, TeardownPlan)]) -> String {
             plan.delete.len(),
             restore.len()
         ));
+        if let Some(note) = plan.record_note() {
+            out.push_str(&format!("  note     {note}\n"));
+        }
         for d in &plan.delete {
-            out.push_str(&format!("  delete   {}\n", d.key));
+            let mark = if plan.unrecorded.contains(&d.key) {
+                "  (not in the state record)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("  delete   {}{mark}\n", d.key));
         }
         for r in restore {
             out.push_str(&format!("  restore  {r}\n"));
@@ -398,6 +406,11 @@ struct StagePlan {
     delete: Vec<ObjectKey>,
     restore: Vec<ObjectKey>,
     keep: Vec<teardown::Skipped>,
+    /// Objects to delete that the state record did not list (found by their ApplySet labels).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unrecorded: Vec<ObjectKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 impl PlanData {
@@ -410,6 +423,13 @@ impl PlanData {
                 delete: plan.delete.iter().map(|d| d.key.clone()).collect(),
                 restore: restored(plan).into_iter().cloned().collect(),
                 keep: plan.skipped.clone(),
+                unrecorded: plan
+                    .delete
+                    .iter()
+                    .filter(|d| plan.unrecorded.contains(&d.key))
+                    .map(|d| d.key.clone())
+                    .collect(),
+                note: plan.record_note(),
             })
             .collect();
         let mut namespaces = std::collections::BTreeSet::new();
@@ -472,6 +492,9 @@ impl PlanData {
                 s.delete.len(),
                 s.restore.len()
             ));
+            if let Some(note) = &s.note {
+                out.push_str(&format!("  note     {note}\n"));
+            }
             let mut by_ns: std::collections::BTreeMap<
                 &str,
                 std::collections::BTreeMap<&str, usize>,
@@ -514,6 +537,9 @@ struct Remove {
 impl Step for Remove {
     fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepDone, StepError>> {
         Box::pin(async move {
+            if let Some(note) = self.plan.record_note() {
+                ctx.progress(note);
+            }
             let progress = |message: String| ctx.progress(message);
             match teardown::execute(&self.cluster, &self.plan, &self.opts, &progress).await {
                 Ok(report) => {

@@ -84,6 +84,39 @@ pub struct TeardownPlan {
     pub skipped: Vec<Skipped>,
     /// Objects the stage patched, restored to their previous values.
     pub restore: Vec<PatchedObject>,
+    /// Objects to delete that the state record does not list, found by their ApplySet labels
+    /// (a record left short by an interrupted or failed write). Shown, so nothing is deleted
+    /// unannounced.
+    pub unrecorded: Vec<ObjectKey>,
+    /// Whether the stage had a state record at all (without one, everything is unrecorded).
+    pub has_record: bool,
+}
+
+impl TeardownPlan {
+    /// Says where the objects to delete came from when the state record did not list them all:
+    /// `3 of 18 objects to delete are not in the state record (found by their ApplySet labels)`.
+    pub fn record_note(&self) -> Option<String> {
+        let n = self
+            .delete
+            .iter()
+            .filter(|d| self.unrecorded.contains(&d.key))
+            .count();
+        if n == 0 {
+            return None;
+        }
+        let total = self.delete.len();
+        Some(if self.has_record {
+            format!(
+                "{n} of {total} objects to delete are not in the state record of `{}` (it is short, e.g. after an interrupted write): found by their ApplySet labels",
+                self.stage
+            )
+        } else {
+            format!(
+                "`{}` has no state record: its {n} objects to delete were found by their ApplySet labels",
+                self.stage
+            )
+        })
+    }
 }
 
 /// What teardown did.
@@ -119,8 +152,12 @@ pub async fn plan(cluster: &Cluster, opts: &TeardownOptions) -> Result<TeardownP
         }
         restore = st.patched.clone();
     }
+    let mut unrecorded = BTreeSet::new();
     for key in applyset_members(cluster, &opts.stage).await? {
-        candidates.entry(key).or_insert(None);
+        if !candidates.contains_key(&key) {
+            unrecorded.insert(key.clone());
+            candidates.insert(key, None);
+        }
     }
     let keep: HashSet<&ObjectKey> = opts.keep.iter().collect();
     let keep_namespaces: BTreeSet<&str> = opts
@@ -131,6 +168,7 @@ pub async fn plan(cluster: &Cluster, opts: &TeardownOptions) -> Result<TeardownP
     let mut plan = TeardownPlan {
         stage: opts.stage.clone(),
         restore,
+        has_record: state.is_some(),
         ..TeardownPlan::default()
     };
     let futs: Vec<_> = candidates
@@ -202,6 +240,7 @@ pub async fn plan(cluster: &Cluster, opts: &TeardownOptions) -> Result<TeardownP
     plan.delete
         .sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
     plan.skipped.sort_by(|a, b| a.key.cmp(&b.key));
+    plan.unrecorded = unrecorded.into_iter().collect();
     Ok(plan)
 }
 

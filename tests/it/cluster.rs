@@ -1374,3 +1374,52 @@ async fn concurrent_state_writers_lose_nothing() {
     want.sort();
     assert_eq!(steps, want);
 }
+
+/// A state record left short (an interrupted write) does not hide objects from teardown: the
+/// ApplySet labels find them, and the plan says which ones the record did not list.
+#[tokio::test]
+async fn teardown_finds_what_a_short_record_misses_and_says_so() {
+    let (_server, cluster) = sim().await;
+    let objects = vec![
+        ns("rag"),
+        cm("rag", "one", json!({"a": "1"})),
+        cm("rag", "two", json!({"b": "1"})),
+    ];
+    apply(&cluster, &objects, &ApplyOptions::new("stage2"), &|_| {})
+        .await
+        .unwrap();
+    let mut st = state::load(&cluster, "stage2").await.unwrap().unwrap();
+    st.inventory.retain(|e| e.key.name != "two");
+    state::set_inventory(&cluster, "stage2", &st.inventory)
+        .await
+        .unwrap();
+
+    let mut opts = TeardownOptions::new("stage2");
+    opts.timeout = Duration::from_secs(60);
+    let plan = teardown::plan(&cluster, &opts).await.unwrap();
+    assert_eq!(plan.delete.len(), 3, "{:?}", plan.delete);
+    assert_eq!(
+        plan.unrecorded,
+        vec![key("v1", "ConfigMap", Some("rag"), "two")]
+    );
+    assert_eq!(
+        plan.record_note().as_deref(),
+        Some(
+            "1 of 3 objects to delete are not in the state record of `stage2` (it is short, e.g. after an interrupted write): found by their ApplySet labels"
+        )
+    );
+    teardown::execute(&cluster, &plan, &opts, &|_| {})
+        .await
+        .unwrap();
+    assert!(
+        get(&cluster, &key("v1", "ConfigMap", Some("rag"), "two"))
+            .await
+            .is_none()
+    );
+    // A complete record needs no note.
+    apply(&cluster, &objects, &ApplyOptions::new("stage2"), &|_| {})
+        .await
+        .unwrap();
+    let plan = teardown::plan(&cluster, &opts).await.unwrap();
+    assert_eq!(plan.record_note(), None);
+}
