@@ -154,9 +154,9 @@ pub async fn plan(cluster: &Cluster, opts: &TeardownOptions) -> Result<TeardownP
     }
     let mut unrecorded = BTreeSet::new();
     for key in applyset_members(cluster, &opts.stage).await? {
-        if !candidates.contains_key(&key) {
-            unrecorded.insert(key.clone());
-            candidates.insert(key, None);
+        if let std::collections::btree_map::Entry::Vacant(e) = candidates.entry(key) {
+            unrecorded.insert(e.key().clone());
+            e.insert(None);
         }
     }
     let keep: HashSet<&ObjectKey> = opts.keep.iter().collect();
