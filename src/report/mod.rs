@@ -35,6 +35,16 @@ impl Reporter for Fanout {
         first.map_or(Ok(()), Err)
     }
 
+    fn tick(&mut self, elapsed: std::time::Duration) -> Result<(), ReportError> {
+        let mut first = None;
+        for reporter in &mut self.0 {
+            if let Err(e) = reporter.tick(elapsed) {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
     fn finish(&mut self) -> Result<(), ReportError> {
         let mut first = None;
         for reporter in &mut self.0 {

@@ -194,6 +194,16 @@ impl PresentState {
         }
     }
 
+    /// Moves the clock between events (the runner's tick); true when the shown time (whole
+    /// seconds) changed. A tick older than the last event is ignored.
+    pub fn clock(&mut self, elapsed: Duration) -> bool {
+        if elapsed.as_secs() <= self.elapsed.as_secs() || self.summary.is_some() {
+            return false;
+        }
+        self.elapsed = elapsed;
+        true
+    }
+
     fn step_mut(&mut self, stage: &str, step: &str) -> Option<&mut StepView> {
         self.stages
             .iter_mut()
@@ -521,6 +531,16 @@ impl PresentReporter {
 impl Reporter for PresentReporter {
     fn report(&mut self, event: &RunEvent) -> Result<(), ReportError> {
         self.handle(event).map_err(|source| ReportError {
+            reporter: "presenter",
+            source,
+        })
+    }
+
+    fn tick(&mut self, elapsed: Duration) -> Result<(), ReportError> {
+        if self.terminal.is_none() || !self.state.clock(elapsed) {
+            return Ok(());
+        }
+        self.draw().map_err(|source| ReportError {
             reporter: "presenter",
             source,
         })
@@ -936,5 +956,29 @@ mod tests {
             None,
             "the running step is not waiting any more"
         );
+    }
+
+    /// The clock moves between events (a long wait shows its time going on), redrawing once
+    /// per shown second, never backwards.
+    #[test]
+    fn the_clock_ticks_between_events() {
+        let mut state = PresentState::default();
+        state.observe(&event(
+            2,
+            RunEventKind::StepStarted {
+                stage: "stage1".into(),
+                step: "downloads".into(),
+                title: "Wait for the model downloads".into(),
+                narration: None,
+                timeout: None,
+            },
+        ));
+        assert!(state.clock(Duration::from_millis(75_400)));
+        let text = screen_text(&state, 120, 30);
+        assert!(text.contains("1m 15s"), "the run's clock:\n{text}");
+        assert!(text.contains("1m 13s"), "the step's clock:\n{text}");
+        assert!(!state.clock(Duration::from_millis(75_900)), "same second");
+        assert!(!state.clock(Duration::from_secs(10)), "never backwards");
+        assert_eq!(state.elapsed, Duration::from_millis(75_400));
     }
 }

@@ -366,6 +366,11 @@ pub struct StepSummary {
 /// Consumes events. Reporters are called synchronously, in order, by the runner.
 pub trait Reporter: Send {
     fn report(&mut self, event: &RunEvent) -> Result<(), ReportError>;
+    /// The run's clock while a step runs, about once a second: not an event (nothing is
+    /// logged), so views that show elapsed time keep it moving between events.
+    fn tick(&mut self, _elapsed: Duration) -> Result<(), ReportError> {
+        Ok(())
+    }
     /// Called once at the end (flush files, clear spinners).
     fn finish(&mut self) -> Result<(), ReportError> {
         Ok(())

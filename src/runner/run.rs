@@ -140,6 +140,16 @@ struct Runner<'r> {
 }
 
 impl Runner<'_> {
+    /// Passes the run's clock to the reporters (see [`Reporter::tick`]).
+    fn tick(&mut self) {
+        if let Err(e) = self.reporter.tick(self.started.elapsed())
+            && self.report_error.is_none()
+        {
+            self.report_error = Some(e);
+            self.cancel.cancel();
+        }
+    }
+
     fn emit(&mut self, kind: RunEventKind) {
         let event = RunEvent {
             at: jiff::Timestamp::now().to_string(),
@@ -474,6 +484,8 @@ impl Runner<'_> {
                 self.config.dry_run,
             );
             let mut future = step.run(&ctx);
+            let mut clock = tokio::time::interval(CLOCK_TICK);
+            clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let ended = loop {
                 tokio::select! {
                     biased;
@@ -487,6 +499,7 @@ impl Runner<'_> {
                     }
                     Some(message) = receiver.recv() => self.forward(stage, &planned.id, message),
                     result = &mut future => break Ended::Done(result),
+                    _ = clock.tick() => self.tick(),
                 }
             };
             step_cancel.cancel();
@@ -632,6 +645,9 @@ impl Runner<'_> {
 
 /// How long past its deadline a step may take to report its own timeout.
 pub const DEADLINE_GRACE: Duration = Duration::from_secs(2);
+
+/// How often a running step passes the clock to the reporters ([`Reporter::tick`]).
+const CLOCK_TICK: Duration = Duration::from_secs(1);
 /// How long recording a stage's end may take (the cluster's retries fit in it; after Ctrl-C
 /// the cluster may be what hangs).
 const STATE_FINISH_TIMEOUT: Duration = Duration::from_secs(30);
