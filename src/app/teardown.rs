@@ -20,6 +20,8 @@ use crate::runner::{
     Disposition, NoState, PlannedStage, PlannedStepRun, RetryPolicy, RunConfig, RunPlan,
 };
 use crate::stage::LoadedStage;
+use crate::stage::params::{RestartPods, StepParams};
+use crate::steps::{get_object, restart};
 
 pub async fn run(ctx: &Ctx, args: TeardownArgs) -> Result<u8, AppError> {
     let project = ctx.project()?;
@@ -203,6 +205,7 @@ async fn run_plans(
                 disposition: Disposition::Run,
                 step: Some(Box::new(Remove {
                     cluster: target.cluster.clone(),
+                    restarts: restarts_after_restore(s, &plan),
                     plan,
                     opts,
                 })),
@@ -532,6 +535,27 @@ struct Remove {
     cluster: Arc<Cluster>,
     plan: TeardownPlan,
     opts: TeardownOptions,
+    /// Operators to restart once their configuration is restored (the `patch` step that
+    /// changed it restarted them too: they read it only when they start).
+    restarts: Vec<(ObjectKey, RestartPods)>,
+}
+
+/// For each object the plan restores, the `restartPods` of the `patch` step that changed it.
+fn restarts_after_restore(
+    stage: &LoadedStage,
+    plan: &TeardownPlan,
+) -> Vec<(ObjectKey, RestartPods)> {
+    let mut out: Vec<(ObjectKey, RestartPods)> = Vec::new();
+    for p in &plan.restore {
+        let step = stage.stage.steps.iter().find(|s| s.id == p.step);
+        if let Some(StepParams::Patch(params)) = step.map(|s| &s.with)
+            && let Some(r) = &params.restart_pods
+            && !out.iter().any(|(k, o)| k == &p.target && o == r)
+        {
+            out.push((p.target.clone(), r.clone()));
+        }
+    }
+    out
 }
 
 impl Step for Remove {
@@ -548,6 +572,20 @@ impl Step for Remove {
                         report.deleted.len(),
                         report.restored.len()
                     ));
+                    for (target, r) in &self.restarts {
+                        if !report.restored.contains(target) {
+                            continue;
+                        }
+                        // The restored object's last write is the change the pods must see.
+                        let live = get_object(&self.cluster, target).await.map_err(|e| {
+                            StepError::new(format!("failed to read {target} after restoring it"))
+                                .with_source(e)
+                        })?;
+                        if let Some(changed) = live.as_ref().and_then(restart::last_changed) {
+                            let deadline = tokio::time::Instant::now() + self.opts.timeout;
+                            restart::restart(&self.cluster, ctx, r, changed, deadline).await?;
+                        }
+                    }
                     let kept: Vec<String> = self
                         .plan
                         .skipped

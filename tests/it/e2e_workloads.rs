@@ -311,3 +311,41 @@ async fn without_the_operator_restart_lm_eval_fails_with_the_operators_reason() 
     );
     sim.stop().await;
 }
+
+/// Teardown restores the TrustyAI operator's ConfigMap and restarts the operator, as the
+/// `patch` step did: it reads the ConfigMap only when it starts, so without the restart it
+/// would keep allowing online datasets after the demo is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teardown_restarts_the_operator_whose_configuration_it_restores() {
+    let sim = Sim::start(demo(), "healthy").await;
+    let c = sim.client();
+    let cms = ar("", "v1", "ConfigMap", "configmaps");
+    let config = "trustyai-service-operator-config";
+    sim.democtl(&["deploy", "stage1", "--no-benchmarks", "--no-model-registry"])
+        .await
+        .expect_code(0);
+    let deployed = get_in(&c, &cms, RHOAI_NS, config).await.unwrap();
+    assert_eq!(deployed["data"]["lmes-allow-online"], "true");
+    let operator_deployed = operator_pods(&c).await;
+    assert!(!operator_deployed.is_empty());
+
+    let run = sim.democtl(&["teardown", "--stage", "1"]).await;
+    run.expect_code(0);
+    let restored = get_in(&c, &cms, RHOAI_NS, config).await.unwrap();
+    assert_ne!(
+        restored["data"]["lmes-allow-online"], "true",
+        "restored: {restored}"
+    );
+    let operator_after = operator_pods(&c).await;
+    assert!(
+        !operator_after.is_empty() && operator_after.is_disjoint(&operator_deployed),
+        "the TrustyAI operator was restarted after the restore: {operator_deployed:?} → {operator_after:?}\n{}",
+        run.stderr
+    );
+    let said = sim.events().iter().any(|e| {
+        matches!(&e.kind, RunEventKind::StepProgressed { message, .. }
+            if message.starts_with("the TrustyAI operator restarted"))
+    });
+    assert!(said, "the teardown says it restarted the operator");
+    sim.stop().await;
+}
