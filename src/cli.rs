@@ -79,8 +79,9 @@ pub enum Command {
     /// Play a recorded run through the terminal view, with its timing (the fallback when the
     /// live cluster fails on the day).
     Replay(ReplayArgs),
-    /// Check every stage file and render every overlay, offline.
-    Validate,
+    /// Check every stage file and render every overlay, offline (`--images`: and ask the
+    /// registries whether every image exists).
+    Validate(ValidateArgs),
     /// Print the objects of an overlay directory or a stage, like `kustomize build`.
     Render(RenderArgs),
     /// The simulated cluster on its own.
@@ -107,7 +108,7 @@ impl Command {
             Command::Teardown(_) => "teardown",
             Command::Logs(_) => "logs",
             Command::Replay(_) => "replay",
-            Command::Validate => "validate",
+            Command::Validate(_) => "validate",
             Command::Render(_) => "render",
             Command::Sim(_) => "sim",
             Command::Completions(_) => "completions",
@@ -289,6 +290,17 @@ fn parse_gap(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// `democtl render`.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// Also resolve every image the overlays name against its registry (needs the network; a
+    /// registry that cannot be reached is reported as not checked, not as missing).
+    #[arg(long)]
+    pub images: bool,
+    /// How long to wait for each registry request.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration, requires = "images")]
+    pub registry_timeout: std::time::Duration,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
     /// A kustomization directory, or a stage (`stage1`, `1`, slug) to render its overlay.

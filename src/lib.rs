@@ -18,6 +18,7 @@
 //!            merge      ─▶ (nothing)        (strategic-merge / JSON-merge patch semantics shared by kustomize and sim)
 //!            selector   ─▶ (nothing)        (label selectors, shared by kustomize and sim)
 //!            sim        ─▶ merge, selector  (simulated API server + world controllers; imports nothing else)
+//!            registry   ─▶ (nothing)        (container registries: does an image exist? `validate --images`)
 //! ```
 
 pub mod app;
@@ -28,6 +29,7 @@ pub mod kustomize;
 pub mod merge;
 pub mod project;
 pub mod readiness;
+pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod selector;
@@ -44,6 +46,7 @@ mod tests {
         let allowed: &[(&str, &[&str])] = &[
             ("runner", &["crate::runner"]),
             ("stage", &["crate::stage"]),
+            ("registry.rs", &["crate::registry"]),
             (
                 "report",
                 &[

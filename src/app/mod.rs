@@ -138,7 +138,7 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(command: Command, ctx: &Ctx) -> Result<u8, AppError> {
     match command {
-        Command::Validate => validate::run(ctx).await,
+        Command::Validate(args) => validate::run(ctx, &args).await,
         Command::Logs(args) => logs::run(ctx, args).await,
         Command::Replay(args) => replay::run(ctx, args).await,
         Command::Deploy(args) => deploy::run(ctx, args).await,

@@ -16,6 +16,7 @@ mod kustomize_conformance;
 mod kustomize_props;
 mod logs;
 mod present;
+mod registry;
 mod reporters;
 mod runner;
 mod screens;
