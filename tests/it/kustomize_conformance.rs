@@ -317,8 +317,8 @@ fn corpus_matches_kustomize() {
     }
     let cases = corpus_cases();
     assert!(
-        cases.len() >= 80,
-        "the corpus must hold at least 80 cases, found {}",
+        cases.len() >= 250,
+        "the corpus must hold at least 250 cases, found {}",
         cases.len()
     );
     let only = std::env::var("KUSTOMIZE_CASE").ok();
