@@ -50,9 +50,38 @@ pub fn build(dir: &Path) -> Result<Vec<Value>, RenderError> {
             .and_then(Value::as_str)
             != Some("true")
     });
+    for r in res.iter_mut() {
+        rewrite_annotations(&mut r.obj);
+    }
     order::sort(&mut res, &order);
     build_metadata(&top, &mut res)?;
     Ok(res.into_iter().map(|r| r.obj).collect())
+}
+
+/// kustomize ends a build by rewriting each object's annotations as a string map (when it
+/// strips its internal ones): values set later as numbers or booleans (a replacement, a JSON
+/// patch) become strings, and an empty, null or non-map `annotations` disappears.
+fn rewrite_annotations(obj: &mut Value) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(annotations) = meta.get_mut("annotations") else {
+        return;
+    };
+    match annotations.as_object_mut() {
+        Some(map) if !map.is_empty() => {
+            for v in map.values_mut() {
+                match v {
+                    Value::Null => *v = Value::String("null".into()),
+                    Value::Bool(_) | Value::Number(_) => *v = Value::String(v.to_string()),
+                    _ => {}
+                }
+            }
+        }
+        _ => {
+            meta.remove("annotations");
+        }
+    }
 }
 
 /// The label kustomize's `managedByLabel` sets, with the kustomize release democtl renders as.

@@ -75,17 +75,11 @@ pub(crate) fn generate(
     if args.name.is_empty() {
         return Err(invalid(file, field, "every generator needs a `name`"));
     }
+    // kustomize maps an unknown behavior to "unspecified", which generates like `create`.
     let behavior = match args.behavior.as_str() {
-        "" | "create" => Behavior::Create,
         "merge" => Behavior::Merge,
         "replace" => Behavior::Replace,
-        _ => {
-            return Err(invalid(
-                file,
-                field,
-                format!("unknown behavior `{}` for `{}`", args.behavior, args.name),
-            ));
-        }
+        _ => Behavior::Create,
     };
     let opts = merged_options(args.options.as_ref(), l.k.generator_options.as_ref());
     let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
