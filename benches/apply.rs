@@ -236,19 +236,31 @@ async fn main() {
         "tool", "objects", "create ms", "objects/s", "re-apply ms", "objects/s"
     );
     row(
-        "democtl apply (tiers, 4x)",
+        &format!(
+            "democtl apply (tiers, {}x)",
+            ApplyOptions::new("").concurrency
+        ),
         n,
-        median(democtl.0),
-        median(democtl.1),
+        median(democtl.0.clone()),
+        median(democtl.1.clone()),
     );
     if kubectl.0.is_empty() {
         println!("kubectl apply --server-side: not measured (kubectl missing or failed)");
-    } else {
-        row(
-            "kubectl apply --server-side",
-            n,
-            median(kubectl.0),
-            median(kubectl.1),
-        );
+        return;
     }
+    row(
+        "kubectl apply --server-side",
+        n,
+        median(kubectl.0.clone()),
+        median(kubectl.1.clone()),
+    );
+    // The targets (#16): first apply ≤ 0.5× kubectl, no-op re-apply ≤ 0.3×.
+    let ratio = |a: &[Duration], b: &[Duration]| {
+        median(a.to_vec()).as_secs_f64() / median(b.to_vec()).as_secs_f64().max(1e-9)
+    };
+    println!(
+        "ratio democtl/kubectl: first apply {:.2}x (target <= 0.5x), no-op re-apply {:.2}x (target <= 0.3x)",
+        ratio(&democtl.0, &kubectl.0),
+        ratio(&democtl.1, &kubectl.1)
+    );
 }

@@ -12,19 +12,21 @@
 //! policy (Jobs are recreated). Every object gets democtl's ownership labels and joins the
 //! stage's ApplySet. `dry_run` does it all with `dryRun=All` and returns a diff plan instead.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use futures::StreamExt;
-use kube::api::{DeleteParams, Patch, PatchParams, PropagationPolicy};
+use kube::Api;
+use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use super::client::Cluster;
 use super::diff::{self, DiffLine};
+use super::discovery::Resolved;
 use super::error::ClusterError;
 use super::inventory::{self, FIELD_MANAGER, NAMESPACE};
 use super::object::{ObjectKey, str_at, typed_value};
@@ -299,6 +301,16 @@ pub async fn apply(
             .collect(),
         subscriptions_waited: tokio::sync::OnceCell::new(),
         adopted_before: tokio::sync::OnceCell::new(),
+        group_sizes: items.iter().fold(HashMap::new(), |mut sizes, i| {
+            let group = (
+                i.key.api_version.clone(),
+                i.key.kind.clone(),
+                i.key.namespace.clone(),
+            );
+            *sizes.entry(group).or_default() += 1;
+            sizes
+        }),
+        listed: Mutex::new(HashMap::new()),
     };
     let mut report = ApplyReport {
         dry_run: opts.dry_run,
@@ -431,7 +443,18 @@ struct Run<'a> {
     subscriptions_waited: tokio::sync::OnceCell<Result<(), String>>,
     /// Objects some stage already adopted (their restore records), read once when needed.
     adopted_before: tokio::sync::OnceCell<HashSet<ObjectKey>>,
+    /// How many objects of the set share an (apiVersion, kind, namespace as written).
+    group_sizes: HashMap<(String, String, Option<String>), usize>,
+    /// Lists read for [`Run::live`], by resource and namespace (`None`: not listable).
+    listed: Mutex<HashMap<(String, String), Arc<ListedObjects>>>,
 }
+
+/// One list of live objects by name, filled by the first object of its group that asks.
+type ListedObjects = tokio::sync::OnceCell<Option<HashMap<String, Value>>>;
+
+/// Objects of one kind in one namespace from which one list replaces their GETs (for a single
+/// object a GET reads less).
+const LIST_FROM: usize = 2;
 
 impl Run<'_> {
     /// One object; transient failures of its calls are retried by [`Cluster::call`].
@@ -486,10 +509,7 @@ impl Run<'_> {
             meta.remove("namespace");
         }
         let api = cluster.api(&resolved.resource, namespace.as_deref());
-        let live = cluster
-            .call("get", || key.describe(), || api.get_opt(&key.name))
-            .await?
-            .map(|o| typed_value(o, &resolved.resource));
+        let live = self.live(item, &resolved, &key, &api).await?;
         // An object that existed before democtl is configured but never owned: no ownership
         // labels, so teardown and ApplySet pruning leave it alone, and teardown restores the
         // values democtl changed. Only a Namespace is taken over without `--adopt` (labels only;
@@ -687,6 +707,80 @@ impl Run<'_> {
             }),
             adopted,
         })
+    }
+
+    /// The object as it is now. Objects of a kind the set has several of in one namespace are
+    /// read with one list for all of them (a read before each write cost as much as the writes);
+    /// any other object, and every object of a kind the user may not list, with one GET.
+    /// Cluster-scoped kinds are never listed: a real cluster has many large CRDs and namespaces.
+    async fn live(
+        &self,
+        item: &Item,
+        resolved: &Resolved,
+        key: &ObjectKey,
+        api: &Api<DynamicObject>,
+    ) -> Result<Option<Value>, ClusterError> {
+        let group = (
+            item.key.api_version.clone(),
+            item.key.kind.clone(),
+            item.key.namespace.clone(),
+        );
+        let several = self
+            .group_sizes
+            .get(&group)
+            .is_some_and(|n| *n >= LIST_FROM);
+        if let (true, Some(ns)) = (several, key.namespace.as_deref())
+            && let Some(found) = self.find_listed(resolved, ns, &key.name).await?
+        {
+            return Ok(found);
+        }
+        Ok(self
+            .cluster
+            .call("get", || key.describe(), || api.get_opt(&key.name))
+            .await?
+            .map(|o| typed_value(o, &resolved.resource)))
+    }
+
+    /// `name` in the list of `resolved` objects in `ns` (read once per run and shared):
+    /// `Some(None)` when listed and absent, `None` when the list cannot be read (403, 404: the
+    /// caller reads the object itself).
+    async fn find_listed(
+        &self,
+        resolved: &Resolved,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<Option<Value>>, ClusterError> {
+        let id = (
+            format!(
+                "{}/{}",
+                resolved.resource.api_version, resolved.resource.plural
+            ),
+            ns.to_string(),
+        );
+        let cell = match self.listed.lock() {
+            Ok(mut lists) => lists.entry(id).or_default().clone(),
+            Err(_) => return Ok(None),
+        };
+        let listed = cell
+            .get_or_try_init(|| async {
+                let what = || format!("`{}` in `{ns}`", resolved.resource.kind);
+                match self
+                    .cluster
+                    .list_values(&resolved.resource, Some(ns), &ListParams::default(), what)
+                    .await
+                {
+                    Ok(items) => Ok(Some(
+                        items
+                            .into_iter()
+                            .filter_map(|o| Some((str_at(&o, "/metadata/name")?.to_string(), o)))
+                            .collect::<HashMap<String, Value>>(),
+                    )),
+                    Err(e) if e.is_not_found() || e.code() == 403 => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        Ok(listed.as_ref().map(|objects| objects.get(name).cloned()))
     }
 
     /// Takes over `live` (it exists without democtl's ownership) for `desired`: allowed for a

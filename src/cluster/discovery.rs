@@ -5,6 +5,8 @@
 //! costs ~100 sequential requests, and aggregated discovery silently returns nothing on servers
 //! that do not implement it (crates.md §2.6). Group-versions that are not served are cached as
 //! such until [`Discovery::refresh`], which apply calls after CRDs become Established.
+//! Concurrent lookups of the same group-version share one request (apply resolves a tier's
+//! objects at once; without this, each of them would fetch the same group-version).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,10 +33,16 @@ enum GroupVersion {
     NotServed,
 }
 
+/// One group-version's entry: filled by the first lookup, awaited by concurrent ones. A failed
+/// fetch leaves it empty, so the next lookup asks again.
+type Entry = Arc<tokio::sync::OnceCell<GroupVersion>>;
+
 /// The per-run discovery cache (owned by [`Cluster`]).
 #[derive(Debug, Default)]
 pub struct Discovery {
-    cache: Mutex<HashMap<String, Arc<GroupVersion>>>,
+    cache: Mutex<HashMap<String, Entry>>,
+    /// Group-version requests made (what a benchmark or test counts).
+    fetches: std::sync::atomic::AtomicUsize,
 }
 
 impl Discovery {
@@ -45,16 +53,17 @@ impl Discovery {
         }
     }
 
-    fn cached(&self, api_version: &str) -> Option<Arc<GroupVersion>> {
-        self.cache.lock().ok()?.get(api_version).cloned()
+    /// How many group-version discovery requests this cache has made.
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn store(&self, api_version: &str, gv: GroupVersion) -> Arc<GroupVersion> {
-        let gv = Arc::new(gv);
-        if let Ok(mut c) = self.cache.lock() {
-            c.insert(api_version.to_string(), gv.clone());
+    fn entry(&self, api_version: &str) -> Entry {
+        match self.cache.lock() {
+            Ok(mut c) => c.entry(api_version.to_string()).or_default().clone(),
+            // A poisoned cache still answers, uncached.
+            Err(_) => Entry::default(),
         }
-        gv
     }
 }
 
@@ -66,14 +75,11 @@ impl Cluster {
         api_version: &str,
         kind: &str,
     ) -> Result<Option<Resolved>, ClusterError> {
-        let gv = match self.discovery().cached(api_version) {
-            Some(gv) => gv,
-            None => {
-                let fetched = self.fetch_group_version(api_version).await?;
-                self.discovery().store(api_version, fetched)
-            }
-        };
-        Ok(match gv.as_ref() {
+        let entry = self.discovery().entry(api_version);
+        let gv = entry
+            .get_or_try_init(|| self.fetch_group_version(api_version))
+            .await?;
+        Ok(match gv {
             GroupVersion::Served(kinds) => kinds.get(kind).cloned(),
             GroupVersion::NotServed => None,
         })
@@ -98,6 +104,9 @@ impl Cluster {
 
     async fn fetch_group_version(&self, api_version: &str) -> Result<GroupVersion, ClusterError> {
         let (group, _) = split_api_version(api_version);
+        self.discovery()
+            .fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let client = self.client();
         let what = || format!("`{api_version}`");
         let list = if group.is_empty() {

@@ -1423,3 +1423,57 @@ async fn teardown_finds_what_a_short_record_misses_and_says_so() {
     let plan = teardown::plan(&cluster, &opts).await.unwrap();
     assert_eq!(plan.record_note(), None);
 }
+
+/// Issue #16: objects of a kind the set has several of in one namespace are read with one list;
+/// the decisions of the per-object read still hold: "unchanged" on a re-apply, and an object of
+/// another manager among them stops the apply before anything of it is written.
+#[tokio::test]
+async fn objects_read_through_one_list_keep_unchanged_and_the_not_ours_refusal() {
+    let (_server, cluster) = sim().await;
+    let ours = vec![
+        cm("default", "a", json!({"x": "1"})),
+        cm("default", "b", json!({"x": "2"})),
+    ];
+    let opts = ApplyOptions::new("stage1");
+    let first = apply(&cluster, &ours, &opts, &|_| {}).await.unwrap();
+    assert!(
+        first
+            .objects
+            .iter()
+            .all(|o| o.result == ApplyResult::Created)
+    );
+    let again = apply(&cluster, &ours, &opts, &|_| {}).await.unwrap();
+    let results: Vec<ApplyResult> = again.objects.iter().map(|o| o.result).collect();
+    assert_eq!(
+        results,
+        vec![ApplyResult::Unchanged, ApplyResult::Unchanged]
+    );
+
+    let r = cluster.resolve("v1", "ConfigMap").await.unwrap().unwrap();
+    let theirs: DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "platform", "namespace": "default"}, "data": {"x": "1"}}))
+        .unwrap();
+    let pp = PostParams {
+        field_manager: Some("team-b".into()),
+        ..PostParams::default()
+    };
+    cluster
+        .api(&r.resource, Some("default"))
+        .create(&pp, &theirs)
+        .await
+        .unwrap();
+    let k = key("v1", "ConfigMap", Some("default"), "platform");
+    let before = get(&cluster, &k).await.unwrap();
+    let mut with_theirs = ours.clone();
+    with_theirs.push(cm("default", "platform", json!({"x": "2"})));
+    let err = apply(&cluster, &with_theirs, &opts, &|_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClusterError::NotOurs { .. }), "{err}");
+    assert_eq!(
+        get(&cluster, &k).await.unwrap()["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"],
+        "nothing was written"
+    );
+}
