@@ -158,10 +158,10 @@ impl Checker {
 
     /// Checks each distinct reference once; answers in the order given.
     pub async fn check_all(&self, images: &[ImageRef]) -> Vec<(ImageRef, Verdict)> {
-        let mut seen: BTreeMap<String, ()> = BTreeMap::new();
+        let mut seen = std::collections::BTreeSet::new();
         let distinct: Vec<&ImageRef> = images
             .iter()
-            .filter(|i| seen.insert(i.original.clone(), ()).is_none())
+            .filter(|i| seen.insert(i.original.as_str()))
             .collect();
         let verdicts = futures::future::join_all(distinct.iter().map(|i| self.check(i))).await;
         distinct.into_iter().cloned().zip(verdicts).collect()
@@ -236,12 +236,13 @@ impl Checker {
             .map(str::to_string)
     }
 
-    async fn request(
+    /// One request with the registry's timeout; the error says which host and why.
+    async fn send(
         &self,
         method: &str,
         url: &str,
         token: Option<&str>,
-    ) -> Result<Answer, String> {
+    ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
         let mut req = hyper::Request::builder()
             .method(method)
             .uri(url)
@@ -253,10 +254,19 @@ impl Checker {
         let req = req
             .body(Empty::<Bytes>::new())
             .map_err(|e| format!("bad request to {url}: {e}"))?;
-        let res = tokio::time::timeout(self.timeout, self.http.request(req))
+        tokio::time::timeout(self.timeout, self.http.request(req))
             .await
             .map_err(|_| format!("no answer from {} within {:?}", host_of(url), self.timeout))?
-            .map_err(|e| format!("cannot reach {}: {}", host_of(url), error_chain(&e)))?;
+            .map_err(|e| format!("cannot reach {}: {}", host_of(url), error_chain(&e)))
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+    ) -> Result<Answer, String> {
+        let res = self.send(method, url, token).await?;
         let header = |name: &str| {
             res.headers()
                 .get(name)
@@ -271,15 +281,7 @@ impl Checker {
     }
 
     async fn get_body(&self, url: &str) -> Option<Bytes> {
-        let req = hyper::Request::builder()
-            .method("GET")
-            .uri(url)
-            .body(Empty::<Bytes>::new())
-            .ok()?;
-        let res = tokio::time::timeout(self.timeout, self.http.request(req))
-            .await
-            .ok()?
-            .ok()?;
+        let res = self.send("GET", url, None).await.ok()?;
         if !res.status().is_success() {
             return None;
         }

@@ -426,12 +426,7 @@ impl PlanData {
                 delete: plan.delete.iter().map(|d| d.key.clone()).collect(),
                 restore: restored(plan).into_iter().cloned().collect(),
                 keep: plan.skipped.clone(),
-                unrecorded: plan
-                    .delete
-                    .iter()
-                    .filter(|d| plan.unrecorded.contains(&d.key))
-                    .map(|d| d.key.clone())
-                    .collect(),
+                unrecorded: plan.unrecorded_deletes().into_iter().cloned().collect(),
                 note: plan.record_note(),
             })
             .collect();

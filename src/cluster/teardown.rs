@@ -93,14 +93,19 @@ pub struct TeardownPlan {
 }
 
 impl TeardownPlan {
+    /// The objects to delete that the state record does not list.
+    pub fn unrecorded_deletes(&self) -> Vec<&ObjectKey> {
+        self.delete
+            .iter()
+            .map(|d| &d.key)
+            .filter(|k| self.unrecorded.contains(k))
+            .collect()
+    }
+
     /// Says where the objects to delete came from when the state record did not list them all:
     /// `3 of 18 objects to delete are not in the state record (found by their ApplySet labels)`.
     pub fn record_note(&self) -> Option<String> {
-        let n = self
-            .delete
-            .iter()
-            .filter(|d| self.unrecorded.contains(&d.key))
-            .count();
+        let n = self.unrecorded_deletes().len();
         if n == 0 {
             return None;
         }
