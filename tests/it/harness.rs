@@ -78,6 +78,9 @@ impl Demo {
             .env_remove("KUBECONFIG")
             .env_remove("DEMOCTL_PROJECT_DIR")
             .env_remove("HF_TOKEN")
+            // CI machines set `CI=true`, which turns the live view into plain lines (as
+            // `Output::detect` means it to): the tests choose the view themselves.
+            .env_remove("CI")
             .env("NO_COLOR", "1")
             .env("HOME", self.dir.path());
         for (k, v) in &self.env {

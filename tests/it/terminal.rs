@@ -84,10 +84,10 @@ impl Terminal {
         after: Option<&str>,
     ) -> Terminal {
         let bin = assert_cmd::cargo::cargo_bin("democtl");
-        // Never `exec`: on CI's machine every test that exec'd democtl from the shell failed
-        // with a layout wider than its terminal (cause not found); every one that ran it as the
-        // shell's child passed there. Ctrl-C on the terminal reaches the shell too: a no-op trap
-        // keeps it alive to run `after` (dash, Debian's `/bin/sh`, dies of it otherwise).
+        // democtl runs as the shell's child (not `exec`'d) so that `after` can run. Ctrl-C on
+        // the terminal reaches the shell too: a no-op trap keeps it alive to run `after` (dash,
+        // Debian's `/bin/sh`, dies of it otherwise). (The "layout wider than its terminal"
+        // failures once seen on CI were its `CI=true`: plain lines; the harness drops `CI`.)
         let mut line = format!("stty cols {cols} rows {rows}; trap : INT; ");
         line.push_str(&quote(&bin.display().to_string()));
         for a in args {
