@@ -136,6 +136,12 @@ impl RenderError {
             Self::Unsupported { field, .. } => format!(
                 "democtl renders without plugins, Helm or remote bases; remove `{field}` or pre-render it into plain manifests"
             ),
+            Self::Invalid { reason, .. } if reason.contains("YAML 1.1") => {
+                "put it in quotes (`\"on\"`, `'n'`): kustomize then reads it as text, not a YAML 1.1 boolean".into()
+            }
+            Self::Invalid { field, reason, .. } if field == "namespace" && !reason.contains("id conflict") => {
+                "a namespace is a string: `namespace: my-project`".into()
+            }
             Self::Invalid { field, .. } => match field.as_str() {
                 "patches" | "patchesStrategicMerge" => "a patch without `target` must name an existing object by apiVersion, kind, metadata.name (and namespace); or add a `target`".into(),
                 "patchesJson6902" => "a JSON 6902 patch is a list of `op`/`path` operations with a `target`".into(),

@@ -496,7 +496,32 @@ pub(crate) fn load(dir: &Path) -> Result<Loaded, RenderError> {
             "the file must be a mapping",
         ));
     };
-    let map = &canonical_keys(map, KUSTOMIZATION_FIELDS);
+    if let Some((path, key)) = yaml11_boolean_key(&text) {
+        return Err(invalid(
+            &file,
+            &path,
+            format!(
+                "the key `{key}` is a boolean in YAML 1.1, which kustomize reads this file as \
+                 (it then fails); quote it: \"{key}\""
+            ),
+        ));
+    }
+    let mut map = canonical_keys(map, KUSTOMIZATION_FIELDS);
+    let loose = parse_yaml_1_1(&text, &file)?;
+    let mut read_as_booleans: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let Some(Value::Object(loose)) = loose.first() {
+        let loose = canonical_keys(loose, KUSTOMIZATION_FIELDS);
+        for (key, value) in map.iter_mut() {
+            if let Some(l) = loose.get(key) {
+                let mut found = Vec::new();
+                *value = yaml11_booleans(std::mem::take(value), l, &mut found);
+                if !found.is_empty() {
+                    read_as_booleans.insert(key.clone(), found);
+                }
+            }
+        }
+    }
+    let map = &map;
     if map.keys().all(|k| k == "apiVersion" || k == "kind") {
         return Err(invalid(
             &file,
@@ -517,11 +542,18 @@ pub(crate) fn load(dir: &Path) -> Result<Loaded, RenderError> {
     for (key, value) in map {
         let one = Value::Object([(key.clone(), value.clone())].into_iter().collect());
         let part: Kustomization = serde_json::from_value(one).map_err(|e| {
-            let reason = if e.to_string().starts_with("unknown field") {
+            let mut reason = if e.to_string().starts_with("unknown field") {
                 "unknown field".to_string()
             } else {
                 describe_serde(&e)
             };
+            if let Some(spellings) = read_as_booleans.get(key) {
+                let list: Vec<String> = spellings.iter().map(|s| format!("`{s}`")).collect();
+                reason.push_str(&format!(
+                    "; kustomize reads this file as YAML 1.1, where {} is a boolean: quote it",
+                    list.join(", ")
+                ));
+            }
             invalid(&file, key, reason)
         })?;
         merge_part(&mut k, part, key);
@@ -538,6 +570,135 @@ pub(crate) fn load(dir: &Path) -> Result<Loaded, RenderError> {
         dir: dir.to_path_buf(),
         file,
     })
+}
+
+/// go-yaml v2's boolean spellings. kustomize reads the kustomization file itself through
+/// `sigs.k8s.io/yaml`, i.e. go-yaml v2 and YAML 1.1 (its resources and patches through kyaml,
+/// go-yaml v3, YAML 1.2): there a plain `namespace: n` is `false` and fails to decode.
+const YAML11_BOOLEANS: [&str; 22] = [
+    "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE", //
+    "n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE",
+];
+
+/// The stream parsed with YAML 1.1 booleans. serde-saphyr's are case-insensitive (`yEs`),
+/// go-yaml v2's are not: [`yaml11_booleans`] keeps only v2's spellings.
+fn parse_yaml_1_1(text: &str, path: &Path) -> Result<Vec<Value>, RenderError> {
+    let opts = serde_saphyr::options! { legacy_octal_numbers: true, strict_booleans: false };
+    let docs: Vec<Value> =
+        serde_saphyr::from_str_multiple_with_options(text, opts).map_err(|source| {
+            RenderError::Yaml {
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            }
+        })?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// `strict` (YAML 1.2 booleans) with each string that the YAML 1.1 parse `loose` read as a
+/// go-yaml v2 boolean turned into that boolean (a quoted `"n"` is a string in both parses);
+/// the spellings turned go to `found`.
+fn yaml11_booleans(strict: Value, loose: &Value, found: &mut Vec<String>) -> Value {
+    match (strict, loose) {
+        (Value::String(s), Value::Bool(b)) if YAML11_BOOLEANS.contains(&s.as_str()) => {
+            found.push(s);
+            Value::Bool(*b)
+        }
+        (Value::Array(items), Value::Array(l)) if items.len() == l.len() => Value::Array(
+            items
+                .into_iter()
+                .zip(l)
+                .map(|(v, l)| yaml11_booleans(v, l, found))
+                .collect(),
+        ),
+        (Value::Object(m), Value::Object(l)) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| match l.get(&k) {
+                    Some(l) => {
+                        let v = yaml11_booleans(v, l, found);
+                        (k, v)
+                    }
+                    None => (k, v),
+                })
+                .collect(),
+        ),
+        (other, _) => other,
+    }
+}
+
+/// The first mapping key that go-yaml v2 reads as a boolean (a plain `yes:`), with its path
+/// (`commonLabels.yes`): kustomize cannot turn such a map into JSON and fails.
+fn yaml11_boolean_key(text: &str) -> Option<(String, String)> {
+    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+    enum Frame {
+        Map { next_is_key: bool, key: String },
+        Seq,
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    // Marks the node just read as a value: the enclosing map's next scalar is a key again.
+    fn value_done(stack: &mut [Frame]) {
+        if let Some(Frame::Map { next_is_key, .. }) = stack.last_mut() {
+            *next_is_key = true;
+        }
+    }
+    let path = |stack: &[Frame], last: &str| {
+        let mut parts: Vec<&str> = stack
+            .iter()
+            .filter_map(|f| match f {
+                Frame::Map { key, .. } if !key.is_empty() => Some(key.as_str()),
+                _ => None,
+            })
+            .collect();
+        parts.push(last);
+        parts.join(".")
+    };
+    for ev in Parser::new_from_str(text) {
+        let Ok((ev, _)) = ev else { return None };
+        match ev {
+            Event::Scalar(v, style, _, tag) => match stack.last_mut() {
+                Some(Frame::Map { next_is_key, key }) if *next_is_key => {
+                    if style == ScalarStyle::Plain
+                        && tag.is_none()
+                        && YAML11_BOOLEANS.contains(&v.as_ref())
+                    {
+                        let v = v.into_owned();
+                        let at = {
+                            *key = String::new();
+                            path(&stack, &v)
+                        };
+                        return Some((at, v));
+                    }
+                    *key = v.into_owned();
+                    *next_is_key = false;
+                }
+                _ => value_done(&mut stack),
+            },
+            Event::Alias(_) => match stack.last_mut() {
+                Some(Frame::Map { next_is_key, .. }) if *next_is_key => *next_is_key = false,
+                _ => value_done(&mut stack),
+            },
+            Event::MappingStart(..) => {
+                if let Some(Frame::Map { next_is_key, .. }) = stack.last_mut() {
+                    *next_is_key = false;
+                }
+                stack.push(Frame::Map {
+                    next_is_key: true,
+                    key: String::new(),
+                })
+            }
+            Event::SequenceStart(..) => {
+                if let Some(Frame::Map { next_is_key, .. }) = stack.last_mut() {
+                    *next_is_key = false;
+                }
+                stack.push(Frame::Seq)
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                value_done(&mut stack);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Our own wording of a decode problem (never the decoder's message verbatim in `Display`,

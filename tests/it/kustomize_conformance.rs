@@ -44,8 +44,9 @@ fn canon(docs: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// kustomize prints YAML 1.2 (go-yaml v3): only `true`/`false` are booleans (`a: oN` is text).
 fn parse_stream(text: &str) -> Vec<Value> {
-    let opts = serde_saphyr::options! { legacy_octal_numbers: true };
+    let opts = serde_saphyr::options! { legacy_octal_numbers: true, strict_booleans: true };
     let docs: Vec<Value> = serde_saphyr::from_str_multiple_with_options(text, opts).unwrap();
     docs.into_iter().filter(|d| !d.is_null()).collect()
 }
