@@ -376,8 +376,9 @@ pub struct SimServeArgs {
     pub ephemeral: bool,
     /// Serve the API only, like a bare kube-apiserver: no simulated operators, schedulers or
     /// kubelets (the namespace, garbage-collector, service-account and root-CA controllers
-    /// still run). Pair it with `democtl sim controllers` to play them from another process.
-    /// Implies `--ephemeral`.
+    /// still run), and the kubeconfig's user is `system:admin` in `system:masters` (unless the
+    /// scenario names a user). Pair it with `democtl sim controllers` to play them from another
+    /// process. Implies `--ephemeral`.
     #[arg(long, requires = "kubeconfig_out")]
     pub no_controllers: bool,
 }

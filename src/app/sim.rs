@@ -14,7 +14,7 @@ use crate::cluster::{Cluster, ConnectOptions, lease};
 use crate::project::Project;
 use crate::sim::background::{self, Liveness, Record, Stopped};
 use crate::sim::embedded::{self, EmbeddedOptions};
-use crate::sim::scenario::Scenario;
+use crate::sim::scenario::{Scenario, UserSpec};
 use crate::sim::{Embedded, SimClock, world};
 
 /// Speed of a new simulated cluster when `--sim-speed` is not given.
@@ -778,6 +778,13 @@ async fn serve_ephemeral(ctx: &Ctx, args: SimServeArgs) -> Result<u8, AppError> 
     };
     let scenario = scenario(args.scenario.as_deref())?;
     let mut config = scenario.server_config();
+    if args.no_controllers && scenario.cluster.user == UserSpec::default() {
+        // A bare kube-apiserver's admin credential is in `system:masters` (as OpenShift's
+        // installer kubeconfig, `system:admin`); kube:admin, the OAuth login, is an OpenShift
+        // user bound through `system:cluster-admins`. A scenario's own user is kept.
+        config.user = "system:admin".into();
+        config.groups = vec!["system:masters".into(), "system:authenticated".into()];
+    }
     config.clock = SimClock::new(ctx.global.sim_speed.unwrap_or(DEFAULT_SPEED));
     // kubectl/oc (client-go) send the bearer token only over TLS.
     config.tls = true;

@@ -38,17 +38,54 @@ fn fidelity_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fidelity")
 }
 
-/// `case -> reason` from known-failing.txt.
-fn known_failing() -> BTreeMap<String, String> {
+/// `case -> reason` from known-failing.txt: the failing cases, and the racy ones (`racy `).
+fn known_failing() -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let text = std::fs::read_to_string(fidelity_dir().join("known-failing.txt")).unwrap();
-    text.lines()
+    let (mut failing, mut racy) = (BTreeMap::new(), BTreeMap::new());
+    for l in text
+        .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| match l.split_once(char::is_whitespace) {
-            Some((case, why)) => (case.to_string(), why.trim().to_string()),
+    {
+        let (list, l) = match l.strip_prefix("racy ") {
+            Some(rest) => (&mut racy, rest.trim_start()),
+            None => (&mut failing, l),
+        };
+        match l.split_once(char::is_whitespace) {
+            Some((case, why)) => list.insert(case.to_string(), why.trim().to_string()),
             None => panic!("known-failing.txt: `{l}` has no reason"),
-        })
-        .collect()
+        };
+    }
+    (failing, racy)
+}
+
+/// Whether a diff differs from the reference only by exit codes 141 (SIGPIPE) where the
+/// reference had another: `-[rc=N]` / `+[rc=141]` pairs and nothing else.
+fn only_sigpipe(diff: &str) -> bool {
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
+        .filter(|l| l.starts_with('+') || l.starts_with('-'))
+        .collect();
+    let added: Vec<&&str> = changed.iter().filter(|l| l.starts_with('+')).collect();
+    let removed: Vec<&&str> = changed.iter().filter(|l| l.starts_with('-')).collect();
+    !changed.is_empty()
+        && added.len() == removed.len()
+        && added.iter().all(|l| **l == "+[rc=141]")
+        && removed
+            .iter()
+            .all(|l| l.starts_with("-[rc=") && l.ends_with(']'))
+}
+
+#[test]
+fn only_a_sigpipe_exit_code_counts_as_the_race() {
+    let race = "--- a\n+++ b\n@@ -1,3 +1,3 @@\n ### K x | head -3\n-[rc=0]\n+[rc=141]\n";
+    assert!(only_sigpipe(race));
+    assert!(!only_sigpipe(
+        "--- a\n+++ b\n-yes\n+no\n-[rc=0]\n+[rc=141]\n"
+    ));
+    assert!(!only_sigpipe("--- a\n+++ b\n-[rc=0]\n+[rc=1]\n"));
+    assert!(!only_sigpipe("--- a\n+++ b\n"));
 }
 
 fn installed(tool: &str, version_arg: &str) -> bool {
@@ -113,7 +150,7 @@ fn the_simulated_api_server_answers_the_fidelity_cases_like_kube_apiserver() {
     drop(serve);
     let report = String::from_utf8_lossy(&run.stdout).into_owned();
 
-    let known = known_failing();
+    let (known, racy) = known_failing();
     let mut unexpected = Vec::new();
     let mut fixed = Vec::new();
     let mut seen = 0;
@@ -131,6 +168,13 @@ fn the_simulated_api_server_answers_the_fidelity_cases_like_kube_apiserver() {
             (false, false) => {
                 let diff =
                     std::fs::read_to_string(out.join(format!("{case}.diff"))).unwrap_or_default();
+                if racy.contains_key(case) && only_sigpipe(&diff) {
+                    #[allow(clippy::print_stderr)]
+                    {
+                        eprintln!("{case}: lost the harness's SIGPIPE race (known, racy)");
+                    }
+                    continue;
+                }
                 unexpected.push(format!("{case}:\n{diff}"));
             }
             (true, true) => fixed.push(case.to_string()),
@@ -144,7 +188,7 @@ fn the_simulated_api_server_answers_the_fidelity_cases_like_kube_apiserver() {
         seen, cases,
         "compare.sh did not report every case:\n{report}"
     );
-    for case in known.keys() {
+    for case in known.keys().chain(racy.keys()) {
         assert!(
             fidelity_dir().join(format!("cases/{case}.sh")).exists(),
             "known-failing.txt names `{case}`, which is not a case"
