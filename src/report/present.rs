@@ -407,6 +407,12 @@ impl PresentReporter {
         }
         let state = &self.state;
         terminal.draw(|frame| view(frame, state))?;
+        // Test seam, debug builds only: a panic while the view owns the terminal, for the
+        // pseudo-terminal test that the panic hook puts the terminal back.
+        #[cfg(debug_assertions)]
+        if std::env::var_os("DEMOCTL_TEST_PANIC_IN_VIEW").is_some() {
+            panic!("DEMOCTL_TEST_PANIC_IN_VIEW is set: a deliberate panic in the view");
+        }
         Ok(())
     }
 

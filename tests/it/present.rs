@@ -242,6 +242,32 @@ fn ctrl_c_twice_at_a_pause_still_restores_the_terminal() {
 }
 
 #[test]
+fn a_panic_in_the_view_still_restores_the_terminal() {
+    if !terminal::available() {
+        terminal::say("SKIPPED: `script` (util-linux) is not installed: no pseudo-terminal");
+        return;
+    }
+    // The debug build's seam: panic right after the view's first frame.
+    let demo = Demo::repo()
+        .env("HF_TOKEN", "hf_rehearsal")
+        .env("DEMOCTL_TEST_PANIC_IN_VIEW", "1");
+    let _stop = StopSim(&demo);
+    let term = Terminal::start_then(&demo, 100, 30, &stage1(&[]), Some(STTY));
+    let run = term.finish_within(LIMIT);
+    let text = run.history_text();
+    assert_ne!(
+        run.code,
+        Some(0),
+        "a panicking run must not exit 0:\n{text}"
+    );
+    check_restored(&run);
+    assert!(
+        text.contains("deliberate panic in the view"),
+        "the panic message is not on the normal screen:\n{text}"
+    );
+}
+
+#[test]
 fn present_needs_a_terminal_and_pause_needs_present() {
     let demo = Demo::repo().env("HF_TOKEN", "hf_rehearsal");
     let run = demo.run(&["deploy", "stage1", "--present"]);

@@ -166,6 +166,21 @@ impl Terminal {
         }
     }
 
+    /// [`Terminal::finish`], but a run still going after `limit` is killed and the test fails
+    /// with its screen (a hang, not a timing assertion: the limit is generous).
+    pub fn finish_within(mut self, limit: Duration) -> Finished {
+        let start = Instant::now();
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if start.elapsed() > limit {
+                let screen = self.screen();
+                let _ = self.child.kill();
+                panic!("the run did not end within {limit:?}:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.finish()
+    }
+
     /// Waits for the run to end (stdin stays open until then, as a person's keyboard does).
     pub fn finish(mut self) -> Finished {
         let status = self.child.wait().unwrap();
