@@ -14,6 +14,7 @@ mod kustomization;
 mod loader;
 mod order;
 mod patch;
+mod quoting;
 mod replacements;
 mod resource;
 mod transform;

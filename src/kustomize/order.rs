@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::error::RenderError;
 use super::kustomization::Order;
+use super::quoting;
 use super::resource::{ResId, Resource};
 
 const ORDER_FIRST: [&str; 22] = [
@@ -133,11 +134,10 @@ pub(crate) fn to_yaml(objects: &[Value]) -> Result<String, RenderError> {
             folded_wrap_chars: usize::MAX / 2,
             min_fold_chars: usize::MAX / 2,
         };
-        let text = serde_saphyr::to_string_with_options(&sorted(obj), opts).map_err(|source| {
-            RenderError::Serialize {
-                id: describe(obj),
-                source: Box::new(source),
-            }
+        let obj = sorted(obj);
+        let text = quoting::to_yaml_text(&obj, opts).map_err(|source| RenderError::Serialize {
+            id: describe(&obj),
+            source: Box::new(source),
         })?;
         out.push_str(&text);
         if !out.ends_with('\n') {

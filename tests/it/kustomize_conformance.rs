@@ -153,11 +153,19 @@ fn compare_live(dir: &Path, with_kubectl: bool) -> Option<String> {
         )),
         Ok(text) => {
             let (a, b) = (canon(&parse_stream(&text)), canon(&ours));
-            (a != b).then(|| {
-                format!(
+            if a != b {
+                return Some(format!(
                     "{name}: outputs differ\n{}",
                     diff(&a, &b, "kustomize", "democtl")
-                )
+                ));
+            }
+            let ours = kustomize::to_yaml(&ours).unwrap();
+            (ours != text).then(|| {
+                let d = similar::TextDiff::from_lines(&text, &ours)
+                    .unified_diff()
+                    .header("kustomize", "democtl render")
+                    .to_string();
+                format!("{name}: same objects, other text\n{d}")
             })
         }
     }
@@ -243,6 +251,18 @@ fn compare_case(
                     "{name}: democtl differs from expected.yaml\n{}",
                     diff(&stored, &ours, "expected.yaml", "democtl")
                 ));
+            } else {
+                // The same objects: the text must be kustomize's too, byte for byte (quoting
+                // styles, escapes, block scalars).
+                let text = kustomize::to_yaml(&objs).unwrap();
+                let expected = std::fs::read_to_string(&expected_yaml).unwrap();
+                if text != expected {
+                    let d = similar::TextDiff::from_lines(&expected, &text)
+                        .unified_diff()
+                        .header("expected.yaml", "democtl render")
+                        .to_string();
+                    failures.push(format!("{name}: same objects, other text\n{d}"));
+                }
             }
         }
     }
