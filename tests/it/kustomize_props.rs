@@ -146,3 +146,27 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Whatever the strings (quoting styles, escapes, wrapping of long values), the text that
+    /// `render` prints reads back as the same objects.
+    #[test]
+    fn rendered_text_reads_back_as_the_same_objects(
+        key in "[a-z*#:' -]{1,12}",
+        values in prop::collection::vec(r#"[a-z0-9 :#'"*\-\t\[\]{},.!&|>%@`~é😀]{0,120}"#, 1..4),
+    ) {
+        let obj = json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "c", "annotations": {key.clone(): values[0].clone()}},
+            "data": {"list": values.clone()},
+        });
+        let text = kustomize::to_yaml(std::slice::from_ref(&obj)).unwrap();
+        let opts = serde_saphyr::options! { legacy_octal_numbers: true, strict_booleans: true };
+        let back: Vec<Value> = serde_saphyr::from_str_multiple_with_options(&text, opts)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(&back[0], &obj, "{}", text);
+    }
+}
