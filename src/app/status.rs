@@ -180,6 +180,31 @@ pub fn table(
             last.stage
         ));
     }
+    for s in report.stages.iter().filter(|s| !s.unrecorded.is_empty()) {
+        let n = s.unrecorded.len();
+        let some: Vec<&str> = s.unrecorded.iter().take(3).map(String::as_str).collect();
+        let more = if n > 3 { ", …" } else { "" };
+        let (objects, are) = if n == 1 {
+            ("object carries", "is")
+        } else {
+            ("objects carry", "are")
+        };
+        if s.run_id.is_some() {
+            out.push(format!(
+                "note: {n} {objects} the ApplySet labels of {} but {are} not in its state record (it is short, e.g. after an interrupted write); counted below: {}{more}",
+                s.stage,
+                some.join(", ")
+            ));
+        } else {
+            out.push(format!(
+                "note: {} has no state record, but {n} {objects} its ApplySet labels ({}{more}): `{democtl} deploy {}` takes them over, `{democtl} teardown --stage {}` removes them",
+                s.stage,
+                some.join(", "),
+                s.stage,
+                s.stage
+            ));
+        }
+    }
     for s in report.stages.iter().filter(|s| !s.components.is_empty()) {
         out.push(String::new());
         out.push(format!("{} components", s.stage));
@@ -419,6 +444,77 @@ mod tests {
         assert_eq!(ago("2026-11-30T12:00:00Z", now), "3d ago");
         assert_eq!(ago("2026-12-03T12:05:00Z", now), "just now");
         assert_eq!(ago("yesterday", now), "yesterday");
+    }
+
+    fn stage(run: Option<&str>, unrecorded: &[&str]) -> crate::cluster::status::StageReport {
+        crate::cluster::status::StageReport {
+            stage: "stage2".into(),
+            state: if run.is_some() {
+                "deployed"
+            } else {
+                "not-deployed"
+            }
+            .into(),
+            run_id: run.map(str::to_string),
+            user: None,
+            started_at: None,
+            finished_at: None,
+            completed_steps: Vec::new(),
+            components: Vec::new(),
+            benchmarks: None,
+            endpoints: Vec::new(),
+            evaluation: None,
+            unrecorded: unrecorded.iter().map(|s| s.to_string()).collect(),
+            collections: Default::default(),
+        }
+    }
+
+    #[test]
+    fn objects_missing_from_the_record_are_said() {
+        let report = |stages| StatusReport {
+            server: "https://api".into(),
+            context: None,
+            user: None,
+            health: crate::cluster::status::Health::Healthy,
+            stages,
+            gpu_nodes: Vec::new(),
+            inference_services: Vec::new(),
+        };
+        let short = table(
+            &report(vec![stage(Some("run-1"), &["ConfigMap/two"])]),
+            true,
+            "democtl",
+            None,
+        );
+        assert!(
+            short.contains("note: 1 object carries the ApplySet labels of stage2 but is not in its state record (it is short, e.g. after an interrupted write); counted below: ConfigMap/two"),
+            "{short}"
+        );
+        let none = table(
+            &report(vec![stage(
+                None,
+                &[
+                    "Namespace/rag",
+                    "ConfigMap/one",
+                    "ConfigMap/two",
+                    "ConfigMap/x",
+                ],
+            )]),
+            true,
+            "democtl",
+            None,
+        );
+        assert!(
+            none.contains("note: stage2 has no state record, but 4 objects carry its ApplySet labels (Namespace/rag, ConfigMap/one, ConfigMap/two, …): `democtl deploy stage2` takes them over, `democtl teardown --stage stage2` removes them"),
+            "{none}"
+        );
+        let fine = table(
+            &report(vec![stage(Some("run-1"), &[])]),
+            true,
+            "democtl",
+            None,
+        );
+        assert!(!fine.contains("note:"), "{fine}");
     }
 
     #[test]

@@ -10,7 +10,11 @@ use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::object::{ObjectKey, group_kind_dotted, label, set_label};
+use kube::api::ListParams;
+
+use super::client::Cluster;
+use super::error::ClusterError;
+use super::object::{ObjectKey, group_kind_dotted, label, set_label, typed_value};
 
 /// democtl's own namespace: state ConfigMaps, ApplySet parents, the Lease.
 pub const NAMESPACE: &str = "democtl";
@@ -156,6 +160,94 @@ pub fn namespace_object() -> Value {
         "kind": "Namespace",
         "metadata": {"name": NAMESPACE, "labels": {LABEL_MANAGED_BY: MANAGED_BY}},
     })
+}
+
+// Reading the ApplySet back from the cluster (teardown's and status's second source besides
+// the state record, which an interrupted write can leave short).
+
+/// Keys of the members of the stage's ApplySet ([`member_objects`]).
+pub async fn members(cluster: &Cluster, stage: &str) -> Result<Vec<ObjectKey>, ClusterError> {
+    Ok(member_objects(cluster, stage)
+        .await?
+        .iter()
+        .filter_map(ObjectKey::from_value)
+        .collect())
+}
+
+/// Members of the stage's ApplySet: for each group-kind the parent lists, objects labelled
+/// `part-of` the set (in the parent's namespaces, or cluster-wide for cluster-scoped kinds).
+pub async fn member_objects(cluster: &Cluster, stage: &str) -> Result<Vec<Value>, ClusterError> {
+    let parent = ObjectKey::new("v1", "Secret", Some(NAMESPACE), parent_name(stage));
+    let Some(r) = cluster.resolve("v1", "Secret").await? else {
+        return Ok(Vec::new());
+    };
+    let api = cluster.api(&r.resource, Some(NAMESPACE));
+    let Some(p) = cluster
+        .call("get", || parent.describe(), || api.get_opt(&parent.name))
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let p = typed_value(p, &r.resource);
+    let ann = |a: &str| {
+        p.pointer("/metadata/annotations")
+            .and_then(|m| m.get(a))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let group_kinds = ann(ANNOTATION_GROUP_KINDS);
+    let mut namespaces = ann(ANNOTATION_NAMESPACES);
+    namespaces.push(NAMESPACE.to_string());
+    let selector = format!("{LABEL_PART_OF}={}", stage_applyset_id(stage));
+    let mut out = Vec::new();
+    for gk in group_kinds {
+        let (kind, group) = gk.split_once('.').unwrap_or((gk.as_str(), ""));
+        let Some(resolved) = resolve_group_kind(cluster, group, kind).await? else {
+            continue;
+        };
+        let scopes: Vec<Option<&str>> = if resolved.namespaced {
+            namespaces.iter().map(|n| Some(n.as_str())).collect()
+        } else {
+            vec![None]
+        };
+        for ns in scopes {
+            let lp = ListParams::default().labels(&selector);
+            let list = match cluster
+                .list_values(&resolved.resource, ns, &lp, || format!("`{gk}`"))
+                .await
+            {
+                Ok(l) => l,
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            };
+            out.extend(list);
+        }
+    }
+    Ok(out)
+}
+
+/// Resolves a group-kind without a version: tries the versions democtl deploys.
+async fn resolve_group_kind(
+    cluster: &Cluster,
+    group: &str,
+    kind: &str,
+) -> Result<Option<super::discovery::Resolved>, ClusterError> {
+    const VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha1", "v1beta2", "v2", "v1alpha2"];
+    for v in VERSIONS {
+        let av = if group.is_empty() {
+            v.to_string()
+        } else {
+            format!("{group}/{v}")
+        };
+        if let Some(r) = cluster.resolve(&av, kind).await? {
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

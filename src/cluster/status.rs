@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::client::{Cluster, Identity};
 use super::error::ClusterError;
-use super::inventory::LABEL_COMPONENT;
+use super::inventory::{self, LABEL_COMPONENT};
 use super::object::{ObjectKey, condition, label, str_at};
 use super::state::{self, StageState, StageStatus};
 use super::wait::status_reason;
@@ -59,6 +59,11 @@ pub struct StageReport {
     /// The LM-Eval scores the stage's last run recorded (`<stage>.lm-eval.results`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<Value>,
+    /// Objects that carry the stage's ApplySet labels but are not in its state record (a
+    /// record left short by an interrupted write, or none at all): `Kind/name`, counted in
+    /// `components` when there is a record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrecorded: Vec<String>,
     /// The vector-store collections its ingestion runs filled (`<stage>.collection.<name>`),
     /// by name: provider, documents, chunks.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -184,7 +189,9 @@ async fn stage_report(
     st: Option<&StageState>,
 ) -> Result<StageReport, ClusterError> {
     let Some(st) = st.filter(|s| !s.run_id.is_empty()) else {
+        let members = inventory::member_objects(cluster, id).await?;
         return Ok(StageReport {
+            unrecorded: members.iter().map(describe).collect(),
             stage: id.to_string(),
             state: "not-deployed".into(),
             run_id: None,
@@ -211,11 +218,20 @@ async fn stage_report(
             .or_default()
             .push(&e.key);
     }
-    let lists = join_all(groups.iter().map(|((av, kind, ns), keys)| async move {
-        let live = list_scoped(cluster, av, kind, ns.as_deref()).await;
-        (keys, live)
-    }))
-    .await;
+    let (lists, members) = tokio::join!(
+        join_all(groups.iter().map(|((av, kind, ns), keys)| async move {
+            let live = list_scoped(cluster, av, kind, ns.as_deref()).await;
+            (keys, live)
+        })),
+        inventory::member_objects(cluster, id)
+    );
+    // Members the record does not list: assessed as well, and said.
+    let recorded: std::collections::HashSet<&ObjectKey> =
+        st.inventory.iter().map(|e| &e.key).collect();
+    let unrecorded: Vec<Value> = members?
+        .into_iter()
+        .filter(|o| ObjectKey::from_value(o).is_some_and(|k| !recorded.contains(&k)))
+        .collect();
     let now = cluster.now();
     // StorageClasses: a Pending claim of a WaitForFirstConsumer class is not "in progress".
     let classes = list_all(cluster, "storage.k8s.io/v1", "StorageClass", None)
@@ -238,6 +254,14 @@ async fn stage_report(
                 .or_default()
                 .push((format!("{}/{}", key.kind, key.name), status));
         }
+    }
+    for obj in &unrecorded {
+        let component = label(obj, LABEL_COMPONENT).unwrap_or("other").to_string();
+        let status = readiness::assess(obj, &ctx);
+        per_component
+            .entry(component)
+            .or_default()
+            .push((describe(obj), status));
     }
     let components = per_component
         .into_iter()
@@ -272,6 +296,7 @@ async fn stage_report(
         components,
         benchmarks: st.benchmarks.clone(),
         endpoints: recorded_endpoints(st),
+        unrecorded: unrecorded.iter().map(describe).collect(),
         evaluation: st
             .values
             .get(&format!("{id}.{}", crate::steps::lm_eval::RESULTS_KEY))
@@ -284,6 +309,15 @@ async fn stage_report(
                 .collect()
         },
     })
+}
+
+/// `Kind/name` of an object.
+fn describe(obj: &Value) -> String {
+    format!(
+        "{}/{}",
+        str_at(obj, "/kind").unwrap_or("?"),
+        str_at(obj, "/metadata/name").unwrap_or("?")
+    )
 }
 
 fn severity(s: &Status) -> u8 {
@@ -409,6 +443,7 @@ mod tests {
             benchmarks: None,
             endpoints: Vec::new(),
             evaluation: None,
+            unrecorded: Vec::new(),
             collections: BTreeMap::new(),
         }
     }

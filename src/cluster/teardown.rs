@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use super::apply::{Tier, tier_of};
 use super::client::Cluster;
 use super::error::ClusterError;
-use super::inventory::{self, LABEL_PART_OF, LABEL_STAGE, NAMESPACE};
+use super::inventory::{self, LABEL_STAGE, NAMESPACE};
 use super::object::{ObjectKey, label, str_at, typed_value};
 use super::state::{self, PatchedObject};
 use super::wait::{Progress, WaitError, WaitOutcome, Waited, deletion_blockers};
@@ -158,7 +158,7 @@ pub async fn plan(cluster: &Cluster, opts: &TeardownOptions) -> Result<TeardownP
         restore = st.patched.clone();
     }
     let mut unrecorded = BTreeSet::new();
-    for key in applyset_members(cluster, &opts.stage).await? {
+    for key in inventory::members(cluster, &opts.stage).await? {
         if let std::collections::btree_map::Entry::Vacant(e) = candidates.entry(key) {
             unrecorded.insert(e.key().clone());
             e.insert(None);
@@ -378,87 +378,6 @@ async fn check(
         ));
     }
     Ok(Verdict::Delete(live_uid))
-}
-
-/// Members of the stage's ApplySet: for each group-kind the parent lists, objects labelled
-/// `part-of` the set (in the parent's namespaces, or cluster-wide for cluster-scoped kinds).
-async fn applyset_members(cluster: &Cluster, stage: &str) -> Result<Vec<ObjectKey>, ClusterError> {
-    let parent = ObjectKey::new(
-        "v1",
-        "Secret",
-        Some(NAMESPACE),
-        inventory::parent_name(stage),
-    );
-    let Some(r) = cluster.resolve("v1", "Secret").await? else {
-        return Ok(Vec::new());
-    };
-    let api = cluster.api(&r.resource, Some(NAMESPACE));
-    let Some(p) = cluster
-        .call("get", || parent.describe(), || api.get_opt(&parent.name))
-        .await?
-    else {
-        return Ok(Vec::new());
-    };
-    let p = typed_value(p, &r.resource);
-    let ann = |a: &str| {
-        p.pointer("/metadata/annotations")
-            .and_then(|m| m.get(a))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    let group_kinds = ann(inventory::ANNOTATION_GROUP_KINDS);
-    let mut namespaces = ann(inventory::ANNOTATION_NAMESPACES);
-    namespaces.push(NAMESPACE.to_string());
-    let selector = format!("{LABEL_PART_OF}={}", inventory::stage_applyset_id(stage));
-    let mut out = Vec::new();
-    for gk in group_kinds {
-        let (kind, group) = gk.split_once('.').unwrap_or((gk.as_str(), ""));
-        let Some(resolved) = resolve_group_kind(cluster, group, kind).await? else {
-            continue;
-        };
-        let scopes: Vec<Option<&str>> = if resolved.namespaced {
-            namespaces.iter().map(|n| Some(n.as_str())).collect()
-        } else {
-            vec![None]
-        };
-        for ns in scopes {
-            let lp = ListParams::default().labels(&selector);
-            let list = match cluster
-                .list_values(&resolved.resource, ns, &lp, || format!("`{gk}`"))
-                .await
-            {
-                Ok(l) => l,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            };
-            out.extend(list.iter().filter_map(ObjectKey::from_value));
-        }
-    }
-    Ok(out)
-}
-
-/// Resolves a group-kind without a version: tries the versions democtl deploys.
-async fn resolve_group_kind(
-    cluster: &Cluster,
-    group: &str,
-    kind: &str,
-) -> Result<Option<super::discovery::Resolved>, ClusterError> {
-    const VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha1", "v1beta2", "v2", "v1alpha2"];
-    for v in VERSIONS {
-        let av = if group.is_empty() {
-            v.to_string()
-        } else {
-            format!("{group}/{v}")
-        };
-        if let Some(r) = cluster.resolve(&av, kind).await? {
-            return Ok(Some(r));
-        }
-    }
-    Ok(None)
 }
 
 /// Carries out a plan: deletes phase by phase, waiting for each phase to be gone, then restores

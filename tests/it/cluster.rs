@@ -1375,6 +1375,56 @@ async fn concurrent_state_writers_lose_nothing() {
     assert_eq!(steps, want);
 }
 
+/// A state record left short does not hide objects from `status` either: the ApplySet labels
+/// find the missing one, it is assessed with the others, and the report names it; a stage
+/// with no record but labelled objects says so too.
+#[tokio::test]
+async fn status_counts_what_a_short_record_misses_and_names_it() {
+    let (_server, cluster) = sim().await;
+    state::stage_started(&cluster, "stage2", "run-1", None)
+        .await
+        .unwrap();
+    let objects = vec![
+        ns("rag"),
+        cm("rag", "one", json!({"a": "1"})),
+        cm("rag", "two", json!({"b": "1"})),
+    ];
+    apply(&cluster, &objects, &ApplyOptions::new("stage2"), &|_| {})
+        .await
+        .unwrap();
+    let report = status::collect(&cluster, &["stage2".to_string()])
+        .await
+        .unwrap();
+    assert!(report.stages[0].unrecorded.is_empty(), "{report:?}");
+    let total: usize = report.stages[0].components.iter().map(|c| c.total).sum();
+    assert_eq!(total, 3);
+
+    let mut st = state::load(&cluster, "stage2").await.unwrap().unwrap();
+    st.inventory.retain(|e| e.key.name != "two");
+    state::set_inventory(&cluster, "stage2", &st.inventory)
+        .await
+        .unwrap();
+    let report = status::collect(&cluster, &["stage2".to_string()])
+        .await
+        .unwrap();
+    let stage = &report.stages[0];
+    assert_eq!(stage.unrecorded, vec!["ConfigMap/two".to_string()]);
+    let total: usize = stage.components.iter().map(|c| c.total).sum();
+    assert_eq!(
+        total, 3,
+        "the unrecorded object is still assessed: {stage:?}"
+    );
+
+    // No record at all: still not deployed, and the labelled objects are named.
+    state::delete(&cluster, "stage2").await.unwrap();
+    let report = status::collect(&cluster, &["stage2".to_string()])
+        .await
+        .unwrap();
+    let stage = &report.stages[0];
+    assert_eq!(stage.state, "not-deployed");
+    assert_eq!(stage.unrecorded.len(), 3, "{stage:?}");
+}
+
 /// A state record left short (an interrupted write) does not hide objects from teardown: the
 /// ApplySet labels find them, and the plan says which ones the record did not list.
 #[tokio::test]
