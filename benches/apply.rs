@@ -24,12 +24,12 @@ use serde_json::{Value, json};
 const OVERLAY: &str = "gitops/overlays/stage3";
 const ROUNDS: usize = 3;
 
-fn render(project: &Path) -> Vec<Value> {
+pub fn render(project: &Path) -> Vec<Value> {
     democtl::kustomize::build(&project.join(OVERLAY)).expect("render the stage-3 overlay")
 }
 
 /// Permissive CRDs for every custom kind of the render that the bare server does not serve.
-async fn install_crds(cluster: &Cluster, objects: &[Value]) {
+pub async fn install_crds(cluster: &Cluster, objects: &[Value]) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut seen = BTreeSet::new();
     for o in objects {

@@ -241,7 +241,17 @@ impl Shared {
             if Instant::now() < self.expiry() {
                 return Ok(false);
             }
-            return Err(self.lose(self.expired(&problem)));
+            // Past the expiry after a failed write (often a request whose timer ran out while
+            // the process was stopped or asleep): who holds the Lease now decides — another
+            // holder means it is lost to them; still ours means nobody took it, so renew again.
+            match tokio::time::timeout(self.timeout, self.api.get_opt(LEASE_NAME)).await {
+                Ok(Ok(Some(current))) if held_by(&current, &self.holder) => {
+                    *last = current;
+                    continue;
+                }
+                Ok(Ok(current)) => return Err(self.lose(self.taken(current.as_ref()))),
+                _ => return Err(self.lose(self.expired(&problem))),
+            }
         }
         Ok(false)
     }

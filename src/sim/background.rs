@@ -485,15 +485,38 @@ pub async fn stop(state_dir: &Path, grace: Duration) -> Result<Stopped, Backgrou
 }
 
 /// Waits (at most `timeout`) until the process is gone: it releases the state directory's lock
-/// a moment before it exits, and `sim stop` promises that the process has ended.
+/// a moment before it exits, and `sim stop` promises that the process has ended. Not by
+/// [`is_ours`]: an exiting process's `/proc/PID/cmdline` is empty before it is gone, so this
+/// watches its `stat` (same start time, not yet a zombie).
 async fn wait_exited(record: &Record, timeout: Duration) {
     if !Path::new("/proc/self").exists() {
         return;
     }
+    let Some(started) = process_start(record.pid) else {
+        return;
+    };
     let deadline = tokio::time::Instant::now() + timeout;
-    while is_ours(record) && tokio::time::Instant::now() < deadline {
+    while running(record.pid, started) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Process `pid`, started at `started` (clock ticks since boot), still runs: not gone, not a
+/// zombie, not a later process with the same pid.
+fn running(pid: u32, started: u64) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return false;
+    };
+    let mut fields = rest.split_whitespace();
+    let state = fields.next().unwrap_or("");
+    let start = rest
+        .split_whitespace()
+        .nth(19)
+        .and_then(|s| s.parse::<u64>().ok());
+    !matches!(state, "Z" | "X" | "x") && start == Some(started)
 }
 
 /// Waits until nothing holds the state directory's lock; false after `timeout`.
