@@ -203,28 +203,39 @@ pub async fn member_objects(cluster: &Cluster, stage: &str) -> Result<Vec<Value>
     let mut namespaces = ann(ANNOTATION_NAMESPACES);
     namespaces.push(NAMESPACE.to_string());
     let selector = format!("{LABEL_PART_OF}={}", stage_applyset_id(stage));
-    let mut out = Vec::new();
-    for gk in group_kinds {
+    // Every group-kind resolved, then every (group-kind, namespace) list, at once: status
+    // reads these on each run, beside the inventory's own lists.
+    let resolved = futures::future::join_all(group_kinds.iter().map(|gk| async move {
         let (kind, group) = gk.split_once('.').unwrap_or((gk.as_str(), ""));
-        let Some(resolved) = resolve_group_kind(cluster, group, kind).await? else {
+        resolve_group_kind(cluster, group, kind)
+            .await
+            .map(|r| r.map(|r| (gk.as_str(), r)))
+    }))
+    .await;
+    let mut scopes = Vec::new();
+    for r in resolved {
+        let Some((gk, resolved)) = r? else {
             continue;
         };
-        let scopes: Vec<Option<&str>> = if resolved.namespaced {
-            namespaces.iter().map(|n| Some(n.as_str())).collect()
+        if resolved.namespaced {
+            for n in &namespaces {
+                scopes.push((gk, resolved.resource.clone(), Some(n.as_str())));
+            }
         } else {
-            vec![None]
-        };
-        for ns in scopes {
-            let lp = ListParams::default().labels(&selector);
-            let list = match cluster
-                .list_values(&resolved.resource, ns, &lp, || format!("`{gk}`"))
-                .await
-            {
-                Ok(l) => l,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            };
-            out.extend(list);
+            scopes.push((gk, resolved.resource.clone(), None));
+        }
+    }
+    let lp = ListParams::default().labels(&selector);
+    let lists = futures::future::join_all(scopes.iter().map(|(gk, resource, ns)| {
+        cluster.list_values(resource, *ns, &lp, move || format!("`{gk}`"))
+    }))
+    .await;
+    let mut out = Vec::new();
+    for list in lists {
+        match list {
+            Ok(l) => out.extend(l),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(out)
