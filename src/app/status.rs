@@ -447,25 +447,15 @@ mod tests {
     }
 
     fn stage(run: Option<&str>, unrecorded: &[&str]) -> crate::cluster::status::StageReport {
+        let state = if run.is_some() {
+            "deployed"
+        } else {
+            "not-deployed"
+        };
         crate::cluster::status::StageReport {
-            stage: "stage2".into(),
-            state: if run.is_some() {
-                "deployed"
-            } else {
-                "not-deployed"
-            }
-            .into(),
             run_id: run.map(str::to_string),
-            user: None,
-            started_at: None,
-            finished_at: None,
-            completed_steps: Vec::new(),
-            components: Vec::new(),
-            benchmarks: None,
-            endpoints: Vec::new(),
-            evaluation: None,
             unrecorded: unrecorded.iter().map(|s| s.to_string()).collect(),
-            collections: Default::default(),
+            ..crate::cluster::status::StageReport::new("stage2", state)
         }
     }
 

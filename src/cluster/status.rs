@@ -70,6 +70,27 @@ pub struct StageReport {
     pub collections: BTreeMap<String, Value>,
 }
 
+impl StageReport {
+    /// Stage `stage` in `state`, with nothing else known yet.
+    pub fn new(stage: &str, state: &str) -> StageReport {
+        StageReport {
+            stage: stage.to_string(),
+            state: state.to_string(),
+            run_id: None,
+            user: None,
+            started_at: None,
+            finished_at: None,
+            completed_steps: Vec::new(),
+            components: Vec::new(),
+            benchmarks: None,
+            endpoints: Vec::new(),
+            evaluation: None,
+            unrecorded: Vec::new(),
+            collections: BTreeMap::new(),
+        }
+    }
+}
+
 /// An endpoint a deploy recorded (`<stage>.endpoint.<slug>`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordedEndpoint {
@@ -192,18 +213,7 @@ async fn stage_report(
         let members = inventory::member_objects(cluster, id).await?;
         return Ok(StageReport {
             unrecorded: members.iter().map(describe).collect(),
-            stage: id.to_string(),
-            state: "not-deployed".into(),
-            run_id: None,
-            user: None,
-            started_at: None,
-            finished_at: None,
-            completed_steps: Vec::new(),
-            components: Vec::new(),
-            benchmarks: None,
-            endpoints: Vec::new(),
-            evaluation: None,
-            collections: BTreeMap::new(),
+            ..StageReport::new(id, "not-deployed")
         });
     };
     // One list per (apiVersion, kind, namespace) of the inventory, in parallel.
@@ -426,13 +436,6 @@ mod tests {
 
     fn stage(state: &str, comp_status: &str) -> StageReport {
         StageReport {
-            stage: "stage1".into(),
-            state: state.into(),
-            run_id: None,
-            user: None,
-            started_at: None,
-            finished_at: None,
-            completed_steps: vec![],
             components: vec![ComponentStatus {
                 name: "c".into(),
                 status: comp_status.into(),
@@ -440,11 +443,7 @@ mod tests {
                 ready: 0,
                 total: 1,
             }],
-            benchmarks: None,
-            endpoints: Vec::new(),
-            evaluation: None,
-            unrecorded: Vec::new(),
-            collections: BTreeMap::new(),
+            ..StageReport::new("stage1", state)
         }
     }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::RenderError;
-use super::resource::{invalid, parse_yaml_plain};
+use super::resource::{invalid, parse_yaml, parse_yaml_plain};
 
 /// File names kustomize recognises, in its order.
 pub(crate) const FILE_NAMES: [&str; 3] =
@@ -507,7 +507,9 @@ pub(crate) fn load(dir: &Path) -> Result<Loaded, RenderError> {
         ));
     }
     let mut map = canonical_keys(map, KUSTOMIZATION_FIELDS);
-    let loose = parse_yaml_1_1(&text, &file)?;
+    // YAML 1.1 booleans are case-insensitive in serde-saphyr (`yEs`), not in go-yaml v2:
+    // `yaml11_booleans` keeps only v2's spellings.
+    let loose = parse_yaml(&text, &file, false)?;
     let mut read_as_booleans: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if let Some(Value::Object(loose)) = loose.first() {
         let loose = canonical_keys(loose, KUSTOMIZATION_FIELDS);
@@ -579,20 +581,6 @@ const YAML11_BOOLEANS: [&str; 22] = [
     "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE", //
     "n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE",
 ];
-
-/// The stream parsed with YAML 1.1 booleans. serde-saphyr's are case-insensitive (`yEs`),
-/// go-yaml v2's are not: [`yaml11_booleans`] keeps only v2's spellings.
-fn parse_yaml_1_1(text: &str, path: &Path) -> Result<Vec<Value>, RenderError> {
-    let opts = serde_saphyr::options! { legacy_octal_numbers: true, strict_booleans: false };
-    let docs: Vec<Value> =
-        serde_saphyr::from_str_multiple_with_options(text, opts).map_err(|source| {
-            RenderError::Yaml {
-                path: path.to_path_buf(),
-                source: Box::new(source),
-            }
-        })?;
-    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
-}
 
 /// `strict` (YAML 1.2 booleans) with each string that the YAML 1.1 parse `loose` read as a
 /// go-yaml v2 boolean turned into that boolean (a quoted `"n"` is a string in both parses);

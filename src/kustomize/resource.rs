@@ -436,9 +436,20 @@ pub(crate) fn go_yaml_folded(s: &str) -> String {
 /// Parses a YAML stream as kustomize's go-yaml v3 does (`0644` octal, only `true`/`false`
 /// booleans, integral floats as integers); empty documents are skipped.
 pub(crate) fn parse_yaml_plain(text: &str, path: &Path) -> Result<Vec<Value>, RenderError> {
+    parse_yaml(text, path, true)
+}
+
+/// [`parse_yaml_plain`], with YAML 1.1 booleans (`yes`, `on`, `n`, any case) unless
+/// `strict_booleans`: what the kustomization file's own reading needs besides the strict one.
+pub(crate) fn parse_yaml(
+    text: &str,
+    path: &Path,
+    strict_booleans: bool,
+) -> Result<Vec<Value>, RenderError> {
     // kustomize reads YAML with go-yaml v3: only `true`/`false` are booleans, `0644` is
     // octal, and numbers pass through float64 (`1e3` prints as `1000`).
-    let opts = serde_saphyr::options! { legacy_octal_numbers: true, strict_booleans: true };
+    let opts =
+        serde_saphyr::options! { legacy_octal_numbers: true, strict_booleans: strict_booleans };
     let docs: Vec<Value> =
         serde_saphyr::from_str_multiple_with_options(text, opts).map_err(|source| {
             RenderError::Yaml {

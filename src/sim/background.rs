@@ -510,12 +510,10 @@ fn running(pid: u32, started: u64) -> bool {
     let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
         return false;
     };
+    // After the command name: the state, then (as in `process_start`) field 22 of the file.
     let mut fields = rest.split_whitespace();
     let state = fields.next().unwrap_or("");
-    let start = rest
-        .split_whitespace()
-        .nth(19)
-        .and_then(|s| s.parse::<u64>().ok());
+    let start = fields.nth(18).and_then(|s| s.parse::<u64>().ok());
     !matches!(state, "Z" | "X" | "x") && start == Some(started)
 }
 

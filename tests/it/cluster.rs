@@ -1375,6 +1375,28 @@ async fn concurrent_state_writers_lose_nothing() {
     assert_eq!(steps, want);
 }
 
+/// Stage 2's objects (a namespace and two ConfigMaps), applied.
+async fn apply_stage2(cluster: &Cluster) -> Vec<Value> {
+    let objects = vec![
+        ns("rag"),
+        cm("rag", "one", json!({"a": "1"})),
+        cm("rag", "two", json!({"b": "1"})),
+    ];
+    apply(cluster, &objects, &ApplyOptions::new("stage2"), &|_| {})
+        .await
+        .unwrap();
+    objects
+}
+
+/// Stage 2's state record cut short: `ConfigMap/two` left out, as an interrupted write can.
+async fn shorten_stage2_record(cluster: &Cluster) {
+    let mut st = state::load(cluster, "stage2").await.unwrap().unwrap();
+    st.inventory.retain(|e| e.key.name != "two");
+    state::set_inventory(cluster, "stage2", &st.inventory)
+        .await
+        .unwrap();
+}
+
 /// A state record left short does not hide objects from `status` either: the ApplySet labels
 /// find the missing one, it is assessed with the others, and the report names it; a stage
 /// with no record but labelled objects says so too.
@@ -1384,14 +1406,7 @@ async fn status_counts_what_a_short_record_misses_and_names_it() {
     state::stage_started(&cluster, "stage2", "run-1", None)
         .await
         .unwrap();
-    let objects = vec![
-        ns("rag"),
-        cm("rag", "one", json!({"a": "1"})),
-        cm("rag", "two", json!({"b": "1"})),
-    ];
-    apply(&cluster, &objects, &ApplyOptions::new("stage2"), &|_| {})
-        .await
-        .unwrap();
+    apply_stage2(&cluster).await;
     let report = status::collect(&cluster, &["stage2".to_string()])
         .await
         .unwrap();
@@ -1399,11 +1414,7 @@ async fn status_counts_what_a_short_record_misses_and_names_it() {
     let total: usize = report.stages[0].components.iter().map(|c| c.total).sum();
     assert_eq!(total, 3);
 
-    let mut st = state::load(&cluster, "stage2").await.unwrap().unwrap();
-    st.inventory.retain(|e| e.key.name != "two");
-    state::set_inventory(&cluster, "stage2", &st.inventory)
-        .await
-        .unwrap();
+    shorten_stage2_record(&cluster).await;
     let report = status::collect(&cluster, &["stage2".to_string()])
         .await
         .unwrap();
@@ -1430,19 +1441,8 @@ async fn status_counts_what_a_short_record_misses_and_names_it() {
 #[tokio::test]
 async fn teardown_finds_what_a_short_record_misses_and_says_so() {
     let (_server, cluster) = sim().await;
-    let objects = vec![
-        ns("rag"),
-        cm("rag", "one", json!({"a": "1"})),
-        cm("rag", "two", json!({"b": "1"})),
-    ];
-    apply(&cluster, &objects, &ApplyOptions::new("stage2"), &|_| {})
-        .await
-        .unwrap();
-    let mut st = state::load(&cluster, "stage2").await.unwrap().unwrap();
-    st.inventory.retain(|e| e.key.name != "two");
-    state::set_inventory(&cluster, "stage2", &st.inventory)
-        .await
-        .unwrap();
+    let objects = apply_stage2(&cluster).await;
+    shorten_stage2_record(&cluster).await;
 
     let mut opts = TeardownOptions::new("stage2");
     opts.timeout = Duration::from_secs(60);
