@@ -99,7 +99,7 @@ pub fn group_version(st: &State, group: &str, version: &str) -> Option<Value> {
         && !reg
             .all()
             .any(|k| k.group == group && k.version == version && k.custom)
-        && let Some(doc) = data::builtin_doc(group, version)
+        && let Some(doc) = data::builtin_doc_described(group, version)
     {
         return Some(doc.clone());
     }
@@ -131,7 +131,7 @@ pub fn group_version(st: &State, group: &str, version: &str) -> Option<Value> {
             );
         }
         components.insert(crd_component(k), s);
-        if let Some(core) = data::builtin_doc("", "v1")
+        if let Some(core) = data::builtin_doc_described("", "v1")
             .and_then(|d| d.pointer("/components/schemas"))
             .and_then(Value::as_object)
         {

@@ -181,9 +181,17 @@ const BUILTIN_FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The `description` strings stripped from the built-in documents, restored from the Kubernetes
+/// v1.36.0 definitions (`data/builtin_descriptions.py` regenerates it; provenance in SOURCES.md):
+/// `{component: {"": schema description, property: description}}`. Only `/openapi` serves them
+/// (`kubectl explain`); validation reads the documents without them.
+const BUILTIN_DESCRIPTIONS: &str = include_str!("data/builtin/descriptions.json");
+
 static CRDS: LazyLock<Vec<OnceLock<Option<Value>>>> =
     LazyLock::new(|| CRD_FILES.iter().map(|_| OnceLock::new()).collect());
 static BUILTINS: LazyLock<Vec<OnceLock<Option<Value>>>> =
+    LazyLock::new(|| BUILTIN_FILES.iter().map(|_| OnceLock::new()).collect());
+static DESCRIBED_BUILTINS: LazyLock<Vec<OnceLock<Option<Value>>>> =
     LazyLock::new(|| BUILTIN_FILES.iter().map(|_| OnceLock::new()).collect());
 
 /// Names (`<plural>.<group>`) of the real CRDs the data carries.
@@ -207,6 +215,49 @@ pub fn builtin_doc(group: &str, version: &str) -> Option<&'static Value> {
     BUILTINS[i]
         .get_or_init(|| serde_json::from_str::<Value>(BUILTIN_FILES[i].2).ok())
         .as_ref()
+}
+
+/// The built-in OpenAPI v3 document of a group-version with its descriptions, as kube-apiserver
+/// serves it at `/openapi/v3/...`; built on first use.
+pub fn builtin_doc_described(group: &str, version: &str) -> Option<&'static Value> {
+    let i = BUILTIN_FILES
+        .iter()
+        .position(|(g, v, _)| *g == group && *v == version)?;
+    DESCRIBED_BUILTINS[i]
+        .get_or_init(|| {
+            let mut doc = builtin_doc(group, version)?.clone();
+            let descriptions: serde_json::Map<String, Value> =
+                serde_json::from_str(BUILTIN_DESCRIPTIONS).ok()?;
+            if let Some(schemas) = doc
+                .pointer_mut("/components/schemas")
+                .and_then(Value::as_object_mut)
+            {
+                for (name, schema) in schemas.iter_mut() {
+                    if let Some(entry) = descriptions.get(name).and_then(Value::as_object) {
+                        describe(schema, entry);
+                    }
+                }
+            }
+            Some(doc)
+        })
+        .as_ref()
+}
+
+/// Puts a component's descriptions back: the schema's own under `""`, each property's by name.
+fn describe(schema: &mut Value, entry: &serde_json::Map<String, Value>) {
+    for (prop, text) in entry {
+        let target = if prop.is_empty() {
+            Some(&mut *schema)
+        } else {
+            schema.pointer_mut(&format!(
+                "/properties/{}",
+                prop.replace('~', "~0").replace('/', "~1")
+            ))
+        };
+        if let Some(Value::Object(m)) = target {
+            m.insert("description".into(), text.clone());
+        }
+    }
 }
 
 /// The group-versions the built-in documents cover.
@@ -247,6 +298,23 @@ mod tests {
         assert_eq!(
             builtin_component("", "v1", "ConfigMap"),
             Some("io.k8s.api.core.v1.ConfigMap")
+        );
+        let described = builtin_doc_described("", "v1").unwrap();
+        let data = &described["components"]["schemas"]["io.k8s.api.core.v1.ConfigMap"]["properties"]
+            ["data"];
+        assert!(
+            data["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("Data contains the configuration data."),
+            "{data}"
+        );
+        assert!(
+            builtin_doc("", "v1").unwrap()["components"]["schemas"]["io.k8s.api.core.v1.ConfigMap"]
+                ["properties"]["data"]
+                .get("description")
+                .is_none(),
+            "validation reads the documents without descriptions"
         );
         assert_eq!(
             builtin_component("apps", "v1", "Deployment"),
