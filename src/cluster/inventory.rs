@@ -203,8 +203,7 @@ pub async fn member_objects(cluster: &Cluster, stage: &str) -> Result<Vec<Value>
     let mut namespaces = ann(ANNOTATION_NAMESPACES);
     namespaces.push(NAMESPACE.to_string());
     let selector = format!("{LABEL_PART_OF}={}", stage_applyset_id(stage));
-    // Every group-kind resolved, then every (group-kind, namespace) list, at once: status
-    // reads these on each run, beside the inventory's own lists.
+    // Every group-kind resolved, then listed, at once: status reads these on each run.
     let resolved = futures::future::join_all(group_kinds.iter().map(|gk| async move {
         let (kind, group) = gk.split_once('.').unwrap_or((gk.as_str(), ""));
         resolve_group_kind(cluster, group, kind)
@@ -212,33 +211,65 @@ pub async fn member_objects(cluster: &Cluster, stage: &str) -> Result<Vec<Value>
             .map(|r| r.map(|r| (gk.as_str(), r)))
     }))
     .await;
-    let mut scopes = Vec::new();
-    for r in resolved {
-        let Some((gk, resolved)) = r? else {
-            continue;
-        };
-        if resolved.namespaced {
-            for n in &namespaces {
-                scopes.push((gk, resolved.resource.clone(), Some(n.as_str())));
-            }
-        } else {
-            scopes.push((gk, resolved.resource.clone(), None));
-        }
-    }
+    // One cluster-wide list per group-kind (a namespaced kind's members across all its
+    // namespaces at once); a user who may not list cluster-wide gets one list per namespace.
     let lp = ListParams::default().labels(&selector);
-    let lists = futures::future::join_all(scopes.iter().map(|(gk, resource, ns)| {
-        cluster.list_values(resource, *ns, &lp, move || format!("`{gk}`"))
+    let lists = futures::future::join_all(resolved.into_iter().map(|r| {
+        let namespaces = &namespaces;
+        let lp = &lp;
+        async move {
+            let Some((gk, resolved)) = r? else {
+                return Ok(Vec::new());
+            };
+            let what = move || format!("`{gk}`");
+            if !resolved.namespaced {
+                return skip_missing(
+                    cluster
+                        .list_values(&resolved.resource, None, lp, what)
+                        .await,
+                );
+            }
+            match cluster
+                .list_values(&resolved.resource, None, lp, what)
+                .await
+            {
+                Ok(all) => Ok(all
+                    .into_iter()
+                    .filter(|o| {
+                        o.pointer("/metadata/namespace")
+                            .and_then(Value::as_str)
+                            .is_some_and(|n| namespaces.iter().any(|m| m == n))
+                    })
+                    .collect()),
+                Err(e) if e.code() == 403 => {
+                    let per_ns = futures::future::join_all(namespaces.iter().map(|n| {
+                        cluster.list_values(&resolved.resource, Some(n.as_str()), lp, what)
+                    }))
+                    .await;
+                    let mut out = Vec::new();
+                    for l in per_ns {
+                        out.extend(skip_missing(l)?);
+                    }
+                    Ok(out)
+                }
+                Err(e) => skip_missing(Err(e)),
+            }
+        }
     }))
     .await;
     let mut out = Vec::new();
     for list in lists {
-        match list {
-            Ok(l) => out.extend(l),
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
-        }
+        out.extend(list?);
     }
     Ok(out)
+}
+
+/// A list of a kind or namespace that no longer exists is empty.
+fn skip_missing(list: Result<Vec<Value>, ClusterError>) -> Result<Vec<Value>, ClusterError> {
+    match list {
+        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        other => other,
+    }
 }
 
 /// Resolves a group-kind without a version: tries the versions democtl deploys.

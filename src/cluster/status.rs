@@ -216,10 +216,32 @@ async fn stage_report(
             ..StageReport::new(id, "not-deployed")
         });
     };
-    // One list per (apiVersion, kind, namespace) of the inventory, in parallel.
-    let mut groups: BTreeMap<(String, String, Option<String>), Vec<&ObjectKey>> = BTreeMap::new();
-    for e in &st.inventory {
-        groups
+    // The ApplySet's members carry (almost) every recorded object: the inventory's own
+    // lists, one per (apiVersion, kind, namespace) in parallel, are made only for recorded
+    // objects the members lack (unlabelled by hand, or gone).
+    // StorageClasses: a Pending claim of a WaitForFirstConsumer class is not "in progress".
+    let (members, classes) = tokio::join!(
+        inventory::member_objects(cluster, id),
+        list_all(cluster, "storage.k8s.io/v1", "StorageClass", None)
+    );
+    let (members, classes) = (members?, classes.unwrap_or_default());
+    // Matched by group, kind, namespace and name: a member read at another version of its
+    // kind is the same object.
+    let identity = |k: &ObjectKey| (k.group_kind(), k.namespace.clone(), k.name.clone());
+    let member_at: HashMap<_, usize> = members
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| Some((identity(&ObjectKey::from_value(o)?), i)))
+        .collect();
+    let live_member = |k: &ObjectKey| member_at.get(&identity(k)).map(|&i| &members[i]);
+    let mut uncovered: BTreeMap<(String, String, Option<String>), Vec<&ObjectKey>> =
+        BTreeMap::new();
+    for e in st
+        .inventory
+        .iter()
+        .filter(|e| live_member(&e.key).is_none())
+    {
+        uncovered
             .entry((
                 e.key.api_version.clone(),
                 e.key.kind.clone(),
@@ -228,42 +250,45 @@ async fn stage_report(
             .or_default()
             .push(&e.key);
     }
-    let (lists, members) = tokio::join!(
-        join_all(groups.iter().map(|((av, kind, ns), keys)| async move {
-            let live = list_scoped(cluster, av, kind, ns.as_deref()).await;
-            (keys, live)
-        })),
-        inventory::member_objects(cluster, id)
-    );
-    // Members the record does not list: assessed as well, and said.
-    let recorded: std::collections::HashSet<&ObjectKey> =
-        st.inventory.iter().map(|e| &e.key).collect();
-    let unrecorded: Vec<Value> = members?
-        .into_iter()
-        .filter(|o| ObjectKey::from_value(o).is_some_and(|k| !recorded.contains(&k)))
-        .collect();
-    let now = cluster.now();
-    // StorageClasses: a Pending claim of a WaitForFirstConsumer class is not "in progress".
-    let classes = list_all(cluster, "storage.k8s.io/v1", "StorageClass", None)
-        .await
-        .unwrap_or_default();
-    let ctx = AssessContext::new(now).with_storage_classes(&classes);
-    let mut per_component: BTreeMap<String, Vec<(String, Status)>> = BTreeMap::new();
+    let lists = join_all(uncovered.iter().map(|((av, kind, ns), keys)| async move {
+        let live = list_scoped(cluster, av, kind, ns.as_deref()).await;
+        (keys, live)
+    }))
+    .await;
+    let mut live_recorded: HashMap<&ObjectKey, Value> = HashMap::new();
     for (keys, live) in lists {
         let live = live?;
         for key in keys.iter() {
-            let obj = live
+            if let Some(obj) = live
                 .iter()
                 .find(|o| str_at(o, "/metadata/name") == Some(key.name.as_str()))
-                .cloned()
-                .unwrap_or(Value::Null);
-            let component = label(&obj, LABEL_COMPONENT).unwrap_or("other").to_string();
-            let status = readiness::assess(&obj, &ctx);
-            per_component
-                .entry(component)
-                .or_default()
-                .push((format!("{}/{}", key.kind, key.name), status));
+            {
+                live_recorded.insert(key, obj.clone());
+            }
         }
+    }
+    // Members the record does not list: assessed as well, and said.
+    let recorded: std::collections::HashSet<_> =
+        st.inventory.iter().map(|e| identity(&e.key)).collect();
+    let unrecorded: Vec<&Value> = members
+        .iter()
+        .filter(|o| ObjectKey::from_value(o).is_some_and(|k| !recorded.contains(&identity(&k))))
+        .collect();
+    let now = cluster.now();
+    let ctx = AssessContext::new(now).with_storage_classes(&classes);
+    let mut per_component: BTreeMap<String, Vec<(String, Status)>> = BTreeMap::new();
+    for e in &st.inventory {
+        let key = &e.key;
+        let obj = live_member(key)
+            .or_else(|| live_recorded.get(key))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let component = label(&obj, LABEL_COMPONENT).unwrap_or("other").to_string();
+        let status = readiness::assess(&obj, &ctx);
+        per_component
+            .entry(component)
+            .or_default()
+            .push((format!("{}/{}", key.kind, key.name), status));
     }
     for obj in &unrecorded {
         let component = label(obj, LABEL_COMPONENT).unwrap_or("other").to_string();
@@ -306,7 +331,7 @@ async fn stage_report(
         components,
         benchmarks: st.benchmarks.clone(),
         endpoints: recorded_endpoints(st),
-        unrecorded: unrecorded.iter().map(describe).collect(),
+        unrecorded: unrecorded.iter().map(|o| describe(o)).collect(),
         evaluation: st
             .values
             .get(&format!("{id}.{}", crate::steps::lm_eval::RESULTS_KEY))

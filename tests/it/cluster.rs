@@ -1436,6 +1436,53 @@ async fn status_counts_what_a_short_record_misses_and_names_it() {
     assert_eq!(stage.unrecorded.len(), 3, "{stage:?}");
 }
 
+/// `status` reads recorded objects through their ApplySet's member lists; one whose labels
+/// were removed by hand is still read (through the record's own list of its kind), and one
+/// deleted is reported, not taken for healthy.
+#[tokio::test]
+async fn status_reads_recorded_objects_that_lost_their_applyset_label() {
+    let (_server, cluster) = sim().await;
+    state::stage_started(&cluster, "stage2", "run-1", None)
+        .await
+        .unwrap();
+    apply_stage2(&cluster).await;
+    state::stage_finished(&cluster, "stage2", StageStatus::Deployed)
+        .await
+        .unwrap();
+    let r = cluster.resolve("v1", "ConfigMap").await.unwrap().unwrap();
+    let api = cluster.api(&r.resource, Some("rag"));
+    api.patch(
+        "one",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"metadata": {"labels": {LABEL_PART_OF: null}}})),
+    )
+    .await
+    .unwrap();
+    let report = status::collect(&cluster, &["stage2".to_string()])
+        .await
+        .unwrap();
+    let stage = &report.stages[0];
+    let total: usize = stage.components.iter().map(|c| c.total).sum();
+    let ready: usize = stage.components.iter().map(|c| c.ready).sum();
+    assert_eq!((ready, total), (3, 3), "{stage:?}");
+    assert!(stage.unrecorded.is_empty(), "{stage:?}");
+
+    api.delete("one", &Default::default()).await.unwrap();
+    let report = status::collect(&cluster, &["stage2".to_string()])
+        .await
+        .unwrap();
+    let stage = &report.stages[0];
+    let ready: usize = stage.components.iter().map(|c| c.ready).sum();
+    assert_eq!(ready, 2, "{stage:?}");
+    assert!(
+        stage.components.iter().any(|c| c
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("ConfigMap/one"))),
+        "{stage:?}"
+    );
+}
+
 /// A state record left short (an interrupted write) does not hide objects from teardown: the
 /// ApplySet labels find them, and the plan says which ones the record did not list.
 #[tokio::test]
