@@ -1483,6 +1483,78 @@ async fn status_reads_recorded_objects_that_lost_their_applyset_label() {
     );
 }
 
+/// A user who may list a kind only in the ApplySet's namespaces, not cluster-wide, still gets
+/// every member: the cluster-wide list's 403 falls back to one list per namespace.
+#[tokio::test]
+async fn applyset_members_are_found_by_a_user_limited_to_its_namespaces() {
+    let (server, cluster) = sim().await;
+    apply_stage2(&cluster).await;
+    let admin_sees = inventory::members(&cluster, "stage2").await.unwrap();
+    assert_eq!(admin_sees.len(), 3, "{admin_sees:?}");
+
+    let user = "alice";
+    let rbac = |kind: &str, ns: Option<&str>, name: &str, body: Value| {
+        let mut obj = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind,
+            "metadata": {"name": name}});
+        if let Some(ns) = ns {
+            obj["metadata"]["namespace"] = json!(ns);
+        }
+        obj.as_object_mut()
+            .unwrap()
+            .extend(body.as_object().unwrap().clone());
+        obj
+    };
+    let mut grants = vec![
+        rbac(
+            "ClusterRole",
+            None,
+            "ns-reader",
+            json!({"rules": [
+            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list"]}]}),
+        ),
+        rbac(
+            "ClusterRoleBinding",
+            None,
+            "alice-ns-reader",
+            json!({
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ns-reader"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}),
+        ),
+    ];
+    for ns in [NAMESPACE, "rag"] {
+        grants.push(rbac("Role", Some(ns), "reader", json!({"rules": [
+            {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list"]}]})));
+        grants.push(rbac(
+            "RoleBinding",
+            Some(ns),
+            "alice-reader",
+            json!({
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}),
+        ));
+    }
+    let mut opts = ApplyOptions::new("rbac");
+    opts.applyset = false;
+    apply(&cluster, &grants, &opts, &|_| {}).await.unwrap();
+
+    let mut cfg = server.kube_config().unwrap();
+    cfg.auth_info.impersonate = Some(user.to_string());
+    let alice = Cluster::from_client(kube::Client::try_from(cfg).unwrap(), server.url());
+    let r = alice.resolve("v1", "ConfigMap").await.unwrap().unwrap();
+    let everywhere = alice
+        .list_values(&r.resource, None, &Default::default(), || {
+            "configmaps".into()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(everywhere.code(), 403, "{everywhere}");
+    let mut alice_sees = inventory::members(&alice, "stage2").await.unwrap();
+    let mut admin_sees = admin_sees;
+    alice_sees.sort();
+    admin_sees.sort();
+    assert_eq!(alice_sees, admin_sees);
+}
+
 /// A state record left short (an interrupted write) does not hide objects from teardown: the
 /// ApplySet labels find them, and the plan says which ones the record did not list.
 #[tokio::test]
