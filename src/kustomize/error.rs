@@ -139,6 +139,9 @@ impl RenderError {
             Self::Invalid { reason, .. } if reason.contains("YAML 1.1") => {
                 "put it in quotes (`\"on\"`, `'n'`): kustomize then reads it as text, not a YAML 1.1 boolean".into()
             }
+            Self::Invalid { reason, .. } if reason.contains("not a string, in YAML") => {
+                "put the key in quotes (`\"1\": x`, `'true': x`): kustomize then reads it as text".into()
+            }
             Self::Invalid { field, reason, .. } if field == "namespace" && !reason.contains("id conflict") => {
                 "a namespace is a string: `namespace: my-project`".into()
             }

@@ -10,6 +10,7 @@ mod build;
 mod error;
 mod fieldspec;
 mod generators;
+mod goyaml;
 mod kustomization;
 mod loader;
 mod order;

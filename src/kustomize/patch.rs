@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::error::RenderError;
 use super::kustomization::{Loaded, PatchEntry, Selector};
 use super::loader::read_text_in_root;
-use super::resource::{Gvk, ResId, Resource, invalid, parse_yaml_stream};
+use super::resource::{Gvk, ResId, Resource, invalid, parse_yaml_stream, refuse_non_string_keys};
 use crate::merge::{self, Flavor, TypeInfo};
 use crate::selector::LabelSelector;
 
@@ -47,7 +47,10 @@ fn load_patch(
         [Value::Array(_)] => Ok(Loaded6902OrSm::Json(
             docs.into_iter().next().unwrap_or_default(),
         )),
-        _ if docs.iter().all(Value::is_object) => Ok(Loaded6902OrSm::Sm(docs)),
+        _ if docs.iter().all(Value::is_object) => {
+            refuse_non_string_keys(&text, &shown, field, shown == l.file)?;
+            Ok(Loaded6902OrSm::Sm(docs))
+        }
         _ => Err(invalid(
             &l.file,
             field,
@@ -228,7 +231,10 @@ pub(crate) fn apply_patches_strategic_merge(
             .ok()
             .filter(|d| !d.is_empty() && d.iter().all(Value::is_object));
         match inline {
-            Some(docs) => patches.extend(docs),
+            Some(docs) => {
+                refuse_non_string_keys(entry, &l.file, field, true)?;
+                patches.extend(docs)
+            }
             None => match load_patch(l, field, Some(entry), None)? {
                 Loaded6902OrSm::Sm(docs) => patches.extend(docs),
                 Loaded6902OrSm::Json(_) => {

@@ -464,14 +464,43 @@ pub(crate) fn parse_yaml(
         .collect())
 }
 
+/// Refuses a mapping key that go-yaml v3 reads as a number, boolean, null or timestamp (see
+/// [`super::goyaml`]): kustomize cannot render such an object, serde would quietly make the key
+/// a string.
+/// `inline`: the text is a patch written inside `file` (its line numbers are the patch's own).
+pub(crate) fn refuse_non_string_keys(
+    text: &str,
+    file: &Path,
+    field: &str,
+    inline: bool,
+) -> Result<(), RenderError> {
+    let place = if inline {
+        "an inline patch's line"
+    } else {
+        "line"
+    };
+    match super::goyaml::first_non_string_key(text) {
+        None => Ok(()),
+        Some((line, key, what)) => Err(invalid(
+            file,
+            field,
+            format!(
+                "{place} {line}: the mapping key `{key}` reads as {what}, not a string, in YAML (kustomize cannot render it: json: unsupported type)"
+            ),
+        )),
+    }
+}
+
 /// Loads the objects of a manifest file; `kind: List` documents are expanded into their items.
 pub(crate) fn load_manifests(path: &Path, display: &Path) -> Result<Vec<Resource>, RenderError> {
     let text = std::fs::read_to_string(path).map_err(|source| RenderError::Read {
         path: display.to_path_buf(),
         source,
     })?;
+    let docs = parse_yaml_stream(&text, display)?;
+    refuse_non_string_keys(&text, display, "resources", false)?;
     let mut out = Vec::new();
-    for doc in parse_yaml_stream(&text, display)? {
+    for doc in docs {
         let Value::Object(map) = &doc else {
             return Err(invalid(
                 display,
