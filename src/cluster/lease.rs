@@ -476,7 +476,16 @@ pub async fn acquire(
     holder: &str,
     command: &str,
 ) -> Result<LeaseGuard, ClusterError> {
-    let duration = lease_duration()?;
+    acquire_for(cluster, holder, command, lease_duration()?).await
+}
+
+/// [`acquire`] with a Lease of `duration` (whole seconds, at least one; tests use short ones).
+pub async fn acquire_for(
+    cluster: &Cluster,
+    holder: &str,
+    command: &str,
+    duration: Duration,
+) -> Result<LeaseGuard, ClusterError> {
     state::ensure_namespace(cluster).await?;
     let api: Api<Lease> = Api::namespaced(cluster.client().clone(), NAMESPACE);
     let existing = cluster

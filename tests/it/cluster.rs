@@ -866,6 +866,57 @@ async fn the_lease_keeps_a_second_run_out_and_names_the_holder() {
     second.release().await.unwrap();
 }
 
+/// Renewals that fail past the Lease's expiry do not give it up while nobody else took it:
+/// the renewal reads the Lease, finds it still ours, and the run goes on holding it (every
+/// renewal here fails: the server refuses every update).
+#[tokio::test]
+async fn a_lease_renewed_in_vain_past_its_expiry_is_kept_while_still_ours() {
+    let (_server, cluster) = sim_with(ServerConfig {
+        clock: SimClock::new(1000.0),
+        faults: FaultConfig {
+            rate: 1.0,
+            kinds: FaultKinds {
+                too_many_requests: 0,
+                internal_error: 1,
+                unavailable: 0,
+                connection_reset: 0,
+            },
+            verbs: vec!["update".into()],
+            ..FaultConfig::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let duration = Duration::from_secs(1);
+    let guard = lease::acquire_for(&cluster, "alice@laptop pid 1", "deploy stage1", duration)
+        .await
+        .unwrap();
+    let hold = guard.hold();
+    // Past the expiry, with every renewal refused: `doubt` fires, `confirm` reads the Lease.
+    tokio::time::timeout(Duration::from_secs(10), hold.doubt())
+        .await
+        .unwrap();
+    tokio::time::sleep(duration).await;
+    hold.confirm()
+        .await
+        .expect("the Lease is still ours: nobody took it over");
+    // Another run sees it expired; the holder is still named in it.
+    let r = cluster
+        .resolve("coordination.k8s.io/v1", "Lease")
+        .await
+        .unwrap()
+        .unwrap();
+    let live = cluster
+        .get_value(&r.resource, Some(NAMESPACE), lease::LEASE_NAME, || {
+            "lease".into()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live["spec"]["holderIdentity"], "alice@laptop pid 1");
+    guard.release().await.unwrap();
+}
+
 #[tokio::test]
 async fn apply_rides_out_injected_transient_faults() {
     let (_server, cluster) = sim_with(ServerConfig {
