@@ -126,11 +126,12 @@ async fn fresh(objects: &[Value]) -> (SimServer, Cluster) {
     (server, cluster)
 }
 
-async fn democtl_round(objects: &[Value]) -> (Duration, Duration) {
+async fn democtl_round(objects: &[Value], concurrency: usize) -> (Duration, Duration) {
     let (_server, _) = fresh(objects).await;
     // A new Cluster (cold discovery cache), as a new democtl process would have.
     let cluster = Cluster::from_client(_server.client().unwrap(), _server.url());
-    let opts = ApplyOptions::new("stage3");
+    let mut opts = ApplyOptions::new("stage3");
+    opts.concurrency = concurrency;
     let t = Instant::now();
     apply(&cluster, objects, &opts, &|_| {}).await.unwrap();
     let first = t.elapsed();
@@ -222,7 +223,7 @@ async fn main() {
         .output()
         .is_ok();
     for _ in 0..ROUNDS {
-        let (a, b) = democtl_round(&objects).await;
+        let (a, b) = democtl_round(&objects, ApplyOptions::new("").concurrency).await;
         democtl.0.push(a);
         democtl.1.push(b);
         if have_kubectl && let Some((a, b)) = kubectl_round(&objects, dir.path()).await {
@@ -263,4 +264,30 @@ async fn main() {
         ratio(&democtl.0, &kubectl.0),
         ratio(&democtl.1, &kubectl.1)
     );
+    concurrency_sweep(&objects).await;
+}
+
+/// democtl alone at several per-tier concurrencies (the default is chosen from this), rounds
+/// interleaved so that a busy spell of the machine hits every setting alike.
+async fn concurrency_sweep(objects: &[Value]) {
+    const SETTINGS: [usize; 5] = [1, 2, 4, 5, 8];
+    const SWEEP_ROUNDS: usize = 5;
+    let mut times: Vec<(Vec<Duration>, Vec<Duration>)> =
+        SETTINGS.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    for _ in 0..SWEEP_ROUNDS {
+        for (i, c) in SETTINGS.iter().enumerate() {
+            let (a, b) = democtl_round(objects, *c).await;
+            times[i].0.push(a);
+            times[i].1.push(b);
+        }
+    }
+    println!("democtl per-tier concurrency, median of {SWEEP_ROUNDS} interleaved rounds");
+    for (c, (first, second)) in SETTINGS.iter().zip(times) {
+        row(
+            &format!("democtl apply ({c}x)"),
+            objects.len(),
+            median(first),
+            median(second),
+        );
+    }
 }
