@@ -562,6 +562,17 @@ fn validate_stage(
                     }
                 }
             }
+            StepParams::Patch(p) => {
+                if let Some(r) = &p.restart_pods
+                    && r.deployment.is_some() == r.selector.is_some()
+                {
+                    problems.push(s.problem(
+                        &at("with.restartPods"),
+                        "`restartPods` needs exactly one of `deployment` and `selector`",
+                        Some("name the operator's Deployment (`deployment: my-operator`): its own selector finds its pods".into()),
+                    ));
+                }
+            }
             _ => {}
         }
         if step.kind == StepKind::Summary && step.optional {

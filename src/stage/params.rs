@@ -309,13 +309,19 @@ pub struct PatchParams {
     pub restart_pods: Option<RestartPods>,
 }
 
-/// Pods to restart after a patch (`oc delete pod -l …` and wait).
+/// Pods to restart after a patch (`oc delete pod -l …` and wait): those of a Deployment (its
+/// own `spec.selector`, so no pod label of the operator's release is assumed), or of a label
+/// selector; exactly one of the two.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RestartPods {
     pub namespace: String,
-    /// Label selector of the pods (`control-plane=trustyai-service-operator`).
-    pub selector: String,
+    /// The Deployment whose pods these are (`trustyai-service-operator-controller-manager`).
+    #[serde(default)]
+    pub deployment: Option<String>,
+    /// Label selector of the pods (`app=my-operator`).
+    #[serde(default)]
+    pub selector: Option<String>,
     /// What they are, for messages (`the TrustyAI operator`).
     pub what: String,
 }

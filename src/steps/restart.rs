@@ -1,8 +1,9 @@
 //! Restarting an operator after `patch` changed its configuration: operators such as
-//! TrustyAI's read their ConfigMap only when they start. Pods of the selector that were created
-//! before the patched object's last change are deleted (their ReplicaSet creates new ones), then
-//! the step waits until every pod of the selector is a new one and ready. Pods created after
-//! the change already run with it: a re-run restarts nothing.
+//! TrustyAI's read their ConfigMap only when they start. Its pods — those of its Deployment's
+//! own `spec.selector`, or of a label selector — that were created before the patched object's
+//! last change are deleted (their ReplicaSet creates new ones), then the step waits until every
+//! pod is a new one and ready. Pods created after the change already run with it: a re-run
+//! restarts nothing.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::cluster_failure;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, ObjectKey};
 use crate::runner::step::{StepCtx, StepError};
 use crate::stage::params::RestartPods;
 
@@ -66,12 +67,79 @@ fn uid(pod: &Value) -> String {
         .to_string()
 }
 
-async fn pods(cluster: &Cluster, r: &RestartPods) -> Result<Vec<Value>, StepError> {
-    super::list_objects(cluster, "v1", "Pod", Some(&r.namespace), Some(&r.selector))
+/// The label selector of the pods: the Deployment's `spec.selector` (`None`: no such
+/// Deployment), or the one given.
+async fn selector_of(cluster: &Cluster, r: &RestartPods) -> Result<Option<String>, StepError> {
+    let Some(name) = &r.deployment else {
+        return Ok(r.selector.clone());
+    };
+    let key = ObjectKey::new("apps/v1", "Deployment", Some(&r.namespace), name.clone());
+    let dep = super::get_object(cluster, &key).await.map_err(|e| {
+        cluster_failure(
+            format!(
+                "failed to read {} (`Deployment/{name}` in `{}`)",
+                r.what, r.namespace
+            ),
+            e,
+        )
+    })?;
+    let Some(dep) = dep else { return Ok(None) };
+    label_selector(&dep["spec"]["selector"])
+        .map(Some)
+        .ok_or_else(|| {
+            StepError::new(format!(
+                "`Deployment/{name}` in `{}` has no label selector democtl can use",
+                r.namespace
+            ))
+            .with_hint("name its pods with `selector:` instead of `deployment:`")
+        })
+}
+
+/// A LabelSelector object as selector text (`a=b,c in (d,e),!f`); `None` when it is empty.
+fn label_selector(sel: &Value) -> Option<String> {
+    let mut parts: Vec<String> = sel["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some(format!("{k}={}", v.as_str()?)))
+        .collect();
+    for e in sel["matchExpressions"].as_array().into_iter().flatten() {
+        let key = e["key"].as_str()?;
+        let values: Vec<&str> = e["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        parts.push(match e["operator"].as_str()? {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_string(),
+            "DoesNotExist" => format!("!{key}"),
+            _ => return None,
+        });
+    }
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+/// Where the pods are, for messages: `Deployment/x` or `-l a=b`.
+fn source(r: &RestartPods, selector: &str) -> String {
+    match &r.deployment {
+        Some(d) => format!("`Deployment/{d}` (`{selector}`)"),
+        None => format!("`{selector}`"),
+    }
+}
+
+async fn pods(cluster: &Cluster, r: &RestartPods, selector: &str) -> Result<Vec<Value>, StepError> {
+    super::list_objects(cluster, "v1", "Pod", Some(&r.namespace), Some(selector))
         .await
         .map_err(|e| {
             cluster_failure(
-                format!("failed to list the pods of {} (`{}`)", r.what, r.selector),
+                format!(
+                    "failed to list the pods of {} ({})",
+                    r.what,
+                    source(r, selector)
+                ),
                 e,
             )
         })
@@ -85,11 +153,22 @@ pub async fn restart(
     changed: jiff::Timestamp,
     deadline: Instant,
 ) -> Result<(), StepError> {
-    let all = pods(cluster, r).await?;
+    let Some(selector) = selector_of(cluster, r).await? else {
+        ctx.warn(format!(
+            "{} (`Deployment/{}` in `{}`) is not there: it may not pick up the change until it restarts",
+            r.what,
+            r.deployment.as_deref().unwrap_or_default(),
+            r.namespace
+        ));
+        return Ok(());
+    };
+    let all = pods(cluster, r, &selector).await?;
     if all.is_empty() {
         ctx.warn(format!(
-            "no pods of {} match `{}` in `{}`: it may not pick up the change until it restarts",
-            r.what, r.selector, r.namespace
+            "no pods of {} match {} in `{}`: it may not pick up the change until it restarts",
+            r.what,
+            source(r, &selector),
+            r.namespace
         ));
         return Ok(());
     }
@@ -119,7 +198,7 @@ pub async fn restart(
     }
     loop {
         // An old pod still terminating no longer counts: it was told to stop.
-        let now: Vec<Value> = pods(cluster, r)
+        let now: Vec<Value> = pods(cluster, r, &selector)
             .await?
             .into_iter()
             .filter(|p| {
@@ -148,8 +227,8 @@ pub async fn restart(
                 r.what
             ))
             .with_hint(format!(
-                "check its pods: `oc get pods -n {} -l {}`; then run the same command again",
-                r.namespace, r.selector
+                "check its pods: `oc get pods -n {} -l '{}'`; then run the same command again",
+                r.namespace, selector
             )));
         }
         ctx.progress(format!("restarting {}: {state}", r.what));
@@ -179,5 +258,23 @@ mod tests {
         let s: Vec<String> = stale(&pods, changed).into_iter().map(name).collect();
         assert_eq!(s, ["old"]);
         assert_eq!(last_changed(&json!({"metadata": {}})), None);
+    }
+
+    #[test]
+    fn a_deployments_selector_becomes_selector_text() {
+        let sel = json!({"matchLabels": {"control-plane": "controller-manager"},
+            "matchExpressions": [
+                {"key": "tier", "operator": "In", "values": ["a", "b"]},
+                {"key": "x", "operator": "Exists"},
+                {"key": "y", "operator": "DoesNotExist"}]});
+        assert_eq!(
+            label_selector(&sel).unwrap(),
+            "control-plane=controller-manager,tier in (a,b),x,!y"
+        );
+        assert_eq!(label_selector(&json!({})), None);
+        assert_eq!(
+            label_selector(&json!({"matchExpressions": [{"key": "k", "operator": "Odd"}]})),
+            None
+        );
     }
 }

@@ -46,7 +46,8 @@ async fn operator_pods(c: &kube::Client) -> BTreeSet<String> {
         .await
         .into_iter()
         .filter(|p| {
-            p["metadata"]["labels"]["control-plane"] == "trustyai-service-operator"
+            p["metadata"]["labels"]["control-plane"] == "controller-manager"
+                && p["metadata"]["labels"]["app.kubernetes.io/part-of"] == "trustyai"
                 && p["metadata"]["deletionTimestamp"].is_null()
         })
         // by uid: the ReplicaSet may reuse a name

@@ -391,3 +391,31 @@ fn a_broken_stage_file_is_reported_once_without_follow_on_errors() {
     run.expect_code(2);
     assert!(!run.stderr.contains("unknown stage"), "{}", run.stderr);
 }
+
+/// `restartPods` names its pods by exactly one of `deployment` and `selector`.
+#[test]
+fn restart_pods_needs_exactly_one_of_deployment_and_selector() {
+    let step = |pods: &str| {
+        format!(
+            "{GOOD}  - id: operator-config
+    kind: patch
+    title: Configure the operator
+    with:
+      target: {{apiVersion: v1, kind: ConfigMap, name: c, namespace: ops}}
+      patch: {{data: {{a: b}}}}
+      restartPods: {{namespace: ops, {pods}what: the operator}}
+"
+        )
+    };
+    for pods in ["deployment: op, ", "selector: app=op, "] {
+        assert_eq!(problems(&step(pods)), Vec::<String>::new(), "{pods}");
+    }
+    for pods in ["", "deployment: op, selector: app=op, "] {
+        let p = problems(&step(pods));
+        assert_eq!(p.len(), 1, "{pods}: {p:?}");
+        assert!(
+            p[0].contains("`steps[3].with.restartPods`: `restartPods` needs exactly one of `deployment` and `selector`"),
+            "{p:?}"
+        );
+    }
+}

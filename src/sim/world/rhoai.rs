@@ -651,7 +651,10 @@ async fn notebooks(ctx: &Ctx, wake: &mut Wake) {
 const TRUSTYAI_NAMESPACE: &str = "redhat-ods-applications";
 const TRUSTYAI_OPERATOR: &str = "trustyai-service-operator-controller-manager";
 const TRUSTYAI_CONFIG: &str = "trustyai-service-operator-config";
-const TRUSTYAI_POD_LABEL: (&str, &str) = ("control-plane", "trustyai-service-operator");
+/// Its pods' labels as the operator's manifests give them (`config/manager` and the base
+/// kustomization's `commonLabels` of trustyai-service-operator).
+const TRUSTYAI_POD_LABEL: (&str, &str) = ("control-plane", "controller-manager");
+const TRUSTYAI_PART_OF: (&str, &str) = ("app.kubernetes.io/part-of", "trustyai");
 
 /// The TrustyAI operator's Deployment, which the OpenShift AI operator runs while the DSC's
 /// `trustyai` component is Managed (next to its ConfigMap).
@@ -668,7 +671,8 @@ async fn trustyai_operator(ctx: &Ctx, wake: &mut Wake) {
     {
         return;
     }
-    let labels = json!({TRUSTYAI_POD_LABEL.0: TRUSTYAI_POD_LABEL.1, "app.kubernetes.io/part-of": "trustyai"});
+    let labels =
+        json!({TRUSTYAI_POD_LABEL.0: TRUSTYAI_POD_LABEL.1, TRUSTYAI_PART_OF.0: TRUSTYAI_PART_OF.1});
     let dep = json!({
         "metadata": {"name": TRUSTYAI_OPERATOR, "namespace": TRUSTYAI_NAMESPACE,
                      "labels": labels.clone(), "ownerReferences": [obj::controller_ref(&dsc)]},
@@ -694,6 +698,7 @@ fn operator_allows_online(ctx: &Ctx) -> Option<bool> {
         .filter(|p| {
             obj::namespace(p) == TRUSTYAI_NAMESPACE
                 && obj::label(p, TRUSTYAI_POD_LABEL.0) == Some(TRUSTYAI_POD_LABEL.1)
+                && obj::label(p, TRUSTYAI_PART_OF.0) == Some(TRUSTYAI_PART_OF.1)
                 && !obj::is_deleting(p)
                 && p["status"]["phase"] == "Running"
         })
