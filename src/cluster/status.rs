@@ -218,8 +218,8 @@ async fn stage_report(
     };
     // The ApplySet's members carry (almost) every recorded object: the inventory's own
     // lists, one per (apiVersion, kind, namespace) in parallel, are made only for recorded
-    // objects the members lack (unlabelled by hand, or gone).
-    // StorageClasses: a Pending claim of a WaitForFirstConsumer class is not "in progress".
+    // objects the members lack (unlabelled by hand, or gone). StorageClasses are read beside
+    // them: a Pending claim of a WaitForFirstConsumer class is not "in progress".
     let (members, classes) = tokio::join!(
         inventory::member_objects(cluster, id),
         list_all(cluster, "storage.k8s.io/v1", "StorageClass", None)
