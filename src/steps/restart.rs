@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::cluster_failure;
 use crate::cluster::{Cluster, ObjectKey};
+use crate::readiness::related::render_selector;
 use crate::runner::step::{StepCtx, StepError};
 use crate::stage::params::RestartPods;
 
@@ -84,7 +85,7 @@ async fn selector_of(cluster: &Cluster, r: &RestartPods) -> Result<Option<String
         )
     })?;
     let Some(dep) = dep else { return Ok(None) };
-    label_selector(&dep["spec"]["selector"])
+    render_selector(&dep["spec"]["selector"])
         .map(Some)
         .ok_or_else(|| {
             StepError::new(format!(
@@ -93,33 +94,6 @@ async fn selector_of(cluster: &Cluster, r: &RestartPods) -> Result<Option<String
             ))
             .with_hint("name its pods with `selector:` instead of `deployment:`")
         })
-}
-
-/// A LabelSelector object as selector text (`a=b,c in (d,e),!f`); `None` when it is empty.
-fn label_selector(sel: &Value) -> Option<String> {
-    let mut parts: Vec<String> = sel["matchLabels"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some(format!("{k}={}", v.as_str()?)))
-        .collect();
-    for e in sel["matchExpressions"].as_array().into_iter().flatten() {
-        let key = e["key"].as_str()?;
-        let values: Vec<&str> = e["values"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        parts.push(match e["operator"].as_str()? {
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" => key.to_string(),
-            "DoesNotExist" => format!("!{key}"),
-            _ => return None,
-        });
-    }
-    (!parts.is_empty()).then(|| parts.join(","))
 }
 
 /// Where the pods are, for messages: `Deployment/x` or `-l a=b`.
@@ -268,12 +242,12 @@ mod tests {
                 {"key": "x", "operator": "Exists"},
                 {"key": "y", "operator": "DoesNotExist"}]});
         assert_eq!(
-            label_selector(&sel).unwrap(),
+            render_selector(&sel).unwrap(),
             "control-plane=controller-manager,tier in (a,b),x,!y"
         );
-        assert_eq!(label_selector(&json!({})), None);
+        assert_eq!(render_selector(&json!({})), None);
         assert_eq!(
-            label_selector(&json!({"matchExpressions": [{"key": "k", "operator": "Odd"}]})),
+            render_selector(&json!({"matchExpressions": [{"key": "k", "operator": "Odd"}]})),
             None
         );
     }
