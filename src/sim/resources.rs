@@ -51,8 +51,34 @@ pub struct KindInfo {
     /// Paths (dot-separated, from the root) of lists that are maps keyed by the given fields,
     /// from a CRD's `x-kubernetes-list-type: map` (used by server-side apply).
     pub list_keys: BTreeMap<String, Vec<String>>,
-    /// CRD `additionalPrinterColumns` (name, jsonPath) for `kubectl get` tables.
-    pub printer_columns: Vec<(String, String)>,
+    /// CRD `additionalPrinterColumns` of the served version, for `kubectl get` tables.
+    pub printer_columns: Vec<PrinterColumn>,
+}
+
+/// One `additionalPrinterColumns` entry of a CRD version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrinterColumn {
+    pub name: String,
+    /// `integer`, `number`, `string`, `boolean` or `date`.
+    pub type_: String,
+    pub format: String,
+    pub description: String,
+    pub priority: i64,
+    pub json_path: String,
+}
+
+impl PrinterColumn {
+    fn of(c: &Value) -> Option<PrinterColumn> {
+        let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        Some(PrinterColumn {
+            name: c.get("name")?.as_str()?.to_string(),
+            type_: text("type"),
+            format: text("format"),
+            description: text("description"),
+            priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
+            json_path: c.get("jsonPath")?.as_str()?.to_string(),
+        })
+    }
 }
 
 impl KindInfo {
@@ -523,16 +549,7 @@ pub fn kinds_from_crd(crd: &Value) -> Option<Vec<KindInfo>> {
         let printer_columns = v
             .get("additionalPrinterColumns")
             .and_then(Value::as_array)
-            .map(|cols| {
-                cols.iter()
-                    .filter_map(|c| {
-                        Some((
-                            c.get("name")?.as_str()?.to_string(),
-                            c.get("jsonPath")?.as_str()?.to_string(),
-                        ))
-                    })
-                    .collect()
-            })
+            .map(|cols| cols.iter().filter_map(PrinterColumn::of).collect())
             .unwrap_or_default();
         out.push(KindInfo {
             group: group.clone(),

@@ -562,3 +562,129 @@ async fn auth_can_i_and_whoami_with_impersonation() {
         ])
     );
 }
+
+const WIDGET_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+    additionalPrinterColumns:
+    - {name: Ready, type: string, jsonPath: ".status.conditions[?(@.type==\"Ready\")].status"}
+    - {name: Latest, type: integer, jsonPath: ".status.traffic[?(@.latestRevision==true)].percent"}
+    - {name: Formats, type: string, jsonPath: ".spec.formats[*].name"}
+    - {name: Missing, type: string, jsonPath: ".status.nothing.here"}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+    - {name: Started, type: date, priority: 1, jsonPath: .status.startTime}
+    - {name: Reason, type: string, priority: 1, jsonPath: ".status.conditions[?(@.type=='Ready')].reason"}
+"#;
+
+const WIDGET: &str = r#"apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: default}
+spec:
+  formats: [{name: vLLM}, {name: pt}]
+status:
+  startTime: "2020-01-01T00:00:00Z"
+  conditions:
+  - {type: Progressing, status: "True"}
+  - {type: Ready, status: "False", reason: Starting}
+  traffic:
+  - {tag: prev, percent: 10}
+  - {latestRevision: true, percent: 90}
+"#;
+
+/// A custom resource's columns are evaluated as kube-apiserver does: client-go JSONPath with
+/// filters (checked against kubectl's own JSONPath on the same object), typed cells, priority
+/// columns only with `-o wide`, dates as ages; CRDs themselves list NAME and CREATED AT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resource_columns_follow_their_json_paths_and_priorities() {
+    let Some(k) = kubectl().await else { return };
+    let (ok, _, err) = k.run(&["create", "-f", "-"], Some(WIDGET_CRD)).await;
+    assert!(ok, "{err}");
+    k.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.example.com",
+        "--timeout=30s",
+    ])
+    .await;
+    let mut created = false;
+    for _ in 0..50 {
+        if k.run(&["create", "-f", "-"], Some(WIDGET)).await.0 {
+            created = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(created, "the Widget could not be created");
+
+    let table = k.ok(&["get", "widgets", "-n", "default"]).await;
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["NAME", "READY", "LATEST", "FORMATS", "MISSING", "AGE"],
+        "{table}"
+    );
+    // The first value a path selects; nothing selected is an empty cell.
+    assert_eq!(rows[1][..4], ["w", "False", "90", "vLLM"], "{table}");
+    assert_eq!(rows[1].len(), 5, "MISSING is empty: {table}");
+    assert!(
+        rows[1][4].ends_with('s') || rows[1][4].ends_with('m'),
+        "{table}"
+    );
+
+    let wide = k
+        .ok(&["get", "widgets", "-n", "default", "-o", "wide"])
+        .await;
+    let header: Vec<&str> = wide.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME", "READY", "LATEST", "FORMATS", "MISSING", "AGE", "STARTED", "REASON"
+        ],
+        "{wide}"
+    );
+    let row: Vec<&str> = wide.lines().nth(1).unwrap().split_whitespace().collect();
+    // A date long past reads in years and days, as kube's HumanDuration writes it.
+    assert!(row[5].contains('y'), "{wide}");
+    assert_eq!(row[6], "Starting", "{wide}");
+
+    // kubectl's own client-go JSONPath on the same object agrees with the server's cells.
+    for (path, cell) in [
+        (".status.conditions[?(@.type==\"Ready\")].status", "False"),
+        (".status.traffic[?(@.latestRevision==true)].percent", "90"),
+        (".status.conditions[?(@.type=='Ready')].reason", "Starting"),
+    ] {
+        let out = k
+            .ok(&[
+                "get",
+                "widget",
+                "w",
+                "-n",
+                "default",
+                "-o",
+                &format!("jsonpath={{{path}}}"),
+            ])
+            .await;
+        assert_eq!(out, cell, "{path}");
+    }
+
+    let crds = k.ok(&["get", "crd", "widgets.example.com"]).await;
+    let header: Vec<&str> = crds.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "CREATED", "AT"], "{crds}");
+    assert!(crds.contains("widgets.example.com   20"), "{crds}");
+}

@@ -665,8 +665,14 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
             .output()
             .unwrap();
         let isvc = String::from_utf8_lossy(&isvc.stdout).into_owned();
+        // READY is the CRD's `[?(@.type=='Ready')]` column, evaluated by the server.
         for name in ["mistral-24b ", "mistral-24b-quantized "] {
-            assert!(isvc.contains(name), "{isvc}");
+            let row: Vec<&str> = isvc
+                .lines()
+                .find(|l| l.starts_with(name))
+                .map(|l| l.split_whitespace().collect())
+                .unwrap_or_default();
+            assert_eq!(row.get(2), Some(&"True"), "{name}: {isvc}");
         }
     } else {
         eprintln!("SKIPPED (part): kubectl is not installed; `kubectl get pods -A -w` not checked");

@@ -6,6 +6,7 @@ pub mod delete;
 pub mod discovery;
 pub mod gojson;
 pub mod ipalloc;
+pub mod jsonpath;
 pub mod log;
 pub mod openapi;
 pub mod patch;

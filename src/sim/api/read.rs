@@ -248,32 +248,73 @@ pub fn wants_table(accept: &str) -> bool {
     accept.contains("as=Table")
 }
 
-/// `kubectl get`'s AGE of an object on the simulated clock.
+/// `kubectl get`'s AGE of an object: its `creationTimestamp` against the server's clock.
 pub fn age(shared: &Shared, obj: &Value) -> String {
-    let Some(ts) = obj
+    match obj
         .pointer("/metadata/creationTimestamp")
         .and_then(Value::as_str)
         .and_then(crate::sim::clock::parse_rfc3339)
-    else {
-        return "<unknown>".into();
-    };
-    let secs = shared.config.clock.since(ts).as_secs();
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
+    {
+        Some(ts) => human_age(shared, ts),
+        None => "<unknown>".into(),
     }
 }
 
-/// Evaluates a simple CRD `jsonPath` (`.status.phase`, `.spec.x`).
-pub fn json_path(obj: &Value, path: &str) -> String {
-    let pointer = format!("/{}", path.trim_start_matches('.').replace('.', "/"));
-    match obj.pointer(&pointer) {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
+/// How long ago `ts` was, as kube's tables print it (`duration.HumanDuration`).
+pub fn human_age(shared: &Shared, ts: jiff::Timestamp) -> String {
+    let d = shared.config.clock.now().duration_since(ts);
+    human_duration(d.as_secs())
+}
+
+/// apimachinery's `duration.HumanDuration` of whole seconds: `45s`, `3m20s`, `12m`, `5h3m`,
+/// `30h`, `3d4h`, `20d`, `2y30d`, `9y`; `<invalid>` more than a second in the future.
+pub fn human_duration(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
     }
+    if seconds < 0 {
+        return "0s".into();
+    }
+    if seconds < 120 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        return match seconds % 60 {
+            0 => format!("{minutes}m"),
+            s => format!("{minutes}m{s}s"),
+        };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = seconds / 3600;
+    if hours < 8 {
+        return match minutes % 60 {
+            0 => format!("{hours}h"),
+            m => format!("{hours}h{m}m"),
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        return match hours % 24 {
+            0 => format!("{}d", hours / 24),
+            h => format!("{}d{h}h", hours / 24),
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let years = hours / 24 / 365;
+        return match (hours / 24) % 365 {
+            0 => format!("{years}y"),
+            d => format!("{years}y{d}d"),
+        };
+    }
+    format!("{}y", hours / 24 / 365)
 }
 
 #[cfg(test)]
@@ -286,5 +327,28 @@ mod tests {
         let t = encode_continue(12, "ns/b");
         assert_eq!(decode_continue(&t).unwrap(), "ns/b");
         assert_eq!(decode_continue("!!").unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn ages_read_as_kubes_human_durations() {
+        let cases = [
+            (-5, "<invalid>"),
+            (-1, "0s"),
+            (59, "59s"),
+            (119, "119s"),
+            (200, "3m20s"),
+            (300, "5m"),
+            (754, "12m"),
+            (3 * 3600 + 5 * 60, "3h5m"),
+            (5 * 3600, "5h"),
+            (30 * 3600, "30h"),
+            (3 * 86_400 + 4 * 3600, "3d4h"),
+            (20 * 86_400, "20d"),
+            (2 * 365 * 86_400 + 30 * 86_400, "2y30d"),
+            (9 * 365 * 86_400, "9y"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(human_duration(secs), text, "{secs}s");
+        }
     }
 }

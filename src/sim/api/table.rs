@@ -6,8 +6,9 @@
 use serde_json::{Value, json};
 
 use super::json_response;
-use super::read::{age, json_path};
-use crate::sim::resources::KindInfo;
+use super::jsonpath::{self, JsonPath};
+use super::read::{age, human_age};
+use crate::sim::resources::{KindInfo, PrinterColumn};
 use crate::sim::server::Shared;
 
 type Cell = Box<dyn Fn(&Value) -> String>;
@@ -290,21 +291,7 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns, Columns) {
             vec![],
             vec![],
         ),
-        _ => (
-            kind.printer_columns
-                .iter()
-                .filter(|(name, _)| name != "Age")
-                .map(|(name, path)| {
-                    let path = path.clone();
-                    (
-                        name.clone(),
-                        Box::new(move |v: &Value| json_path(v, &path)) as Cell,
-                    )
-                })
-                .collect(),
-            vec![],
-            vec![],
-        ),
+        _ => (vec![], vec![], vec![]),
     }
 }
 
@@ -441,6 +428,62 @@ fn column(name: &str, format: &str, priority: u8) -> Value {
     json!({"name": name, "type": "string", "format": format, "description": name, "priority": priority})
 }
 
+/// The `description` kube gives a column of ObjectMeta's field `field` (its API doc).
+fn meta_description(field: &str) -> String {
+    crate::sim::schema::data::builtin_property_description(
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+        field,
+    )
+    .unwrap_or_default()
+}
+
+/// A CRD's table, as apiextensions-apiserver's tableconvertor makes it: NAME, then the
+/// version's `additionalPrinterColumns` in order (or AGE when it declares none), each cell the
+/// first value its JSONPath selects, typed by the column's `type` (`null` when nothing is
+/// selected or the path fails).
+fn custom_columns(kind: &KindInfo) -> Vec<PrinterColumn> {
+    if kind.printer_columns.is_empty() {
+        return vec![PrinterColumn {
+            name: "Age".into(),
+            type_: "date".into(),
+            format: String::new(),
+            description: meta_description("creationTimestamp"),
+            priority: 0,
+            json_path: ".metadata.creationTimestamp".into(),
+        }];
+    }
+    kind.printer_columns.clone()
+}
+
+fn custom_cell(shared: &Shared, col: &PrinterColumn, path: Option<&JsonPath>, o: &Value) -> Value {
+    let Some(value) = path
+        .and_then(|p| p.find(o).ok())
+        .and_then(|found| found.first().copied())
+    else {
+        return Value::Null;
+    };
+    match col.type_.as_str() {
+        "string" => json!(jsonpath::print(value)),
+        "integer" => match value {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().map(|f| f as i64))
+                .map_or(Value::Null, Value::from),
+            _ => Value::Null,
+        },
+        "number" => value.as_f64().map_or(Value::Null, Value::from),
+        "boolean" => value.as_bool().map_or(Value::Null, Value::from),
+        "date" => match value.as_str() {
+            Some(text) => match crate::sim::clock::parse_rfc3339(text) {
+                Some(ts) => json!(human_age(shared, ts)),
+                None => json!("<invalid>"),
+            },
+            None => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
 /// A Table of `items` (already at the requested version).
 pub fn response(
     kind: &KindInfo,
@@ -449,28 +492,67 @@ pub fn response(
     shared: &Shared,
 ) -> axum::response::Response {
     let (before, after, wide) = builtin(kind);
-    // A CRD with printer columns shows those only (AGE when it declares one, as a date column
-    // shown as an age).
-    let with_age = !kind.custom
-        || kind.printer_columns.is_empty()
-        || kind.printer_columns.iter().any(|(name, _)| name == "Age");
+    let custom = if kind.custom {
+        custom_columns(kind)
+    } else {
+        Vec::new()
+    };
+    let paths: Vec<Option<JsonPath>> = custom
+        .iter()
+        .map(|c| JsonPath::parse(&c.json_path).ok())
+        .collect();
+    // Kinds kube-apiserver serves with its default table convertor: NAME and CREATED AT.
+    let default_convertor =
+        kind.group == "apiextensions.k8s.io" && kind.plural == "customresourcedefinitions";
     let mut columns = vec![column("Name", "name", 0)];
-    columns.extend(before.iter().map(|(n, _)| column(n, "", 0)));
-    if with_age {
+    if default_convertor {
+        columns[0]["description"] = json!(meta_description("name"));
+        columns.push(json!({"name": "Created At", "type": "date", "format": "",
+            "description": meta_description("creationTimestamp"), "priority": 0}));
+    } else if kind.custom {
+        columns[0]["description"] = json!(meta_description("name"));
+        columns.extend(custom.iter().map(|c| {
+            let description = if c.description.is_empty() {
+                format!(
+                    "Custom resource definition column (in JSONPath format): {}",
+                    c.json_path
+                )
+            } else {
+                c.description.clone()
+            };
+            json!({"name": c.name, "type": c.type_, "format": c.format,
+                   "description": description, "priority": c.priority})
+        }));
+    } else {
+        columns.extend(before.iter().map(|(n, _)| column(n, "", 0)));
         columns.push(column("Age", "", 0));
+        columns.extend(after.iter().map(|(n, _)| column(n, "", 0)));
+        columns.extend(wide.iter().map(|(n, _)| column(n, "", 1)));
     }
-    columns.extend(after.iter().map(|(n, _)| column(n, "", 0)));
-    columns.extend(wide.iter().map(|(n, _)| column(n, "", 1)));
     let rows: Vec<Value> = items
         .iter()
         .map(|o| {
             let mut cells = vec![o.pointer("/metadata/name").cloned().unwrap_or(Value::Null)];
-            cells.extend(before.iter().map(|(_, f)| json!(f(o))));
-            if with_age {
+            if default_convertor {
+                cells.push(
+                    o.pointer("/metadata/creationTimestamp")
+                        .and_then(Value::as_str)
+                        .and_then(crate::sim::clock::parse_rfc3339)
+                        .map_or(Value::Null, |ts| json!(crate::sim::clock::rfc3339(ts))),
+                );
+            } else if kind.custom {
+                cells.extend(
+                    custom
+                        .iter()
+                        .zip(&paths)
+                        .map(|(c, p)| custom_cell(shared, c, p.as_ref(), o)),
+                );
+            } else {
+                cells.extend(before.iter().map(|(_, f)| json!(f(o))));
                 cells.push(json!(age(shared, o)));
+                cells.extend(after.iter().map(|(_, f)| json!(f(o))));
+                cells.extend(wide.iter().map(|(_, f)| json!(f(o))));
             }
-            cells.extend(after.iter().map(|(_, f)| json!(f(o))));
-            cells.extend(wide.iter().map(|(_, f)| json!(f(o))));
             let partial = json!({
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",

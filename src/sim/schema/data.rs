@@ -193,6 +193,20 @@ static BUILTINS: LazyLock<Vec<OnceLock<Option<Value>>>> =
     LazyLock::new(|| BUILTIN_FILES.iter().map(|_| OnceLock::new()).collect());
 static DESCRIBED_BUILTINS: LazyLock<Vec<OnceLock<Option<Value>>>> =
     LazyLock::new(|| BUILTIN_FILES.iter().map(|_| OnceLock::new()).collect());
+static DESCRIPTIONS: LazyLock<Option<serde_json::Map<String, Value>>> =
+    LazyLock::new(|| serde_json::from_str(BUILTIN_DESCRIPTIONS).ok());
+
+/// The API doc of property `property` of built-in component `component`
+/// (`io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`, `name`), as kube's tables describe
+/// their NAME and AGE columns.
+pub fn builtin_property_description(component: &str, property: &str) -> Option<String> {
+    DESCRIPTIONS
+        .as_ref()?
+        .get(component)?
+        .get(property)?
+        .as_str()
+        .map(str::to_string)
+}
 
 /// Names (`<plural>.<group>`) of the real CRDs the data carries.
 pub fn crd_names() -> impl Iterator<Item = &'static str> {
@@ -226,8 +240,7 @@ pub fn builtin_doc_described(group: &str, version: &str) -> Option<&'static Valu
     DESCRIBED_BUILTINS[i]
         .get_or_init(|| {
             let mut doc = builtin_doc(group, version)?.clone();
-            let descriptions: serde_json::Map<String, Value> =
-                serde_json::from_str(BUILTIN_DESCRIPTIONS).ok()?;
+            let descriptions = DESCRIPTIONS.as_ref()?;
             if let Some(schemas) = doc
                 .pointer_mut("/components/schemas")
                 .and_then(Value::as_object_mut)
