@@ -135,7 +135,9 @@ async fn deploy(
     let result = deploy_locked(ctx, args, stages, prepared, target, cancel, hold).await;
     if let Some(guard) = guard {
         // The lease expires on its own if this fails; the run's result matters more.
-        let _ = guard.release().await;
+        if let Err(e) = guard.release(&target.cluster).await {
+            super::print_stderr(&lease::release_warning(&e));
+        }
     }
     result
 }

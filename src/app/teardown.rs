@@ -175,7 +175,9 @@ async fn teardown(
         super::print_stderr(&format!("{note}\n"));
     }
     let result = run_plans(ctx, plans, &what, target, cancel, guard.hold()).await;
-    let _ = guard.release().await;
+    if let Err(e) = guard.release(&target.cluster).await {
+        super::print_stderr(&lease::release_warning(&e));
+    }
     result
 }
 

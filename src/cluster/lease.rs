@@ -151,18 +151,49 @@ impl LeaseGuard {
         self.shared.clone()
     }
 
-    /// Stops renewal and deletes the Lease if it is still ours.
-    pub async fn release(mut self) -> Result<(), ClusterError> {
+    /// Stops renewal and deletes the Lease if it is still ours, through the cluster's retry
+    /// policy (a transient error must not leave the lock held until it expires). `Err` says
+    /// why it could not be released; it then expires by itself.
+    pub async fn release(mut self, cluster: &Cluster) -> Result<(), ClusterError> {
         if let Some(task) = self.renew.take() {
             task.abort();
         }
-        let result =
-            delete_if_ours(&self.shared.api, &self.shared.holder, self.shared.timeout).await;
-        if result.is_ok() {
-            unregister(&self.shared.holder);
+        let api = &self.shared.api;
+        let holder = &self.shared.holder;
+        let current = cluster
+            .call("read", lease_desc, || api.get_opt(LEASE_NAME))
+            .await?;
+        if let Some(lease) = current.filter(|l| held_by(l, holder)) {
+            let dp = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: lease.metadata.uid.clone(),
+                    resource_version: lease.metadata.resource_version.clone(),
+                }),
+                ..DeleteParams::default()
+            };
+            match cluster
+                .call_if_present("release", lease_desc, || api.delete(LEASE_NAME, &dp))
+                .await
+            {
+                // Deleted, or gone already (a retry after our own delete's lost response).
+                Ok(_) => {}
+                // Changed under us: someone else's now, nothing of ours to release.
+                Err(e) if e.is_conflict() => {}
+                Err(e) => return Err(e),
+            }
         }
-        result
+        unregister(holder);
+        Ok(())
     }
+}
+
+/// The one line a command prints when its Lease could not be released at its end.
+pub fn release_warning(error: &ClusterError) -> String {
+    format!(
+        "warning: could not release the cluster lock ({}): {error}; it expires by itself within {}s, and the next run from this machine takes it over at once\n",
+        lease_desc(),
+        lease_duration().unwrap_or(LEASE_DURATION).as_secs()
+    )
 }
 
 /// What the guard, its renewal task and the runner share.

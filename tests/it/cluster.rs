@@ -858,12 +858,57 @@ async fn the_lease_keeps_a_second_run_out_and_names_the_holder() {
         msg.starts_with("another democtl run holds the cluster lock (`alice@laptop pid 1` running `deploy stage1` since "),
         "{msg}"
     );
-    first.release().await.unwrap();
+    first.release(&cluster).await.unwrap();
     let second = lease::acquire(&cluster, "bob@desk pid 2", "teardown --stage 1")
         .await
         .unwrap();
     assert_eq!(second.holder(), "bob@desk pid 2");
-    second.release().await.unwrap();
+    second.release(&cluster).await.unwrap();
+}
+
+/// Releasing the Lease goes through the retry policy: with half of the deletes failing (500,
+/// half of them after the delete was done), every release still succeeds and leaves no Lease.
+#[tokio::test]
+async fn the_lease_is_released_through_transient_errors() {
+    let (_server, cluster) = sim_with(ServerConfig {
+        clock: SimClock::new(1000.0),
+        faults: FaultConfig {
+            rate: 0.5,
+            kinds: FaultKinds {
+                too_many_requests: 0,
+                internal_error: 1,
+                unavailable: 0,
+                connection_reset: 0,
+            },
+            after_execute: 0.5,
+            seed: 7,
+            verbs: vec!["delete".into()],
+            ..FaultConfig::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let r = cluster
+        .resolve("coordination.k8s.io/v1", "Lease")
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 0..6 {
+        let guard = lease::acquire(&cluster, "alice@laptop pid 1", "deploy stage1")
+            .await
+            .unwrap();
+        guard
+            .release(&cluster)
+            .await
+            .unwrap_or_else(|e| panic!("release {i}: {e}"));
+        let left = cluster
+            .get_value(&r.resource, Some(NAMESPACE), lease::LEASE_NAME, || {
+                "lease".into()
+            })
+            .await
+            .unwrap();
+        assert!(left.is_none(), "release {i} left the Lease: {left:?}");
+    }
 }
 
 /// Renewals that fail past the Lease's expiry do not give it up while nobody else took it:
@@ -914,7 +959,7 @@ async fn a_lease_renewed_in_vain_past_its_expiry_is_kept_while_still_ours() {
         .unwrap()
         .unwrap();
     assert_eq!(live["spec"]["holderIdentity"], "alice@laptop pid 1");
-    guard.release().await.unwrap();
+    guard.release(&cluster).await.unwrap();
 }
 
 #[tokio::test]

@@ -408,7 +408,7 @@ async fn a_held_lease_stops_a_second_run_and_names_its_holder() {
     // A dry run takes no lock.
     demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1", "--dry-run"])
         .expect_code(0);
-    guard.release().await.unwrap();
+    guard.release(&cluster).await.unwrap();
     demo.run(&["--kubeconfig", &kubeconfig, "deploy", "stage1"])
         .expect_code(0);
     server.shutdown().await.unwrap();
