@@ -94,6 +94,9 @@ pub async fn recreate(env: &StepEnv, ctx: &StepCtx, target: &RunTarget) -> Resul
             })?;
         return Ok(());
     }
+    if env.adopt {
+        keep_a_copy_of_theirs(env, ctx, target).await?;
+    }
     let progress = |m: String| ctx.progress(m);
     let deleted = delete_and_wait(
         &env.cluster,
@@ -116,6 +119,70 @@ pub async fn recreate(env: &StepEnv, ctx: &StepCtx, target: &RunTarget) -> Resul
         .await
         .map_err(|e| cluster_failure(format!("failed to create {}", target.key.describe()), e))?;
     Ok(())
+}
+
+/// Before `--adopt` replaces a run of another manager (a Job's template cannot change in place,
+/// so adopting it means deleting it): saves its manifest beside the run log and warns, naming
+/// it, its manager and the file, so nothing of theirs is lost.
+async fn keep_a_copy_of_theirs(
+    env: &StepEnv,
+    ctx: &StepCtx,
+    target: &RunTarget,
+) -> Result<(), StepError> {
+    let describe = || target.key.describe();
+    let read = async {
+        let Some(r) = env
+            .cluster
+            .resolve(&target.key.api_version, &target.key.kind)
+            .await?
+        else {
+            return Ok(None);
+        };
+        env.cluster
+            .get_value(
+                &r.resource,
+                target.key.namespace.as_deref(),
+                &target.key.name,
+                describe,
+            )
+            .await
+    };
+    let live = read
+        .await
+        .map_err(|e| cluster_failure(format!("failed to read {}", describe()), e))?;
+    let Some(live) = live.filter(|l| !crate::cluster::inventory::is_owned(l)) else {
+        return Ok(());
+    };
+    let manager = crate::cluster::inventory::manager_of(&live);
+    let file = env.artifacts_dir.join(format!(
+        "replaced-{}-{}-{}.json",
+        target.key.kind,
+        target.key.namespace.as_deref().unwrap_or("cluster"),
+        target.key.name
+    ));
+    let saved = std::fs::create_dir_all(&env.artifacts_dir).and_then(|()| {
+        serde_json::to_vec_pretty(&live)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&file, bytes))
+    });
+    match saved {
+        Ok(()) => {
+            ctx.warn(format!(
+                "replacing {} of another manager (`{manager}`) as --adopt asks: a run cannot be changed in place; its manifest is saved in `{}`",
+                describe(),
+                file.display()
+            ));
+            Ok(())
+        }
+        Err(e) => Err(StepError::new(format!(
+            "could not save {} of `{manager}` before replacing it: {e}",
+            describe()
+        ))
+        .with_hint(format!(
+            "make `{}` writable, or remove or rename their object yourself",
+            env.artifacts_dir.display()
+        ))),
+    }
 }
 
 /// sha256 of the rendered `spec` (first 16 hex digits).

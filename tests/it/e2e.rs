@@ -1014,6 +1014,36 @@ async fn another_teams_objects_survive_deploy_and_teardown_with_the_error_or_war
         their_deployment["metadata"]["labels"]
     );
 
+    // 1b. Tearing down the stage whose names they use (stage 3, partly applied) leaves their
+    // Deployment and Job exactly as they were: same object, same spec, never written by democtl.
+    sim.democtl(&["teardown", "--stage", "3"])
+        .await
+        .expect_code(0);
+    for (what, r, name, theirs) in [
+        ("Deployment", &deployments, "postgresql", &their_deployment),
+        ("Job", &jobs, "load-acme-schema", &their_job),
+    ] {
+        let live = get_in(&c, r, NS, name)
+            .await
+            .unwrap_or_else(|| panic!("teardown deleted their {what}"));
+        assert_eq!(live["metadata"]["uid"], theirs["metadata"]["uid"], "{what}");
+        assert_eq!(live["spec"], theirs["spec"], "{what}");
+        assert_eq!(
+            live["metadata"]["labels"], theirs["metadata"]["labels"],
+            "{what}"
+        );
+        let managers: Vec<&str> = live["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["manager"].as_str())
+            .collect();
+        assert!(
+            managers.iter().all(|m| !m.starts_with("democtl")),
+            "democtl wrote their {what}: {managers:?}"
+        );
+    }
+
     // 2. They move their Deployment away; now their Job stops the deploy at its step.
     let api: Api<DynamicObject> = Api::namespaced_with(c.clone(), NS, &deployments);
     api.delete("postgresql", &Default::default()).await.unwrap();
@@ -1040,12 +1070,31 @@ async fn another_teams_objects_survive_deploy_and_teardown_with_the_error_or_war
         "their Job survived"
     );
 
-    // 3. With --adopt, democtl replaces the Job explicitly and the deploy converges.
-    sim.democtl(&with(&["deploy", "stage3", "--adopt"]))
-        .await
-        .expect_code(0);
+    // 3. With --adopt, democtl replaces the Job explicitly — saying so and keeping their
+    // manifest beside the run log — and the deploy converges.
+    let run = sim.democtl(&with(&["deploy", "stage3", "--adopt"])).await;
+    run.expect_code(0);
     let job = get_in(&c, &jobs, NS, "load-acme-schema").await.unwrap();
     assert_ne!(job["metadata"]["uid"], their_job["metadata"]["uid"]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains(
+            "replacing `Job/load-acme-schema` in `private-ai-demo` of another manager (`team-b`)"
+        ),
+        "{all}"
+    );
+    let saved = all
+        .split("its manifest is saved in `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no saved manifest named: {all}"));
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
+    assert_eq!(kept["metadata"]["uid"], their_job["metadata"]["uid"]);
+    assert_eq!(
+        kept["spec"]["template"]["spec"]["containers"][0]["image"],
+        "quay.io/team-b/loader:1"
+    );
 
     // 4. Teardown of every stage keeps the namespace that holds their ConfigMap, saying so.
     let run = sim

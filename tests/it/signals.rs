@@ -1,6 +1,6 @@
 //! Signals and the cluster lock, through the real binary against a simulated cluster in its own
-//! process (`sim serve --ephemeral`, so a test can stop it): SIGTERM during a deploy, a double
-//! Ctrl-C while the cluster hangs, a holder killed with SIGKILL, and a deploy stopped (SIGSTOP)
+//! process (`sim serve --ephemeral`, so a test can stop it): SIGTERM and SIGHUP during a deploy,
+//! SIGTERM during a teardown, a double Ctrl-C while the cluster hangs, a holder killed with SIGKILL, and a deploy stopped (SIGSTOP)
 //! for longer than its Lease while a second deploy takes it.
 //!
 //! The project is one stage whose `server-ready` step waits for a Deployment the scenario takes
@@ -206,6 +206,33 @@ impl Sim {
 
     fn signal(&self, signal: &str) {
         send(self.child.id(), signal);
+    }
+
+    /// Sets the finalizers of ConfigMap `name` in namespace `demo` (as another controller would).
+    fn set_finalizers(&self, name: &str, finalizers: &[&str]) {
+        self.rt.block_on(async {
+            let api: Api<ConfigMap> = Api::namespaced(self.try_client().await.unwrap(), "demo");
+            let patch = serde_json::json!({"metadata": {"finalizers": finalizers}});
+            api.patch(
+                name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .unwrap();
+        });
+    }
+
+    /// Whether ConfigMap `name` in namespace `demo` is being deleted.
+    fn deleting(&self, name: &str) -> bool {
+        self.rt.block_on(async {
+            let api: Api<ConfigMap> = Api::namespaced(self.try_client().await.unwrap(), "demo");
+            api.get_opt(name)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.metadata.deletion_timestamp.is_some())
+        })
     }
 }
 
@@ -439,6 +466,86 @@ fn sigterm_during_a_deploy_stops_it_cleanly_with_143() {
     rerun.expect_code(0);
     assert!(!rerun.stderr.contains("took over"), "{}", rerun.stderr);
     assert_eq!(sim.stage_status().as_deref(), Some("deployed"));
+    assert_eq!(sim.lease().map(|l| l.spec), None);
+}
+
+/// SIGHUP (the terminal closed, an ssh session dropped) stops a deploy like SIGTERM: 129, the
+/// interrupt recorded, no Lease left.
+#[test]
+fn sighup_during_a_deploy_stops_it_cleanly_with_129() {
+    let demo = project();
+    let sim = Sim::start();
+    let first = spawn_deploy(&demo, &sim, &[]);
+    first.wait_for(WAITING);
+    first.signal("HUP");
+    let run = first.finish();
+    run.expect_code(129);
+    assert!(
+        run.stderr.contains("stage1/server-ready: interrupted"),
+        "{}",
+        run.stderr
+    );
+    let log = demo.logs().pop().unwrap();
+    assert!(
+        events_of(&log).iter().any(|e| matches!(
+            &e.kind,
+            democtl::runner::event::RunEventKind::RunInterrupted { .. }
+        )),
+        "no interrupt in {}",
+        log.display()
+    );
+    assert_eq!(sim.stage_status().as_deref(), Some("in-progress"));
+    assert_eq!(
+        sim.lease().map(|l| l.spec),
+        None,
+        "the Lease is still there"
+    );
+}
+
+/// SIGTERM during a teardown that waits for a deletion (an object held by a finalizer): 143,
+/// the interrupt recorded, no Lease left; once the finalizer is gone the re-run converges.
+#[test]
+fn sigterm_during_a_teardown_stops_it_cleanly_and_the_rerun_converges() {
+    let demo = project();
+    let sim = Sim::start();
+    deploy(&demo, &sim).expect_code(0);
+    sim.set_finalizers("extras", &["example.com/hold"]);
+    let args = [
+        "--kubeconfig",
+        &sim.kubeconfig(),
+        "-y",
+        "teardown",
+        "--stage",
+        "1",
+    ];
+    let teardown = Background::spawn(&demo, &[], &args);
+    wait_until("the teardown to delete ConfigMap extras", || {
+        sim.deleting("extras")
+    });
+    // Still held by the finalizer: the teardown is waiting for it.
+    std::thread::sleep(Duration::from_millis(500));
+    teardown.signal("TERM");
+    let run = teardown.finish();
+    run.expect_code(143);
+    assert!(run.stderr.contains("SIGTERM"), "{}", run.stderr);
+    let log = demo.logs().pop().unwrap();
+    assert!(
+        events_of(&log).iter().any(|e| matches!(
+            &e.kind,
+            democtl::runner::event::RunEventKind::RunInterrupted { .. }
+        )),
+        "no interrupt in {}",
+        log.display()
+    );
+    assert_eq!(
+        sim.lease().map(|l| l.spec),
+        None,
+        "the Lease is still there"
+    );
+
+    sim.set_finalizers("extras", &[]);
+    demo.run(&args).expect_code(0);
+    assert_eq!(sim.stage_status(), None, "the stage record is gone");
     assert_eq!(sim.lease().map(|l| l.spec), None);
 }
 
