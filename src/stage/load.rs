@@ -635,11 +635,7 @@ fn renamed_ids(stages: &[LoadedStage], unloaded: &mut BTreeSet<String>) -> Vec<P
         if requirers.is_empty() {
             continue;
         }
-        let file_name = s
-            .file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(stem);
+        let file_name = s.file.file_name().and_then(|n| n.to_str()).unwrap_or(stem);
         let (list, verb) = match requirers.as_slice() {
             [one] => ((*one).to_owned(), "requires"),
             many => (many.join(", "), "require"),
