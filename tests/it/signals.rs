@@ -685,7 +685,11 @@ fn ctrl_c_during_a_plain_deploy_exits_130_and_ends_with_the_resume_command() {
     // `status` resumes the same way.
     let status = demo.run(&["--kubeconfig", &kubeconfig, "status", "-o", "json"]);
     let report: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
-    assert_eq!(report["stages"][0]["interrupted"], true, "{}", status.stdout);
+    assert_eq!(
+        report["stages"][0]["interrupted"], true,
+        "{}",
+        status.stdout
+    );
     assert_eq!(report["stages"][0]["resume"], resume.as_str());
     let status = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
     assert!(
