@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::secrets::Secrets;
 use super::session::{self, Selection};
-use super::state::ClusterState;
+use super::state::{ClusterState, RunShape};
 use super::target::Target;
 use super::{AppError, Ctx, env_file::EnvFile, inputs, render};
 use crate::cli::DeployArgs;
@@ -20,7 +20,7 @@ use crate::project::Project;
 use crate::report::Mode;
 use crate::runner::event::Outcome;
 use crate::runner::{
-    NoState, PlannedStage, PlannedStepRun, RetryPolicy, RunConfig, RunPlan, StateStore,
+    Disposition, NoState, PlannedStage, PlannedStepRun, RetryPolicy, RunConfig, RunPlan, StateStore,
 };
 use crate::stage::{LoadedStage, StageSet};
 use crate::steps::{self, StepEnv};
@@ -358,6 +358,18 @@ async fn deploy_locked(
     let cluster_state = ClusterState {
         cluster: cluster.clone(),
         user: Some(target.identity.user.clone()),
+        run: Some(RunShape {
+            target: target_id.clone(),
+            switches: prepared.switches.clone(),
+            steps: plan
+                .stages
+                .iter()
+                .map(|s| {
+                    let run = s.steps.iter().filter(|p| p.disposition == Disposition::Run);
+                    (s.id.clone(), run.map(|p| p.id.clone()).collect())
+                })
+                .collect(),
+        }),
     };
     let store: &dyn StateStore = if args.dry_run {
         &NoState

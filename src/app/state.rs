@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use crate::cluster::Cluster;
-use crate::cluster::state::{self, StageStatus};
+use crate::cluster::state::{self, ResumePoint, StageStatus};
 use crate::runner::event::Outcome;
 use crate::runner::{StateError, StateStore};
 
@@ -15,6 +15,35 @@ pub struct ClusterState {
     pub cluster: Arc<Cluster>,
     /// Who runs (recorded with the stage).
     pub user: Option<String>,
+    /// What the run is, so each record says where it would resume.
+    pub run: Option<RunShape>,
+}
+
+/// The target, switch values and steps (that run, in order, by stage) of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunShape {
+    pub target: String,
+    pub switches: BTreeMap<String, bool>,
+    pub steps: BTreeMap<String, Vec<String>>,
+}
+
+impl RunShape {
+    /// The point after `done` in `stage` (before its first step to run without `done`).
+    pub fn point(&self, stage: &str, done: Option<&str>) -> ResumePoint {
+        let steps = self.steps.get(stage).map(Vec::as_slice).unwrap_or_default();
+        let next = match done {
+            None => steps.first(),
+            Some(done) => steps
+                .iter()
+                .position(|s| s == done)
+                .and_then(|i| steps.get(i + 1)),
+        };
+        ResumePoint {
+            target: self.target.clone(),
+            step: next.cloned(),
+            switches: self.switches.clone(),
+        }
+    }
 }
 
 fn wrap(stage: &str) -> impl Fn(crate::cluster::ClusterError) -> StateError + '_ {
@@ -31,7 +60,8 @@ impl StateStore for ClusterState {
         run_id: &'a str,
     ) -> BoxFuture<'a, Result<(), StateError>> {
         Box::pin(async move {
-            state::stage_started(&self.cluster, stage, run_id, self.user.clone())
+            let point = self.run.as_ref().map(|r| r.point(stage, None));
+            state::stage_started_at(&self.cluster, stage, run_id, self.user.clone(), point)
                 .await
                 .map(|_| ())
                 .map_err(wrap(stage))
@@ -45,7 +75,8 @@ impl StateStore for ClusterState {
         values: &'a BTreeMap<String, serde_json::Value>,
     ) -> BoxFuture<'a, Result<(), StateError>> {
         Box::pin(async move {
-            state::step_completed(&self.cluster, stage, step, values)
+            let next = self.run.as_ref().map(|r| r.point(stage, Some(step)));
+            state::step_completed_then(&self.cluster, stage, step, values, next.as_ref())
                 .await
                 .map_err(wrap(stage))
         })

@@ -1,13 +1,18 @@
 //! `democtl status`: what is deployed and how healthy, from the cluster's records and objects.
 //! Exit 0 healthy, 4 degraded, 5 not deployed.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::session;
 use super::target::Target;
 use super::{AppError, Ctx, print_stdout};
 use crate::cli::{OutputFormat, StatusArgs};
+use crate::cluster::Cluster;
+use crate::cluster::state::{self, ResumePoint};
 use crate::cluster::status::{self, Health, StatusReport};
 use crate::report::render;
+use crate::stage::StageSet;
 use crate::steps::lm_eval_report::{self, EvalSummary};
 
 pub async fn run(ctx: &Ctx, args: StatusArgs) -> Result<u8, AppError> {
@@ -29,7 +34,7 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> Result<u8, AppError> {
         }
     }
     let target = Target::connect(ctx, Some(&project)).await?;
-    let result = show(ctx, &args, &target, &ids, &labels).await;
+    let result = show(ctx, &args, &target, &stages, &ids, &labels).await;
     target.close().await?;
     result
 }
@@ -38,6 +43,7 @@ async fn show(
     ctx: &Ctx,
     args: &StatusArgs,
     target: &Target,
+    stages: &StageSet,
     ids: &[String],
     labels: &std::collections::BTreeMap<(String, String), String>,
 ) -> Result<u8, AppError> {
@@ -60,9 +66,24 @@ async fn show(
         } else {
             false
         };
+        let interrupted: Vec<&str> = report
+            .stages
+            .iter()
+            .filter(|s| lock_free && s.state == "in-progress")
+            .map(|s| s.stage.as_str())
+            .collect();
+        let resumes = if interrupted.is_empty() {
+            BTreeMap::new()
+        } else {
+            resume_commands(ctx, stages, &target.cluster, &interrupted).await
+        };
         let text = match args.output {
-            OutputFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
-            OutputFormat::Yaml => serde_saphyr::to_string(&report).unwrap_or_default(),
+            OutputFormat::Json => {
+                serde_json::to_string_pretty(&data(&report, &resumes)).unwrap_or_default() + "\n"
+            }
+            OutputFormat::Yaml => {
+                serde_saphyr::to_string(&data(&report, &resumes)).unwrap_or_default()
+            }
             // `-q`: the verdict only (the exit code says it too).
             OutputFormat::Table if ctx.output.mode == crate::report::Mode::Quiet => {
                 format!("{}\n", verdict(report.health))
@@ -81,9 +102,9 @@ async fn show(
                         "cluster: simulated (scenario {}, {}×)\n{}",
                         sim.scenario,
                         sim.speed,
-                        table(&report, lock_free, "democtl --sim", chart)
+                        table(&report, &resumes, "democtl --sim", chart)
                     ),
-                    None => table(&report, lock_free, "democtl", chart),
+                    None => table(&report, &resumes, "democtl", chart),
                 }
             }
         };
@@ -104,6 +125,69 @@ async fn show(
     }
 }
 
+/// The command that resumes each interrupted stage, built as the deploy's own `to resume:` line
+/// is ([`session::resume_command`]) from the point its record keeps: the step the run was at,
+/// the stage it was deploying and its switch values. A record without a point (written by an
+/// older democtl) gets `deploy <stage>`.
+async fn resume_commands(
+    ctx: &Ctx,
+    stages: &StageSet,
+    cluster: &Cluster,
+    interrupted: &[&str],
+) -> BTreeMap<String, String> {
+    let records = state::load_all(cluster).await.unwrap_or_default();
+    let prefix = session::command_prefix(ctx);
+    interrupted
+        .iter()
+        .map(|&stage| {
+            let point = records
+                .iter()
+                .find(|r| r.stage == stage)
+                .and_then(|r| r.resume.clone());
+            let command = match point {
+                Some(ResumePoint {
+                    target,
+                    step: Some(step),
+                    switches,
+                }) => session::resume_command(ctx, stages, &target, &switches, false)(
+                    stage, &step, None,
+                ),
+                Some(ResumePoint {
+                    target, switches, ..
+                }) => format!(
+                    "{prefix} deploy {target}{}",
+                    session::switch_flags(stages, &switches)
+                ),
+                None => format!("{prefix} deploy {stage}"),
+            };
+            (stage.to_owned(), command)
+        })
+        .collect()
+}
+
+/// The report as `-o json|yaml` prints it: an interrupted stage also carries
+/// `interrupted: true` and the `resume` command.
+fn data(report: &StatusReport, resumes: &BTreeMap<String, String>) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    if let Some(stages) = value
+        .get_mut("stages")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for s in stages {
+            let resume = s
+                .get("stage")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|id| resumes.get(id))
+                .cloned();
+            if let (Some(resume), Some(object)) = (resume, s.as_object_mut()) {
+                object.insert("interrupted".into(), true.into());
+                object.insert("resume".into(), resume.into());
+            }
+        }
+    }
+    value
+}
+
 fn exit_code(health: Health) -> u8 {
     match health {
         Health::Healthy => crate::exit::OK,
@@ -112,12 +196,12 @@ fn exit_code(health: Health) -> u8 {
     }
 }
 
-/// The human screen.
-/// `democtl` is how the resume command starts (`democtl --sim` on the simulated cluster).
+/// The human screen. `resumes`: the interrupted stages and the commands that resume them.
+/// `democtl` is how the commands of the notes start (`democtl --sim` on the simulated cluster).
 /// `chart`: the width and colour of the benchmark charts drawn under each benchmark table.
 pub fn table(
     report: &StatusReport,
-    lock_free: bool,
+    resumes: &BTreeMap<String, String>,
     democtl: &str,
     chart: Option<(usize, bool)>,
 ) -> String {
@@ -138,7 +222,7 @@ pub fn table(
         .map(|s| {
             vec![
                 s.stage.clone(),
-                if s.state == "in-progress" && lock_free {
+                if resumes.contains_key(&s.stage) {
                     "interrupted".to_string()
                 } else {
                     s.state.clone()
@@ -163,21 +247,19 @@ pub fn table(
         ],
         &rows,
     ));
-    if lock_free
-        && let Some(last) = report
-            .stages
-            .iter()
-            .rev()
-            .find(|s| s.state == "in-progress")
+    if let Some((last, resume)) = report
+        .stages
+        .iter()
+        .rev()
+        .find_map(|s| resumes.get(&s.stage).map(|r| (s, r)))
     {
         out.push(format!(
-            "{} was interrupted{}; to resume: {democtl} deploy {}",
+            "{} was interrupted{}; to resume: {resume}",
             last.stage,
             last.run_id
                 .as_deref()
                 .map(|r| format!(" (run {r})"))
                 .unwrap_or_default(),
-            last.stage
         ));
     }
     for s in report.stages.iter().filter(|s| !s.unrecorded.is_empty()) {
@@ -472,7 +554,7 @@ mod tests {
         };
         let short = table(
             &report(vec![stage(Some("run-1"), &["ConfigMap/two"])]),
-            true,
+            &BTreeMap::new(),
             "democtl",
             None,
         );
@@ -490,7 +572,7 @@ mod tests {
                     "ConfigMap/x",
                 ],
             )]),
-            true,
+            &BTreeMap::new(),
             "democtl",
             None,
         );
@@ -500,7 +582,7 @@ mod tests {
         );
         let fine = table(
             &report(vec![stage(Some("run-1"), &[])]),
-            true,
+            &BTreeMap::new(),
             "democtl",
             None,
         );

@@ -97,6 +97,22 @@ pub struct StageState {
     /// Last benchmark results document, if any.
     #[serde(default)]
     pub benchmarks: Option<Value>,
+    /// Where the run that wrote the record would go on, should it stop (`status` prints the
+    /// command that resumes an interrupted run from it).
+    #[serde(default)]
+    pub resume: Option<ResumePoint>,
+}
+
+/// Where a run of a stage was: the step it was at (the next one to run; `None` once the
+/// stage's steps all ran), the stage it was deploying and its switch values.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumePoint {
+    pub target: String,
+    #[serde(default)]
+    pub step: Option<String>,
+    #[serde(default)]
+    pub switches: BTreeMap<String, bool>,
 }
 
 impl StageState {
@@ -121,6 +137,7 @@ impl StageState {
             inventory: Vec::new(),
             patched: Vec::new(),
             benchmarks: None,
+            resume: None,
         }
     }
 }
@@ -201,6 +218,7 @@ fn parse(cm: &Value, stage: &str) -> Result<Option<StageState>, ClusterError> {
         values: json_key(data, "values", &key)?,
         inventory: json_key(data, "inventory", &key)?,
         patched: json_key(data, "patched", &key)?,
+        resume: json_key(data, "resume", &key)?,
         benchmarks: match data.get("benchmarks").and_then(Value::as_str) {
             None | Some("") => None,
             Some(t) => Some(
@@ -369,6 +387,7 @@ fn run_data(state: &StageState) -> Value {
         "user": state.user.clone().unwrap_or_default(),
         "completedSteps": to_json_text(&state.completed_steps),
         "values": to_json_text(&state.values),
+        "resume": state.resume.as_ref().map(to_json_text).unwrap_or_default(),
     })
 }
 
@@ -380,7 +399,19 @@ pub async fn stage_started(
     run_id: &str,
     user: Option<String>,
 ) -> Result<StageState, ClusterError> {
-    let started = StageState::start(stage, run_id, user);
+    stage_started_at(cluster, stage, run_id, user, None).await
+}
+
+/// [`stage_started`], recording where the run is (its first step to run, target, switches).
+pub async fn stage_started_at(
+    cluster: &Cluster,
+    stage: &str,
+    run_id: &str,
+    user: Option<String>,
+    resume: Option<ResumePoint>,
+) -> Result<StageState, ClusterError> {
+    let mut started = StageState::start(stage, run_id, user);
+    started.resume = resume;
     let result = std::sync::Mutex::new(started.clone());
     update(cluster, stage, FIELD_MANAGER, |prev| {
         let mut st = started.clone();
@@ -416,6 +447,17 @@ pub async fn step_completed(
     step: &str,
     values: &BTreeMap<String, Value>,
 ) -> Result<(), ClusterError> {
+    step_completed_then(cluster, stage, step, values, None).await
+}
+
+/// [`step_completed`], recording where the run goes on (`None`: the point is kept).
+pub async fn step_completed_then(
+    cluster: &Cluster,
+    stage: &str,
+    step: &str,
+    values: &BTreeMap<String, Value>,
+    next: Option<&ResumePoint>,
+) -> Result<(), ClusterError> {
     let missing = std::sync::Mutex::new(None);
     update(cluster, stage, FIELD_MANAGER, |prev| {
         let mut st = match started(prev, stage) {
@@ -432,6 +474,9 @@ pub async fn step_completed(
         }
         st.values
             .extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(next) = next {
+            st.resume = Some(next.clone());
+        }
         Some(run_data(&st))
     })
     .await?;

@@ -130,6 +130,8 @@ pub struct Counts {
     pub ok: usize,
     pub degraded: usize,
     pub failed: usize,
+    /// Stopped by Ctrl-C (or a signal) while running.
+    pub interrupted: usize,
     /// Skipped by plan (switch off, `--from`, done earlier).
     pub skipped: usize,
     /// Not run because an earlier step failed or the run was interrupted.
@@ -152,7 +154,8 @@ pub fn counts(summary: &RunSummary) -> Counts {
             Outcome::Degraded { .. } => c.degraded += 1,
             Outcome::Skipped { reason } if skipped_by_abort(reason) => c.not_run += 1,
             Outcome::Skipped { .. } => c.skipped += 1,
-            Outcome::Failed { .. } | Outcome::TimedOut { .. } | Outcome::Cancelled => c.failed += 1,
+            Outcome::Failed { .. } | Outcome::TimedOut { .. } => c.failed += 1,
+            Outcome::Cancelled => c.interrupted += 1,
         }
     }
     c
@@ -168,6 +171,7 @@ fn count_words(c: Counts) -> String {
         (c.ok, "ok"),
         (c.degraded, "degraded"),
         (c.failed, "failed"),
+        (c.interrupted, "interrupted"),
         (c.skipped, "skipped"),
         (c.not_run, "not run"),
     ] {

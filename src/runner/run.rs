@@ -92,7 +92,14 @@ pub async fn run(
         Outcome::Cancelled => cancelled
             .as_ref()
             .and_then(|(stage, step)| runner.resume(stage, step, None)),
-        _ => None,
+        // A degraded step did its work only in part (an optional step failed, an endpoint was
+        // not found): run again from the first one once its problem is fixed.
+        Outcome::Degraded { .. } => runner
+            .summary
+            .iter()
+            .find(|s| matches!(s.outcome, Outcome::Degraded { .. }))
+            .and_then(|s| runner.resume(&s.stage, &s.step, None)),
+        Outcome::Succeeded | Outcome::Skipped { .. } => None,
     };
     let summary = RunSummary {
         outcome,
@@ -622,12 +629,23 @@ impl Runner<'_> {
                 step,
                 measure,
             },
-            StepMessage::Endpoints { title, endpoints } => RunEventKind::EndpointsFound {
-                stage,
-                step,
+            StepMessage::Endpoints {
                 title,
-                endpoints,
-            },
+                mut endpoints,
+            } => {
+                // A dry run deploys nothing: an endpoint it cannot find yet is not missing.
+                if self.config.dry_run {
+                    for e in endpoints.iter_mut().filter(|e| e.url.is_none()) {
+                        e.url = Some(DRY_RUN_ENDPOINT.to_owned());
+                    }
+                }
+                RunEventKind::EndpointsFound {
+                    stage,
+                    step,
+                    title,
+                    endpoints,
+                }
+            }
             StepMessage::Benchmarks(results) => RunEventKind::BenchmarksMeasured {
                 stage,
                 step,
@@ -642,6 +660,9 @@ impl Runner<'_> {
         self.emit(kind);
     }
 }
+
+/// What a dry run shows for an endpoint the deploy would create (docs/commands.md, `--dry-run`).
+pub const DRY_RUN_ENDPOINT: &str = "known after the deploy";
 
 /// How long past its deadline a step may take to report its own timeout.
 pub const DEADLINE_GRACE: Duration = Duration::from_secs(2);

@@ -227,6 +227,9 @@ impl StageSet {
                 unloaded.extend(presumed_ids(&root.join(&stage.file), ""));
             }
         }
+        // A stage whose id differs from its file name, where other stages require the file
+        // name's id, is one problem (on its `id`); their "unknown stage" errors are follow-ons.
+        problems.extend(renamed_ids(&stages, &mut unloaded));
         let mut set = StageSet::from_stages(stages);
         set.unloaded = unloaded;
         problems.extend(set.validate(Some(root)));
@@ -602,6 +605,55 @@ const RESERVED_FLAGS: &[&str] = &[
     "quiet",
     "version",
 ];
+
+/// Stages whose `id` is not their file name (`stages/stage1.yaml` declaring `stgae1`) while
+/// other stages require the file name's id: one problem each, on the `id` field. The file
+/// name's id is added to `unloaded`, so the requirers' "unknown stage" errors are not reported.
+fn renamed_ids(stages: &[LoadedStage], unloaded: &mut BTreeSet<String>) -> Vec<Problem> {
+    let ids: BTreeSet<&str> = stages.iter().map(|s| s.stage.id.as_str()).collect();
+    let mut problems = Vec::new();
+    for s in stages {
+        let Some(stem) = s.file.file_stem().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if stem == s.stage.id || ids.contains(stem) || unloaded.contains(stem) {
+            continue;
+        }
+        let requirers: Vec<&str> = stages
+            .iter()
+            .filter(|other| {
+                other.stage.requires.iter().any(|r| r == stem)
+                    || other.stage.steps.iter().any(|step| match &step.with {
+                        StepParams::Prereq(p) => p.checks.iter().any(|c| {
+                            c.check == CheckKind::StageDeployed && c.name.as_deref() == Some(stem)
+                        }),
+                        _ => false,
+                    })
+            })
+            .map(|other| other.stage.id.as_str())
+            .collect();
+        if requirers.is_empty() {
+            continue;
+        }
+        let file_name = s.file.file_name().and_then(|n| n.to_str()).unwrap_or(stem);
+        let (list, verb) = match requirers.as_slice() {
+            [one] => ((*one).to_owned(), "requires"),
+            many => (many.join(", "), "require"),
+        };
+        problems.push(s.problem(
+            "id",
+            format!(
+                "declares `{}`, but the file is `{file_name}` and {list} {verb} `{stem}`",
+                s.stage.id
+            ),
+            Some(format!(
+                "write `id: {stem}` (or rename the file and every `{stem}` that names it)"
+            )),
+        ));
+        unloaded.insert(stem.to_owned());
+    }
+    problems
+}
 
 /// The id a stage file that does not load was meant to have: its `id:` line if one can be
 /// read, and its file name (`stages/stage1.yaml` → `stage1`).

@@ -477,11 +477,28 @@ fn inputs() -> Vec<Case> {
         case(".env line without =", dry)
             .file(".env", "HF_TOKEN\n")
             .on_cluster()
-            .error("inputs of the run are missing or malformed; nothing was changed"),
+            .error(".env:1: not a `KEY=VALUE` line")
+            .hint("write `NAME=value`"),
         case(".env unterminated quote", dry)
             .file(".env", "HF_TOKEN=\"abc\n")
             .on_cluster()
-            .error("inputs of the run are missing or malformed"),
+            .error(".env:1: `HF_TOKEN`: the value opens a `\"` quote that does not close")
+            .hint("quote the whole value with `\"…\"` or `'…'` on one line"),
+        case(".env text after the closing quote", dry)
+            .file(".env", "HF_TOKEN=\"hf_abc\" x\n")
+            .on_cluster()
+            .error(".env:1: `HF_TOKEN`: text after the closing `\"` quote")
+            .hint("quote the whole value"),
+        case(".env with a BOM and CRLF, empty token", dry)
+            .file(".env", "\u{feff}# secrets\r\nHF_TOKEN=\r\n")
+            .on_cluster()
+            .error(".env:2: `HF_TOKEN` is empty")
+            .hint("without spaces or line breaks"),
+        case(".env exported token with spaces", dry)
+            .file(".env", "export HF_TOKEN=' hf_abc'\n")
+            .on_cluster()
+            .error(".env:1: `HF_TOKEN` has whitespace around it")
+            .hint("without spaces"),
         case(".env empty token", dry)
             .file(".env", "HF_TOKEN=   \n")
             .on_cluster()
@@ -495,7 +512,8 @@ fn inputs() -> Vec<Case> {
         case(".env invalid name", dry)
             .file(".env", "HF TOKEN=abc\n")
             .on_cluster()
-            .error("inputs of the run are missing or malformed"),
+            .error(".env:1: `HF TOKEN` is not a valid variable name")
+            .hint("names are letters, digits and `_`"),
         case(".env not UTF-8", dry)
             .bytes(".env", b"HF_TOKEN=\xff\xfe\n")
             .on_cluster()
@@ -551,7 +569,8 @@ fn inputs() -> Vec<Case> {
         )
         .env("HF_TOKEN", "hf_test")
         .on_cluster()
-        .error("stage1"),
+        .error("`--only summary` acts on stage2 alone, but stage1 is not deployed")
+        .hint("deploy the earlier stages first with"),
         case("a stage given to status", &["status", "stage9"])
             .on_cluster()
             .error("unexpected argument 'stage9'"),

@@ -1161,6 +1161,14 @@ async fn a_dry_run_of_stage3_on_an_empty_cluster_plans_all_three_stages_and_chan
         "{}",
         run.stderr
     );
+    // The endpoints a deploy would create, in the docs' words (never "not available").
+    let agent = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("ACME agent"))
+        .unwrap_or_else(|| panic!("no agent endpoint in {}", run.stdout));
+    assert!(agent.ends_with("  known after the deploy"), "{agent}");
+    assert!(!run.stdout.contains("not available"), "{}", run.stdout);
     assert_eq!(snapshot(&sim.client()).await, before, "nothing changed");
     sim.democtl(&["status"]).await.expect_code(5);
     sim.stop().await;

@@ -651,10 +651,107 @@ async fn status_shows_a_run_left_in_progress_without_the_lock_as_interrupted() {
         .unwrap();
     let run = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
     assert!(run.stdout.contains("interrupted"), "{}", run.stdout);
+    // The run's own flags: every step it ran is done, so the same deploy again.
+    let resume = format!("democtl --kubeconfig {kubeconfig} deploy stage1 --no-extras");
     assert!(
-        run.stdout.contains("to resume: democtl deploy stage1"),
+        run.stdout.contains(&format!("; to resume: {resume}\n")),
         "{}",
         run.stdout
+    );
+    let run = demo.run(&["--kubeconfig", &kubeconfig, "status", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let stage = &report["stages"][0];
+    assert_eq!(stage["stage"], "stage1");
+    assert_eq!(stage["state"], "in-progress");
+    assert_eq!(stage["interrupted"], true);
+    assert_eq!(stage["resume"], resume.as_str());
+    server.shutdown().await.unwrap();
+}
+
+/// Issue #13: `status` after an interrupted run printed `democtl deploy stage1`, without the
+/// run's `--from <step>` and switch flags. A run stopped at `wait-app` (what a killed run
+/// leaves: the record in progress at that step, the lock free) resumes there, with its flags,
+/// exactly as the deploy's own `to resume:` line says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_resumes_an_interrupted_run_at_its_step_with_its_flags() {
+    let (demo, server, kubeconfig) = failing().await;
+    let run = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ]);
+    run.expect_code(1);
+    let resume =
+        format!("democtl --kubeconfig {kubeconfig} deploy stage1 --from wait-app --no-extras");
+    assert!(
+        run.stderr.contains(&format!("to resume: {resume}\n")),
+        "{}",
+        run.stderr
+    );
+    // The record stopped at `wait-app`; left in progress, as a kill leaves it.
+    let records: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(server.client().unwrap(), "democtl");
+    let patch = serde_json::json!({"data": {"status": "in-progress"}});
+    records
+        .patch(
+            "democtl-stage-stage1",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    let run = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+    assert!(
+        run.stdout.contains(&format!("; to resume: {resume}\n")),
+        "{}",
+        run.stdout
+    );
+    let run = demo.run(&["--kubeconfig", &kubeconfig, "status", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["stages"][0]["interrupted"], true);
+    assert_eq!(report["stages"][0]["resume"], resume.as_str());
+    server.shutdown().await.unwrap();
+}
+
+/// Issue #13: a degraded run printed no next step. An optional step that fails degrades the
+/// run; the last line resumes at it, with the run's flags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_degraded_run_ends_with_the_command_that_resumes_at_the_degraded_step() {
+    let (demo, server, kubeconfig) = failing().await;
+    let path = demo.path().join("stages/stage1.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let optional = text.replacen(
+        "    timeout: 2s\n",
+        "    timeout: 2s\n    optional: true\n",
+        1,
+    );
+    assert_ne!(optional, text);
+    std::fs::write(&path, optional).unwrap();
+    let run = demo.run(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "deploy",
+        "stage1",
+        "--no-extras",
+    ]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("stage1 deployed with problems"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr.lines().last(),
+        Some(
+            format!(
+                "to resume: democtl --kubeconfig {kubeconfig} deploy stage1 --from wait-app --no-extras"
+            )
+            .as_str()
+        ),
+        "{}",
+        run.stderr
     );
     server.shutdown().await.unwrap();
 }

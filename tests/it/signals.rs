@@ -739,3 +739,69 @@ fn a_signal_during_start_up_still_releases_the_lease() {
         "the Lease is still there"
     );
 }
+
+/// Issue #13: after Ctrl-C the verdict counted the interrupted step as "1 failed", and the
+/// resume line was not the last word. A real SIGINT to a plain `deploy` (no presenter view, a
+/// switch turned off): exit 130, the verdict says interrupted, the last stderr line is the
+/// resume command (the interrupted step, the run's flags), and `status` prints the same one.
+#[test]
+fn ctrl_c_during_a_plain_deploy_exits_130_and_ends_with_the_resume_command() {
+    let stage = STAGE
+        .replace(
+            "steps:\n",
+            "switches:\n  - name: extras\n    default: true\n    description: Apply the extras\nsteps:\n",
+        )
+        .replace(
+            "    title: Apply the extras\n",
+            "    title: Apply the extras\n    switch: extras\n",
+        );
+    let demo = project().file("stages/stage1.yaml", &stage);
+    let sim = Sim::start();
+    let kubeconfig = sim.kubeconfig();
+    let first = Background::spawn(
+        &demo,
+        &[],
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "-y",
+            "deploy",
+            "stage1",
+            "--no-extras",
+        ],
+    );
+    first.wait_for(WAITING);
+    first.signal("INT");
+    let run = first.finish();
+    run.expect_code(130);
+    let resume =
+        format!("democtl --kubeconfig {kubeconfig} deploy stage1 --from server-ready --no-extras");
+    assert_eq!(
+        run.stderr.lines().last(),
+        Some(format!("to resume: {resume}").as_str()),
+        "{}",
+        run.stderr
+    );
+    let all = format!("{}{}", run.stdout, run.stderr);
+    let verdict = all
+        .lines()
+        .find(|l| l.contains("stage1 interrupted after"))
+        .unwrap_or_else(|| panic!("no verdict in {all}"));
+    assert!(verdict.contains("1 interrupted"), "{verdict}");
+    assert!(!verdict.contains("failed"), "{verdict}");
+    // `status` resumes the same way.
+    let status = demo.run(&["--kubeconfig", &kubeconfig, "status", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        report["stages"][0]["interrupted"], true,
+        "{}",
+        status.stdout
+    );
+    assert_eq!(report["stages"][0]["resume"], resume.as_str());
+    let status = demo.run(&["--kubeconfig", &kubeconfig, "status"]);
+    assert!(
+        status.stdout.contains(&format!("; to resume: {resume}\n")),
+        "{}",
+        status.stdout
+    );
+}

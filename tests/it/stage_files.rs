@@ -392,6 +392,37 @@ fn a_broken_stage_file_is_reported_once_without_follow_on_errors() {
     assert!(!run.stderr.contains("unknown stage"), "{}", run.stderr);
 }
 
+/// Issue #13: `id: stage1` changed to `id: stgae1` in `stages/stage1.yaml` gave four errors,
+/// all in stage2 and stage3 ("unknown stage `stage1`, did you mean `stage2`?"), and never the
+/// root cause. Now: one problem, on the file's `id`, naming the stages that require `stage1`.
+#[test]
+fn a_stage_id_that_is_not_its_file_name_is_the_one_problem_not_its_requirers() {
+    let demo = crate::harness::Demo::repo();
+    let path = demo.path().join("stages/stage1.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bad = text.replacen("\nid: stage1\n", "\nid: stgae1\n", 1);
+    assert_ne!(bad, text);
+    std::fs::write(&path, bad).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l == "id: stage1")
+        .map(|i| i + 1)
+        .unwrap();
+    let run = demo.run(&["validate"]);
+    run.expect_code(1);
+    let expected = format!(
+        "error: stages/stage1.yaml:{line}:5: `id`: declares `stgae1`, but the file is `stage1.yaml` and stage2, stage3 require `stage1`\n  hint: write `id: stage1` (or rename the file and every `stage1` that names it)\n"
+    );
+    assert!(run.stderr.starts_with(&expected), "{}", run.stderr);
+    assert!(!run.stderr.contains("unknown stage"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("error").count(), 1, "{}", run.stderr);
+    // The commands that load the stages say the same, once.
+    let run = demo.run(&["deploy", "stage3", "--dry-run"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("declares `stgae1`"), "{}", run.stderr);
+    assert!(!run.stderr.contains("unknown stage"), "{}", run.stderr);
+}
+
 /// `restartPods` names its pods by exactly one of `deployment` and `selector`.
 #[test]
 fn restart_pods_needs_exactly_one_of_deployment_and_selector() {
