@@ -424,7 +424,9 @@ fn sim_time_line(record: &Record) -> String {
         return now;
     }
     let behind = humantime::format_duration(Duration::from_secs(behind.unsigned_abs()));
-    format!("{now} (cluster clock, {behind} behind the wall clock: it stands still while the cluster is stopped)")
+    format!(
+        "{now} (cluster clock, {behind} behind the wall clock: it stands still while the cluster is stopped)"
+    )
 }
 
 fn local_time(ts: jiff::Timestamp) -> String {

@@ -350,7 +350,13 @@ mod tests {
         let t1 = ts("2026-01-01T00:00:10Z");
         // 10 s at 60× (600 simulated s), then stopped; restarted at 200×.
         let clock = SimClock::starting_at(t1, 200.0);
-        clock.resume(t1, &[Segment { from: t0, speed: 60.0 }]);
+        clock.resume(
+            t1,
+            &[Segment {
+                from: t0,
+                speed: 60.0,
+            }],
+        );
         assert_eq!(clock.sim_between(t0, t1), Duration::from_secs(600));
         assert!(clock.sim_since(t0) >= Duration::from_secs(600));
         let t2 = ts("2026-01-01T00:00:12Z");
@@ -358,7 +364,10 @@ mod tests {
         assert_eq!(clock.sim_between(t2, t0), Duration::ZERO);
         // 1000 simulated s after t0: the first 600 at 60×, the remaining 400 at 200× (2 s).
         assert_eq!(clock.sim_after(t0, Duration::from_secs(1000)), t2);
-        assert_eq!(clock.sim_after(t0, Duration::from_secs(300)), ts("2026-01-01T00:00:05Z"));
+        assert_eq!(
+            clock.sim_after(t0, Duration::from_secs(300)),
+            ts("2026-01-01T00:00:05Z")
+        );
         // Stamps older than every segment count at the oldest speed.
         assert_eq!(
             clock.sim_between(ts("2025-12-31T23:59:50Z"), t0),
@@ -368,8 +377,14 @@ mod tests {
         assert_eq!(
             timeline,
             vec![
-                Segment { from: t0, speed: 60.0 },
-                Segment { from: t1, speed: 200.0 }
+                Segment {
+                    from: t0,
+                    speed: 60.0
+                },
+                Segment {
+                    from: t1,
+                    speed: 200.0
+                }
             ]
         );
         // The same speed again adds no segment.
