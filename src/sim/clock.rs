@@ -125,12 +125,11 @@ impl SimClock {
         d.try_into().unwrap_or(Duration::ZERO)
     }
 
-    fn segments(&self) -> Vec<Segment> {
+    fn segments(&self) -> std::sync::RwLockReadGuard<'_, Vec<Segment>> {
         self.inner
             .timeline
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
     }
 
     /// Simulated process time between two readings of the cluster's clock (zero if `to` is
@@ -261,7 +260,7 @@ impl SimClock {
     /// The speeds the cluster ran at (ascending; the last is this run's), to persist with the
     /// reading and pass to [`SimClock::resume`].
     pub fn timeline(&self) -> Vec<Segment> {
-        self.segments()
+        self.segments().clone()
     }
 }
 
