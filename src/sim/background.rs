@@ -78,8 +78,8 @@ impl Record {
         cluster_time_at(self.clock_sim, self.clock_wall, Timestamp::now())
     }
 
-    /// How far the cluster's clock is behind the wall clock (the time it was stopped), as
-    /// recorded at its start.
+    /// How far the cluster's clock is behind the wall clock: the time it was stopped (constant
+    /// while it runs).
     pub fn clock_behind(&self) -> SignedDuration {
         self.clock_wall.duration_since(self.clock_sim)
     }
