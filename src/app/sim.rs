@@ -415,6 +415,20 @@ fn log_tail(path: &Path, from: u64) -> String {
     format!(":\n  {}", last.join("\n  "))
 }
 
+/// `sim status`'s simulated time: the cluster's clock (what it stamps objects with), and how far
+/// it is behind the wall clock when it stood still while the cluster was stopped.
+fn sim_time_line(record: &Record) -> String {
+    let now = crate::sim::clock::rfc3339(record.cluster_now());
+    let behind = record.clock_behind().as_secs();
+    if behind < 1 {
+        return now;
+    }
+    let behind = humantime::format_duration(Duration::from_secs(behind.unsigned_abs()));
+    format!(
+        "{now} (cluster clock, {behind} behind the wall clock: it stands still while the cluster is stopped)"
+    )
+}
+
 fn local_time(ts: jiff::Timestamp) -> String {
     ts.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
@@ -530,7 +544,7 @@ async fn status(ctx: &Ctx) -> Result<u8, AppError> {
         rel(&record.kubeconfig),
         record.scenario,
         speed_label(record.speed),
-        crate::sim::clock::rfc3339(record.sim_now()),
+        sim_time_line(&record),
         record.objects,
         match &record.save_error {
             None => format!("saved to {}", rel(&state_file)),

@@ -47,7 +47,7 @@ impl Target {
             let cluster = Cluster::connect(&opts)
                 .await
                 .map_err(AppError::cluster)?
-                .with_clock(Arc::new(move || record.sim_now()));
+                .with_clock(Arc::new(move || record.cluster_now()));
             (cluster, Some(sim))
         } else {
             let opts = ConnectOptions {

@@ -4,7 +4,7 @@
 //! it; every other command is an ordinary client of it through its kubeconfig.
 //!
 //! The process writes `server.json` ([`Record`]: pid, a per-start nonce, address, scenario,
-//! speed, an anchor of its simulated clock, object count, save health) once it answers, rewrites
+//! speed, an anchor of the cluster's clock, object count, save health) once it answers, rewrites
 //! it when the counts change, and removes it on a clean stop. Whether it runs is decided by the
 //! state directory's `lock` file, which the serving process holds for its whole life (the kernel
 //! releases it when the process dies, whatever the cause), never by a pid alone: a recycled pid
@@ -47,7 +47,9 @@ pub struct Record {
     pub faults: Option<String>,
     /// When it started (wall clock).
     pub started_at: Timestamp,
-    /// The simulated time at `clock_wall`: with `speed`, gives the simulated time at any moment.
+    /// The cluster's clock at `clock_wall` (what the server stamps objects with; it runs at one
+    /// second per second while the cluster runs and stands still while it is stopped, so it is
+    /// behind the wall clock by the time the cluster was stopped).
     pub clock_sim: Timestamp,
     /// A wall-clock instant (see `clock_sim`).
     pub clock_wall: Timestamp,
@@ -68,23 +70,25 @@ pub struct Record {
 }
 
 impl Record {
-    /// The simulated time now, from the recorded clock anchor and speed.
-    pub fn sim_now(&self) -> Timestamp {
-        sim_time_at(
-            self.clock_sim,
-            self.clock_wall,
-            self.speed,
-            Timestamp::now(),
-        )
+    /// The cluster's clock now (from the recorded anchor): the time the server would stamp an
+    /// object with. Every reader of the simulated cluster's time uses it — `sim status` and the
+    /// clock democtl measures readiness grace periods with — so it compares like with like: a
+    /// `creationTimestamp` the server just stamped is "just now", whatever the speed.
+    pub fn cluster_now(&self) -> Timestamp {
+        cluster_time_at(self.clock_sim, self.clock_wall, Timestamp::now())
+    }
+
+    /// How far the cluster's clock is behind the wall clock: the time it was stopped (constant
+    /// while it runs).
+    pub fn clock_behind(&self) -> SignedDuration {
+        self.clock_wall.duration_since(self.clock_sim)
     }
 }
 
-/// Simulated time at wall-clock `at`, for a clock that showed `sim` at `wall` and runs `speed`
-/// times faster than real time.
-pub fn sim_time_at(sim: Timestamp, wall: Timestamp, speed: f64, at: Timestamp) -> Timestamp {
-    let real = at.duration_since(wall).as_secs_f64();
-    let ahead = SignedDuration::try_from_secs_f64(real * speed).unwrap_or(SignedDuration::ZERO);
-    sim.checked_add(ahead).unwrap_or(sim)
+/// The cluster's clock at wall-clock `at`, for a cluster whose clock showed `sim` at `wall`
+/// (one second per second: the speed scales simulated processes, not the clock).
+pub fn cluster_time_at(sim: Timestamp, wall: Timestamp, at: Timestamp) -> Timestamp {
+    sim.checked_add(at.duration_since(wall)).unwrap_or(sim)
 }
 
 /// Whether the background cluster of a state directory runs.
@@ -564,16 +568,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn simulated_time_follows_the_anchor_and_speed() {
+    fn the_cluster_clock_follows_the_anchor_whatever_the_speed() {
         let sim: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
         let wall: Timestamp = "2026-12-03T08:00:00Z".parse().unwrap();
         let at: Timestamp = "2026-12-03T08:00:10Z".parse().unwrap();
         assert_eq!(
-            sim_time_at(sim, wall, 60.0, at).to_string(),
-            "2026-01-01T00:10:00Z"
-        );
-        assert_eq!(
-            sim_time_at(sim, wall, 1.0, at).to_string(),
+            cluster_time_at(sim, wall, at).to_string(),
             "2026-01-01T00:00:10Z"
         );
     }

@@ -2,9 +2,9 @@
 //! (`.democtl/sim/`), seeded with the scenario's starting cluster on the first start only, with the
 //! world's controllers running in the same process. The background server behind `democtl sim
 //! start` / `democtl --sim …` (see `sim::background`) runs one; tests run one in-process.
-//! Simulated time resumes where the previous run stopped (the server advances the clock to the
-//! persisted time) and the controllers are level-triggered, so a half-finished Job continues from
-//! its recorded `startTime`.
+//! The cluster's clock stands still while the cluster is stopped: the server resumes it from the
+//! reading saved with the state (see `sim::clock`), and the controllers are level-triggered, so a
+//! half-finished Job continues from its recorded `startTime` where it was.
 //!
 //! Files under the state directory: `state.json` (the server's objects), `scenario` (the name or
 //! path of the scenario it was seeded with; written once seeding completed), `kubeconfig`, `lock`

@@ -1,19 +1,22 @@
 //! Persistence of the simulated cluster: the whole store (objects, resourceVersion counter,
-//! simulated time) as one JSON file, loaded at start and saved atomically (unique temp file + fsync + rename).
+//! the cluster clock's reading and the speeds it ran at) as one JSON file, loaded at start and saved atomically (unique temp file + fsync + rename).
 //! Knows nothing about HTTP.
 
 use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::clock::Segment;
 use super::error::SimError;
 use super::store::{GroupResource, State};
 
 /// Format version of the state file.
 const FORMAT: u64 = 1;
 
-/// The serialised state: counter, simulated time, objects (each with its group/resource).
-pub fn snapshot(st: &State, sim_time: &str) -> Value {
+/// The serialised state: counter, the cluster clock's reading (`time`, full precision) and the
+/// speeds it ran at (`speeds`, see [`crate::sim::clock::SimClock::timeline`]), objects (each with
+/// its group/resource).
+pub fn snapshot(st: &State, time: jiff::Timestamp, speeds: &[Segment]) -> Value {
     let objects: Vec<Value> = st
         .all()
         .map(|(gr, o)| json!({"group": gr.group, "resource": gr.resource, "object": **o}))
@@ -21,7 +24,8 @@ pub fn snapshot(st: &State, sim_time: &str) -> Value {
     json!({
         "format": FORMAT,
         "resourceVersion": st.rv(),
-        "time": sim_time,
+        "time": time.to_string(),
+        "speeds": speeds,
         "objects": objects,
     })
 }
@@ -104,10 +108,12 @@ pub fn remove_temp_files(path: &Path) -> usize {
     removed
 }
 
-/// What a state file held.
+/// What a state file held besides the objects.
 pub struct Loaded {
-    /// The simulated time at save, if recorded.
-    pub time: Option<String>,
+    /// The cluster clock's reading at save, if recorded.
+    pub time: Option<jiff::Timestamp>,
+    /// The speeds the cluster ran at before (empty in files written before they were recorded).
+    pub speeds: Vec<Segment>,
 }
 
 /// Loads a state file into an empty store (a missing file is an empty cluster). CRDs that were
@@ -171,7 +177,16 @@ pub fn load(path: &Path, st: &mut State) -> Result<Option<Loaded>, SimError> {
             .unwrap_or(1),
     );
     Ok(Some(Loaded {
-        time: v.get("time").and_then(Value::as_str).map(str::to_string),
+        time: v
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(super::clock::parse_rfc3339),
+        // A malformed list only loses the earlier speeds, never the cluster.
+        speeds: v
+            .get("speeds")
+            .cloned()
+            .and_then(|s| serde_json::from_value(s).ok())
+            .unwrap_or_default(),
     }))
 }
 
@@ -195,12 +210,23 @@ mod tests {
                 "a",
                 json!({"metadata": {"name": "a", "namespace": "ns"}}),
             );
-            save(&path, &snapshot(&st, "2026-01-01T00:00:00Z")).unwrap();
+            let speeds = [crate::sim::clock::Segment {
+                from: "2025-12-31T23:00:00Z".parse().unwrap(),
+                speed: 60.0,
+            }];
+            let at = "2026-01-01T00:00:00.25Z".parse().unwrap();
+            save(&path, &snapshot(&st, at, &speeds)).unwrap();
         }
         let again = Store::new(Registry::with_builtins(), 100);
         let mut st = again.lock();
         let loaded = load(&path, &mut st).unwrap().unwrap();
-        assert_eq!(loaded.time.as_deref(), Some("2026-01-01T00:00:00Z"));
+        // The reading keeps its fraction: a resumed clock never reads earlier than at the stop.
+        assert_eq!(
+            loaded.time.map(|t| t.to_string()).as_deref(),
+            Some("2026-01-01T00:00:00.25Z")
+        );
+        assert_eq!(loaded.speeds.len(), 1);
+        assert_eq!(loaded.speeds[0].speed, 60.0);
         assert_eq!(st.rv(), 2);
         let a = st
             .get(&GroupResource::new("", "configmaps"), "ns", "a")

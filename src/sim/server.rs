@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{self, Request, discovery, json_response};
-use super::clock::{SimClock, parse_rfc3339};
+use super::clock::SimClock;
 use super::config::ServerConfig;
 use super::error::{ApiError, SimError};
 use super::faults::{Fault, Faults, Strike};
@@ -115,10 +115,12 @@ impl SimServer {
         let store = Store::new(Registry::with_builtins(), config.event_window);
         if let Some(path) = &config.state_file {
             let mut st = store.lock();
+            // The cluster's clock stood still while it was stopped: it resumes from the saved
+            // reading (so a half-done download stays half done), with the earlier speeds.
             if let Some(loaded) = persist::load(path, &mut st)?
-                && let Some(t) = loaded.time.as_deref().and_then(parse_rfc3339)
+                && let Some(t) = loaded.time
             {
-                config.clock.advance_to(t);
+                config.clock.resume(t, &loaded.speeds);
             }
             st.dirty = false;
         }
@@ -366,7 +368,8 @@ fn save_now(shared: &Shared) -> Result<(), SimError> {
     let data = {
         let mut st = shared.store.lock();
         st.dirty = false;
-        persist::snapshot(&st, &shared.config.clock.now_rfc3339())
+        let clock = &shared.config.clock;
+        persist::snapshot(&st, clock.now(), &clock.timeline())
     };
     let result = persist::save(path, &data);
     let mut error = shared

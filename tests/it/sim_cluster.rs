@@ -953,3 +953,260 @@ fn sim_start_and_status_show_the_injected_faults_and_their_seed() {
     let log = std::fs::read_to_string(sim.dir().join(background::LOG_FILE)).unwrap();
     assert!(log.contains(&format!("seed {seed}")), "{log}");
 }
+
+/// Downloads take 2000 simulated seconds: at 60× half a minute, long enough to stop the cluster
+/// in the middle; at 200× the 2 s it is stopped would be 400 simulated seconds (20 %) of it.
+const SLOW_DOWNLOADS: &str = "\
+name: slow-downloads
+extends: healthy
+delays: { model_download: 2000 }
+";
+
+const DOWNLOAD_S: f64 = 2000.0;
+
+/// The download's progress in a pod log: (bytes done, bytes total).
+fn download_progress(log: &str) -> (u64, u64) {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| Some((v["bytes_done"].as_u64()?, v["bytes_total"].as_u64()?)))
+        .max()
+        .unwrap_or((0, 0))
+}
+
+/// Issue #10: the cluster's clock stands still while the cluster is stopped. A download stopped
+/// half-way and started again (after 2 s, at another speed) resumes where it was: its progress
+/// did not jump by the stopped time nor get rescaled by the new speed, and the cluster's clock
+/// neither jumped nor went backwards. Bounds are in terms of what the test measured itself (the
+/// real time from `sim start` to the reads), never fixed timings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_stopped_half_way_resumes_where_it_was() {
+    let _one = super::e2e::ONE_AT_A_TIME.lock().await;
+    let sim = Cluster::new(Demo::repo().file("slow-downloads.yaml", SLOW_DOWNLOADS));
+    let scenario = sim.demo.path().join("slow-downloads.yaml");
+    let scenario = scenario.to_str().unwrap();
+    sim.run_async(&["sim", "start", "--scenario", scenario, "--sim-speed", "60"])
+        .await
+        .expect_code(0);
+    let client = sim.client().await;
+    let ns = "downloads";
+    let nss: Api<Namespace> = Api::all(client.clone());
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client.clone(), ns);
+    let job = serde_json::json!({
+        "metadata": {"name": "download-mistral-24b", "namespace": ns},
+        "spec": {"backoffLimit": 0, "template": {
+            "metadata": {"labels": {"democtl.io/sim-behaviour": "model-download"}},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "download",
+                "image": "python:3.11-slim",
+                "env": [{"name": "MODEL_ID", "value": "mistralai/Mistral-Small-24B-Instruct-2501"}]}]}}}});
+    jobs.create(
+        &PostParams::default(),
+        &serde_json::from_value(job).unwrap(),
+    )
+    .await
+    .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let pod = loop {
+        let list = pods.list(&ListParams::default()).await.unwrap();
+        let mut found = None;
+        for p in list.items {
+            let name = p.metadata.name.clone().unwrap_or_default();
+            let log = pods
+                .logs(&name, &Default::default())
+                .await
+                .unwrap_or_default();
+            if download_progress(&log).0 > 0 {
+                found = Some(name);
+            }
+        }
+        if let Some(name) = found {
+            break name;
+        }
+        assert!(Instant::now() < deadline, "the download never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    sim.run_async(&["sim", "stop"]).await.expect_code(0);
+    // What the stopped cluster holds: the clock's reading and the pod's log at the stop.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sim.dir().join("state.json")).unwrap()).unwrap();
+    let stopped_at: jiff::Timestamp = state["time"].as_str().unwrap().parse().unwrap();
+    let saved_pod = state["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["object"])
+        .find(|o| o["kind"] == "Pod" && o["metadata"]["name"] == pod.as_str())
+        .unwrap();
+    let saved_log = saved_pod["metadata"]["annotations"][democtl::sim::world::LOG_ANNOTATION]
+        .as_str()
+        .unwrap_or_default();
+    let (at_stop, total) = download_progress(saved_log);
+    assert!(at_stop > 0 && at_stop < total, "{at_stop} of {total}");
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let started = Instant::now();
+    sim.run_async(&["sim", "start", "--sim-speed", "200"])
+        .await
+        .expect_code(0);
+    let client = sim.client().await;
+    let pods: Api<Pod> = Api::namespaced(client, ns);
+    // Until the restarted controllers have written the pod's log again (it moves on).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (resumed, ran) = loop {
+        let log = pods.logs(&pod, &Default::default()).await.unwrap();
+        let ran = started.elapsed().as_secs_f64();
+        let (done, _) = download_progress(&log);
+        if done != at_stop {
+            break (done, ran);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the download never moved on after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let clock = sim.record().cluster_now();
+    let ran_clock = started.elapsed().as_secs_f64();
+
+    // The clock: on from the stop, by at most the time the cluster has run since (not by the
+    // 2 s it was stopped).
+    let moved = clock.duration_since(stopped_at).as_secs_f64();
+    assert!(moved >= 0.0, "the cluster's clock went back {moved}s");
+    assert!(
+        moved <= ran_clock + 0.5,
+        "the cluster's clock moved {moved:.2}s while the cluster ran {ran_clock:.2}s since its start"
+    );
+    let status = sim.run_async(&["sim", "status"]).await;
+    status.expect_code(0);
+    assert!(
+        status.stdout.contains("behind the wall clock"),
+        "{}",
+        status.stdout
+    );
+    // The download: not back, and on by at most what 200× gives the time it has run since
+    // (plus one step of the log, a tenth of a file, and whole simulated seconds' rounding). The
+    // 2 s it was stopped would add 20 %.
+    assert!(
+        resumed >= at_stop,
+        "the download went back from {at_stop} to {resumed} bytes"
+    );
+    let total_f = total as f64;
+    let allowed = (ran * 200.0 + 2.0) / DOWNLOAD_S * total_f + total_f * 0.05;
+    assert!(
+        (resumed - at_stop) as f64 <= allowed,
+        "the download moved from {at_stop} to {resumed} of {total} bytes while the cluster ran {ran:.2}s"
+    );
+}
+
+/// A stage with a custom resource no controller ever reports a status for.
+const WIDGET_STAGE: &str = "\
+id: stage1
+number: 1
+slug: widgets
+title: Widgets
+overlay: gitops/overlays/stage1
+expectedDuration: 1m
+steps:
+  - id: widget
+    kind: apply
+    title: Apply the widget
+    with: { components: [widget] }
+  - id: widget-ready
+    kind: wait-ready
+    title: Wait for the widget
+    timeout: 10m
+    with: { components: [widget] }
+";
+
+const WIDGET_OBJECTS: &str = "\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+  labels:
+    democtl.io/component: widget
+spec:
+  group: example.com
+  scope: Namespaced
+  names: { kind: Widget, plural: widgets, singular: widget, listKind: WidgetList }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      subresources: { status: {} }
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: widgets
+  labels:
+    democtl.io/component: widget
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: gadget
+  namespace: widgets
+  labels:
+    democtl.io/component: widget
+spec:
+  size: 3
+";
+
+/// Issue #10: democtl measures readiness graces with the cluster's clock, the one the server
+/// stamps `creationTimestamp` with. A custom resource without status, created just now on a
+/// cluster that just started at 60×, is "waiting for the controller to report status" — not
+/// past its 15 s grace because a clock running 60× ahead made it look a minute old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_custom_resource_without_status_is_in_progress_at_60x() {
+    let _one = super::e2e::ONE_AT_A_TIME.lock().await;
+    let sim = Cluster::new(
+        Demo::empty()
+            .file("stages/stage1.yaml", WIDGET_STAGE)
+            .file(
+                "gitops/overlays/stage1/kustomization.yaml",
+                "resources:\n  - objects.yaml\n",
+            )
+            .file("gitops/overlays/stage1/objects.yaml", WIDGET_OBJECTS),
+    );
+    let run = sim
+        .run_async(&[
+            "--sim",
+            "--sim-speed",
+            "60",
+            "deploy",
+            "stage1",
+            "--yes",
+            "-v",
+        ])
+        .await;
+    run.expect_code(0);
+    let waited: Vec<String> = sim
+        .demo
+        .last_events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::StepProgressed { step, message, .. } if step == "widget-ready" => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        waited.iter().any(|m| m.contains("Widget/gadget")
+            && m.contains("waiting for the controller to report status")),
+        "the fresh Widget was never in progress: {waited:?}\n{}",
+        run.stderr
+    );
+}
