@@ -436,3 +436,98 @@ impl Benchmark {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn row(model: &str, load: &str, ttft: f64, tokens: f64) -> BenchmarkRow {
+        BenchmarkRow {
+            model: model.into(),
+            load: load.into(),
+            ttft_p50_ms: Some(ttft),
+            ttft_p95_ms: Some(ttft * 1.5),
+            itl_p50_ms: Some(12.25),
+            itl_p95_ms: None,
+            output_tokens_per_second: Some(tokens),
+            requests_per_second: Some(0.5),
+        }
+    }
+
+    /// The ConfigMap democtl writes for two benchmark Jobs.
+    fn two_models() -> Value {
+        let summaries = BTreeMap::from([
+            (
+                "guidellm-benchmark-quantized".to_string(),
+                summary(
+                    "mistral-24b-quantized",
+                    &[
+                        row("mistral-24b-quantized", "1", 41.5, 80.0),
+                        row("mistral-24b-quantized", "25", 300.0, 900.0),
+                    ],
+                    "2026-12-03T08:00:00Z",
+                ),
+            ),
+            (
+                "guidellm-benchmark-full".to_string(),
+                summary(
+                    "mistral-24b",
+                    &[row("mistral-24b", "1", 55.0, 60.0)],
+                    "2026-12-03T08:05:00Z",
+                ),
+            ),
+        ]);
+        results_config_map(
+            "benchmark-results",
+            "private-ai-demo",
+            Some("benchmarking"),
+            &summaries,
+        )
+    }
+
+    /// The layout publish_benchmarks.py reads (tests/python reads the same file): one
+    /// `<job>.json` key per Job holding `{"model", "rows", "finished"}`, rows without the model.
+    #[test]
+    fn the_results_config_map_is_the_contract_the_publisher_reads() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/contracts/benchmark-results.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let contract: Value = serde_json::from_str(&text).unwrap();
+        let contract = &contract["configMap"];
+        assert_eq!(&two_models(), contract, "{path} differs");
+        let s: Value = serde_json::from_str(
+            contract["data"]["guidellm-benchmark-quantized.json"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["model", "rows", "finished"]
+        );
+        assert!(s["rows"][0].get("model").is_none());
+        assert!(s["rows"][0]["itl_p95_ms"].is_null());
+    }
+
+    #[test]
+    fn the_publish_digest_follows_the_results() {
+        let objects = vec![json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "publish-benchmarks", "namespace": "private-ai-demo"},
+            "spec": {"template": {"spec": {"volumes": [
+                {"name": "results", "configMap": {"name": "benchmark-results"}}]}}}})];
+        let t = RunTarget::from_render(&objects, RunKind::Job, "private-ai-demo", "publish-benchmarks")
+            .unwrap();
+        assert!(mounts_config_map(&t.object, "benchmark-results"));
+        assert!(!mounts_config_map(&t.object, "other"));
+        let cm = two_models();
+        let a = with_inputs(&t, &cm);
+        assert_eq!(a.hash(), with_inputs(&t, &cm).hash(), "same results, same run");
+        assert_ne!(a.hash(), t.hash());
+        let mut other = cm.clone();
+        other["data"]["guidellm-benchmark-full.json"] = json!("{}");
+        assert_ne!(a.hash(), with_inputs(&t, &other).hash());
+    }
+}
