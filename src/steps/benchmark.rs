@@ -402,22 +402,21 @@ impl Benchmark {
         }
         let target = with_inputs(&publish.target, config_map);
         let done = !rerun
-            && job_run::already_done(cluster, &target)
-                .await
-                .map_err(|e| {
-                    cluster_failure(format!("failed to read {}", target.key.describe()), e)
-                })?;
+            && job_run::already_done(cluster, &target).await.map_err(|e| {
+                cluster_failure(format!("failed to read {}", target.key.describe()), e)
+            })?;
         let log = if done {
             ctx.progress(format!(
                 "{label} already ran with this spec and these results; kept"
             ));
-            job_run::job_log(cluster, &target, None).await.unwrap_or_default()
+            job_run::job_log(cluster, &target, None)
+                .await
+                .unwrap_or_default()
         } else {
             job_run::recreate(&self.env, ctx, &target).await?;
             ctx.progress(format!("{label} started"));
             let report = |m: String| ctx.progress(format!("{label}: {m}"));
-            match job_run::wait_finished(cluster, &target, super::own_deadline(ctx), &report)
-                .await
+            match job_run::wait_finished(cluster, &target, super::own_deadline(ctx), &report).await
             {
                 Ok(f) => f.log,
                 Err(failure) => return Err(failure.into_step_error(cluster, &target).await),
@@ -518,13 +517,22 @@ mod tests {
             "metadata": {"name": "publish-benchmarks", "namespace": "private-ai-demo"},
             "spec": {"template": {"spec": {"volumes": [
                 {"name": "results", "configMap": {"name": "benchmark-results"}}]}}}})];
-        let t = RunTarget::from_render(&objects, RunKind::Job, "private-ai-demo", "publish-benchmarks")
-            .unwrap();
+        let t = RunTarget::from_render(
+            &objects,
+            RunKind::Job,
+            "private-ai-demo",
+            "publish-benchmarks",
+        )
+        .unwrap();
         assert!(mounts_config_map(&t.object, "benchmark-results"));
         assert!(!mounts_config_map(&t.object, "other"));
         let cm = two_models();
         let a = with_inputs(&t, &cm);
-        assert_eq!(a.hash(), with_inputs(&t, &cm).hash(), "same results, same run");
+        assert_eq!(
+            a.hash(),
+            with_inputs(&t, &cm).hash(),
+            "same results, same run"
+        );
         assert_ne!(a.hash(), t.hash());
         let mut other = cm.clone();
         other["data"]["guidellm-benchmark-full.json"] = json!("{}");

@@ -415,7 +415,11 @@ async fn benchmark_results_are_published_to_the_model_registry() {
         assert!(rows[0]["output_tokens_per_second"].is_number(), "{summary}");
         let bench = get_in(&c, &jobs, NS, job).await.unwrap();
         assert_eq!(
-            summary["finished"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap(),
+            summary["finished"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap(),
             job_time(&bench, "completionTime"),
             "finished is the Job's completion time"
         );
