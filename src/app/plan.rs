@@ -218,7 +218,19 @@ fn what(spec: &StepSpec, objects: &[Value]) -> String {
         ),
         StepParams::WaitJobs(p) => format!("Jobs {} in {}", list(&p.jobs), p.namespace),
         StepParams::RunJob(p) => format!("Job {} in {}", p.job, p.namespace),
-        StepParams::Benchmark(p) => format!("benchmark Jobs {} in {}", list(&p.jobs), p.namespace),
+        StepParams::Benchmark(p) => {
+            let mut text = format!("benchmark Jobs {} in {}", list(&p.jobs), p.namespace);
+            if let Some(results) = &p.results {
+                text.push_str(&format!(", results to ConfigMap {results}"));
+            }
+            if let Some(publish) = &p.publish {
+                text.push_str(&format!(", then Job {}", publish.job));
+                if let Some(switch) = &publish.switch {
+                    text.push_str(&format!(" (needs {switch})"));
+                }
+            }
+            text
+        }
         StepParams::LmEval(p) => format!("LMEvalJobs {} in {}", list(&p.jobs), p.namespace),
         StepParams::Collections(p) => {
             let names: Vec<String> = p.collections.iter().map(|c| c.name.clone()).collect();

@@ -565,6 +565,26 @@ fn validate_stage(
                     }
                 }
             }
+            StepParams::Benchmark(p) => {
+                if let Some(publish) = &p.publish {
+                    if let Some(switch) = &publish.switch
+                        && !switches.contains_key(switch.as_str())
+                    {
+                        problems.push(s.problem(
+                            &at("with.publish.switch"),
+                            format!("undeclared switch `{switch}`"),
+                            Some(switch_hint(switch, &declared)),
+                        ));
+                    }
+                    if p.results.is_none() {
+                        problems.push(s.problem(
+                            &at("with.publish"),
+                            "`publish` needs `results`: the Job reads the results ConfigMap",
+                            Some("name the ConfigMap the step writes: `results: benchmark-results`".into()),
+                        ));
+                    }
+                }
+            }
             StepParams::Patch(p) => {
                 if let Some(r) = &p.restart_pods
                     && r.deployment.is_some() == r.selector.is_some()

@@ -261,6 +261,26 @@ pub enum RunKind {
 pub struct BenchmarkParams {
     pub namespace: String,
     pub jobs: Vec<String>,
+    /// ConfigMap (in `namespace`) the step writes the parsed results to: one key
+    /// `<job>.json` per benchmark Job, `{"model", "rows", "finished"}`.
+    #[serde(default)]
+    pub results: Option<String>,
+    /// A Job of the render (in `namespace`) that reads the `results` ConfigMap, run after the
+    /// benchmarks when its switch is on (publishing them to the Model Registry).
+    #[serde(default)]
+    pub publish: Option<PublishParams>,
+}
+
+/// `benchmark.publish`: the Job run once the results ConfigMap is written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishParams {
+    /// Name of the Job in the stage render (same namespace as the benchmarks).
+    pub job: String,
+    /// A switch of the stage that must also be on (the benchmark step's own `switch` already
+    /// is): off, the Job is not run and the step says why.
+    #[serde(default)]
+    pub switch: Option<String>,
 }
 
 /// `lm-eval`: wait for TrustyAI LMEvalJobs of the render, read their scores from

@@ -350,3 +350,156 @@ async fn teardown_restarts_the_operator_whose_configuration_it_restores() {
     assert!(said, "the teardown says it restarted the operator");
     sim.stop().await;
 }
+
+/// A Job's `status.<field>` time.
+fn job_time(job: &Value, field: &str) -> jiff::Timestamp {
+    job["status"][field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no status.{field}: {job}"))
+        .parse()
+        .unwrap()
+}
+
+/// Issue #12: the benchmark results reach the Model Registry. The benchmark step writes
+/// ConfigMap `benchmark-results` (one `<job>.json` summary per model, owned by democtl), then
+/// Job `publish-benchmarks` runs; a re-deploy changes neither, `--only benchmarks` re-publishes,
+/// `--no-model-registry` says why nothing is published, and teardown removes the ConfigMap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn benchmark_results_are_published_to_the_model_registry() {
+    let sim = Sim::start(demo(), "healthy").await;
+    let c = sim.client();
+    let jobs = ar("batch", "v1", "Job", "jobs");
+    let cms = ar("", "v1", "ConfigMap", "configmaps");
+    sim.democtl(&["deploy", "stage1", "--no-eval"])
+        .await
+        .expect_code(0);
+    let events = sim.events();
+    for ((stage, step), outcome) in outcomes(&events) {
+        assert!(
+            matches!(outcome, Outcome::Succeeded | Outcome::Skipped { .. }),
+            "{stage}/{step}: {outcome:?}"
+        );
+    }
+
+    // One summary per benchmark Job, exactly as publish_benchmarks.py reads it.
+    let cm = get_in(&c, &cms, NS, "benchmark-results")
+        .await
+        .expect("ConfigMap benchmark-results is written");
+    let data = cm["data"].as_object().unwrap();
+    assert_eq!(
+        data.keys().collect::<Vec<_>>(),
+        [
+            "guidellm-benchmark-full.json",
+            "guidellm-benchmark-quantized.json"
+        ]
+    );
+    for (job, model) in [
+        ("guidellm-benchmark-full", "mistral-24b"),
+        ("guidellm-benchmark-quantized", "mistral-24b-quantized"),
+    ] {
+        let summary: Value =
+            serde_json::from_str(data[&format!("{job}.json")].as_str().unwrap()).unwrap();
+        let mut fields: Vec<&str> = summary
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["finished", "model", "rows"], "{summary}");
+        assert_eq!(summary["model"], model);
+        let rows = summary["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 4, "{summary}");
+        assert_eq!(rows[0]["load"], "1");
+        assert!(rows[0]["ttft_p50_ms"].is_number(), "{summary}");
+        assert!(rows[0]["output_tokens_per_second"].is_number(), "{summary}");
+        let bench = get_in(&c, &jobs, NS, job).await.unwrap();
+        assert_eq!(
+            summary["finished"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap(),
+            job_time(&bench, "completionTime"),
+            "finished is the Job's completion time"
+        );
+    }
+    // Owned like every object democtl applies.
+    let labels = &cm["metadata"]["labels"];
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "democtl");
+    assert_eq!(labels["democtl.io/stage"], "stage1");
+    assert!(
+        labels["applyset.kubernetes.io/part-of"].is_string(),
+        "{labels}"
+    );
+
+    // The publisher succeeded, after both benchmarks, and found both files.
+    let publish = get_in(&c, &jobs, NS, "publish-benchmarks")
+        .await
+        .expect("Job publish-benchmarks ran");
+    assert_eq!(publish["status"]["succeeded"], 1, "{publish}");
+    for job in ["guidellm-benchmark-full", "guidellm-benchmark-quantized"] {
+        let bench = get_in(&c, &jobs, NS, job).await.unwrap();
+        assert!(
+            job_time(&publish, "startTime") >= job_time(&bench, "completionTime"),
+            "publish-benchmarks started after {job}"
+        );
+    }
+    let output = tables(&events, "benchmarks");
+    let log = output
+        .iter()
+        .find(|t| t.title == "Output of Job/publish-benchmarks")
+        .unwrap_or_else(|| panic!("{output:?}"));
+    assert!(
+        log.rows.iter().any(|r| r[0]
+            == "/results: 2 files from ConfigMap benchmark-results: guidellm-benchmark-full.json, guidellm-benchmark-quantized.json"),
+        "{log:?}"
+    );
+
+    // Deploying again changes nothing: same results, same publisher run.
+    let version = cm["metadata"]["resourceVersion"].clone();
+    let first = uid_of(&c, &jobs, NS, "publish-benchmarks").await;
+    sim.democtl(&["deploy", "stage1", "--no-eval"])
+        .await
+        .expect_code(0);
+    let again = get_in(&c, &cms, NS, "benchmark-results").await.unwrap();
+    assert_eq!(again["metadata"]["resourceVersion"], version, "unchanged");
+    assert_eq!(uid_of(&c, &jobs, NS, "publish-benchmarks").await, first);
+
+    // `--only benchmarks` measures again and re-publishes.
+    sim.democtl(&["deploy", "stage1", "--only", "benchmarks"])
+        .await
+        .expect_code(0);
+    let second = uid_of(&c, &jobs, NS, "publish-benchmarks").await;
+    assert_ne!(second, first, "the publisher ran again");
+    let publish = get_in(&c, &jobs, NS, "publish-benchmarks").await.unwrap();
+    assert_eq!(publish["status"]["succeeded"], 1, "{publish}");
+    let cm = get_in(&c, &cms, NS, "benchmark-results").await.unwrap();
+    assert_ne!(cm["data"], again["data"], "new measurements, new summaries");
+
+    // Without the Model Registry nothing is published, and the step says why.
+    sim.democtl(&["deploy", "stage1", "--no-eval", "--no-model-registry"])
+        .await
+        .expect_code(0);
+    let events = sim.events();
+    let output = tables(&events, "benchmarks");
+    assert!(
+        output.iter().any(|t| t
+            .rows
+            .iter()
+            .any(|r| r[0].contains("not run: switch `model-registry` is off"))),
+        "{output:?}"
+    );
+    assert_eq!(uid_of(&c, &jobs, NS, "publish-benchmarks").await, second);
+
+    // Teardown removes the ConfigMap with the rest of the stage.
+    sim.democtl(&["teardown", "--stage", "1", "--delete-data"])
+        .await
+        .expect_code(0);
+    assert!(
+        get_in(&c, &cms, NS, "benchmark-results").await.is_none(),
+        "teardown removed ConfigMap benchmark-results"
+    );
+
+    sim.stop().await;
+}

@@ -168,6 +168,16 @@ const BAD: &[(&str, &str, &str)] = &[
         "stages/stage1.yaml:29:36: `steps[2].with.jobs`: expected a list\nhint: write it as `[a, b]` or as `- a` lines",
     ),
     (
+        "    with: { namespace: demo, jobs: [guidellm] }\n",
+        "    with: { namespace: demo, jobs: [guidellm], results: r, publish: { job: p, switch: registry } }\n",
+        "stages/stage1.yaml:29:87: `steps[2].with.publish.switch`: undeclared switch `registry`\nhint: declare it under `switches:` with `name: registry` and a `default`",
+    ),
+    (
+        "    with: { namespace: demo, jobs: [guidellm] }\n",
+        "    with: { namespace: demo, jobs: [guidellm], publish: { job: p } }\n",
+        "stages/stage1.yaml:29:57: `steps[2].with.publish`: `publish` needs `results`: the Job reads the results ConfigMap\nhint: name the ConfigMap the step writes: `results: benchmark-results`",
+    ),
+    (
         "    retry: { attempts: 5, base: 2s, cap: 30s }\n",
         "    retry: { attempts: 5, base: 2s }\n",
         "stages/stage1.yaml:23:27: `steps[1].retry`: missing field `cap`\nhint: add `cap:` to this mapping",

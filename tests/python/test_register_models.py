@@ -4,12 +4,16 @@ contract (mr_stub)."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 from conftest import COMPONENTS, run_script, script
 from mr_stub import Stub
 
 MODELS = json.loads((COMPONENTS / "model-registry" / "scripts" / "models.json").read_text())
 TOKEN = "sa-token-123"
+# ConfigMap benchmark-results exactly as democtl writes it (src/steps/benchmark.rs checks it).
+CONTRACT = json.loads((Path(__file__).parent / "contracts" / "benchmark-results.json").read_text())["configMap"]
 
 
 def run(mr: Stub, token_file, name: str, **env: str):
@@ -81,3 +85,37 @@ def test_publishing_without_results_is_a_clear_no_op(token_file, tmp_path):
         out = run(mr, token_file, "publish_benchmarks.py", RESULTS_DIR=str(tmp_path / "none"))
         assert "nothing to publish" in out.stdout
         assert mr.requests == []
+
+
+def mount_config_map(config_map: dict, target: Path) -> Path:
+    """A ConfigMap volume as the kubelet writes it: the keys in a timestamped directory,
+    `..data` pointing at it, and one symlink per key (`<key> -> ..data/<key>`)."""
+    target.mkdir()
+    stamp = target / "..2026_12_08_01_00_00.000000001"
+    stamp.mkdir()
+    for key, value in config_map["data"].items():
+        (stamp / key).write_text(value)
+    os.symlink(stamp.name, target / "..data")
+    for key in config_map["data"]:
+        os.symlink(f"..data/{key}", target / key)
+    return target
+
+
+def test_the_benchmark_results_config_map_democtl_writes_is_published(token_file, tmp_path):
+    results = mount_config_map(CONTRACT, tmp_path / "results")
+    with Stub(token=TOKEN) as mr:
+        run(mr, token_file, "register_models.py")
+        out = run(mr, token_file, "publish_benchmarks.py", RESULTS_DIR=str(results))
+        # one line per key (the `..` entries of the mount are not results)
+        assert out.stdout.count("benchmark properties published") == 2, out.stdout
+        assert "mistral-24b-quantized version w4a16: 11 benchmark properties published" in out.stdout
+        assert "mistral-24b version " in out.stdout
+        for job, value in CONTRACT["data"].items():
+            summary = json.loads(value)
+            (version,) = mr.versions_of(summary["model"])
+            props = version["customProperties"]
+            assert props["guidellm.finished"]["string_value"] == summary["finished"], job
+            for row in summary["rows"]:
+                assert props[f"guidellm.c{row['load']}.ttft_p50_ms"]["double_value"] == row["ttft_p50_ms"]
+                assert f"guidellm.c{row['load']}.itl_p95_ms" not in props  # null: no property
+        assert mr.violations == []

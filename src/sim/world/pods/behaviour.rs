@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::super::informer::CONFIG_MAP;
 use super::super::{BEHAVIOUR_LABEL, Ctx, EXIT_LOG_ANNOTATION, obj};
 use super::containers;
 use crate::sim::scenario::DownloadFailure;
@@ -124,6 +125,7 @@ pub(super) fn log_lines(ctx: &Ctx, pod: &Value, behaviour: Behaviour, elapsed: u
         Behaviour::Run => {
             let name = obj::label(pod, "job-name").unwrap_or(obj::name(pod));
             let mut lines = vec![format!("Starting {name}")];
+            lines.extend(optional_config_maps(ctx, pod));
             // A Tekton TaskRun's pod runs for `delays.pipeline_run`, any other for `delays.job`.
             let run_time = if obj::label(pod, "tekton.dev/taskRun").is_some() {
                 delays.pipeline_run
@@ -169,6 +171,53 @@ pub(super) fn log_lines(ctx: &Ctx, pod: &Value, behaviour: Behaviour, elapsed: u
             }
         }
     }
+}
+
+/// What a run-to-completion pod finds in its optional ConfigMap volumes (the publisher's
+/// `benchmark-results`): the files mounted, or that the ConfigMap is missing and the directory
+/// empty — so a run without its input says so in its log. Nothing before the caches are synced.
+fn optional_config_maps(ctx: &Ctx, pod: &Value) -> Vec<String> {
+    if !ctx.caches.is_synced(CONFIG_MAP) {
+        return Vec::new();
+    }
+    let mounts: Vec<&Value> = containers(pod)
+        .first()
+        .and_then(|c| c["volumeMounts"].as_array())
+        .map(|m| m.iter().collect())
+        .unwrap_or_default();
+    let mut lines = Vec::new();
+    for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
+        let Some(name) = v["configMap"]["name"].as_str() else {
+            continue;
+        };
+        if v["configMap"]["optional"] != true {
+            continue;
+        }
+        let Some(path) = mounts
+            .iter()
+            .find(|m| m["name"] == v["name"])
+            .and_then(|m| m["mountPath"].as_str())
+        else {
+            continue;
+        };
+        match ctx.caches.get(CONFIG_MAP, obj::namespace(pod), name) {
+            Some(cm) => {
+                let files: Vec<&str> = cm["data"]
+                    .as_object()
+                    .map(|d| d.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                lines.push(format!(
+                    "{path}: {} files from ConfigMap {name}: {}",
+                    files.len(),
+                    files.join(", ")
+                ));
+            }
+            None => lines.push(format!(
+                "{path}: empty (optional ConfigMap {name} not found)"
+            )),
+        }
+    }
+    lines
 }
 
 /// The safetensors files of a simulated model: (count, total bytes). The full Mistral Small 24B
