@@ -398,6 +398,21 @@ fn events_of(path: &Path) -> Vec<democtl::runner::event::RunEvent> {
     democtl::report::replay::RunLog::read(path).unwrap().events
 }
 
+/// The newest run log records the interruption (at `step`, when given).
+fn assert_interrupt_recorded(demo: &Demo, step: Option<&str>) {
+    let log = demo.logs().pop().unwrap();
+    assert!(
+        events_of(&log).iter().any(|e| matches!(
+            &e.kind,
+            democtl::runner::event::RunEventKind::RunInterrupted { step: at, .. }
+                if step.is_none() || at.as_deref() == step
+        )),
+        "no interrupt{} in {}",
+        step.map(|s| format!(" at {s}")).unwrap_or_default(),
+        log.display()
+    );
+}
+
 #[test]
 fn sigterm_during_a_deploy_stops_it_cleanly_with_143() {
     let demo = project();
@@ -443,15 +458,7 @@ fn sigterm_during_a_deploy_stops_it_cleanly_with_143() {
         run.stderr
     );
     // The interrupt record: the run log says interrupted, the stage record in progress.
-    let log = demo.logs().pop().unwrap();
-    assert!(
-        events_of(&log).iter().any(|e| matches!(
-            &e.kind,
-            democtl::runner::event::RunEventKind::RunInterrupted { step: Some(step), .. } if step == "server-ready"
-        )),
-        "no interrupt in {}",
-        log.display()
-    );
+    assert_interrupt_recorded(&demo, Some("server-ready"));
     assert_eq!(sim.stage_status().as_deref(), Some("in-progress"));
     assert_eq!(
         sim.lease().map(|l| l.spec),
@@ -485,15 +492,7 @@ fn sighup_during_a_deploy_stops_it_cleanly_with_129() {
         "{}",
         run.stderr
     );
-    let log = demo.logs().pop().unwrap();
-    assert!(
-        events_of(&log).iter().any(|e| matches!(
-            &e.kind,
-            democtl::runner::event::RunEventKind::RunInterrupted { .. }
-        )),
-        "no interrupt in {}",
-        log.display()
-    );
+    assert_interrupt_recorded(&demo, None);
     assert_eq!(sim.stage_status().as_deref(), Some("in-progress"));
     assert_eq!(
         sim.lease().map(|l| l.spec),
@@ -528,15 +527,7 @@ fn sigterm_during_a_teardown_stops_it_cleanly_and_the_rerun_converges() {
     let run = teardown.finish();
     run.expect_code(143);
     assert!(run.stderr.contains("SIGTERM"), "{}", run.stderr);
-    let log = demo.logs().pop().unwrap();
-    assert!(
-        events_of(&log).iter().any(|e| matches!(
-            &e.kind,
-            democtl::runner::event::RunEventKind::RunInterrupted { .. }
-        )),
-        "no interrupt in {}",
-        log.display()
-    );
+    assert_interrupt_recorded(&demo, None);
     assert_eq!(
         sim.lease().map(|l| l.spec),
         None,
