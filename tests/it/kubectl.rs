@@ -688,3 +688,149 @@ async fn custom_resource_columns_follow_their_json_paths_and_priorities() {
     assert_eq!(header, ["NAME", "CREATED", "AT"], "{crds}");
     assert!(crds.contains("widgets.example.com   20"), "{crds}");
 }
+
+/// kube-apiserver's `DefaultStorageClass` admission and the storage and Job tables: a claim
+/// without a class gets the default one (`""` asks for none), `kubectl get sc` marks the
+/// default, PVC/PV/Job tables have kube's columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_get_the_default_storage_class_and_tables_have_kubes_columns() {
+    let Some(k) = kubectl().await else { return };
+    let classes = r#"apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: slow}
+provisioner: example.com/slow
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: fast
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: example.com/fast
+volumeBindingMode: WaitForFirstConsumer
+allowVolumeExpansion: true
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv1}
+spec:
+  capacity: {storage: 2Gi}
+  accessModes: [ReadWriteOnce, ReadWriteMany]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: slow
+  hostPath: {path: /tmp/pv1}
+"#;
+    let (ok, _, err) = k.run(&["create", "-f", "-"], Some(classes)).await;
+    assert!(ok, "{err}");
+    let claims = r#"apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: plain, namespace: default}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: none, namespace: default}
+spec: {storageClassName: "", accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: j, namespace: default}
+spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: x}]}}}
+"#;
+    let (ok, _, err) = k.run(&["create", "-f", "-"], Some(claims)).await;
+    assert!(ok, "{err}");
+    let class_of = |name: &'static str| {
+        let k = &k;
+        async move {
+            k.ok(&[
+                "get",
+                "pvc",
+                name,
+                "-n",
+                "default",
+                "-o",
+                "jsonpath={.spec.storageClassName}",
+            ])
+            .await
+        }
+    };
+    assert_eq!(class_of("plain").await, "fast");
+    assert_eq!(class_of("none").await, "");
+
+    let sc = k.ok(&["get", "sc"]).await;
+    let rows: Vec<Vec<&str>> = sc.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(
+        rows[0],
+        [
+            "NAME",
+            "PROVISIONER",
+            "RECLAIMPOLICY",
+            "VOLUMEBINDINGMODE",
+            "ALLOWVOLUMEEXPANSION",
+            "AGE"
+        ],
+        "{sc}"
+    );
+    assert!(
+        rows.iter().any(|r| r[..6]
+            == [
+                "fast",
+                "(default)",
+                "example.com/fast",
+                "Delete",
+                "WaitForFirstConsumer",
+                "true"
+            ]),
+        "{sc}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r[..5] == ["slow", "example.com/slow", "Delete", "Immediate", "false"]),
+        "{sc}"
+    );
+
+    let pvc = k.ok(&["get", "pvc", "-n", "default"]).await;
+    let header: Vec<&str> = pvc.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "STATUS",
+            "VOLUME",
+            "CAPACITY",
+            "ACCESS",
+            "MODES",
+            "STORAGECLASS",
+            "VOLUMEATTRIBUTESCLASS",
+            "AGE"
+        ],
+        "{pvc}"
+    );
+    let jobs = k.ok(&["get", "jobs", "-n", "default"]).await;
+    let header: Vec<&str> = jobs.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
+        "{jobs}"
+    );
+    let pv = k.ok(&["get", "pv"]).await;
+    let rows: Vec<Vec<&str>> = pv.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(
+        rows[0],
+        [
+            "NAME",
+            "CAPACITY",
+            "ACCESS",
+            "MODES",
+            "RECLAIM",
+            "POLICY",
+            "STATUS",
+            "CLAIM",
+            "STORAGECLASS",
+            "VOLUMEATTRIBUTESCLASS",
+            "REASON",
+            "AGE"
+        ],
+        "{pv}"
+    );
+    assert_eq!(rows[1][..4], ["pv1", "2Gi", "RWO,RWX", "Retain"], "{pv}");
+}

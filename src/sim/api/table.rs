@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::json_response;
 use super::jsonpath::{self, JsonPath};
-use super::read::{age, human_age};
+use super::read::{age, human_age, human_duration};
 use crate::sim::resources::{KindInfo, PrinterColumn};
 use crate::sim::server::Shared;
 
@@ -97,21 +97,138 @@ fn pod_ready(v: &Value) -> String {
     format!("{ready}/{total}")
 }
 
+/// kube's Job STATUS: the first of its conditions that is true, in kube's order.
 fn job_status(v: &Value) -> String {
-    if condition(v, "Complete").as_deref() == Some("True") {
-        "Complete".into()
-    } else if condition(v, "Failed").as_deref() == Some("True") {
-        "Failed".into()
-    } else if v.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) {
-        "Suspended".into()
+    let has = |t: &str| condition(v, t).as_deref() == Some("True");
+    if has("Complete") {
+        "Complete"
+    } else if has("Failed") {
+        "Failed"
+    } else if v.pointer("/metadata/deletionTimestamp").is_some() {
+        "Terminating"
+    } else if has("Suspended") {
+        "Suspended"
+    } else if has("FailureTarget") {
+        "FailureTarget"
+    } else if has("SuccessCriteriaMet") {
+        "SuccessCriteriaMet"
     } else {
-        "Running".into()
+        "Running"
     }
+    .into()
+}
+
+/// kube's Job COMPLETIONS: succeeded of completions (`of N` for parallel Jobs without a count).
+fn job_completions(v: &Value) -> String {
+    let succeeded = n(v, "/status/succeeded");
+    match (
+        v.pointer("/spec/completions").and_then(Value::as_i64),
+        v.pointer("/spec/parallelism").and_then(Value::as_i64),
+    ) {
+        (Some(want), _) => format!("{succeeded}/{want}"),
+        (None, Some(p)) if p > 1 => format!("{succeeded}/1 of {p}"),
+        _ => format!("{succeeded}/1"),
+    }
+}
+
+/// kube's Job DURATION: start to completion, or start to now while it runs.
+fn job_duration(v: &Value, now: jiff::Timestamp) -> String {
+    let time = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .and_then(crate::sim::clock::parse_rfc3339)
+    };
+    match (time("/status/startTime"), time("/status/completionTime")) {
+        (None, _) => String::new(),
+        (Some(start), None) => human_duration(now.duration_since(start).as_secs()),
+        (Some(start), Some(end)) => human_duration(end.duration_since(start).as_secs()),
+    }
+}
+
+/// kube's access-mode abbreviations, in its order.
+fn access_modes(v: &Value, pointer: &str) -> String {
+    let modes: Vec<&str> = v
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    [
+        ("ReadWriteOnce", "RWO"),
+        ("ReadOnlyMany", "ROX"),
+        ("ReadWriteMany", "RWX"),
+        ("ReadWriteOncePod", "RWOP"),
+    ]
+    .iter()
+    .filter(|(mode, _)| modes.contains(mode))
+    .map(|(_, short)| *short)
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
+/// kube's PVC STATUS (`Terminating` while deleted), and the volume fields it shows only once
+/// the claim names a volume.
+fn pvc_columns() -> Columns {
+    let bound = |v: &Value| !s(v, "/spec/volumeName").is_empty();
+    vec![
+        (
+            "Status".to_string(),
+            Box::new(|v: &Value| {
+                if v.pointer("/metadata/deletionTimestamp").is_some() {
+                    "Terminating".into()
+                } else {
+                    s(v, "/status/phase")
+                }
+            }),
+        ),
+        (
+            "Volume".to_string(),
+            Box::new(|v: &Value| s(v, "/spec/volumeName")),
+        ),
+        (
+            "Capacity".to_string(),
+            Box::new(move |v: &Value| {
+                if bound(v) {
+                    s(v, "/status/capacity/storage")
+                } else {
+                    String::new()
+                }
+            }),
+        ),
+        (
+            "Access Modes".to_string(),
+            Box::new(move |v: &Value| {
+                if bound(v) {
+                    access_modes(v, "/status/accessModes")
+                } else {
+                    String::new()
+                }
+            }),
+        ),
+        (
+            "StorageClass".to_string(),
+            Box::new(|v: &Value| {
+                match s(
+                    v,
+                    "/metadata/annotations/volume.beta.kubernetes.io~1storage-class",
+                ) {
+                    beta if !beta.is_empty() => beta,
+                    _ => s(v, "/spec/storageClassName"),
+                }
+            }),
+        ),
+        (
+            "VolumeAttributesClass".to_string(),
+            Box::new(|v: &Value| match s(v, "/spec/volumeAttributesClassName") {
+                c if c.is_empty() => "<unset>".into(),
+                c => c,
+            }),
+        ),
+    ]
 }
 
 /// kube-apiserver's printer columns of a kind: those before AGE, those after it, and the
 /// `-o wide` ones (priority 1) at the end.
-fn builtin(kind: &KindInfo) -> (Columns, Columns, Columns) {
+fn builtin(kind: &KindInfo, now: jiff::Timestamp) -> (Columns, Columns, Columns) {
     match (kind.group.as_str(), kind.plural.as_str()) {
         ("", "nodes") => (
             vec![
@@ -193,20 +310,16 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns, Columns) {
                 }),
             )],
             vec![],
-            vec![],
+            // Containers and Images (kube shows no selector for StatefulSets).
+            workload_wide().into_iter().take(2).collect(),
         ),
         ("batch", "jobs") => (
             vec![
                 ("Status".to_string(), Box::new(job_status)),
+                ("Completions".to_string(), Box::new(job_completions)),
                 (
-                    "Completions".to_string(),
-                    Box::new(|v: &Value| {
-                        let want = v
-                            .pointer("/spec/completions")
-                            .and_then(Value::as_i64)
-                            .unwrap_or(1);
-                        format!("{}/{want}", n(v, "/status/succeeded"))
-                    }),
+                    "Duration".to_string(),
+                    Box::new(move |v: &Value| job_duration(v, now)),
                 ),
             ],
             vec![],
@@ -221,22 +334,105 @@ fn builtin(kind: &KindInfo) -> (Columns, Columns, Columns) {
             vec![],
         ),
         ("", "persistentvolumeclaims") => (
+            pvc_columns(),
+            vec![],
+            vec![(
+                "VolumeMode".to_string(),
+                Box::new(|v: &Value| match s(v, "/spec/volumeMode") {
+                    m if m.is_empty() => "<unset>".into(),
+                    m => m,
+                }),
+            )],
+        ),
+        ("", "persistentvolumes") => (
             vec![
                 (
-                    "Status".to_string(),
-                    Box::new(|v: &Value| s(v, "/status/phase")),
-                ),
-                (
-                    "Volume".to_string(),
-                    Box::new(|v: &Value| s(v, "/spec/volumeName")),
-                ),
-                (
                     "Capacity".to_string(),
-                    Box::new(|v: &Value| s(v, "/status/capacity/storage")),
+                    Box::new(|v: &Value| s(v, "/spec/capacity/storage")),
+                ),
+                (
+                    "Access Modes".to_string(),
+                    Box::new(|v: &Value| access_modes(v, "/spec/accessModes")),
+                ),
+                (
+                    "Reclaim Policy".to_string(),
+                    Box::new(|v: &Value| s(v, "/spec/persistentVolumeReclaimPolicy")),
+                ),
+                (
+                    "Status".to_string(),
+                    Box::new(|v: &Value| {
+                        if v.pointer("/metadata/deletionTimestamp").is_some() {
+                            "Terminating".into()
+                        } else {
+                            s(v, "/status/phase")
+                        }
+                    }),
+                ),
+                (
+                    "Claim".to_string(),
+                    Box::new(|v: &Value| {
+                        match (
+                            s(v, "/spec/claimRef/namespace"),
+                            s(v, "/spec/claimRef/name"),
+                        ) {
+                            (_, name) if name.is_empty() => String::new(),
+                            (ns, name) => format!("{ns}/{name}"),
+                        }
+                    }),
                 ),
                 (
                     "StorageClass".to_string(),
                     Box::new(|v: &Value| s(v, "/spec/storageClassName")),
+                ),
+                (
+                    "VolumeAttributesClass".to_string(),
+                    Box::new(|v: &Value| match s(v, "/spec/volumeAttributesClassName") {
+                        c if c.is_empty() => "<unset>".into(),
+                        c => c,
+                    }),
+                ),
+                (
+                    "Reason".to_string(),
+                    Box::new(|v: &Value| s(v, "/status/reason")),
+                ),
+            ],
+            vec![],
+            vec![(
+                "VolumeMode".to_string(),
+                Box::new(|v: &Value| match s(v, "/spec/volumeMode") {
+                    m if m.is_empty() => "<unset>".into(),
+                    m => m,
+                }),
+            )],
+        ),
+        ("storage.k8s.io", "storageclasses") => (
+            vec![
+                (
+                    "Provisioner".to_string(),
+                    Box::new(|v: &Value| s(v, "/provisioner")),
+                ),
+                (
+                    "ReclaimPolicy".to_string(),
+                    Box::new(|v: &Value| match s(v, "/reclaimPolicy") {
+                        p if p.is_empty() => "Delete".into(),
+                        p => p,
+                    }),
+                ),
+                (
+                    "VolumeBindingMode".to_string(),
+                    Box::new(|v: &Value| match s(v, "/volumeBindingMode") {
+                        m if m.is_empty() => "Immediate".into(),
+                        m => m,
+                    }),
+                ),
+                (
+                    "AllowVolumeExpansion".to_string(),
+                    Box::new(|v: &Value| {
+                        v.pointer("/allowVolumeExpansion")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false)
+                            .to_string()
+                    }),
                 ),
             ],
             vec![],
@@ -424,6 +620,18 @@ fn workload_wide() -> Columns {
     ]
 }
 
+/// The NAME cell: the object's name; a default StorageClass reads `gp3-csi (default)`.
+fn name_cell(kind: &KindInfo, o: &Value) -> Value {
+    let name = o.pointer("/metadata/name").cloned().unwrap_or(Value::Null);
+    let default = super::write::is_default_storage_class(o);
+    match name.as_str() {
+        Some(n) if kind.group == "storage.k8s.io" && kind.plural == "storageclasses" && default => {
+            json!(format!("{n} (default)"))
+        }
+        _ => name,
+    }
+}
+
 fn column(name: &str, format: &str, priority: u8) -> Value {
     json!({"name": name, "type": "string", "format": format, "description": name, "priority": priority})
 }
@@ -491,7 +699,7 @@ pub fn response(
     rv: &str,
     shared: &Shared,
 ) -> axum::response::Response {
-    let (before, after, wide) = builtin(kind);
+    let (before, after, wide) = builtin(kind, shared.config.clock.now());
     let custom = if kind.custom {
         custom_columns(kind)
     } else {
@@ -505,12 +713,11 @@ pub fn response(
     let default_convertor =
         kind.group == "apiextensions.k8s.io" && kind.plural == "customresourcedefinitions";
     let mut columns = vec![column("Name", "name", 0)];
+    columns[0]["description"] = json!(meta_description("name"));
     if default_convertor {
-        columns[0]["description"] = json!(meta_description("name"));
         columns.push(json!({"name": "Created At", "type": "date", "format": "",
             "description": meta_description("creationTimestamp"), "priority": 0}));
     } else if kind.custom {
-        columns[0]["description"] = json!(meta_description("name"));
         columns.extend(custom.iter().map(|c| {
             let description = if c.description.is_empty() {
                 format!(
@@ -525,14 +732,16 @@ pub fn response(
         }));
     } else {
         columns.extend(before.iter().map(|(n, _)| column(n, "", 0)));
-        columns.push(column("Age", "", 0));
+        let mut age_column = column("Age", "", 0);
+        age_column["description"] = json!(meta_description("creationTimestamp"));
+        columns.push(age_column);
         columns.extend(after.iter().map(|(n, _)| column(n, "", 0)));
         columns.extend(wide.iter().map(|(n, _)| column(n, "", 1)));
     }
     let rows: Vec<Value> = items
         .iter()
         .map(|o| {
-            let mut cells = vec![o.pointer("/metadata/name").cloned().unwrap_or(Value::Null)];
+            let mut cells = vec![name_cell(kind, o)];
             if default_convertor {
                 cells.push(
                     o.pointer("/metadata/creationTimestamp")

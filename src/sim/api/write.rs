@@ -217,6 +217,7 @@ pub fn create_in(
     }
     super::ipalloc::allocate(st, kind, &mut obj)
         .map_err(|causes| ApiError::invalid(&kind.kind, &kind.group, &name, causes))?;
+    default_storage_class(st, kind, &mut obj);
     defaults(kind, &mut obj);
     let now = shared.config.clock.now_rfc3339();
     for k in [
@@ -803,6 +804,58 @@ pub fn bind(shared: &Shared, req: &Request) -> Result<axum::response::Response, 
         201,
         &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
     ))
+}
+
+/// Whether a StorageClass is a default one (kube's `IsDefaultAnnotation`: the GA or the beta
+/// annotation `is-default-class` is `"true"`).
+pub(crate) fn is_default_storage_class(sc: &Value) -> bool {
+    [
+        "storageclass.kubernetes.io/is-default-class",
+        "storageclass.beta.kubernetes.io/is-default-class",
+    ]
+    .iter()
+    .any(|a| sc["metadata"]["annotations"][*a] == "true")
+}
+
+/// kube-apiserver's `DefaultStorageClass` admission: a PersistentVolumeClaim created without a
+/// `storageClassName` (absent or null — `""` asks for no class) gets the default StorageClass,
+/// the newest one annotated `is-default-class: "true"` when several are (then by name).
+fn default_storage_class(st: &State, kind: &KindInfo, obj: &mut Value) {
+    if !(kind.group.is_empty() && kind.plural == "persistentvolumeclaims") {
+        return;
+    }
+    let beta = obj
+        .pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class")
+        .is_some();
+    let unset = obj
+        .pointer("/spec/storageClassName")
+        .is_none_or(Value::is_null);
+    if beta || !unset {
+        return;
+    }
+    let classes = st.list(
+        &GroupResource::new("storage.k8s.io", "storageclasses"),
+        None,
+    );
+    let newest = classes
+        .iter()
+        .filter(|sc| is_default_storage_class(sc))
+        .max_by(|a, b| {
+            let created = |v: &Value| {
+                v["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            };
+            created(a).cmp(&created(b)).then_with(|| {
+                b["metadata"]["name"]
+                    .as_str()
+                    .cmp(&a["metadata"]["name"].as_str())
+            })
+        });
+    if let (Some(sc), Some(spec)) = (newest, obj.get_mut("spec").and_then(Value::as_object_mut)) {
+        spec.insert("storageClassName".into(), sc["metadata"]["name"].clone());
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub(super) fn default_class(ctx: &Ctx) -> Option<Value> {
     ctx.caches
         .list(STORAGE_CLASS)
         .values()
-        .find(|s| obj::annotation(s, "storageclass.kubernetes.io/is-default-class") == Some("true"))
+        .find(|s| crate::sim::api::write::is_default_storage_class(s))
         .cloned()
 }
 
