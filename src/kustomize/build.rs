@@ -36,13 +36,7 @@ pub fn build(dir: &Path) -> Result<Vec<Value>, RenderError> {
         &mut declared,
         &mut config,
     )?;
-    for r in res.iter_mut() {
-        if r.generated.as_ref().is_some_and(|g| g.needs_hash) {
-            r.store_previous_id();
-            let name = format!("{}-{}", r.name(), generators::content_hash(&r.obj));
-            r.set_name(&name);
-        }
-    }
+    generators::add_hashes(&mut res);
     nameref::fix(&mut res, &top.file, &config)?;
     vars::resolve(&declared, &mut res, &config)?;
     res.retain(|r| {

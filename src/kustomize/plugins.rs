@@ -378,6 +378,7 @@ pub(crate) fn transform(
             };
             replacements::apply(&synthetic(l, c, k), res)?;
         }
+        "HashTransformer" => super::generators::add_hashes(res),
         other => {
             return Err(RenderError::Unsupported {
                 file: c.file.clone(),
