@@ -58,8 +58,7 @@ pub(crate) fn apply_with(
                 .iter()
                 .any(|fs| fs.selects(&gvk) && fs.segments() == ["metadata", "namespace"])
         });
-        if meta_spec && !gvk.is_cluster_scoped() && !(opts.unset_only && !r.namespace().is_empty())
-        {
+        if meta_spec && !gvk.is_cluster_scoped() && (!opts.unset_only || r.namespace().is_empty()) {
             r.set_namespace(ns);
         }
         if meta_spec && gvk.kind == "Namespace" && gvk.group.is_empty() && gvk.version == "v1" {
