@@ -14,6 +14,7 @@ use super::kustomization::{self, Loaded, is_remote, resolve};
 use super::loader::file_in_root;
 use super::order;
 use super::patch;
+use super::plugins;
 use super::replacements;
 use super::resource::{ResId, Resource, invalid, load_manifests};
 use super::transform::config::TransformerConfig;
@@ -35,13 +36,7 @@ pub fn build(dir: &Path) -> Result<Vec<Value>, RenderError> {
         &mut declared,
         &mut config,
     )?;
-    for r in res.iter_mut() {
-        if r.generated.as_ref().is_some_and(|g| g.needs_hash) {
-            r.store_previous_id();
-            let name = format!("{}-{}", r.name(), generators::content_hash(&r.obj));
-            r.set_name(&name);
-        }
-    }
+    generators::add_hashes(&mut res);
     nameref::fix(&mut res, &top.file, &config)?;
     vars::resolve(&declared, &mut res, &config)?;
     res.retain(|r| {
@@ -210,6 +205,11 @@ fn accumulate(
             absorb(&l, &mut acc, &mut index, r, behavior, kind)?;
         }
     }
+    for c in plugin_configs(&l, "generators", &k.generators, stack)? {
+        let (g, kind, args) = plugins::generator(&l, &c)?;
+        let (r, behavior) = generators::generate(&g, kind, &args)?;
+        absorb(&g, &mut acc, &mut index, r, behavior, kind)?;
+    }
 
     for entry in &k.components {
         if is_remote(entry) {
@@ -243,10 +243,40 @@ fn accumulate(
     replicas::apply(&l, &mut acc)?;
     images::apply(&l, &mut acc, &config);
     replacements::apply(&l, &mut acc)?;
+    for c in plugin_configs(&l, "transformers", &k.transformers, stack)? {
+        plugins::transform(&l, &c, &mut acc)?;
+    }
     acc.retain(|r| !r.is_empty());
     stack.pop();
     config_out.merge(config);
     Ok(acc)
+}
+
+/// The plugin configs of `field`: inline, from files, or the output of a directory's
+/// kustomization (built on its own, as kustomize builds it).
+fn plugin_configs(
+    l: &Loaded,
+    field: &str,
+    entries: &[String],
+    stack: &mut Vec<PathBuf>,
+) -> Result<Vec<plugins::Config>, RenderError> {
+    let mut out = Vec::new();
+    for entry in entries {
+        match plugins::read_entry(l, field, entry)? {
+            plugins::Entry::Configs(c) => out.extend(c),
+            plugins::Entry::Dir(path) => {
+                let sub = load_dir(l, field, entry, &path, stack)?;
+                let mut config = TransformerConfig::default();
+                let built =
+                    accumulate(sub, false, Vec::new(), stack, &mut Vec::new(), &mut config)?;
+                out.extend(built.into_iter().map(|r| plugins::Config {
+                    obj: r.obj,
+                    file: r.file,
+                }));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Loads the kustomization of a directory entry, refusing cycles (a directory that contains

@@ -133,6 +133,11 @@ impl RenderError {
             Self::MultipleKustomizations { .. } => {
                 "keep only one of `kustomization.yaml`, `kustomization.yml`, `Kustomization`".into()
             }
+            Self::Unsupported { field, .. }
+                if field.starts_with("transformers:") || field.starts_with("generators:") =>
+            {
+                "democtl runs only the built-in plugin configs listed in docs/kustomize.md (`apiVersion: builtin`; no exec, container or Go plugins, Helm or IAM); remove this config or pre-render its output into plain manifests".into()
+            }
             Self::Unsupported { field, .. } => format!(
                 "democtl renders without plugins, Helm or remote bases; remove `{field}` or pre-render it into plain manifests"
             ),

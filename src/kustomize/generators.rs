@@ -314,6 +314,19 @@ pub(crate) fn merge_into(old: &Resource, new: &mut Resource, behavior: Behavior)
     }
 }
 
+/// Appends the content hash to the name of every generated object that wants one (at the end
+/// of the build, and where a `HashTransformer` runs: kustomize then hashes those objects
+/// again at the end, as v5.5 does).
+pub(crate) fn add_hashes(res: &mut [Resource]) {
+    for r in res.iter_mut() {
+        if r.generated.as_ref().is_some_and(|g| g.needs_hash) {
+            r.store_previous_id();
+            let name = format!("{}-{}", r.name(), content_hash(&r.obj));
+            r.set_name(&name);
+        }
+    }
+}
+
 /// kustomize's content hash of a ConfigMap or Secret (10 characters), as `api/hasher`
 /// computes it: SHA-256 of Go's `json.Marshal` of selected fields, hex, first 10 characters
 /// with `0 1 3 a e` mapped to `g h k m t`.

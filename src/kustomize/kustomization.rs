@@ -19,8 +19,6 @@ const UNSUPPORTED: &[&str] = &[
     "helmCharts",
     "helmChartInflationGenerator",
     "helmGlobals",
-    "generators",
-    "transformers",
     "validators",
     "openapi",
     "crds",
@@ -128,6 +126,8 @@ const KUSTOMIZATION_FIELDS: &[(&str, Field)] = &[
     ("replacements", Field::Data),
     ("buildMetadata", Field::Data),
     ("configurations", Field::Data),
+    ("generators", Field::Data),
+    ("transformers", Field::Data),
     (
         "vars",
         Field::List(&[
@@ -441,6 +441,12 @@ pub(crate) struct Kustomization {
     pub vars: Vec<super::vars::Var>,
     #[serde(default)]
     pub configurations: Vec<String>,
+    /// Built-in generator configs (files, directories or inline YAML).
+    #[serde(default)]
+    pub generators: Vec<String>,
+    /// Built-in transformer configs (files, directories or inline YAML).
+    #[serde(default)]
+    pub transformers: Vec<String>,
 }
 
 /// A kustomization and where it lives.
@@ -732,6 +738,8 @@ fn merge_part(k: &mut Kustomization, p: Kustomization, key: &str) {
         "buildMetadata" => k.build_metadata = p.build_metadata,
         "vars" => k.vars = p.vars,
         "configurations" => k.configurations = p.configurations,
+        "generators" => k.generators = p.generators,
+        "transformers" => k.transformers = p.transformers,
         _ => {}
     }
 }

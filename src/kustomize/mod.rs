@@ -15,6 +15,7 @@ mod kustomization;
 mod loader;
 mod order;
 mod patch;
+mod plugins;
 mod quoting;
 mod replacements;
 mod resource;

@@ -5,18 +5,26 @@
 use serde_json::Value;
 
 use super::config::TransformerConfig;
-use crate::kustomize::fieldspec::{Leaf, visit};
+use crate::kustomize::fieldspec::{FieldSpec, Leaf, visit};
 use crate::kustomize::kustomization::{Image, Loaded};
 use crate::kustomize::resource::Resource;
 
 /// Applies `l.k.images`.
 pub(crate) fn apply(l: &Loaded, res: &mut [Resource], config: &TransformerConfig) {
     for img in &l.k.images {
+        apply_one(img, res, &config.images);
+    }
+}
+
+/// Applies one image rule everywhere (kustomize's legacy filter) and at `specs` (the image
+/// fields of `configurations`, or an `ImageTagTransformer`'s own field specs).
+pub(crate) fn apply_one(img: &Image, res: &mut [Resource], specs: &[FieldSpec]) {
+    {
         let Ok(re) = regex::Regex::new(&format!(
             "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
             img.name
         )) else {
-            continue;
+            return;
         };
         for r in res.iter_mut() {
             if r.kind() == "CustomResourceDefinition" {
@@ -25,7 +33,7 @@ pub(crate) fn apply(l: &Loaded, res: &mut [Resource], config: &TransformerConfig
             walk(&mut r.obj, img, &re);
             // Image fields that `configurations` name (custom resources' own image fields).
             let gvk = r.gvk();
-            for fs in config.images.iter().filter(|fs| fs.selects(&gvk)) {
+            for fs in specs.iter().filter(|fs| fs.selects(&gvk)) {
                 let _ = visit::<()>(
                     &mut r.obj,
                     &fs.segments(),

@@ -148,7 +148,11 @@ fn annotation_specs() -> Vec<FieldSpec> {
 }
 
 /// Adds `pairs` at every field of `specs` that selects each resource.
-fn set_pairs(res: &mut [Resource], pairs: &BTreeMap<String, String>, specs: &[FieldSpec]) {
+pub(crate) fn set_pairs(
+    res: &mut [Resource],
+    pairs: &BTreeMap<String, String>,
+    specs: &[FieldSpec],
+) {
     if pairs.is_empty() {
         return;
     }
