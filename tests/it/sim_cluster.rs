@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, ListParams, PostParams};
 
-use super::harness::{Demo, Run};
+use super::harness::{Demo, KillOnDrop, Run};
 
 const TOKEN: &str = "hf_sim_cluster_4711";
 
@@ -74,19 +74,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let dir = self.dir();
-        let pid = background::read_record(&dir).ok().flatten().map(|r| r.pid);
-        let _ = self.demo.run(&["sim", "stop"]);
-        if embedded::is_served(&dir).unwrap_or(false)
-            && let Some(pid) = pid
-        {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        let left = embedded::is_served(&dir).unwrap_or(false);
-        if !std::thread::panicking() {
-            assert!(!left, "a simulated cluster process was left running");
-        }
+        super::harness::stop_sim(&self.demo);
     }
 }
 
@@ -310,7 +298,7 @@ fn stop_signals_only_the_process_that_serves_the_cluster() {
     let real = sim.record();
     // The record now names another process (as after a pid was reused): stop refuses to signal.
     let path = sim.dir().join(background::RECORD_FILE);
-    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let mut sleeper = KillOnDrop::new(Command::new("sleep").arg("30").spawn().unwrap());
     let mut forged = real.clone();
     forged.pid = sleeper.id();
     std::fs::write(&path, serde_json::to_vec(&forged).unwrap()).unwrap();
@@ -573,30 +561,34 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
     let _one = super::e2e::ONE_AT_A_TIME.lock().await;
     let sim = Cluster::new(Demo::repo().env("HF_TOKEN", TOKEN));
     let bin = assert_cmd::cargo::cargo_bin("democtl");
-    let deploy = Command::new(&bin)
-        .args(["--sim", "--sim-speed", speed, "deploy", "stage3", "--yes"])
-        .current_dir(sim.demo.path())
-        .env_remove("KUBECONFIG")
-        .env("NO_COLOR", "1")
-        .env("HOME", sim.demo.path())
-        .env("HF_TOKEN", TOKEN)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let deploy = KillOnDrop::new(
+        Command::new(&bin)
+            .args(["--sim", "--sim-speed", speed, "deploy", "stage3", "--yes"])
+            .current_dir(sim.demo.path())
+            .env_remove("KUBECONFIG")
+            .env("NO_COLOR", "1")
+            .env("HOME", sim.demo.path())
+            .env("HF_TOKEN", TOKEN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let deploy_pid = deploy.id();
     wait_until("the cluster to start", Duration::from_secs(120), || {
         matches!(background::liveness(&sim.dir()), Ok(Liveness::Running(_)))
     });
     let kubeconfig = sim.run(&["sim", "kubeconfig"]).stdout.trim().to_string();
     let watch = kubectl_present().then(|| {
-        Command::new("kubectl")
-            .args(["--kubeconfig", &kubeconfig, "get", "pods", "-A", "-w"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        KillOnDrop::new(
+            Command::new("kubectl")
+                .args(["--kubeconfig", &kubeconfig, "get", "pods", "-A", "-w"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
     });
     let client = sim.client().await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), "democtl");
@@ -641,9 +633,8 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
         "{stderr}"
     );
 
-    if let Some(mut watch) = watch {
-        let _ = watch.kill();
-        let out = watch.wait_with_output().unwrap();
+    if let Some(watch) = watch {
+        let out = watch.kill_with_output().unwrap();
         let out = String::from_utf8_lossy(&out.stdout).into_owned();
         for pod in ["download-mistral-24b-", "acme-agent-"] {
             assert!(
@@ -762,7 +753,7 @@ async fn deploy_at_200x_then_everything_stays() {
 }
 
 /// `sim serve` in a project, as a child process of the test (killed on drop).
-struct Served(std::process::Child);
+struct Served(KillOnDrop);
 
 impl Served {
     fn start(demo: &Demo) -> Served {
@@ -778,14 +769,7 @@ impl Served {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        Served(child)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        Served(KillOnDrop::new(child))
     }
 }
 
