@@ -274,6 +274,13 @@ async fn reference() -> &'static BTreeMap<String, Value> {
             let objects = final_objects(&sim.embedded).await;
             sim.stop().await;
             assert!(objects.len() > 40, "{objects:#?}");
+            // The comparison covers more than the inventories.
+            assert!(
+                objects.keys().any(|k| k.starts_with("managed Deployment "))
+                    && objects.contains_key("namespace private-ai-demo"),
+                "{:#?}",
+                objects.keys().collect::<Vec<_>>()
+            );
             objects
         })
         .await
