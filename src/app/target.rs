@@ -9,14 +9,36 @@ use super::{AppError, Ctx};
 use crate::cluster::{Cluster, ConnectOptions, Identity};
 use crate::project::Project;
 use crate::runner::event::SimulatedCluster;
+use crate::sim::background::{self, Record};
 
 /// A connected cluster.
 pub struct Target {
     pub cluster: Arc<Cluster>,
     /// Checked with a SelfSubjectReview: reachable and authenticated.
     pub identity: Identity,
-    /// Set on the simulated cluster (`--sim`): its scenario and speed.
-    sim: Option<SimulatedCluster>,
+    /// Set on the simulated cluster (`--sim`).
+    sim: Option<Sim>,
+}
+
+/// The simulated cluster a command talks to.
+struct Sim {
+    /// Its scenario and speed.
+    cluster: SimulatedCluster,
+    /// The project whose background server it is (its record is under `sim_dir()`).
+    project: Project,
+}
+
+/// Warns when the background cluster's record says its state cannot be saved (at the start and
+/// at the end of every `--sim` command).
+fn warn_if_not_saved(project: &Project, record: &Record) {
+    if let Some(e) = &record.save_error {
+        super::print_stderr(&format!(
+            "warning: the simulated cluster cannot save its state ({e}); `{}` keeps the last good state — see `democtl sim status`\n",
+            project
+                .relative(&project.sim_dir().join(crate::sim::embedded::STATE_FILE))
+                .display()
+        ));
+    }
 }
 
 impl Target {
@@ -28,21 +50,17 @@ impl Target {
                 None => ctx.project()?,
             };
             let record = super::sim::ensure_running(ctx, &project, None, true).await?;
-            if let Some(e) = &record.save_error {
-                super::print_stderr(&format!(
-                    "warning: the simulated cluster cannot save its state ({e}); `{}` keeps the last good state — see `democtl sim status`\n",
-                    project
-                        .relative(&project.sim_dir().join(crate::sim::embedded::STATE_FILE))
-                        .display()
-                ));
-            }
+            warn_if_not_saved(&project, &record);
             let opts = ConnectOptions {
                 kubeconfig: Some(record.kubeconfig.clone()),
                 context: None,
             };
-            let sim = SimulatedCluster {
-                scenario: record.scenario.clone(),
-                speed: record.speed,
+            let sim = Sim {
+                cluster: SimulatedCluster {
+                    scenario: record.scenario.clone(),
+                    speed: record.speed,
+                },
+                project,
             };
             let cluster = Cluster::connect(&opts)
                 .await
@@ -73,16 +91,24 @@ impl Target {
 
     /// The simulated cluster's scenario and speed (for the banner); `None` on a real cluster.
     pub fn simulated(&self) -> Option<SimulatedCluster> {
-        self.sim.clone()
+        self.sim.as_ref().map(|s| s.cluster.clone())
     }
 
     /// The simulated cluster's speed (simulated seconds per real second), on `--sim`.
     pub fn sim_speed(&self) -> Option<f64> {
-        self.sim.as_ref().map(|s| s.speed)
+        self.sim.as_ref().map(|s| s.cluster.speed)
     }
 
     /// Nothing to release: the simulated cluster keeps running (`democtl sim stop` stops it).
+    /// On `--sim`, reads the background cluster's record again and warns when saving its state
+    /// failed during the command (a deploy must not end silently on an unsaved cluster). A
+    /// record that cannot be read is left to the next command, which reports it.
     pub async fn close(self) -> Result<(), AppError> {
+        if let Some(sim) = &self.sim
+            && let Ok(Some(record)) = background::read_record(&sim.project.sim_dir())
+        {
+            warn_if_not_saved(&sim.project, &record);
+        }
         Ok(())
     }
 }

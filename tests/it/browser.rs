@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::Demo;
+use crate::harness::{Demo, StopSim};
 
 /// The first two colours of the charts (`chart::SVG_COLORS`): one per model.
 const SERIES_COLOURS: [[u8; 3]; 2] = [[0, 114, 178], [213, 94, 0]];
@@ -83,6 +83,7 @@ fn the_report_and_the_chart_render_both_models_in_chromium() {
         return;
     };
     let demo = Demo::repo().env("HF_TOKEN", "hf_rehearsal");
+    let stop = StopSim(&demo);
     let run = demo.run(&[
         "--sim",
         "--sim-speed",
@@ -93,7 +94,7 @@ fn the_report_and_the_chart_render_both_models_in_chromium() {
         "--no-eval",
         "--no-model-registry",
     ]);
-    let _ = demo.run(&["sim", "stop"]);
+    drop(stop);
     run.expect_code(0);
     let log = demo.logs().pop().unwrap();
     let dir = log.with_extension("");

@@ -2,7 +2,7 @@
 //! run through the real binary.
 #![allow(clippy::unwrap_used)]
 
-use crate::harness::Demo;
+use crate::harness::{Demo, StopSim};
 
 pub(crate) const STAGE1: &str = "\
 id: stage1
@@ -356,15 +356,6 @@ fn after_a_failed_dry_run_the_next_command_is_the_same_dry_run() {
         "{}",
         run.stderr
     );
-}
-
-/// Stops the project's background simulated cluster when the test ends, pass or fail.
-struct StopSim<'a>(&'a Demo);
-
-impl Drop for StopSim<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.run(&["sim", "stop"]);
-    }
 }
 
 /// Issue #13: `--request-timeout` (kubectl's flag): against an API server that accepts

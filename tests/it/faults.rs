@@ -1,8 +1,9 @@
 //! A flaky API server: `deploy stage3` against simulated clusters that inject faults (429, 500,
 //! 503, dropped connections; half of the 500/503/resets strike after the request executed, so
 //! the change is made and the response lost), each with its own seed. The deploy must converge
-//! and leave exactly the objects a fault-free deploy leaves (kinds, names, specs), with complete
-//! state records.
+//! and leave exactly the objects a fault-free deploy leaves (kinds, names, specs: its
+//! inventories, every object labelled managed-by democtl and their namespaces), with complete
+//! state records, and no run may leave the cluster lock (`democtl/democtl-lock`) behind.
 //!
 //! Cost: every seed is a whole stage-3 deploy at 1000× with democtl's retry delays scaled down
 //! (`DEMOCTL_RETRY_DELAY_SCALE`), about 40 s on 2 cores, so the suite plays one seed per test;
@@ -13,9 +14,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use democtl::cluster::Cluster;
+use democtl::cluster::inventory::{LABEL_MANAGED_BY, MANAGED_BY};
+use democtl::cluster::lease::LEASE_NAME;
 use democtl::cluster::state::{self, StageStatus};
 use democtl::sim::{Embedded, EmbeddedOptions};
 use futures::StreamExt;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::{Value, json};
 
 use super::harness::{Demo, Run};
@@ -97,11 +103,50 @@ fn faulty(rate: f64, seed: u64) -> (Demo, String) {
 }
 
 /// What a deploy leaves: every object of every stage's inventory (kind, namespace, name → its
-/// spec, or data for ConfigMaps; Secret data by key only, since generated passwords differ) and
-/// each stage's status and completed steps.
+/// spec, or data for ConfigMaps; Secret data by key only, since generated passwords differ),
+/// each stage's status and completed steps, every object of any kind labelled managed-by
+/// democtl (inventory or not: a duplicate or a stray left by a retried write shows here) and
+/// the namespaces all these live in (their labels).
 async fn final_objects(embedded: &Embedded) -> BTreeMap<String, Value> {
-    let cluster = Cluster::from_client(embedded.client().unwrap(), embedded.url());
+    let client = embedded.client().unwrap();
+    let cluster = Cluster::from_client(client.clone(), embedded.url());
     let mut out = BTreeMap::new();
+    let mut namespaces = std::collections::BTreeSet::new();
+    let discovery = kube::Discovery::new(client.clone()).run().await.unwrap();
+    let managed = ListParams::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
+    for group in discovery.groups() {
+        // One version per group (the preferred one): the same objects are served by all.
+        for (ar, caps) in group.recommended_resources() {
+            if !caps.supports_operation(kube::discovery::verbs::LIST) {
+                continue;
+            }
+            let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+            let list = api.list(&managed).await.unwrap();
+            for o in list.items {
+                let ns = o.metadata.namespace.clone();
+                let name = o.metadata.name.clone().unwrap_or_default();
+                // The state records are compared above (their data holds run ids and times).
+                if ar.kind == "ConfigMap" && name.starts_with("democtl-stage-") {
+                    continue;
+                }
+                let v = serde_json::to_value(&o).unwrap();
+                if ar.kind == "Namespace" {
+                    namespaces.insert(name.clone());
+                }
+                if let Some(ns) = &ns {
+                    namespaces.insert(ns.clone());
+                }
+                out.insert(
+                    format!(
+                        "managed {} {}{name}",
+                        ar.kind,
+                        ns.map(|n| format!("{n}/")).unwrap_or_default()
+                    ),
+                    shape(&ar.kind, &v),
+                );
+            }
+        }
+    }
     for st in state::load_all(&cluster).await.unwrap() {
         let mut steps = st.completed_steps.clone();
         steps.sort();
@@ -128,9 +173,40 @@ async fn final_objects(embedded: &Embedded) -> BTreeMap<String, Value> {
                 Some(v) => shape(&k.kind, &v),
             };
             out.insert(format!("{} {}", st.stage, k.describe()), shape);
+            if let Some(ns) = &k.namespace {
+                namespaces.insert(ns.clone());
+            }
         }
     }
+    let nss: Api<Namespace> = Api::all(client);
+    for name in namespaces {
+        let labels = nss
+            .get_opt(&name)
+            .await
+            .unwrap()
+            .map(|n| json!(n.metadata.labels.unwrap_or_default()))
+            .unwrap_or_else(|| json!("missing"));
+        out.insert(format!("namespace {name}"), json!({"labels": labels}));
+    }
     out
+}
+
+/// A failure line when the cluster lock is still held after a run (each run must release it,
+/// whatever the faults made it go through).
+async fn lease_left(embedded: &Embedded, run: &Run) -> Option<String> {
+    let leases: Api<Lease> = Api::namespaced(embedded.client().unwrap(), "democtl");
+    let lease = leases.get_opt(LEASE_NAME).await.unwrap()?;
+    Some(format!(
+        "the cluster lock `democtl/{LEASE_NAME}` is left after a run (exit {}, holder {:?}):\n{}",
+        run.code,
+        lease.spec.and_then(|s| s.holder_identity),
+        run.stderr
+            .lines()
+            .filter(|l| l.starts_with("error") || l.starts_with("warning"))
+            .take(12)
+            .collect::<Vec<_>>()
+            .join("\n")
+    ))
 }
 
 /// The part of an object that must not depend on faults.
@@ -190,10 +266,21 @@ async fn reference() -> &'static BTreeMap<String, Value> {
     REFERENCE
         .get_or_init(|| async {
             let sim = Sim::start(demo(), "healthy").await;
-            sim.deploy().await.expect_code(0);
+            let run = sim.deploy().await;
+            run.expect_code(0);
+            if let Some(left) = lease_left(&sim.embedded, &run).await {
+                panic!("fault-free deploy: {left}");
+            }
             let objects = final_objects(&sim.embedded).await;
             sim.stop().await;
             assert!(objects.len() > 40, "{objects:#?}");
+            // The comparison covers more than the inventories.
+            assert!(
+                objects.keys().any(|k| k.starts_with("managed Deployment "))
+                    && objects.contains_key("namespace private-ai-demo"),
+                "{:#?}",
+                objects.keys().collect::<Vec<_>>()
+            );
             objects
         })
         .await
@@ -221,8 +308,14 @@ async fn play(rate: f64, seed: u64, runs: usize, want: &BTreeMap<String, Value>)
     let (demo, scenario) = faulty(rate, seed);
     let sim = Sim::start(demo, &scenario).await;
     let mut last = None;
-    for _ in 0..runs {
+    let mut lease = None;
+    for i in 0..runs {
         let run = sim.deploy().await;
+        if lease.is_none() {
+            lease = lease_left(&sim.embedded, &run)
+                .await
+                .map(|l| format!("seed {seed}, run {}: {l}", i + 1));
+        }
         if run.code == 0 {
             last = None;
             break;
@@ -246,7 +339,10 @@ async fn play(rate: f64, seed: u64, runs: usize, want: &BTreeMap<String, Value>)
         }
     };
     sim.stop().await;
-    result
+    match (lease, result) {
+        (Some(l), Some(r)) => Some(format!("{l}\n{r}")),
+        (l, r) => l.or(r),
+    }
 }
 
 async fn converges(rate: f64, runs: usize, first_seed: u64) {

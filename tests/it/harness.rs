@@ -4,9 +4,12 @@
 #![allow(clippy::unwrap_used, dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Child, Output};
+use std::time::{Duration, Instant};
 
 use democtl::report::replay::{self, RunLog};
 use democtl::runner::event::RunEvent;
+use democtl::sim::{background, embedded};
 
 /// A project to run democtl in.
 pub struct Demo {
@@ -138,6 +141,86 @@ fn copy_dir(from: &Path, to: &Path) {
             copy_dir(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Stops the project's background simulated cluster when the test ends, pass or fail (see
+/// [`stop_sim`]).
+pub struct StopSim<'a>(pub &'a Demo);
+
+impl Drop for StopSim<'_> {
+    fn drop(&mut self) {
+        stop_sim(self.0);
+    }
+}
+
+/// Stops the project's background simulated cluster (`sim stop`, then SIGKILL if it still
+/// serves) and, unless the test is already failing, asserts that nothing serves the project
+/// any more: no test leaves a process behind.
+pub fn stop_sim(demo: &Demo) {
+    let dir = demo.path().join(".democtl/sim");
+    let served = || embedded::is_served(&dir).unwrap_or(false);
+    let pid = background::read_record(&dir).ok().flatten().map(|r| r.pid);
+    let _ = demo.run(&["sim", "stop"]);
+    if served()
+        && let Some(pid) = pid
+    {
+        let _ = std::process::Command::new("kill")
+            .arg("-9")
+            .arg(pid.to_string())
+            .status();
+        // The kernel releases the process's file lock once it is gone.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while served() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    if !std::thread::panicking() {
+        assert!(!served(), "a simulated cluster process was left running");
+    }
+}
+
+/// A child process of the test, killed (and reaped) on drop unless it was waited for: an
+/// assertion that fails while it runs leaves nothing behind.
+pub struct KillOnDrop(Option<Child>);
+
+impl KillOnDrop {
+    pub fn new(child: Child) -> KillOnDrop {
+        KillOnDrop(Some(child))
+    }
+
+    /// Waits for the child to exit and collects its output.
+    pub fn wait_with_output(mut self) -> std::io::Result<Output> {
+        self.0.take().unwrap().wait_with_output()
+    }
+
+    /// Kills the child and collects what it printed (for watchers such as `kubectl -w`).
+    pub fn kill_with_output(mut self) -> std::io::Result<Output> {
+        let mut child = self.0.take().unwrap();
+        let _ = child.kill();
+        child.wait_with_output()
+    }
+}
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().unwrap()
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().unwrap()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use democtl::runner::event::{Outcome, RunEventKind};
 
-use crate::harness::Demo;
+use crate::harness::{Demo, StopSim};
 use crate::terminal::{self, Finished, Terminal};
 
 /// Generous: a hang fails the test instead of blocking it, nothing is timed.
@@ -20,14 +20,6 @@ const STTY: &str = "echo; echo \"settings: $(stty -a | tr ' ;' '\\n\\n' | grep -
 
 const ENTER_ALTERNATE: &[u8] = b"\x1b[?1049h";
 const LEAVE_ALTERNATE: &[u8] = b"\x1b[?1049l";
-
-struct StopSim<'a>(&'a Demo);
-
-impl Drop for StopSim<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.run(&["sim", "stop"]);
-    }
-}
 
 fn stage1(extra: &[&'static str]) -> Vec<&'static str> {
     let mut args = vec![

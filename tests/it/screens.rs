@@ -9,20 +9,11 @@ use std::collections::BTreeSet;
 
 use democtl::runner::event::{RunEvent, RunEventKind};
 
-use crate::harness::Demo;
+use crate::harness::{Demo, StopSim};
 use crate::terminal::{self, Finished, Terminal};
 
 /// The README's first command (after `cargo run --release --`).
 const README: &[&str] = &["--sim", "--sim-speed", "60", "deploy", "stage3", "--yes"];
-
-/// Stops the project's background simulated cluster when the test ends, pass or fail.
-struct StopSim<'a>(&'a Demo);
-
-impl Drop for StopSim<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.run(&["sim", "stop"]);
-    }
-}
 
 fn skip_without_script() -> bool {
     if terminal::available() {

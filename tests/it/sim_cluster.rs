@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, ListParams, PostParams};
 
-use super::harness::{Demo, Run};
+use super::harness::{Demo, KillOnDrop, Run};
 
 const TOKEN: &str = "hf_sim_cluster_4711";
 
@@ -74,19 +74,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let dir = self.dir();
-        let pid = background::read_record(&dir).ok().flatten().map(|r| r.pid);
-        let _ = self.demo.run(&["sim", "stop"]);
-        if embedded::is_served(&dir).unwrap_or(false)
-            && let Some(pid) = pid
-        {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        let left = embedded::is_served(&dir).unwrap_or(false);
-        if !std::thread::panicking() {
-            assert!(!left, "a simulated cluster process was left running");
-        }
+        super::harness::stop_sim(&self.demo);
     }
 }
 
@@ -310,7 +298,7 @@ fn stop_signals_only_the_process_that_serves_the_cluster() {
     let real = sim.record();
     // The record now names another process (as after a pid was reused): stop refuses to signal.
     let path = sim.dir().join(background::RECORD_FILE);
-    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let mut sleeper = KillOnDrop::new(Command::new("sleep").arg("30").spawn().unwrap());
     let mut forged = real.clone();
     forged.pid = sleeper.id();
     std::fs::write(&path, serde_json::to_vec(&forged).unwrap()).unwrap();
@@ -411,35 +399,60 @@ fn read_only_dirs_are_enforced(dir: &Path) -> bool {
     refused
 }
 
+/// Starts the background cluster so that a read-only directory stops its saves: as root, without
+/// the capability that ignores directory permissions. False (after saying SKIPPED) when that
+/// cannot be done here.
+async fn start_unprivileged(sim: &Cluster, start: &[&str]) -> bool {
+    if read_only_dirs_are_enforced(sim.demo.path()) {
+        sim.run_async(start).await.expect_code(0);
+        return true;
+    }
+    let setpriv = Command::new("setpriv")
+        .arg("--bounding-set=-dac_override,-dac_read_search,-fowner")
+        .arg(assert_cmd::cargo::cargo_bin("democtl"))
+        .args(start)
+        .current_dir(sim.demo.path())
+        .env("HOME", sim.demo.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match setpriv {
+        Ok(s) if s.success() => true,
+        other => {
+            eprintln!(
+                "SKIPPED: running as root without setpriv ({other:?}); a read-only directory cannot be tested"
+            );
+            false
+        }
+    }
+}
+
+/// The cluster's state directory made read-only (its saves fail) until dropped.
+struct ReadOnly(PathBuf);
+
+impl ReadOnly {
+    fn new(dir: PathBuf) -> ReadOnly {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        ReadOnly(dir)
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_save_is_reported_and_the_last_good_state_stays() {
     use std::os::unix::fs::PermissionsExt;
     let demo = Demo::repo();
     let sim = Cluster::new(demo);
-    // As root, the server runs without the capability that ignores directory permissions.
-    let start = ["sim", "start", "--sim-speed", "100"];
-    if read_only_dirs_are_enforced(sim.demo.path()) {
-        sim.run_async(&start).await.expect_code(0);
-    } else {
-        let setpriv = Command::new("setpriv")
-            .arg("--bounding-set=-dac_override,-dac_read_search,-fowner")
-            .arg(assert_cmd::cargo::cargo_bin("democtl"))
-            .args(start)
-            .current_dir(sim.demo.path())
-            .env("HOME", sim.demo.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        match setpriv {
-            Ok(s) if s.success() => {}
-            other => {
-                eprintln!(
-                    "SKIPPED: running as root without setpriv ({other:?}); a read-only directory cannot be tested"
-                );
-                return;
-            }
-        }
+    if !start_unprivileged(&sim, &["sim", "start", "--sim-speed", "100"]).await {
+        return;
     }
     let client = sim.client().await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
@@ -573,30 +586,34 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
     let _one = super::e2e::ONE_AT_A_TIME.lock().await;
     let sim = Cluster::new(Demo::repo().env("HF_TOKEN", TOKEN));
     let bin = assert_cmd::cargo::cargo_bin("democtl");
-    let deploy = Command::new(&bin)
-        .args(["--sim", "--sim-speed", speed, "deploy", "stage3", "--yes"])
-        .current_dir(sim.demo.path())
-        .env_remove("KUBECONFIG")
-        .env("NO_COLOR", "1")
-        .env("HOME", sim.demo.path())
-        .env("HF_TOKEN", TOKEN)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let deploy = KillOnDrop::new(
+        Command::new(&bin)
+            .args(["--sim", "--sim-speed", speed, "deploy", "stage3", "--yes"])
+            .current_dir(sim.demo.path())
+            .env_remove("KUBECONFIG")
+            .env("NO_COLOR", "1")
+            .env("HOME", sim.demo.path())
+            .env("HF_TOKEN", TOKEN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let deploy_pid = deploy.id();
     wait_until("the cluster to start", Duration::from_secs(120), || {
         matches!(background::liveness(&sim.dir()), Ok(Liveness::Running(_)))
     });
     let kubeconfig = sim.run(&["sim", "kubeconfig"]).stdout.trim().to_string();
     let watch = kubectl_present().then(|| {
-        Command::new("kubectl")
-            .args(["--kubeconfig", &kubeconfig, "get", "pods", "-A", "-w"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        KillOnDrop::new(
+            Command::new("kubectl")
+                .args(["--kubeconfig", &kubeconfig, "get", "pods", "-A", "-w"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
     });
     let client = sim.client().await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), "democtl");
@@ -641,9 +658,8 @@ async fn deploy_stage3_then_everything_stays(speed: &str) {
         "{stderr}"
     );
 
-    if let Some(mut watch) = watch {
-        let _ = watch.kill();
-        let out = watch.wait_with_output().unwrap();
+    if let Some(watch) = watch {
+        let out = watch.kill_with_output().unwrap();
         let out = String::from_utf8_lossy(&out.stdout).into_owned();
         for pod in ["download-mistral-24b-", "acme-agent-"] {
             assert!(
@@ -762,7 +778,7 @@ async fn deploy_at_200x_then_everything_stays() {
 }
 
 /// `sim serve` in a project, as a child process of the test (killed on drop).
-struct Served(std::process::Child);
+struct Served(KillOnDrop);
 
 impl Served {
     fn start(demo: &Demo) -> Served {
@@ -778,14 +794,7 @@ impl Served {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        Served(child)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        Served(KillOnDrop::new(child))
     }
 }
 
@@ -1209,4 +1218,200 @@ async fn a_fresh_custom_resource_without_status_is_in_progress_at_60x() {
         "the fresh Widget was never in progress: {waited:?}\n{}",
         run.stderr
     );
+}
+
+/// Issue #11: saves that start failing while a `--sim` command runs are reported at its end, with
+/// the warning the start of a command prints — not a silent exit 0. The deploy waits for a Widget
+/// the test holds not ready (at 0.1× its no-status grace is 150 s), so the saves fail while it
+/// runs, whatever the machine's speed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saves_that_fail_during_a_deploy_are_reported_at_its_end() {
+    use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+    let _one = super::e2e::ONE_AT_A_TIME.lock().await;
+    let sim = Cluster::new(
+        Demo::empty()
+            .file("stages/stage1.yaml", WIDGET_STAGE)
+            .file(
+                "gitops/overlays/stage1/kustomization.yaml",
+                "resources:\n  - objects.yaml\n",
+            )
+            .file("gitops/overlays/stage1/objects.yaml", WIDGET_OBJECTS),
+    );
+    if !start_unprivileged(&sim, &["sim", "start", "--sim-speed", "0.1"]).await {
+        return;
+    }
+    let client = sim.client().await;
+    let mut cmd = sim
+        .demo
+        .command_in(sim.demo.path(), assert_cmd::cargo::cargo_bin("democtl"));
+    cmd.args(["--sim", "deploy", "stage1", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let deploy = KillOnDrop::new(cmd.spawn().unwrap());
+    let ar = ApiResource {
+        group: "example.com".into(),
+        version: "v1".into(),
+        api_version: "example.com/v1".into(),
+        kind: "Widget".into(),
+        plural: "widgets".into(),
+    };
+    let widgets: Api<DynamicObject> = Api::namespaced_with(client, "widgets", &ar);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while widgets.get_opt("gadget").await.ok().flatten().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the deploy never created the Widget"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ready = |status: &str| {
+        Patch::Merge(serde_json::json!({"status": {"conditions": [{
+            "type": "Ready", "status": status, "reason": "HeldByTheTest", "message": "held by the test"
+        }]}}))
+    };
+    widgets
+        .patch_status("gadget", &PatchParams::default(), &ready("False"))
+        .await
+        .unwrap();
+
+    let read_only = ReadOnly::new(sim.dir());
+    wait_until(
+        "the failure to be recorded",
+        Duration::from_secs(20),
+        || {
+            background::read_record(&sim.dir())
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.save_error.is_some())
+        },
+    );
+    widgets
+        .patch_status("gadget", &PatchParams::default(), &ready("True"))
+        .await
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || deploy.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    drop(read_only);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let warning = "warning: the simulated cluster cannot save its state (";
+    assert_eq!(
+        stderr.matches(warning).count(),
+        1,
+        "the failed saves are not reported once:\n{stderr}"
+    );
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(warning)
+            && last.ends_with("keeps the last good state — see `democtl sim status`"),
+        "the warning is not the deploy's last line:\n{stderr}"
+    );
+}
+
+/// Issue #10: a simulated cluster that hangs (SIGSTOP) is reported by the next `--sim` command,
+/// exit 3, with the fix; once it runs again (SIGCONT) commands work again.
+#[test]
+fn a_hung_cluster_is_reported_with_the_fix_and_works_again_once_resumed() {
+    /// SIGSTOPs a process; SIGCONTs it on drop, pass or fail.
+    struct Stopped(u32);
+    impl Stopped {
+        fn new(pid: u32) -> Stopped {
+            let ok = Command::new("kill")
+                .args(["-STOP", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            Stopped(pid)
+        }
+    }
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = Command::new("kill")
+                .args(["-CONT", &self.0.to_string()])
+                .status();
+        }
+    }
+
+    let sim = Cluster::new(Demo::repo());
+    sim.run(&["sim", "start", "--sim-speed", "100"])
+        .expect_code(0);
+    let record = sim.record();
+    let stopped = Stopped::new(record.pid);
+    let run = sim.run(&["--sim", "status"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains(&format!(
+            "the simulated cluster (pid {}) does not answer at {} within 10s",
+            record.pid, record.url
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("`democtl sim stop && democtl sim start` restarts it (its state is kept)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("cluster: simulated"), "{}", run.stdout);
+
+    drop(stopped);
+    let run = sim.run(&["--sim", "status"]);
+    run.expect_code(5);
+    assert!(
+        run.stdout
+            .starts_with("cluster: simulated (scenario healthy, 100×)\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stderr.contains("does not answer"), "{}", run.stderr);
+    sim.run(&["sim", "status"]).expect_code(0);
+    assert_eq!(sim.record().pid, record.pid, "the same process answers");
+}
+
+/// Issue #10: the simulated-cluster banner appears exactly once in what a `--sim deploy` and a
+/// `--sim teardown` print.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_and_teardown_show_the_simulated_banner_once() {
+    let _one = super::e2e::ONE_AT_A_TIME.lock().await;
+    let sim = Cluster::new(Demo::repo().env("HF_TOKEN", TOKEN));
+    let banner = "cluster: simulated (scenario healthy, 600×)";
+    let once = |what: &str, run: &Run| {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert_eq!(
+            all.matches(banner).count(),
+            1,
+            "{what}: the banner is not shown once\nstdout:\n{}\nstderr:\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert_eq!(
+            all.matches("cluster: simulated").count(),
+            1,
+            "{what}: another banner\n{all}"
+        );
+    };
+    let run = sim
+        .run_async(&[
+            "--sim",
+            "--sim-speed",
+            "600",
+            "deploy",
+            "stage1",
+            "--yes",
+            "--no-eval",
+            "--no-benchmarks",
+            "--no-model-registry",
+        ])
+        .await;
+    run.expect_code(0);
+    once("deploy", &run);
+    let run = sim
+        .run_async(&["--sim", "-y", "teardown", "--stage", "stage1"])
+        .await;
+    run.expect_code(0);
+    once("teardown", &run);
 }
