@@ -4,9 +4,11 @@
 # healthy. Every endpoint is checked, one line each; exit 1 when any failed (an HTTP error
 # status counts: curl -f). Run by Job stage3-health-check from ConfigMap acme-agent-scripts;
 # tested by tests/python/test_health_check.py with a fake curl.
-# Environment: CHECK_TIMEOUT seconds per request (default 10).
+# Environment: CHECK_TIMEOUT seconds per request (default 10, also when empty).
+# Variables are written $VAR, never with braces (the gitops tree's no-template rule).
 
-timeout="${CHECK_TIMEOUT:-10}"
+timeout=$CHECK_TIMEOUT
+[ -n "$timeout" ] || timeout=10
 case "$timeout" in
   '' | *[!0-9]* | 0)
     echo "health_check: CHECK_TIMEOUT must be a positive whole number of seconds, got '$timeout'" >&2

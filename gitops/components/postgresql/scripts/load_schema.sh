@@ -6,8 +6,9 @@
 # Environment: PGDATABASE, PGUSER, PGPASSWORD (required; Secret postgresql-credentials),
 # PGHOST (default postgresql), PGPORT (default 5432), SCHEMA_FILE (default: init-schema.sql
 # beside this script), WAIT_INTERVAL seconds between readiness probes (default 3),
-# WAIT_ATTEMPTS probes before giving up (default 100).
-set -eu
+# WAIT_ATTEMPTS probes before giving up (default 100). An empty setting takes the default.
+# Variables are written $VAR, never with braces (the gitops tree's no-template rule), so no set -u.
+set -e
 
 fail() {
   echo "load_schema: $*" >&2
@@ -20,14 +21,18 @@ required() {
   [ -n "$2" ] || fail "$1 is not set or empty; the Job takes it from Secret postgresql-credentials (key $3)"
 }
 
-required PGDATABASE "${PGDATABASE:-}" database-name
-required PGUSER "${PGUSER:-}" database-user
-required PGPASSWORD "${PGPASSWORD:-}" database-password
-host="${PGHOST:-postgresql}"
-port="${PGPORT:-5432}"
-interval="${WAIT_INTERVAL:-3}"
-attempts="${WAIT_ATTEMPTS:-100}"
-schema="${SCHEMA_FILE:-$(dirname "$0")/init-schema.sql}"
+or_default() {
+  if [ -n "$1" ]; then printf '%s' "$1"; else printf '%s' "$2"; fi
+}
+
+required PGDATABASE "$PGDATABASE" database-name
+required PGUSER "$PGUSER" database-user
+required PGPASSWORD "$PGPASSWORD" database-password
+host=$(or_default "$PGHOST" postgresql)
+port=$(or_default "$PGPORT" 5432)
+interval=$(or_default "$WAIT_INTERVAL" 3)
+attempts=$(or_default "$WAIT_ATTEMPTS" 100)
+schema=$(or_default "$SCHEMA_FILE" "$(dirname "$0")/init-schema.sql")
 if ! is_number "$port" || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
   fail "PGPORT must be a port number (1-65535), got '$port'"
 fi
