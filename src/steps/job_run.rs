@@ -52,7 +52,7 @@ impl RunTarget {
         };
         let mut object = super::selection::find(objects, k, name, Some(namespace))?.clone();
         let key = ObjectKey::from_value(&object)?;
-        let hash = spec_hash(&object);
+        let hash = run_hash(&object, objects, namespace);
         let meta = object.get_mut("metadata")?.as_object_mut()?;
         let annotations = meta
             .entry("annotations")
@@ -189,6 +189,46 @@ async fn keep_a_copy_of_theirs(
 pub fn spec_hash(object: &Value) -> String {
     use sha2::Digest;
     let text = serde_json::to_string(&object["spec"]).unwrap_or_default();
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The digest that decides whether a finished run is kept: its `spec`, and the data of the
+/// ConfigMaps of the render its pod template mounts (the scripts a Job runs live there, so an
+/// edited script runs again). Without such ConfigMaps it is [`spec_hash`].
+fn run_hash(object: &Value, objects: &[Value], namespace: &str) -> String {
+    use sha2::Digest;
+    let mut names: Vec<&str> = Vec::new();
+    for volume in object
+        .pointer("/spec/template/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        names.extend(volume.pointer("/configMap/name").and_then(Value::as_str));
+        for source in volume
+            .pointer("/projected/sources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            names.extend(source.pointer("/configMap/name").and_then(Value::as_str));
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    let mounted: Vec<&Value> = names
+        .iter()
+        .filter_map(|n| super::selection::find(objects, "ConfigMap", n, Some(namespace)))
+        .collect();
+    if mounted.is_empty() {
+        return spec_hash(object);
+    }
+    let mut text = serde_json::to_string(&object["spec"]).unwrap_or_default();
+    for cm in mounted {
+        text.push_str(&serde_json::to_string(&cm["data"]).unwrap_or_default());
+        text.push_str(&serde_json::to_string(&cm["binaryData"]).unwrap_or_default());
+    }
     let digest = sha2::Sha256::digest(text.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
@@ -547,6 +587,28 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_edited_script_in_a_mounted_config_map_changes_the_digest() {
+        let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "load", "namespace": "ns"},
+            "spec": {"template": {"spec": {"volumes": [{"name": "s", "configMap": {"name": "scripts"}}]}}}});
+        let with = |script: &str| {
+            let objects = vec![
+                job.clone(),
+                json!({"apiVersion": "v1", "kind": "ConfigMap",
+                       "metadata": {"name": "scripts", "namespace": "ns"}, "data": {"run.sh": script}}),
+            ];
+            RunTarget::from_render(&objects, RunKind::Job, "ns", "load")
+                .unwrap()
+                .hash()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(with("echo a"), with("echo a"));
+        assert_ne!(with("echo a"), with("echo b"));
+        assert_ne!(with("echo a"), spec_hash(&job));
+    }
 
     #[test]
     fn targets_come_from_the_render() {
