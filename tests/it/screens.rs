@@ -122,7 +122,9 @@ fn check_download_rows(run: &Finished) {
     );
 }
 
-/// The GPU rows kept above the step's ✓ line name every phase, each with its time.
+/// The GPU rows kept above the step's ✓ line name every phase, each with its `HH:MM:SS` time,
+/// the times never going back (at `--sim-speed 60` every phase is reached in the same minute:
+/// without seconds they would all read alike).
 #[track_caller]
 fn check_gpu_rows(run: &Finished) {
     let history = run.history_text();
@@ -131,6 +133,7 @@ fn check_gpu_rows(run: &Finished) {
             .find(&format!("    {pool}  ✓ Provisioning "))
             .unwrap_or_else(|| panic!("no {pool} row:\n{history}"));
         let row: String = history[at..].lines().take(2).collect::<Vec<_>>().join(" ");
+        let mut times = Vec::new();
         for phase in [
             "Provisioning",
             "Running",
@@ -141,12 +144,24 @@ fn check_gpu_rows(run: &Finished) {
                 .split(&format!("✓ {phase} "))
                 .nth(1)
                 .unwrap_or_else(|| panic!("{pool} lacks `✓ {phase}`: {row}"));
-            let time: String = after.chars().take(5).collect();
+            let time: String = after.chars().take(8).collect();
+            let b = time.as_bytes();
             assert!(
-                time.len() == 5 && time.as_bytes()[2] == b':',
-                "{pool}'s {phase} has no time: {row}"
+                b.len() == 8
+                    && b[2] == b':'
+                    && b[5] == b':'
+                    && time.chars().filter(char::is_ascii_digit).count() == 6,
+                "{pool}'s {phase} has no HH:MM:SS time: {row}"
             );
+            times.push(time);
         }
+        // Non-decreasing (a run that crosses midnight may go from 23:… to 00:… once).
+        let wraps = times
+            .windows(2)
+            .filter(|w| w[1] < w[0])
+            .filter(|w| !(w[0].starts_with("23:") && w[1].starts_with("00:")))
+            .count();
+        assert_eq!(wraps, 0, "{pool}'s phase times go back: {times:?} in {row}");
     }
 }
 
