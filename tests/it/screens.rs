@@ -97,7 +97,10 @@ fn check_result_chart(run: &Finished, events: &[RunEvent], verdict: &str) {
         .flatten()
         .map(|p| p.model.as_str())
         .collect();
-    assert!(models.len() >= 2, "fewer than two benchmarked models: {models:?}");
+    assert!(
+        models.len() >= 2,
+        "fewer than two benchmarked models: {models:?}"
+    );
     let history = &run.history;
     let at = history
         .iter()
