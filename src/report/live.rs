@@ -270,9 +270,10 @@ pub fn clock(at: &str, seconds: bool) -> String {
 }
 
 /// `gpu-4x  ✓ Provisioning 08:01:02 → ✓ Running 08:03:10 → ▸ Node Ready 08:05:00 → GPUs 0/4`,
-/// fitted to `width` (times without seconds, then two lines).
+/// fitted to `width` (two lines when one is too wide). Times keep their seconds at every width:
+/// at a fast `--sim-speed` every phase is reached within the same minute.
 pub fn gpu_lines(row: &GpuRow, width: usize, indent: &str) -> Vec<String> {
-    let render = |seconds: bool| -> Vec<String> {
+    let render = || -> Vec<String> {
         GpuPhase::ALL
             .iter()
             .map(|phase| {
@@ -293,21 +294,18 @@ pub fn gpu_lines(row: &GpuRow, width: usize, indent: &str) -> Vec<String> {
                     ""
                 };
                 match row.reached.get(phase) {
-                    Some(at) => format!("{mark}{label} {}", clock(at, seconds)),
+                    Some(at) => format!("{mark}{label} {}", clock(at, true)),
                     None => label,
                 }
             })
             .collect()
     };
     let head = format!("{indent}{}  ", row.last.pool);
-    for seconds in [true, false] {
-        let parts = render(seconds);
-        let line = format!("{head}{}", parts.join(" → "));
-        if console::measure_text_width(&line) <= width {
-            return vec![line];
-        }
+    let parts = render();
+    let line = format!("{head}{}", parts.join(" → "));
+    if console::measure_text_width(&line) <= width {
+        return vec![line];
     }
-    let parts = render(false);
     let pad = " ".repeat(console::measure_text_width(&head));
     vec![
         layout::abbreviate(&format!("{head}{} →", parts[..2].join(" → ")), width),
@@ -416,6 +414,19 @@ mod tests {
         assert!(wide[0].ends_with("GPUs 0/4"), "{}", wide[0]);
         for l in gpu_lines(row, 60, "  ") {
             assert!(console::measure_text_width(&l) <= 60, "{l}");
+        }
+        // Two lines at 80 columns, the seconds kept (phases a few seconds apart must differ).
+        rows.update("2026-12-03T08:03:14Z", &p(GpuPhase::GpusAllocatable, 4));
+        let row = &rows.0["gpu-4x"];
+        let narrow = gpu_lines(row, 80, "    ");
+        assert_eq!(narrow.len(), 2, "{narrow:?}");
+        let text = narrow.join(" ");
+        for at in [
+            "2026-12-03T08:01:02Z",
+            "2026-12-03T08:03:10Z",
+            "2026-12-03T08:03:14Z",
+        ] {
+            assert!(text.contains(&clock(at, true)), "no {at}: {text}");
         }
     }
 }

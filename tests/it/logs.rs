@@ -781,18 +781,22 @@ async fn replay_plays_the_recorded_run_in_order_marked_as_a_replay() {
         lines.last().copied(),
         Some("▶ end of replay (recorded run, not a live cluster)")
     );
-    // The same progress lines as the live run printed, in the same order.
+    // The whole body between the banner and the end line is what the live run printed, line
+    // for line: a replay that dropped or reordered events would differ.
     let live_lines: Vec<&str> = live.stderr.lines().collect();
-    let mut at = 0;
-    for line in &lines[1..lines.len() - 1] {
-        let found = live_lines[at..].iter().position(|l| l == line);
-        assert!(
-            found.is_some(),
-            "`{line}` is not in the live run's output (in order):\n{}",
-            live.stderr
-        );
-        at += found.unwrap_or(0) + 1;
-    }
+    assert_eq!(
+        &lines[1..lines.len() - 1],
+        &live_lines[..],
+        "the replay is not the live run's output:\n--- replay:\n{}\n--- live:\n{}",
+        replay.stderr,
+        live.stderr
+    );
+    // The same verdict (the live run then names its run log and report; a replay has none).
+    assert_eq!(
+        replay.stdout.lines().next(),
+        live.stdout.lines().next(),
+        "the replay's verdict differs"
+    );
     assert!(lines.len() > 5, "{}", replay.stderr);
     assert!(
         replay.stdout.contains("✓ stage1 deployed in"),

@@ -226,11 +226,57 @@ fn ctrl_c_twice_at_a_pause_still_restores_the_terminal() {
         "paused before Check the cluster before changing anything",
         LIMIT,
     );
-    term.send(b"\x03\x03");
-    let run = term.finish();
+    // The simulated cluster hangs: the first Ctrl-C's wind-down (recording the interrupt on
+    // the cluster) cannot finish, so the second one lands while it is still going.
+    let frozen = Frozen::sim_of(&demo);
+    term.send(b"\x03");
+    term.wait_for_output(
+        "Ctrl-C: stopping at a safe point (Ctrl-C again to stop at once)",
+        LIMIT,
+    );
+    term.send(b"\x03");
+    term.wait_for_output(
+        "Ctrl-C: stopping at once, releasing the cluster lock first",
+        LIMIT,
+    );
+    // The cluster comes back within the lock release's bounded wait.
+    drop(frozen);
+    let run = term.finish_within(LIMIT);
     let text = run.history_text();
     assert_eq!(run.code, Some(130), "{text}");
     check_restored(&run);
+    // Said on the normal screen, after the view was left.
+    assert!(
+        run.history
+            .iter()
+            .any(|l| l == "Ctrl-C: stopping at once, releasing the cluster lock first"),
+        "{text}"
+    );
+}
+
+/// The project's background simulated cluster stopped (SIGSTOP) until dropped (SIGCONT).
+struct Frozen(String);
+
+impl Frozen {
+    fn sim_of(demo: &Demo) -> Frozen {
+        let record = std::fs::read_to_string(demo.path().join(".democtl/sim/server.json")).unwrap();
+        let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+        let pid = record["pid"].as_u64().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot stop the simulated cluster {pid}");
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-CONT", &self.0])
+            .status();
+    }
 }
 
 #[test]

@@ -49,11 +49,21 @@ fn check_success_screen(run: &Finished, events: &[RunEvent], verdict: &str) {
         run.cols,
         cut.join("\n--\n")
     );
+    // Nor on any screen drawn while it ran (the live region never reaches the history).
+    let cut = run.cut_frame_rows();
+    assert!(
+        cut.is_empty(),
+        "rows cut at {} columns while it ran ({} screens in all):\n{}",
+        run.cols,
+        run.frames.len(),
+        cut.join("\n=====\n")
+    );
     let last = run.last_screen_text();
     assert!(
         run.last_screen.iter().any(|r| r.starts_with(verdict)),
         "the last screen has no `{verdict}…` verdict:\n{last}"
     );
+    check_result_chart(run, events, verdict);
     let urls = urls(events);
     assert!(!urls.is_empty());
     for url in &urls {
@@ -61,6 +71,54 @@ fn check_success_screen(run: &Finished, events: &[RunEvent], verdict: &str) {
             last.contains(url.as_str()),
             "the last screen at {} columns misses {url}:\n{last}",
             run.cols
+        );
+    }
+}
+
+/// When benchmarks ran, the result screen holds their chart just above the verdict: its title,
+/// the time-to-first-token panel and a legend naming every benchmarked model.
+#[track_caller]
+fn check_result_chart(run: &Finished, events: &[RunEvent], verdict: &str) {
+    let models: BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            RunEventKind::BenchmarksMeasured { results, .. } => Some(results),
+            _ => None,
+        })
+        .flatten()
+        .map(|p| p.model.as_str())
+        .collect();
+    if models.is_empty() {
+        // A re-run of stage 3 alone measures nothing.
+        return;
+    }
+    let history = &run.history;
+    let at = history
+        .iter()
+        .rposition(|r| r.starts_with(verdict))
+        .unwrap_or_else(|| panic!("no `{verdict}…` verdict:\n{}", run.history_text()));
+    // The chart's lines, from its title down to the blank line before the verdict.
+    let title = history[..at]
+        .iter()
+        .rposition(|r| r == "GuideLLM benchmark")
+        .unwrap_or_else(|| {
+            panic!(
+                "no benchmark chart above the verdict:\n{}",
+                history[at.saturating_sub(30)..].join("\n")
+            )
+        });
+    let chart = history[title..at].join("\n");
+    assert!(
+        history[title + 1..at - 1].iter().all(|r| !r.is_empty()),
+        "the chart is not right above the verdict:\n{}",
+        history[title..=at].join("\n")
+    );
+    assert!(chart.contains("time to first token"), "{chart}");
+    let legend = history[at - 4..at].join("\n");
+    for model in models {
+        assert!(
+            legend.contains(model),
+            "the chart's legend lacks {model}:\n{chart}"
         );
     }
 }
@@ -113,7 +171,9 @@ fn check_download_rows(run: &Finished) {
     );
 }
 
-/// The GPU rows kept above the step's ✓ line name every phase, each with its time.
+/// The GPU rows kept above the step's ✓ line name every phase, each with its `HH:MM:SS` time,
+/// the times never going back (at `--sim-speed 60` every phase is reached in the same minute:
+/// without seconds they would all read alike).
 #[track_caller]
 fn check_gpu_rows(run: &Finished) {
     let history = run.history_text();
@@ -122,6 +182,7 @@ fn check_gpu_rows(run: &Finished) {
             .find(&format!("    {pool}  ✓ Provisioning "))
             .unwrap_or_else(|| panic!("no {pool} row:\n{history}"));
         let row: String = history[at..].lines().take(2).collect::<Vec<_>>().join(" ");
+        let mut times = Vec::new();
         for phase in [
             "Provisioning",
             "Running",
@@ -132,12 +193,24 @@ fn check_gpu_rows(run: &Finished) {
                 .split(&format!("✓ {phase} "))
                 .nth(1)
                 .unwrap_or_else(|| panic!("{pool} lacks `✓ {phase}`: {row}"));
-            let time: String = after.chars().take(5).collect();
+            let time: String = after.chars().take(8).collect();
+            let b = time.as_bytes();
             assert!(
-                time.len() == 5 && time.as_bytes()[2] == b':',
-                "{pool}'s {phase} has no time: {row}"
+                b.len() == 8
+                    && b[2] == b':'
+                    && b[5] == b':'
+                    && time.chars().filter(char::is_ascii_digit).count() == 6,
+                "{pool}'s {phase} has no HH:MM:SS time: {row}"
             );
+            times.push(time);
         }
+        // Non-decreasing (a run that crosses midnight may go from 23:… to 00:… once).
+        let wraps = times
+            .windows(2)
+            .filter(|w| w[1] < w[0])
+            .filter(|w| !(w[0].starts_with("23:") && w[1].starts_with("00:")))
+            .count();
+        assert_eq!(wraps, 0, "{pool}'s phase times go back: {times:?} in {row}");
     }
 }
 
@@ -150,6 +223,11 @@ fn the_readme_command_at_80_columns_ends_with_the_verdict_and_the_endpoints() {
     let _stop = StopSim(&demo);
     let run = Terminal::start(&demo, 80, 24, README).finish();
     let first = demo.last_events();
+    // The README's capture is this screen (`-- --nocapture` shows it).
+    terminal::say(&format!(
+        "the last screen at 80 columns:\n{}",
+        run.last_screen.join("\n")
+    ));
     check_success_screen(&run, &first, "✓ stage3 deployed in ");
     check_download_rows(&run);
     check_gpu_rows(&run);

@@ -166,6 +166,22 @@ impl Terminal {
         }
     }
 
+    /// Waits until `text` has been written to the terminal, whatever was drawn over it since
+    /// (a line said on the full-screen view's alternate screen); panics after `limit` (a hang,
+    /// not a timing assertion).
+    pub fn wait_for_output(&self, text: &str, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            if String::from_utf8_lossy(&self.shared.lock().unwrap().raw).contains(text) {
+                return;
+            }
+            if start.elapsed() > limit {
+                panic!("{text:?} was never written:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// [`Terminal::finish`], but a run still going after `limit` is killed and the test fails
     /// with its screen (a hang, not a timing assertion: the limit is generous).
     pub fn finish_within(mut self, limit: Duration) -> Finished {
@@ -255,38 +271,21 @@ impl Finished {
     /// URL (one longer than the terminal is wrapped whole, never cut) or starts a line of its
     /// own (✓ ✗ ▸ …; a line of exactly the width is followed by the next one).
     pub fn cut_rows(&self) -> Vec<String> {
-        let starts = [
-            "✓",
-            "✗",
-            "⚠",
-            "○",
-            "▸",
-            "▶",
-            "“",
-            "to resume",
-            "democtl",
-            "cluster",
-        ];
+        cut_rows_of(&self.history, self.cols)
+    }
+
+    /// [`Finished::cut_rows`] over every screen seen while it ran (the live region is redrawn
+    /// in place, so what it showed never reaches the history): each cut once, with its screen.
+    pub fn cut_frame_rows(&self) -> Vec<String> {
+        let mut seen = std::collections::BTreeSet::new();
         let mut cut = Vec::new();
-        // The row before ended inside a URL that the terminal wrapped.
-        let mut in_url = false;
-        for pair in self.history.windows(2) {
-            let (prev, row) = (&pair[0], &pair[1]);
-            let full = console::measure_text_width(prev) >= usize::from(self.cols);
-            let last_word = prev.rsplit(' ').next().unwrap_or_default();
-            // A URL, or one shell word longer than half the width (a quoted JSON body):
-            // wrapped whole by the terminal, as it must be, rather than cut.
-            in_url = full
-                && (last_word.contains("://")
-                    || console::measure_text_width(last_word) >= usize::from(self.cols) / 2
-                    || in_url && !prev.contains(' '));
-            if !full || row.is_empty() || row.starts_with(' ') {
-                continue;
+        for frame in &self.frames {
+            let rows: Vec<String> = frame.lines().map(str::to_owned).collect();
+            for pair in cut_rows_of(&rows, self.cols) {
+                if seen.insert(pair.clone()) {
+                    cut.push(format!("{pair}\n--- on the screen:\n{frame}"));
+                }
             }
-            if in_url || starts.iter().any(|s| row.starts_with(s)) {
-                continue;
-            }
-            cut.push(format!("{prev}\n{row}"));
         }
         cut
     }
@@ -312,4 +311,43 @@ pub fn joined(rows: &[String], cols: u16) -> String {
         }
     }
     text
+}
+
+/// The rows of `rows` (a terminal `cols` wide) that are a piece of a line cut by the edge; see
+/// [`Finished::cut_rows`].
+fn cut_rows_of(rows: &[String], cols: u16) -> Vec<String> {
+    let starts = [
+        "✓",
+        "✗",
+        "⚠",
+        "○",
+        "▸",
+        "▶",
+        "“",
+        "to resume",
+        "democtl",
+        "cluster",
+    ];
+    let mut cut = Vec::new();
+    // The row before ended inside a URL that the terminal wrapped.
+    let mut in_url = false;
+    for pair in rows.windows(2) {
+        let (prev, row) = (&pair[0], &pair[1]);
+        let full = console::measure_text_width(prev) >= usize::from(cols);
+        let last_word = prev.rsplit(' ').next().unwrap_or_default();
+        // A URL, or one shell word longer than half the width (a quoted JSON body):
+        // wrapped whole by the terminal, as it must be, rather than cut.
+        in_url = full
+            && (last_word.contains("://")
+                || console::measure_text_width(last_word) >= usize::from(cols) / 2
+                || in_url && !prev.contains(' '));
+        if !full || row.is_empty() || row.starts_with(' ') {
+            continue;
+        }
+        if in_url || starts.iter().any(|s| row.starts_with(s)) {
+            continue;
+        }
+        cut.push(format!("{prev}\n{row}"));
+    }
+    cut
 }
