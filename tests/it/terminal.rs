@@ -344,7 +344,12 @@ fn cut_rows_of(rows: &[String], cols: u16) -> Vec<String> {
         if !full || row.is_empty() || row.starts_with(' ') {
             continue;
         }
-        if in_url || starts.iter().any(|s| row.starts_with(s)) {
+        // A spinner row (braille glyphs) starts a line of its own.
+        let spinner = row
+            .chars()
+            .next()
+            .is_some_and(|c| ('\u{2800}'..='\u{28FF}').contains(&c));
+        if in_url || spinner || starts.iter().any(|s| row.starts_with(s)) {
             continue;
         }
         cut.push(format!("{prev}\n{row}"));

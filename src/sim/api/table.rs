@@ -218,10 +218,7 @@ fn pvc_columns() -> Columns {
         ),
         (
             "VolumeAttributesClass".to_string(),
-            Box::new(|v: &Value| match s(v, "/spec/volumeAttributesClassName") {
-                c if c.is_empty() => "<unset>".into(),
-                c => c,
-            }),
+            Box::new(|v: &Value| unset_if_empty(s(v, "/spec/volumeAttributesClassName"))),
         ),
     ]
 }
@@ -338,10 +335,7 @@ fn builtin(kind: &KindInfo, now: jiff::Timestamp) -> (Columns, Columns, Columns)
             vec![],
             vec![(
                 "VolumeMode".to_string(),
-                Box::new(|v: &Value| match s(v, "/spec/volumeMode") {
-                    m if m.is_empty() => "<unset>".into(),
-                    m => m,
-                }),
+                Box::new(|v: &Value| unset_if_empty(s(v, "/spec/volumeMode"))),
             )],
         ),
         ("", "persistentvolumes") => (
@@ -386,10 +380,7 @@ fn builtin(kind: &KindInfo, now: jiff::Timestamp) -> (Columns, Columns, Columns)
                 ),
                 (
                     "VolumeAttributesClass".to_string(),
-                    Box::new(|v: &Value| match s(v, "/spec/volumeAttributesClassName") {
-                        c if c.is_empty() => "<unset>".into(),
-                        c => c,
-                    }),
+                    Box::new(|v: &Value| unset_if_empty(s(v, "/spec/volumeAttributesClassName"))),
                 ),
                 (
                     "Reason".to_string(),
@@ -399,10 +390,7 @@ fn builtin(kind: &KindInfo, now: jiff::Timestamp) -> (Columns, Columns, Columns)
             vec![],
             vec![(
                 "VolumeMode".to_string(),
-                Box::new(|v: &Value| match s(v, "/spec/volumeMode") {
-                    m if m.is_empty() => "<unset>".into(),
-                    m => m,
-                }),
+                Box::new(|v: &Value| unset_if_empty(s(v, "/spec/volumeMode"))),
             )],
         ),
         ("storage.k8s.io", "storageclasses") => (
@@ -488,6 +476,15 @@ fn builtin(kind: &KindInfo, now: jiff::Timestamp) -> (Columns, Columns, Columns)
             vec![],
         ),
         _ => (vec![], vec![], vec![]),
+    }
+}
+
+/// kube's `<unset>` for an optional field that is not set.
+fn unset_if_empty(text: String) -> String {
+    if text.is_empty() {
+        "<unset>".into()
+    } else {
+        text
     }
 }
 
