@@ -1,6 +1,7 @@
 //! A flaky API server: `deploy stage3` against simulated clusters that inject faults (429, 500,
-//! 503, dropped connections; half of the 500/503/resets strike after the request executed, so
-//! the change is made and the response lost), each with its own seed. The deploy must converge
+//! 503, dropped connections; two thirds of the 500/503/resets strike after the request executed
+//! — half of all faults, as 429 is always refused before executing — so the change is made and
+//! the response lost), each with its own seed. The deploy must converge
 //! and leave exactly the objects a fault-free deploy leaves (kinds, names, specs: its
 //! inventories, every object labelled managed-by democtl and their namespaces), with complete
 //! state records, and no run may leave the cluster lock (`democtl/democtl-lock`) behind.
@@ -89,13 +90,14 @@ fn demo() -> Demo {
 }
 
 /// A project whose cluster fails `rate` of the requests with the four kinds of faults, half of
-/// the 500/503/resets after execution, from `seed`.
+/// all faults after execution (two thirds of the 500/503/resets: a 429 never executes), from
+/// `seed`.
 fn faulty(rate: f64, seed: u64) -> (Demo, String) {
     let file = format!("faults-{seed}.yaml");
     let demo = demo().file(
         &file,
         &format!(
-            "name: faults\nextends: healthy\napi: {{fault_rate: {rate}, after_execute: 0.5, seed: {seed}}}\n"
+            "name: faults\nextends: healthy\napi: {{fault_rate: {rate}, after_execute: 0.6667, seed: {seed}}}\n"
         ),
     );
     let path = demo.path().join(&file).display().to_string();
