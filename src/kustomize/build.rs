@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::error::RenderError;
 use super::generators::{self, Behavior, GenKind};
-use super::kustomization::{self, Loaded, is_remote, resolve};
+use super::kustomization::{self, Loaded, resolve};
 use super::loader::file_in_root;
 use super::order;
 use super::patch;
@@ -169,13 +169,7 @@ fn accumulate(
         .collect();
     let mut index = IdIndex::of(&acc);
     for (field, entry) in entries {
-        if is_remote(entry) {
-            return Err(RenderError::Remote {
-                file: l.file.clone(),
-                field: field.into(),
-                entry: entry.clone(),
-            });
-        }
+        super::loader::refuse_remote(&l, field, entry)?;
         let path = resolve(&l.dir, entry);
         if path.is_dir() {
             let sub = load_dir(&l, field, entry, &path, stack)?;
@@ -212,13 +206,7 @@ fn accumulate(
     }
 
     for entry in &k.components {
-        if is_remote(entry) {
-            return Err(RenderError::Remote {
-                file: l.file.clone(),
-                field: "components".into(),
-                entry: entry.clone(),
-            });
-        }
+        super::loader::refuse_remote(&l, "components", entry)?;
         let path = resolve(&l.dir, entry);
         if !path.is_dir() {
             return Err(RenderError::NotFound {

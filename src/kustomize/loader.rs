@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use super::error::RenderError;
 use super::kustomization::{Loaded, is_remote, resolve};
 
-/// Resolves a file entry of `field`, enforcing the root-only restriction.
-pub(crate) fn file_in_root(l: &Loaded, field: &str, entry: &str) -> Result<PathBuf, RenderError> {
+/// Refuses a remote entry (URL, git repository) of `field`: democtl renders only the repository.
+pub(crate) fn refuse_remote(l: &Loaded, field: &str, entry: &str) -> Result<(), RenderError> {
     if is_remote(entry) {
         return Err(RenderError::Remote {
             file: l.file.clone(),
@@ -16,6 +16,12 @@ pub(crate) fn file_in_root(l: &Loaded, field: &str, entry: &str) -> Result<PathB
             entry: entry.into(),
         });
     }
+    Ok(())
+}
+
+/// Resolves a file entry of `field`, enforcing the root-only restriction.
+pub(crate) fn file_in_root(l: &Loaded, field: &str, entry: &str) -> Result<PathBuf, RenderError> {
+    refuse_remote(l, field, entry)?;
     let path = resolve(&l.dir, entry);
     let real = path.canonicalize().map_err(|_| RenderError::NotFound {
         file: l.file.clone(),

@@ -15,7 +15,7 @@ use super::fieldspec::FieldSpec;
 use super::generators::GenKind;
 use super::kustomization::{
     FieldSpecEntry, GeneratorArgs, GeneratorOptions, Image, Json6902Entry, Kustomization, Loaded,
-    PatchEntry, Replica, Selector, is_remote, resolve,
+    PatchEntry, Replica, Selector, resolve,
 };
 use super::loader::file_in_root;
 use super::resource::{invalid, load_manifests, parse_yaml_stream};
@@ -51,13 +51,7 @@ pub(crate) fn read_entry(l: &Loaded, field: &str, entry: &str) -> Result<Entry, 
                 .collect(),
         ));
     }
-    if is_remote(entry) {
-        return Err(RenderError::Remote {
-            file: l.file.clone(),
-            field: field.into(),
-            entry: entry.into(),
-        });
-    }
+    super::loader::refuse_remote(l, field, entry)?;
     let path = resolve(&l.dir, entry);
     if path.is_dir() {
         return Ok(Entry::Dir(path));

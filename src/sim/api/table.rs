@@ -170,16 +170,7 @@ fn access_modes(v: &Value, pointer: &str) -> String {
 fn pvc_columns() -> Columns {
     let bound = |v: &Value| !s(v, "/spec/volumeName").is_empty();
     vec![
-        (
-            "Status".to_string(),
-            Box::new(|v: &Value| {
-                if v.pointer("/metadata/deletionTimestamp").is_some() {
-                    "Terminating".into()
-                } else {
-                    s(v, "/status/phase")
-                }
-            }),
-        ),
+        ("Status".to_string(), Box::new(phase_or_terminating)),
         (
             "Volume".to_string(),
             Box::new(|v: &Value| s(v, "/spec/volumeName")),
@@ -330,14 +321,7 @@ fn builtin(kind: &KindInfo, now: jiff::Timestamp) -> (Columns, Columns, Columns)
             vec![],
             vec![],
         ),
-        ("", "persistentvolumeclaims") => (
-            pvc_columns(),
-            vec![],
-            vec![(
-                "VolumeMode".to_string(),
-                Box::new(|v: &Value| unset_if_empty(s(v, "/spec/volumeMode"))),
-            )],
-        ),
+        ("", "persistentvolumeclaims") => (pvc_columns(), vec![], volume_mode_wide()),
         ("", "persistentvolumes") => (
             vec![
                 (
@@ -352,16 +336,7 @@ fn builtin(kind: &KindInfo, now: jiff::Timestamp) -> (Columns, Columns, Columns)
                     "Reclaim Policy".to_string(),
                     Box::new(|v: &Value| s(v, "/spec/persistentVolumeReclaimPolicy")),
                 ),
-                (
-                    "Status".to_string(),
-                    Box::new(|v: &Value| {
-                        if v.pointer("/metadata/deletionTimestamp").is_some() {
-                            "Terminating".into()
-                        } else {
-                            s(v, "/status/phase")
-                        }
-                    }),
-                ),
+                ("Status".to_string(), Box::new(phase_or_terminating)),
                 (
                     "Claim".to_string(),
                     Box::new(|v: &Value| {
@@ -388,10 +363,7 @@ fn builtin(kind: &KindInfo, now: jiff::Timestamp) -> (Columns, Columns, Columns)
                 ),
             ],
             vec![],
-            vec![(
-                "VolumeMode".to_string(),
-                Box::new(|v: &Value| unset_if_empty(s(v, "/spec/volumeMode"))),
-            )],
+            volume_mode_wide(),
         ),
         ("storage.k8s.io", "storageclasses") => (
             vec![
@@ -477,6 +449,23 @@ fn builtin(kind: &KindInfo, now: jiff::Timestamp) -> (Columns, Columns, Columns)
         ),
         _ => (vec![], vec![], vec![]),
     }
+}
+
+/// kube's STATUS of a volume or claim: its phase, or `Terminating` while it is deleted.
+fn phase_or_terminating(v: &Value) -> String {
+    if v.pointer("/metadata/deletionTimestamp").is_some() {
+        "Terminating".into()
+    } else {
+        s(v, "/status/phase")
+    }
+}
+
+/// The `-o wide` VOLUMEMODE column of volumes and claims.
+fn volume_mode_wide() -> Columns {
+    vec![(
+        "VolumeMode".to_string(),
+        Box::new(|v: &Value| unset_if_empty(s(v, "/spec/volumeMode"))),
+    )]
 }
 
 /// kube's `<unset>` for an optional field that is not set.
